@@ -1,0 +1,180 @@
+/**
+ * The greeter server: helloworld.Greeter/SayHello answers `Hello <name> from <pod>` and sends the pod name as
+ * response header `hostname`, so clients behind any balancer can count which pod replied. It also serves
+ * grpc.health.v1 (Kubernetes gRPC probes, NOT_SERVING while draining) and server reflection (grpcurl).
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import {
+  ConfigError,
+  boolean,
+  integer,
+  milliseconds,
+  optionalFile,
+  optionalMilliseconds,
+  parseSettings,
+  port,
+  setting,
+  text,
+  usage,
+  type Settings,
+} from './config';
+import { jsonLogger, type Logger } from './log';
+import { GREETER_SERVICE, greeterService, packageDefinition, type HelloReply, type HelloRequest } from './proto';
+
+export const DEFAULT_PORT = 50051;
+
+export const serverSettings = {
+  host: setting({ flag: 'host', env: 'HOST', parser: text, default: '0.0.0.0', help: 'address to listen on' }),
+  port: setting({ flag: 'port', env: 'PORT', parser: port, default: DEFAULT_PORT, help: 'port to listen on; 0 picks a free one' }),
+  podName: setting({ flag: 'pod-name', env: 'POD_NAME', parser: text, default: hostname(), help: 'name in replies and the `hostname` header' }),
+  tlsCertFile: setting({ flag: 'tls-cert-file', env: 'TLS_CERT_FILE', parser: optionalFile, default: undefined, help: 'PEM certificate chain; with --tls-key-file serves TLS' }),
+  tlsKeyFile: setting({ flag: 'tls-key-file', env: 'TLS_KEY_FILE', parser: optionalFile, default: undefined, help: 'PEM private key for --tls-cert-file' }),
+  maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', env: 'MAX_CONNECTION_AGE_MS', parser: optionalMilliseconds, default: undefined, help: 'send GOAWAY after this age (±10% jitter) so clients behind an L4 balancer reconnect and spread; unset: never' }),
+  maxConnectionAgeGraceMs: setting({ flag: 'max-connection-age-grace-ms', env: 'MAX_CONNECTION_AGE_GRACE_MS', parser: optionalMilliseconds, default: undefined, help: 'time calls may still run on an aged connection; unset: unlimited' }),
+  keepaliveTimeMs: setting({ flag: 'keepalive-time-ms', env: 'KEEPALIVE_TIME_MS', parser: integer(1000), default: 7_200_000, help: 'ping an idle connection after this long' }),
+  keepaliveTimeoutMs: setting({ flag: 'keepalive-timeout-ms', env: 'KEEPALIVE_TIMEOUT_MS', parser: integer(1), default: 20_000, help: 'close a connection whose ping is not answered within this' }),
+  shutdownGraceMs: setting({ flag: 'shutdown-grace-ms', env: 'SHUTDOWN_GRACE_MS', parser: milliseconds, default: 20_000, help: 'on SIGTERM, how long calls in flight may finish before the server closes them' }),
+  maxNameBytes: setting({ flag: 'max-name-bytes', env: 'MAX_NAME_BYTES', parser: integer(1), default: 1024, help: 'longest name (UTF-8 bytes); longer is INVALID_ARGUMENT' }),
+  maxReceiveMessageBytes: setting({ flag: 'max-receive-message-bytes', env: 'MAX_RECEIVE_MESSAGE_BYTES', parser: integer(1), default: 64 * 1024, help: 'largest request message; larger is RESOURCE_EXHAUSTED' }),
+  logCalls: setting({ flag: 'log-calls', env: 'LOG_CALLS', parser: boolean, default: false, help: 'log one line per call' }),
+};
+
+export type ServerConfig = Settings<typeof serverSettings>;
+
+/** A started greeter server. Create with GreeterServer.start; stop with shutdown. */
+export class GreeterServer {
+  private stopping?: Promise<{ forced: boolean }>;
+
+  private constructor(
+    private readonly server: grpc.Server,
+    private readonly health: HealthImplementation,
+    private readonly config: ServerConfig,
+    private readonly logger: Logger,
+    /** The port actually bound (differs from config.port when that is 0). */
+    readonly port: number,
+  ) {}
+
+  static async start(config: ServerConfig, logger: Logger = jsonLogger('greeter-server')): Promise<GreeterServer> {
+    if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+      const [missing, given] = config.tlsCertFile === undefined ? ['TLS_CERT_FILE', config.tlsKeyFile] : ['TLS_KEY_FILE', config.tlsCertFile];
+      throw new ConfigError(missing, '', `a file to pair with ${given}`);
+    }
+    const credentials =
+      config.tlsCertFile && config.tlsKeyFile
+        ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(config.tlsCertFile), private_key: readFileSync(config.tlsKeyFile) }], false)
+        : grpc.ServerCredentials.createInsecure();
+
+    const server = new grpc.Server(serverOptions(config));
+    server.addService(greeterService, { SayHello: sayHelloHandler(config, logger) });
+    const health = new HealthImplementation({ '': 'SERVING', [GREETER_SERVICE]: 'SERVING' });
+    health.addToServer(server);
+    new ReflectionService(packageDefinition).addToServer(server);
+
+    const address = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
+    const boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    logger.log('info', 'listening', {
+      address: config.host,
+      port: boundPort,
+      pod: config.podName,
+      tls: config.tlsCertFile !== undefined,
+      maxConnectionAgeMs: config.maxConnectionAgeMs,
+      shutdownGraceMs: config.shutdownGraceMs,
+    });
+    return new GreeterServer(server, health, config, logger, boundPort);
+  }
+
+  /**
+   * Drains: health turns NOT_SERVING, the listener closes and every connection gets GOAWAY so no new call
+   * starts here, and calls in flight run to completion. Calls still running after the grace period are cancelled.
+   */
+  shutdown(reason: string): Promise<{ forced: boolean }> {
+    this.stopping ??= new Promise((resolve) => {
+      for (const service of ['', GREETER_SERVICE]) this.health.setStatus(service, 'NOT_SERVING');
+      this.logger.log('info', 'draining', { reason, shutdownGraceMs: this.config.shutdownGraceMs });
+      let done = false;
+      const finish = (forced: boolean) => {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+        this.logger.log(forced ? 'warn' : 'info', 'stopped', { reason, forced });
+        resolve({ forced });
+      };
+      // forceShutdown cancels what is left but does not call tryShutdown's callback: finish here too.
+      const deadline = setTimeout(() => {
+        this.server.forceShutdown();
+        finish(true);
+      }, this.config.shutdownGraceMs);
+      this.server.tryShutdown(() => finish(false));
+    });
+    return this.stopping;
+  }
+}
+
+function serverOptions(config: ServerConfig): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': config.maxReceiveMessageBytes,
+    'grpc.keepalive_time_ms': config.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
+    // channelz bookkeeping costs on every call and the greeter exposes no channelz service.
+    'grpc.enable_channelz': 0,
+    ...(config.maxConnectionAgeMs !== undefined && { 'grpc.max_connection_age_ms': config.maxConnectionAgeMs }),
+    ...(config.maxConnectionAgeGraceMs !== undefined && { 'grpc.max_connection_age_grace_ms': config.maxConnectionAgeGraceMs }),
+  };
+}
+
+function sayHelloHandler(config: ServerConfig, logger: Logger): grpc.handleUnaryCall<HelloRequest, HelloReply> {
+  const { podName, maxNameBytes, logCalls } = config;
+  // Built once: grpc-js copies header metadata into the response headers and never mutates it.
+  const podHeader = new grpc.Metadata();
+  podHeader.set('hostname', podName);
+  return (call, callback) => {
+    const { name } = call.request;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: short names skip the byte count.
+    const nameBytes = name.length * 3 <= maxNameBytes ? 0 : Buffer.byteLength(name);
+    if (nameBytes > maxNameBytes) {
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: `name is ${nameBytes} bytes; the limit is ${maxNameBytes}` });
+      if (logCalls) logger.log('warn', 'call rejected', { method: 'SayHello', nameBytes, peer: call.getPeer() });
+      return;
+    }
+    call.sendMetadata(podHeader);
+    callback(null, { message: `Hello ${name} from ${podName}` });
+    if (logCalls) logger.log('info', 'call', { method: 'SayHello', name, peer: call.getPeer() });
+  };
+}
+
+/** Command-line entry: settings from flags and env, exit 2 on a bad setting, drain on SIGTERM/SIGINT, exit 0. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, logger: Logger = jsonLogger('greeter-server')): Promise<number> {
+  let config: ServerConfig;
+  try {
+    const parsed = parseSettings(serverSettings, argv, env);
+    if (parsed.help) {
+      process.stdout.write(usage('npm run server --', serverSettings));
+      return 0;
+    }
+    config = parsed.settings;
+    const server = await GreeterServer.start(config, logger);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    await server.shutdown(signal);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      logger.log('error', error.message, { setting: error.setting, value: error.value });
+      return 2;
+    }
+    logger.log('error', 'server failed', { error: error instanceof Error ? error.message : String(error) });
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), process.env).then((code) => process.exit(code));
+}

@@ -1,0 +1,3 @@
+/** The public library surface: what other repositories import. */
+export * from './app-namespace';
+export * from './validate';

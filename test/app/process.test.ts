@@ -1,0 +1,119 @@
+/** The server as a real process: bad settings, and draining on SIGTERM with calls in flight. */
+import * as http2 from 'node:http2';
+import { runClient, clientSettings, type ClientConfig } from '../../app/client';
+import { greeterService } from '../../app/proto';
+import { startServerProcess, startTs, stopProcess, type RunningProcess } from '../support/processes';
+
+const started: RunningProcess[] = [];
+afterAll(() => Promise.all(started.map((proc) => stopProcess(proc))));
+
+describe('bad settings exit 2 with one line naming the setting and the value', () => {
+  const cases: Array<[string, Record<string, string>, string[], string, string]> = [
+    ['port that is not a number', { PORT: 'abc' }, [], 'PORT', 'abc'],
+    ['port out of range, by flag', {}, ['--port', '70000'], '--port', '70000'],
+    ['missing certificate file', { TLS_CERT_FILE: '/nonexistent/tls.crt' }, [], 'TLS_CERT_FILE', '/nonexistent/tls.crt'],
+    ['certificate without key', { TLS_CERT_FILE: __filename }, [], 'TLS_KEY_FILE', ''],
+    ['negative connection age', { MAX_CONNECTION_AGE_MS: '-5' }, [], 'MAX_CONNECTION_AGE_MS', '-5'],
+    ['grace that is not a duration', {}, ['--shutdown-grace-ms=soon'], '--shutdown-grace-ms', 'soon'],
+    ['unknown flag', {}, ['--bogus'], 'argument', '--bogus'],
+  ];
+  test.each(cases)('%s', async (_what, env, args, setting, value) => {
+    const proc = startTs('app/server.ts', args, { HOST: '127.0.0.1', PORT: '0', ...env });
+    started.push(proc);
+    expect(await proc.exited).toBe(2);
+    expect(proc.stdout).toHaveLength(1);
+    const line = JSON.parse(proc.stdout[0]);
+    expect(line).toMatchObject({ level: 'error', setting, value });
+    expect(line.msg).toContain(`${setting}=${JSON.stringify(value)}`);
+  });
+});
+
+/** Starts a SayHello as raw HTTP/2 and sends only part of the request, so the call is in flight on the server. */
+function startPartialCall(port: number, name: string) {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => undefined);
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/helloworld.Greeter/SayHello',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  const message = greeterService.SayHello.requestSerialize({ name });
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+  frame.writeUInt32BE(message.length, 1);
+  const response = new Promise<{ grpcStatus?: string; reply?: string }>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('trailers', (trailers) => {
+      const body = Buffer.concat(chunks);
+      resolve({
+        grpcStatus: String(trailers['grpc-status']),
+        reply: body.length > 5 ? greeterService.SayHello.responseDeserialize(body.subarray(5)).message : undefined,
+      });
+    });
+    stream.on('error', reject);
+    stream.on('close', () => resolve({}));
+  });
+  stream.write(frame.subarray(0, 3));
+  return { session, response, finish: () => stream.end(frame.subarray(3)) };
+}
+
+describe('SIGTERM drains', () => {
+  test('a call in flight completes after SIGTERM, new calls are refused, and the server exits 0', async () => {
+    const server = await startServerProcess('greeter-drain', { SHUTDOWN_GRACE_MS: '10000' });
+    started.push(server);
+    const inFlight = startPartialCall(server.port, 'in flight');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    server.child.kill('SIGTERM');
+    await server.waitForLine(/"msg":"draining"/);
+    // After GOAWAY the session takes no new stream.
+    await expect(
+      new Promise((resolve, reject) => {
+        const late = inFlight.session.request({ ':method': 'POST', ':path': '/helloworld.Greeter/SayHello' });
+        late.on('error', reject);
+        late.on('response', resolve);
+      }),
+    ).rejects.toThrow();
+
+    inFlight.finish();
+    await expect(inFlight.response).resolves.toEqual({ grpcStatus: '0', reply: 'Hello in flight from greeter-drain' });
+    expect(await server.exited).toBe(0);
+    expect(JSON.parse(server.stdout.at(-1)!)).toMatchObject({ msg: 'stopped', reason: 'SIGTERM', forced: false });
+    inFlight.session.close();
+  });
+
+  test('a call still running when the grace period ends is cut off and the server still exits 0', async () => {
+    const server = await startServerProcess('greeter-grace', { SHUTDOWN_GRACE_MS: '300' });
+    started.push(server);
+    const stuck = startPartialCall(server.port, 'never finished');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(JSON.parse(server.stdout.at(-1)!)).toMatchObject({ msg: 'stopped', forced: true });
+    await expect(stuck.response).resolves.not.toMatchObject({ grpcStatus: '0' });
+    stuck.session.destroy();
+  });
+
+  test('SIGTERM to one of two servers under round_robin load loses no call', async () => {
+    const servers = await Promise.all(['greeter-a', 'greeter-b'].map((pod) => startServerProcess(pod)));
+    started.push(...servers);
+    const defaults = Object.fromEntries(Object.entries(clientSettings).map(([key, spec]) => [key, spec.default])) as ClientConfig;
+    const stop = new AbortController();
+    const load = runClient(
+      { ...defaults, target: `ipv4:${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`, lb: 'round_robin', intervalMs: 0, concurrency: 20, quiet: true },
+      { info: () => undefined, error: () => undefined },
+      stop.signal,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    servers[0].child.kill('SIGTERM');
+    expect(await servers[0].exited).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    stop.abort();
+    const result = await load;
+    expect(result.failures).toBe(0);
+    expect(result.calls).toBeGreaterThan(500);
+    expect(result.byPod.get('greeter-a')).toBeGreaterThan(0);
+    expect(result.byPod.get('greeter-b')).toBeGreaterThan(result.byPod.get('greeter-a')!);
+  });
+});

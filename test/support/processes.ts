@@ -1,0 +1,78 @@
+/** Real greeter processes for tests: started from app/ as `npm run server` does, stopped only by the test. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** Every stdout line so far. */
+  stdout: string[];
+  stderr: string[];
+  /** Resolves with the first stdout line that matches, or rejects after timeoutMs. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (or the signal name) once the process has ended. */
+  exited: Promise<number | string>;
+}
+
+export function startTs(script: string, args: readonly string[], env: Record<string, string> = {}): RunningProcess {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    stdout.push(line);
+    for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(line);
+    }
+  });
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return {
+    child,
+    stdout,
+    stderr,
+    exited,
+    waitForLine(pattern, timeoutMs = 15_000) {
+      const seen = stdout.find((line) => pattern.test(line));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`)), timeoutMs);
+        const waiter = { pattern, resolve: (line: string) => (clearTimeout(timer), resolve(line)) };
+        waiters.push(waiter);
+        void exited.then(() => {
+          if (waiters.includes(waiter)) {
+            clearTimeout(timer);
+            reject(new Error(`exited before a line matching ${pattern}; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`));
+          }
+        });
+      });
+    },
+  };
+}
+
+export interface ServerProcess extends RunningProcess {
+  port: number;
+}
+
+/** Starts `app/server.ts` on 127.0.0.1 with a free port and waits for its `listening` line. */
+export async function startServerProcess(podName: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const proc = startTs('app/server.ts', [], { HOST: '127.0.0.1', PORT: '0', POD_NAME: podName, ...env });
+  const line = await proc.waitForLine(/"msg":"listening"/);
+  return { ...proc, port: JSON.parse(line).port };
+}
+
+/** Ends a process this test started, and waits (bounded) for it to go. */
+export async function stopProcess(proc: RunningProcess, timeoutMs = 10_000): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
+  await proc.exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,40 @@
+/** dist/ is what kubectl and Argo CD read from git: it must be exactly what `npm run synth` writes now. */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { synthesize } from '../main';
+
+const DIST = path.resolve(__dirname, '..', 'dist');
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+test('the committed dist/ matches a fresh synth byte for byte (run `npm run synth` and commit if not)', () => {
+  const fresh = mkdtempSync(path.join(tmpdir(), 'synth-'));
+  try {
+    synthesize(fresh);
+    expect(files(DIST)).toEqual(files(fresh));
+    for (const file of files(fresh)) {
+      expect({ file, content: readFileSync(path.join(DIST, file), 'utf8') }).toEqual({ file, content: readFileSync(path.join(fresh, file), 'utf8') });
+    }
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
+});
+
+test('synth is deterministic: two runs write identical files', () => {
+  const [a, b] = [mkdtempSync(path.join(tmpdir(), 'synth-a-')), mkdtempSync(path.join(tmpdir(), 'synth-b-'))];
+  try {
+    synthesize(a);
+    synthesize(b);
+    expect(files(a)).toEqual(files(b));
+    for (const file of files(a)) expect(readFileSync(path.join(a, file), 'utf8')).toBe(readFileSync(path.join(b, file), 'utf8'));
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});
