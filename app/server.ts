@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { format } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -150,15 +151,13 @@ function sayHelloHandler(config: ServerConfig, logger: Logger): grpc.handleUnary
 
 /** Command-line entry: settings from flags and env, exit 2 on a bad setting, drain on SIGTERM/SIGINT, exit 0. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, logger: Logger = jsonLogger('greeter-server')): Promise<number> {
-  let config: ServerConfig;
   try {
     const parsed = parseSettings(serverSettings, argv, env);
     if (parsed.help) {
       process.stdout.write(usage('npm run server --', serverSettings));
       return 0;
     }
-    config = parsed.settings;
-    const server = await GreeterServer.start(config, logger);
+    const server = await GreeterServer.start(parsed.settings, logger);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
@@ -176,5 +175,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, logg
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2), process.env).then((code) => process.exit(code));
+  const logger = jsonLogger('greeter-server');
+  // grpc-js's own warnings and errors become JSON lines too, instead of plain text on stderr.
+  const forward = (level: 'info' | 'error') => (...args: unknown[]) => logger.log(level, format(...args), { source: 'grpc-js' });
+  grpc.setLogger({ error: forward('error'), info: forward('info'), debug: forward('info') });
+  process.on('uncaughtException', (error) => {
+    logger.log('error', 'uncaught exception', { error: error.stack ?? String(error) });
+    process.exit(1);
+  });
+  main(process.argv.slice(2), process.env, logger).then((code) => process.exit(code));
 }

@@ -1,7 +1,7 @@
 /** The server as a real process: bad settings, and draining on SIGTERM with calls in flight. */
 import * as http2 from 'node:http2';
 import { runClient, clientSettings, type ClientConfig } from '../../app/client';
-import { greeterService } from '../../app/proto';
+import { GRPC_REQUEST_HEADERS, openSayHello, parseSayHelloReply, sayHelloFrame } from '../support/raw-grpc';
 import { startServerProcess, startTs, stopProcess, type RunningProcess } from '../support/processes';
 
 const started: RunningProcess[] = [];
@@ -32,29 +32,10 @@ describe('bad settings exit 2 with one line naming the setting and the value', (
 function startPartialCall(port: number, name: string) {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on('error', () => undefined);
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': '/helloworld.Greeter/SayHello',
-    'content-type': 'application/grpc',
-    te: 'trailers',
-  });
-  const message = greeterService.SayHello.requestSerialize({ name });
-  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
-  frame.writeUInt32BE(message.length, 1);
-  const response = new Promise<{ grpcStatus?: string; reply?: string }>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('trailers', (trailers) => {
-      const body = Buffer.concat(chunks);
-      resolve({
-        grpcStatus: String(trailers['grpc-status']),
-        reply: body.length > 5 ? greeterService.SayHello.responseDeserialize(body.subarray(5)).message : undefined,
-      });
-    });
-    stream.on('error', reject);
-    stream.on('close', () => resolve({}));
-  });
+  const { stream, result } = openSayHello(session);
+  const frame = sayHelloFrame(name);
   stream.write(frame.subarray(0, 3));
+  const response = result.then(({ grpcStatus, body }) => ({ grpcStatus, reply: body.length > 0 ? parseSayHelloReply(body) : undefined }));
   return { session, response, finish: () => stream.end(frame.subarray(3)) };
 }
 
@@ -70,7 +51,7 @@ describe('SIGTERM drains', () => {
     // After GOAWAY the session takes no new stream.
     await expect(
       new Promise((resolve, reject) => {
-        const late = inFlight.session.request({ ':method': 'POST', ':path': '/helloworld.Greeter/SayHello' });
+        const late = inFlight.session.request(GRPC_REQUEST_HEADERS);
         late.on('error', reject);
         late.on('response', resolve);
       }),

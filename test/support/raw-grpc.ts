@@ -1,0 +1,67 @@
+/**
+ * SayHello as raw HTTP/2: the exact bytes a gRPC client sends (one length-prefixed message, `te: trailers`). For
+ * the h2load body, and for calls that tests hold half-sent so that they are in flight on the server.
+ */
+import * as http2 from 'node:http2';
+import { greeterService } from '../../app/proto';
+
+export const SAY_HELLO_PATH = '/helloworld.Greeter/SayHello';
+export const GRPC_REQUEST_HEADERS = {
+  ':method': 'POST',
+  ':path': SAY_HELLO_PATH,
+  'content-type': 'application/grpc',
+  te: 'trailers',
+} as const;
+
+/** HelloRequest{name} behind the 5-byte gRPC prefix: flag 0 (uncompressed) and the big-endian length. */
+export function sayHelloFrame(name: string): Buffer {
+  const message = greeterService.SayHello.requestSerialize({ name });
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+/** The `message` of exactly one uncompressed length-prefixed HelloReply; throws on anything else. */
+export function parseSayHelloReply(body: Buffer): string {
+  if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
+    throw new Error(`not one uncompressed gRPC message: ${body.toString('hex').slice(0, 40)}`);
+  }
+  return greeterService.SayHello.responseDeserialize(body.subarray(5)).message;
+}
+
+export interface RawCallResult {
+  httpStatus?: number;
+  grpcStatus?: string;
+  grpcMessage?: string;
+  /** The `hostname` response header: the pod that answered. */
+  hostname?: string;
+  body: Buffer;
+}
+
+/** Opens a SayHello stream; `result` settles when the stream closes, however it ends. */
+export function openSayHello(session: http2.ClientHttp2Session, timeoutMs = 10_000) {
+  const stream = session.request(GRPC_REQUEST_HEADERS);
+  const result = new Promise<RawCallResult>((resolve) => {
+    const chunks: Buffer[] = [];
+    let headers: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders = {};
+    const timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), timeoutMs);
+    stream.on('response', (received) => (headers = received));
+    stream.on('trailers', (received) => (trailers = received));
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('error', () => undefined); // the result says what arrived
+    stream.on('close', () => {
+      clearTimeout(timer);
+      // A trailers-only response carries grpc-status in the headers.
+      const text = (name: string) => [trailers[name] ?? headers[name]].flat()[0];
+      resolve({
+        httpStatus: headers[':status'] === undefined ? undefined : Number(headers[':status']),
+        grpcStatus: text('grpc-status'),
+        grpcMessage: text('grpc-message'),
+        hostname: text('hostname'),
+        body: Buffer.concat(chunks),
+      });
+    });
+  });
+  return { stream, result };
+}
