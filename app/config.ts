@@ -91,6 +91,11 @@ export const optionalFile: Parser<string | undefined> = {
   },
 };
 
+/** Every setting at its default: the configuration when no flag or variable is given. */
+export function defaultSettings<S extends Specs>(specs: S): Settings<S> {
+  return Object.fromEntries(Object.entries(specs).map(([key, spec]) => [key, spec.default])) as Settings<S>;
+}
+
 /** The result of parsing: the settings, or a request for help. */
 export type ParseResult<S extends Specs> = { help: true } | { help: false; settings: Settings<S> };
 

@@ -1,6 +1,7 @@
 /** The server as a real process: bad settings, and draining on SIGTERM with calls in flight. */
 import * as http2 from 'node:http2';
-import { runClient, clientSettings, type ClientConfig } from '../../app/client';
+import { clientSettings, runClient } from '../../app/client';
+import { defaultSettings } from '../../app/config';
 import { GRPC_REQUEST_HEADERS, openSayHello, parseSayHelloReply, sayHelloFrame } from '../support/raw-grpc';
 import { startServerProcess, startTs, stopProcess, type RunningProcess } from '../support/processes';
 
@@ -28,23 +29,27 @@ describe('bad settings exit 2 with one line naming the setting and the value', (
   });
 });
 
-/** Starts a SayHello as raw HTTP/2 and sends only part of the request, so the call is in flight on the server. */
-function startPartialCall(port: number, name: string) {
-  const session = http2.connect(`http://127.0.0.1:${port}`);
+/**
+ * A server process with one SayHello in flight: the request is half sent (3 of its bytes), so the server holds the
+ * stream open until `finish` sends the rest.
+ */
+async function serverWithCallInFlight(pod: string, shutdownGraceMs: number, name: string) {
+  const server = await startServerProcess(pod, { SHUTDOWN_GRACE_MS: String(shutdownGraceMs) });
+  started.push(server);
+  const session = http2.connect(`http://127.0.0.1:${server.port}`);
   session.on('error', () => undefined);
   const { stream, result } = openSayHello(session);
   const frame = sayHelloFrame(name);
   stream.write(frame.subarray(0, 3));
   const response = result.then(({ grpcStatus, body }) => ({ grpcStatus, reply: body.length > 0 ? parseSayHelloReply(body) : undefined }));
-  return { session, response, finish: () => stream.end(frame.subarray(3)) };
+  // Loopback delivers the HEADERS frame well within this; the server has no per-stream signal to wait on.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return { server, session, response, finish: () => stream.end(frame.subarray(3)) };
 }
 
 describe('SIGTERM drains', () => {
   test('a call in flight completes after SIGTERM, new calls are refused, and the server exits 0', async () => {
-    const server = await startServerProcess('greeter-drain', { SHUTDOWN_GRACE_MS: '10000' });
-    started.push(server);
-    const inFlight = startPartialCall(server.port, 'in flight');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { server, ...inFlight } = await serverWithCallInFlight('greeter-drain', 10_000, 'in flight');
 
     server.child.kill('SIGTERM');
     await server.waitForLine(/"msg":"draining"/);
@@ -65,10 +70,7 @@ describe('SIGTERM drains', () => {
   });
 
   test('a call still running when the grace period ends is cut off and the server still exits 0', async () => {
-    const server = await startServerProcess('greeter-grace', { SHUTDOWN_GRACE_MS: '300' });
-    started.push(server);
-    const stuck = startPartialCall(server.port, 'never finished');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { server, ...stuck } = await serverWithCallInFlight('greeter-grace', 300, 'never finished');
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     expect(JSON.parse(server.stdout.at(-1)!)).toMatchObject({ msg: 'stopped', forced: true });
@@ -79,10 +81,9 @@ describe('SIGTERM drains', () => {
   test('SIGTERM to one of two servers under round_robin load loses no call', async () => {
     const servers = await Promise.all(['greeter-a', 'greeter-b'].map((pod) => startServerProcess(pod)));
     started.push(...servers);
-    const defaults = Object.fromEntries(Object.entries(clientSettings).map(([key, spec]) => [key, spec.default])) as ClientConfig;
     const stop = new AbortController();
     const load = runClient(
-      { ...defaults, target: `ipv4:${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`, lb: 'round_robin', intervalMs: 0, concurrency: 20, quiet: true },
+      { ...defaultSettings(clientSettings), target: `ipv4:${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`, lb: 'round_robin', intervalMs: 0, concurrency: 20, quiet: true },
       { info: () => undefined, error: () => undefined },
       stop.signal,
     );

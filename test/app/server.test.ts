@@ -1,12 +1,13 @@
 import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { GreeterClient } from '../../app/proto';
-import { clientSettings, createGreeterClient, runClient, type ClientConfig } from '../../app/client';
+import { clientSettings, createGreeterClient, runClient } from '../../app/client';
+import { defaultSettings } from '../../app/config';
 import { makeCertificates } from '../support/certs';
 import { checkHealth, healthClient, listServicesByReflection, startTestServer } from '../support/greeter';
 import { startTcpBalancer } from '../support/tcp-balancer';
 
-const clientDefaults = Object.fromEntries(Object.entries(clientSettings).map(([key, spec]) => [key, spec.default])) as ClientConfig;
+const clientDefaults = defaultSettings(clientSettings);
 const quietOutput = { info: () => undefined, error: () => undefined };
 const collectingOutput = () => {
   const lines = { info: [] as string[], error: [] as string[] };

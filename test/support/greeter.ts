@@ -2,13 +2,13 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
+import { defaultSettings } from '../../app/config';
 import { memoryLogger } from '../../app/log';
 import { GreeterServer, serverSettings, type ServerConfig } from '../../app/server';
 
 /** The server's own defaults, on loopback with a free port. */
 export function testServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  const defaults = Object.fromEntries(Object.entries(serverSettings).map(([key, spec]) => [key, spec.default])) as ServerConfig;
-  return { ...defaults, host: '127.0.0.1', port: 0, ...overrides };
+  return { ...defaultSettings(serverSettings), host: '127.0.0.1', port: 0, ...overrides };
 }
 
 export async function startTestServer(podName: string, overrides: Partial<ServerConfig> = {}) {
