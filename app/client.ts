@@ -106,7 +106,7 @@ export function defaultName(config: { target: string; serverName?: string }): st
 
 /**
  * Runs the call loop until `count` calls are done or `stop` is aborted, then resolves with what happened.
- * Errors never escape: each failed call is counted and reported.
+ * A failed call never throws: it is counted and reported. Bad settings throw a ConfigError before any call.
  */
 export async function runClient(config: ClientConfig, output: ClientOutput, stop?: AbortSignal): Promise<RunResult> {
   const client = createGreeterClient(config);

@@ -4,7 +4,7 @@
  * grpc.health.v1 (Kubernetes gRPC probes, NOT_SERVING while draining) and server reflection (grpcurl).
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { format } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -159,8 +159,18 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, logg
     }
     const server = await GreeterServer.start(parsed.settings, logger);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
+      let draining = false;
+      const onSignal = (received: NodeJS.Signals) => {
+        if (!draining) {
+          draining = true;
+          return resolve(received);
+        }
+        // A second signal (a second Ctrl-C) means "now": skip the rest of the grace period, as a shell would.
+        logger.log('warn', 'stopping now', { reason: received });
+        process.exit(128 + constants.signals[received]);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
     });
     await server.shutdown(signal);
     return 0;

@@ -78,6 +78,16 @@ describe('SIGTERM drains', () => {
     stuck.session.destroy();
   });
 
+  test('a second signal while draining stops at once with 128 + the signal number', async () => {
+    const { server, session } = await serverWithCallInFlight('greeter-impatient', 10_000, 'cut short');
+    server.child.kill('SIGTERM');
+    await server.waitForLine(/"msg":"draining"/);
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(130);
+    expect(JSON.parse(server.stdout.at(-1)!)).toMatchObject({ level: 'warn', msg: 'stopping now', reason: 'SIGINT' });
+    session.destroy();
+  });
+
   test('SIGTERM to one of two servers under round_robin load loses no call', async () => {
     const servers = await Promise.all(['greeter-a', 'greeter-b'].map((pod) => startServerProcess(pod)));
     started.push(...servers);
