@@ -18,11 +18,12 @@
  *
  * Exit codes: 0 done, 1 a check failed, 2 a tool is missing or a bad argument.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { listeningPort, startProcess, stopProcess, type RunningProcess } from '../test/support/processes';
 import { openSayHello, parseSayHelloReply, SAY_HELLO_PATH, sayHelloFrame, type RawCallResult } from '../test/support/raw-grpc';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -135,67 +136,27 @@ async function verifyCalls(port: number, body: Buffer, label: string): Promise<v
 
 interface Server {
   label: string;
-  child: ChildProcess;
+  proc: RunningProcess;
   port: number;
-  output: () => string;
 }
 
-function startServer(label: string, command: string, args: string[], cwd: string): Promise<Server> {
-  const child = spawn(command, args, {
-    cwd,
-    env: { ...process.env, POD_NAME: POD, LOG_CALLS: 'false', SHUTDOWN_GRACE_MS: '2000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const output = (): string => `${stdout}${stderr}`.trim();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new BenchFailure(`${label}: no "listening" line within ${START_TIMEOUT_MS} ms\n${output()}`));
-    }, START_TIMEOUT_MS);
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      for (const line of stdout.split('\n').slice(0, -1)) {
-        let entry: { msg?: unknown; port?: unknown };
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (entry.msg === 'listening' && typeof entry.port === 'number') {
-          clearTimeout(timer);
-          resolve({ label, child, port: entry.port, output });
-          return;
-        }
-      }
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new BenchFailure(`${label}: could not start ${command}: ${error.message}`));
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new BenchFailure(`${label}: exited (${signal ?? code}) before listening\n${output()}`));
-    });
-  });
-}
+const output = (proc: RunningProcess): string => [...proc.stdout, ...proc.stderr].join('\n');
 
-/** SIGTERM, wait for exit (bounded); SIGKILL our own child if it does not stop in time. */
-async function stopServer(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  child.kill('SIGTERM');
-  const result = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS, 'timeout'))]);
-  if (result === 'timeout') {
-    child.kill('SIGKILL');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000))]);
-    process.stderr.write(`warning: ${server.label} ignored SIGTERM for ${STOP_TIMEOUT_MS} ms; killed\n`);
-  } else if (result !== 0) {
-    process.stderr.write(`warning: ${server.label} exited with ${result}\n${server.output()}\n`);
+async function startServer(label: string, command: string, args: string[], cwd: string): Promise<Server> {
+  const proc = startProcess(command, args, { cwd, env: { POD_NAME: POD, LOG_CALLS: 'false', SHUTDOWN_GRACE_MS: '2000' } });
+  proc.child.once('error', () => undefined); // a spawn failure shows as an exit before the listening line
+  try {
+    return { label, proc, port: await listeningPort(proc, START_TIMEOUT_MS) };
+  } catch (error) {
+    await stopProcess(proc);
+    fail(`${label}: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** SIGTERM, bounded wait, SIGKILL if it does not stop; a non-zero exit is reported, not fatal. */
+async function stopServer(server: Server): Promise<void> {
+  const result = await stopProcess(server.proc, STOP_TIMEOUT_MS);
+  if (result !== 0) process.stderr.write(`warning: ${server.label} exited with ${result}\n${output(server.proc)}\n`);
 }
 
 // ------------------------------------------------------------------------------------------------------- h2load
@@ -356,7 +317,7 @@ async function measure(label: string, command: string, args: string[], cwd: stri
     await verifyCalls(server.port, body, `${label} before load`);
     const results = await benchShapes(server, bodyFile, workDir, options);
     await verifyCalls(server.port, body, `${label} after load`);
-    if (server.child.exitCode !== null) fail(`${label}: server exited during the run\n${server.output()}`);
+    if (server.proc.child.exitCode !== null) fail(`${label}: server exited during the run\n${output(server.proc)}`);
     return results;
   } finally {
     await stopServer(server);

@@ -1,4 +1,4 @@
-/** Real greeter processes for tests: started from app/ as `npm run server` does, stopped only by the test. */
+/** Real processes for tests and benchmarks: started here, stopped only by whoever started them. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -16,10 +16,15 @@ export interface RunningProcess {
   exited: Promise<number | string>;
 }
 
+/** Runs a TypeScript file of this repository as `npm run server`/`client` do (ts-node, transpile-only). */
 export function startTs(script: string, args: readonly string[], env: Record<string, string> = {}): RunningProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(ROOT, script), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
+  return startProcess(process.execPath, ['-r', 'ts-node/register', path.join(ROOT, script), ...args], { env });
+}
+
+export function startProcess(command: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): RunningProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stdout: string[] = [];
@@ -61,18 +66,24 @@ export interface ServerProcess extends RunningProcess {
   port: number;
 }
 
+/** The port from a greeter's JSON `listening` line (grpc-go's bench server prints the same line). */
+export async function listeningPort(proc: RunningProcess, timeoutMs?: number): Promise<number> {
+  return JSON.parse(await proc.waitForLine(/"msg":"listening"/, timeoutMs)).port;
+}
+
 /** Starts `app/server.ts` on 127.0.0.1 with a free port and waits for its `listening` line. */
 export async function startServerProcess(podName: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const proc = startTs('app/server.ts', [], { HOST: '127.0.0.1', PORT: '0', POD_NAME: podName, ...env });
-  const line = await proc.waitForLine(/"msg":"listening"/);
-  return { ...proc, port: JSON.parse(line).port };
+  return { ...proc, port: await listeningPort(proc) };
 }
 
-/** Ends a process this test started, and waits (bounded) for it to go. */
-export async function stopProcess(proc: RunningProcess, timeoutMs = 10_000): Promise<void> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
-  await proc.exited;
-  clearTimeout(timer);
+/** SIGTERM to a process we started; SIGKILL if it is still there after timeoutMs. Resolves with how it ended. */
+export async function stopProcess(proc: RunningProcess, timeoutMs = 10_000): Promise<number | string> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) {
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
+    await proc.exited;
+    clearTimeout(timer);
+  }
+  return proc.exited;
 }
