@@ -1,18 +1,26 @@
 /**
- * Synthesizes the manifests into dist/. Thin on purpose: the constructs in lib/ hold the logic.
- * `npm run synth` and `npx cdk8s synth` both run this file.
+ * Synthesizes every environment into dist/<env>/ (or only those named: `npm run synth -- docker-desktop`).
+ * Thin on purpose: the constructs in lib/ hold the logic. `npm run synth` and `npx cdk8s synth` both run this file.
  */
-import { App, Chart } from 'cdk8s';
-import { AppNamespace } from './lib';
+import * as path from 'node:path';
+import { App } from 'cdk8s';
+import { ENVIRONMENTS, environment, istioIlbWalkthrough } from './lib';
 
-export function synthesize(outdir: string): App {
-  const app = new App({ outdir });
-  const chart = new Chart(app, 'testing');
-  new AppNamespace(chart, 'namespace', { name: 'testing' });
-  app.synth();
-  return app;
+export function synthesize(outdir: string, names: readonly string[] = Object.keys(ENVIRONMENTS)): void {
+  // Resolve every name first: an unknown one fails before any file is written.
+  const environments = names.map(environment);
+  for (const env of environments) {
+    const app = new App({ outdir: path.join(outdir, env.name) });
+    istioIlbWalkthrough(app, env);
+    app.synth();
+  }
 }
 
 if (require.main === module) {
-  synthesize(process.env.CDK8S_OUTDIR ?? 'dist');
+  try {
+    synthesize(process.env.CDK8S_OUTDIR ?? 'dist', process.argv.length > 2 ? process.argv.slice(2) : undefined);
+  } catch (error) {
+    console.error(`synth: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }

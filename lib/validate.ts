@@ -2,6 +2,7 @@
  * Prop validation for the constructs: each check throws an Error that names the construct, the prop and the value,
  * before anything is added to the tree, so a bad prop never leaves half a chart behind.
  */
+import { Duration } from 'cdk8s';
 
 /** Who is being validated, for the message: `GreeterApp 'greeter'`. */
 export interface ValidationSubject {
@@ -17,8 +18,66 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A DNS-1123 label: what Kubernetes requires of Namespace and Service names. */
 export function dnsLabel(subject: ValidationSubject, prop: string, value: string): string {
-  if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+  if (typeof value !== 'string' || value.length > 63 || !DNS1123_LABEL.test(value)) {
     throw invalidProp(subject, prop, value, 'a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends)');
   }
   return value;
+}
+
+/** A DNS-1123 subdomain: what Kubernetes requires of Secret, Deployment and most other object names. */
+export function dnsSubdomain(subject: ValidationSubject, prop: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 253 || !value.split('.').every((label) => label.length <= 63 && DNS1123_LABEL.test(label))) {
+    throw invalidProp(subject, prop, value, 'a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters)');
+  }
+  return value;
+}
+
+/**
+ * A host name as an Istio Gateway, a VirtualService and a TLS certificate take it: a fully qualified domain name
+ * with at least two labels, optionally with a leading `*.` wildcard.
+ */
+export function hostName(subject: ValidationSubject, prop: string, value: string): string {
+  const bare = typeof value === 'string' && value.startsWith('*.') ? value.slice(2) : value;
+  const labels = typeof bare === 'string' ? bare.split('.') : [];
+  if (labels.length < 2 || bare.length > 253 || !labels.every((label) => label.length <= 63 && DNS1123_LABEL.test(label))) {
+    throw invalidProp(subject, prop, value, 'a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first)');
+  }
+  return value;
+}
+
+/** An integer in [min, max]. */
+export function integerIn(subject: ValidationSubject, prop: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidProp(subject, prop, value, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** A TCP port a container listens on or a Service exposes. */
+export function port(subject: ValidationSubject, prop: string, value: number): number {
+  return integerIn(subject, prop, value, 1, 65535);
+}
+
+/** One of a fixed set of strings (an enum-like prop, checked at run time for JavaScript callers and config files). */
+export function oneOf<T extends string>(subject: ValidationSubject, prop: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) throw invalidProp(subject, prop, value, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+  return value;
+}
+
+// Kubernetes resource.Quantity: a decimal number with an optional binary (Ki…Ei) or decimal (m, k, M…E) suffix.
+const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+
+/** A Kubernetes quantity such as `100m` or `128Mi`. */
+export function quantity(subject: ValidationSubject, prop: string, value: string): string {
+  if (typeof value !== 'string' || !QUANTITY.test(value)) throw invalidProp(subject, prop, value, 'a Kubernetes quantity such as "100m" or "128Mi"');
+  return value;
+}
+
+/** A Duration prop in whole milliseconds, at least `min`. */
+export function milliseconds(subject: ValidationSubject, prop: string, duration: Duration, min: number): number {
+  const ms = duration instanceof Duration ? duration.toMilliseconds() : NaN;
+  if (!Number.isInteger(ms) || ms < min) {
+    throw invalidProp(subject, prop, duration instanceof Duration ? `${ms} ms` : duration, `a Duration of at least ${min} ms`);
+  }
+  return ms;
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { synthesize } from '../main';
+import { ROOT, startProcess } from './support/processes';
 
 const DIST = path.resolve(__dirname, '..', 'dist');
 
@@ -36,5 +37,17 @@ test('synth is deterministic: two runs write identical files', () => {
   } finally {
     rmSync(a, { recursive: true, force: true });
     rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test('`npx cdk8s synth` (cdk8s.yaml) writes the same files as `npm run synth`', async () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'cdk8s-cli-'));
+  try {
+    const cli = startProcess(path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), ['synth', '--output', out, '--no-check-upgrade']);
+    expect({ exit: await cli.exited, stderr: cli.stderr.filter((line) => /error/i.test(line)) }).toEqual({ exit: 0, stderr: [] });
+    expect(files(out)).toEqual(files(DIST));
+    for (const file of files(out)) expect(readFileSync(path.join(out, file), 'utf8')).toBe(readFileSync(path.join(DIST, file), 'utf8'));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,91 @@
+/**
+ * How long `npm run synth` takes for every environment: prints figures, is not a test. Each variant runs as its own
+ * process, as a user runs it, writing to a temp dir; the table shows the median and the fastest of --runs runs.
+ *
+ *   npm run bench:synth -- [--runs N] [--json PATH]
+ *
+ * Variants: the fast path with its transpile cache warm (every run after the first) and cold (an empty cache, as
+ * after `npm ci`); the same through `npm run synth` (npm's own start-up included); plain ts-node with swc; and, on
+ * the same output, `kubectl kustomize` for scale, when kubectl is installed. Target: `npm run synth` <= 1.0 s.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ENVIRONMENTS } from '../lib';
+import { haveCommand, table } from './h2load';
+
+const ROOT = path.resolve(__dirname, '..');
+const TARGET_SECONDS = 1.0;
+
+interface Variant {
+  label: string;
+  command: string;
+  args: string[];
+  /** Fresh state before each run (the cold cache). */
+  env?: () => Record<string, string>;
+}
+
+function timeRun(variant: Variant, outdir: string): number {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(variant.command, variant.args, { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir, ...variant.env?.() }, stdio: 'pipe' });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${variant.label} failed (${result.status}): ${result.stderr}`);
+  return seconds;
+}
+
+function main(): number {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, json: { type: 'string' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
+    console.error(`invalid --runs=${JSON.stringify(values.runs)}: expected an integer from 1 to 100`);
+    return 2;
+  }
+  const work = mkdtempSync(path.join(tmpdir(), 'bench-synth-'));
+  try {
+    const outdir = path.join(work, 'dist');
+    const coldCaches: string[] = [];
+    const variants: Variant[] = [
+      { label: 'node -r scripts/register.js main.ts (warm cache)', command: process.execPath, args: ['-r', './scripts/register.js', 'main.ts'] },
+      {
+        label: 'node -r scripts/register.js main.ts (cold cache)', command: process.execPath, args: ['-r', './scripts/register.js', 'main.ts'],
+        env: () => ({ SWC_REGISTER_CACHE_DIR: coldCaches[coldCaches.push(path.join(work, `cache-${coldCaches.length}`)) - 1] }),
+      },
+      { label: 'npm run synth (warm cache)', command: 'npm', args: ['run', '--silent', 'synth'] },
+      { label: 'node -r ts-node/register main.ts (swc, no cache)', command: process.execPath, args: ['-r', 'ts-node/register', 'main.ts'] },
+    ];
+    // One unmeasured run fills the real cache and the OS file cache.
+    timeRun(variants[0], outdir);
+    const rows: Array<{ label: string; median: number; min: number }> = [];
+    for (const variant of variants) {
+      const times = Array.from({ length: runs }, () => timeRun(variant, outdir)).sort((a, b) => a - b);
+      rows.push({ label: variant.label, median: times[Math.floor(times.length / 2)], min: times[0] });
+    }
+    if (haveCommand('kubectl')) {
+      for (const env of Object.keys(ENVIRONMENTS)) {
+        const dir = path.join(outdir, env);
+        const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+        writeFileSync(path.join(dir, 'kustomization.yaml'), `resources:\n${files.map((f) => `  - ${f}\n`).join('')}`);
+      }
+      const kustomize: Variant = { label: `kubectl kustomize, each of ${Object.keys(ENVIRONMENTS).length} environments`, command: 'sh', args: ['-c', Object.keys(ENVIRONMENTS).map((env) => `kubectl kustomize ${path.join(outdir, env)} >/dev/null`).join(' && ')] };
+      const times = Array.from({ length: runs }, () => timeRun(kustomize, outdir)).sort((a, b) => a - b);
+      rows.push({ label: kustomize.label, median: times[Math.floor(times.length / 2)], min: times[0] });
+    } else {
+      console.log('kubectl not found: no kustomize figure');
+    }
+
+    const seconds = (s: number) => `${s.toFixed(2)} s`;
+    console.log(`synth of ${Object.keys(ENVIRONMENTS).join(' + ')}, ${runs} runs each, ${cpus().length} cores, node ${process.version}\n`);
+    console.log(table([['variant', '', 'median', 'fastest'], ...rows.map((r) => [r.label, '', seconds(r.median), seconds(r.min)])]));
+    const npmRun = rows.find((r) => r.label.startsWith('npm run synth'))!;
+    console.log(`\ntarget: npm run synth <= ${TARGET_SECONDS.toFixed(1)} s: ${npmRun.median <= TARGET_SECONDS ? 'met' : 'NOT met'} (median ${seconds(npmRun.median)})`);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ cores: cpus().length, node: process.version, runs, rows }, null, 2)}\n`);
+    return 0;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = main();

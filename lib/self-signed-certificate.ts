@@ -1,0 +1,93 @@
+import { ApiObject, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { IstioIlbGateway } from './istio-ilb-gateway';
+import { milliseconds, type ValidationSubject } from './validate';
+
+export interface SelfSignedCertificateProps {
+  /** The gateway whose host the certificate names and whose TLS Secret cert-manager writes. */
+  readonly gateway: IstioIlbGateway;
+  /**
+   * Validity of each certificate.
+   * @default Duration.days(90)
+   */
+  readonly duration?: Duration;
+  /**
+   * How long before expiry cert-manager renews it.
+   * @default Duration.days(15)
+   */
+  readonly renewBefore?: Duration;
+}
+
+/**
+ * For clusters that run cert-manager (opt-in): a self-signed `Issuer` and a `Certificate` for the gateway's host,
+ * which cert-manager keeps in the gateway's TLS Secret, in place of the `npm run certs` and `kubectl create secret
+ * tls` steps. cert-manager's CRDs are not in `imports/`, so the two objects are typed here with the fields used.
+ */
+export class SelfSignedCertificate extends Construct {
+  readonly issuer: ApiObject;
+  readonly certificate: ApiObject;
+
+  constructor(scope: Construct, id: string, props: SelfSignedCertificateProps) {
+    super(scope, id);
+    const subject: ValidationSubject = { construct: 'SelfSignedCertificate', id };
+    const { gateway } = props;
+    const durationMs = milliseconds(subject, 'duration', props.duration ?? Duration.days(90), HOUR_MS);
+    const renewBeforeMs = milliseconds(subject, 'renewBefore', props.renewBefore ?? Duration.days(15), 5 * 60_000);
+    if (renewBeforeMs >= durationMs) {
+      throw new Error(`SelfSignedCertificate '${id}': renewBefore must be shorter than duration (${goDuration(durationMs)}), got ${JSON.stringify(goDuration(renewBeforeMs))}`);
+    }
+    const namespace = gateway.namespace.name;
+
+    const issuerSpec: CertManagerIssuerSpec = { selfSigned: {} };
+    this.issuer = new ApiObject(this, 'Issuer', {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: { name: `${gateway.name}-selfsigned`, namespace },
+      spec: issuerSpec,
+    });
+
+    const certificateSpec: CertManagerCertificateSpec = {
+      secretName: gateway.tlsSecretName,
+      commonName: gateway.host,
+      dnsNames: [gateway.host],
+      duration: goDuration(durationMs),
+      renewBefore: goDuration(renewBeforeMs),
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      usages: ['server auth', 'digital signature', 'key encipherment'],
+      issuerRef: { group: 'cert-manager.io', kind: 'Issuer', name: this.issuer.name },
+    };
+    this.certificate = new ApiObject(this, 'Certificate', {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: gateway.tlsSecretName, namespace },
+      spec: certificateSpec,
+    });
+    this.certificate.addDependency(this.issuer);
+  }
+}
+
+const HOUR_MS = 3_600_000;
+
+/** cert-manager reads Go durations; whole hours (`2160h`) or minutes (`90m`) keep them readable. */
+function goDuration(ms: number): string {
+  if (ms % HOUR_MS === 0) return `${ms / HOUR_MS}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${ms / 1000}s`;
+}
+
+/** The fields of cert-manager's `Issuer` spec this construct sets (cert-manager.io/v1). */
+interface CertManagerIssuerSpec {
+  readonly selfSigned: Record<string, never>;
+}
+
+/** The fields of cert-manager's `Certificate` spec this construct sets (cert-manager.io/v1). */
+interface CertManagerCertificateSpec {
+  readonly secretName: string;
+  readonly commonName: string;
+  readonly dnsNames: string[];
+  readonly duration: string;
+  readonly renewBefore: string;
+  readonly privateKey: { readonly algorithm: 'RSA' | 'ECDSA' | 'Ed25519'; readonly size: number; readonly rotationPolicy: 'Never' | 'Always' };
+  readonly usages: string[];
+  readonly issuerRef: { readonly group: string; readonly kind: 'Issuer' | 'ClusterIssuer'; readonly name: string };
+}

@@ -1,0 +1,110 @@
+/**
+ * What every workload construct shares: references to namespaces and images, resource sizes, and the
+ * Pod Security Standards "restricted" security contexts, so each construct states only what is its own.
+ */
+import { k8s } from 'cdk8s-plus-27';
+import { dnsLabel, invalidProp, oneOf, quantity, type ValidationSubject } from './validate';
+
+/** A Namespace that constructs place objects in: an `AppNamespace`, or one that exists already (see `existingNamespace`). */
+export interface INamespace {
+  readonly name: string;
+}
+
+/** A Namespace created by someone else, such as `istio-system`, which the Istio install owns. */
+export function existingNamespace(name: string): INamespace {
+  return { name: dnsLabel({ construct: 'existingNamespace', id: name }, 'name', name) };
+}
+
+/** The mesh identity of a workload: its ServiceAccount, which Istio turns into the SPIFFE principal of its certificate. */
+export interface MeshIdentity {
+  readonly namespace: INamespace;
+  readonly serviceAccountName: string;
+}
+
+/** The principal an AuthorizationPolicy names: `<trust domain>/ns/<namespace>/sa/<service account>`. */
+export function meshPrincipal(identity: MeshIdentity, trustDomain: string): string {
+  return `${trustDomain}/ns/${identity.namespace.name}/sa/${identity.serviceAccountName}`;
+}
+
+export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+const PULL_POLICIES: readonly ImagePullPolicy[] = ['Always', 'IfNotPresent', 'Never'];
+
+/** A container image by repository and tag. */
+export interface ContainerImage {
+  /** Repository: `gcr.io/PROJECT_ID/greeter-server` from a registry, or `greeter-server` for a locally built image. */
+  readonly repository: string;
+  /** Tag, such as the package version. */
+  readonly tag: string;
+  /**
+   * `Never` for images built into the node's engine (Docker Desktop); `IfNotPresent` for immutable registry tags.
+   * @default 'IfNotPresent'
+   */
+  readonly pullPolicy?: ImagePullPolicy;
+}
+
+// Docker's reference grammar, simplified: lower-case path components separated by "/", an optional registry host:port.
+const REPOSITORY = /^([a-zA-Z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Checks an image prop and returns the container fields it becomes. */
+export function containerImage(subject: ValidationSubject, prop: string, image: ContainerImage): { image: string; imagePullPolicy: ImagePullPolicy } {
+  if (typeof image?.repository !== 'string' || !REPOSITORY.test(image.repository)) {
+    throw invalidProp(subject, `${prop}.repository`, image?.repository, 'an image repository such as "gcr.io/my-project/greeter-server"');
+  }
+  if (typeof image.tag !== 'string' || !TAG.test(image.tag)) {
+    throw invalidProp(subject, `${prop}.tag`, image.tag, 'an image tag (letters, digits, "_", "." and "-", at most 128 characters)');
+  }
+  const imagePullPolicy = oneOf(subject, `${prop}.pullPolicy`, image.pullPolicy ?? 'IfNotPresent', PULL_POLICIES);
+  return { image: `${image.repository}:${image.tag}`, imagePullPolicy };
+}
+
+/** CPU and memory, as Kubernetes quantities. */
+export interface ResourceAmounts {
+  /** CPU, such as `100m`. */
+  readonly cpu: string;
+  /** Memory, such as `128Mi`. */
+  readonly memory: string;
+}
+
+/** What a container asks for (scheduling) and may not exceed (throttled CPU, OOM-killed memory). */
+export interface ContainerResources {
+  readonly requests: ResourceAmounts;
+  readonly limits: ResourceAmounts;
+}
+
+export function containerResources(subject: ValidationSubject, prop: string, resources: ContainerResources): k8s.ResourceRequirements {
+  const amounts = (kind: 'requests' | 'limits') => ({
+    cpu: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.cpu`, resources[kind]?.cpu)),
+    memory: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.memory`, resources[kind]?.memory)),
+  });
+  return { requests: amounts('requests'), limits: amounts('limits') };
+}
+
+/** The user the Dockerfile's distroless `nonroot` runtime image runs as. */
+export const DISTROLESS_NONROOT_UID = 65532;
+
+/**
+ * Pod-level settings of the "restricted" profile: non-root, the runtime's default seccomp profile, and the
+ * user the image runs as (distroless `nonroot` is 65532; Istio's proxy is 1337).
+ */
+export function restrictedPodSecurityContext(uid: number, extra: Partial<k8s.PodSecurityContext> = {}): k8s.PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' }, ...extra };
+}
+
+/** Container-level settings of the "restricted" profile, plus a read-only root file system. */
+export function restrictedContainerSecurityContext(uid: number): k8s.SecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  };
+}
+
+/** Labels of the pods a workload owns: set once by the construct, selected by everything that targets it. */
+export function workloadLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { app: name, 'app.kubernetes.io/name': name, ...extra };
+}

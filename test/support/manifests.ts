@@ -1,0 +1,41 @@
+/** Rendered manifests for tests: read back from a synth, and checked against the published schemas. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+/** A rendered Kubernetes object, as kubectl reads it. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // Objects are walked generically here; the typed side is the constructs that render them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [field: string]: any;
+}
+
+/** The YAML files of one synthesized directory, in file-name order (the order `kubectl apply -f <dir>` uses). */
+export function readManifestDir(dir: string): Array<{ file: string; text: string; objects: KubeObject[] }> {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort()
+    .map((file) => {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      return { file, text, objects: parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject) };
+    });
+}
+
+/** Each object's schema-validation error (null when valid), from `validate-manifests.mjs`. */
+export function validateAgainstSchemas(objects: readonly KubeObject[]): Array<{ subject: string; error: string | null }> {
+  const output = execFileSync(process.execPath, [path.join(__dirname, 'validate-manifests.mjs')], { input: JSON.stringify(objects), encoding: 'utf8' });
+  return JSON.parse(output);
+}
+
+/** The one object of that kind and name, or a failure that says what was there instead. */
+export function findObject(objects: readonly KubeObject[], kind: string, name?: string): KubeObject {
+  const matches = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (matches.length !== 1) {
+    throw new Error(`expected one ${kind}${name ? ` named ${name}` : ''}, found ${matches.length} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  }
+  return matches[0];
+}
