@@ -7,13 +7,13 @@ import { App } from 'cdk8s';
 import { ENVIRONMENTS, environment, istioIlbWalkthrough } from './lib';
 
 export function synthesize(outdir: string, names: readonly string[] = Object.keys(ENVIRONMENTS)): void {
-  // Resolve every name first: an unknown one fails before any file is written.
-  const environments = names.map(environment);
-  for (const env of environments) {
+  // Build every environment before writing any: an unknown name or a bad prop fails with nothing written.
+  const apps = names.map(environment).map((env) => {
     const app = new App({ outdir: path.join(outdir, env.name) });
     istioIlbWalkthrough(app, env);
-    app.synth();
-  }
+    return app;
+  });
+  for (const app of apps) app.synth();
 }
 
 if (require.main === module) {

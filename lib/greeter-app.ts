@@ -6,7 +6,10 @@ import {
   containerImage,
   containerResources,
   DISTROLESS_NONROOT_UID,
+  oneAtATimeDisruptionBudget,
+  spreadOverNodes,
   workloadLabels,
+  zeroDowntimeRollout,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   type ContainerImage,
@@ -133,8 +136,7 @@ export class GreeterApp extends Construct {
       spec: {
         replicas,
         selector: { matchLabels: this.selectorLabels },
-        // Surge one pod at a time and never drop below the desired count: a rollout loses no capacity.
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+        strategy: zeroDowntimeRollout(),
         template: {
           metadata: { labels: this.podLabels },
           spec: {
@@ -142,13 +144,7 @@ export class GreeterApp extends Construct {
             automountServiceAccountToken: false,
             securityContext: restrictedPodSecurityContext(DISTROLESS_NONROOT_UID),
             terminationGracePeriodSeconds: Math.ceil((shutdownGraceMs + terminationMarginMs) / 1000),
-            // Spread replicas over nodes where there are several; one node (Docker Desktop) still schedules them all.
-            topologySpreadConstraints: [{
-              maxSkew: 1,
-              topologyKey: 'kubernetes.io/hostname',
-              whenUnsatisfiable: 'ScheduleAnyway',
-              labelSelector: { matchLabels: this.selectorLabels },
-            }],
+            topologySpreadConstraints: spreadOverNodes(this.selectorLabels),
             containers: [{
               name: 'server',
               image,
@@ -174,10 +170,7 @@ export class GreeterApp extends Construct {
       },
     });
 
-    new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
-      metadata,
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
-    });
+    oneAtATimeDisruptionBudget(this, metadata, this.selectorLabels);
     this.deployment.addDependency(serviceAccount);
   }
 

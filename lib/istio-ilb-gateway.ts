@@ -6,7 +6,10 @@ import {
   containerResources,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
+  oneAtATimeDisruptionBudget,
+  spreadOverNodes,
   workloadLabels,
+  zeroDowntimeRollout,
   type ContainerResources,
   type INamespace,
   type MeshIdentity,
@@ -125,7 +128,7 @@ export class IstioIlbGateway extends Construct {
       spec: {
         replicas,
         selector: { matchLabels: this.podLabels },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+        strategy: zeroDowntimeRollout(),
         template: {
           metadata: {
             // Istio's injector replaces image `auto` with its proxy and applies the `gateway` template: a standalone
@@ -138,12 +141,7 @@ export class IstioIlbGateway extends Construct {
             // Istio permits the "restricted" profile here: `ip_unprivileged_port_start` is a namespaced sysctl in the
             // Pod Security Standards' safe set, and lets the non-root proxy bind port 443 without NET_BIND_SERVICE.
             securityContext: restrictedPodSecurityContext(ISTIO_PROXY_UID, { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }),
-            topologySpreadConstraints: [{
-              maxSkew: 1,
-              topologyKey: 'kubernetes.io/hostname',
-              whenUnsatisfiable: 'ScheduleAnyway',
-              labelSelector: { matchLabels: this.podLabels },
-            }],
+            topologySpreadConstraints: spreadOverNodes(this.podLabels),
             containers: [{
               name: 'istio-proxy',
               image: 'auto',
@@ -166,10 +164,7 @@ export class IstioIlbGateway extends Construct {
       },
     });
 
-    new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
-      metadata,
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
-    });
+    oneAtATimeDisruptionBudget(this, metadata, this.podLabels);
 
     this.gateway = new istio.Gateway(this, 'Gateway', {
       metadata: { name: this.name, namespace: this.configNamespace.name },

@@ -3,6 +3,7 @@
  * Pod Security Standards "restricted" security contexts, so each construct states only what is its own.
  */
 import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
 import { dnsLabel, invalidProp, oneOf, quantity, type ValidationSubject } from './validate';
 
 /** A Namespace that constructs place objects in: an `AppNamespace`, or one that exists already (see `existingNamespace`). */
@@ -107,4 +108,22 @@ export function restrictedContainerSecurityContext(uid: number): k8s.SecurityCon
 /** Labels of the pods a workload owns: set once by the construct, selected by everything that targets it. */
 export function workloadLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
   return { app: name, 'app.kubernetes.io/name': name, ...extra };
+}
+
+/** Surge one pod at a time and never drop below the desired count: a rollout loses no serving capacity. */
+export function zeroDowntimeRollout(): k8s.DeploymentStrategy {
+  return { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } };
+}
+
+/** Spread replicas over nodes where there are several; one node (Docker Desktop) still schedules them all. */
+export function spreadOverNodes(selectorLabels: Record<string, string>): k8s.TopologySpreadConstraint[] {
+  return [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels } }];
+}
+
+/** Voluntary disruptions (node drains, upgrades) take at most one of the selected pods at a time. */
+export function oneAtATimeDisruptionBudget(scope: Construct, metadata: k8s.ObjectMeta, selectorLabels: Record<string, string>): k8s.KubePodDisruptionBudget {
+  return new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
+    metadata,
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels } },
+  });
 }
