@@ -19,7 +19,7 @@ import {
   usage,
   type Settings,
 } from './config';
-import { GreeterClient, type HelloReply } from './proto';
+import { GREETER_SERVICE, GreeterClient, type HelloReply } from './proto';
 
 export const clientSettings = {
   target: setting({ flag: 'target', env: 'TARGET', parser: text, default: 'localhost:50051', help: 'host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051' }),
@@ -28,6 +28,7 @@ export const clientSettings = {
   caFile: setting({ flag: 'ca-file', env: 'CA_FILE', parser: optionalFile, default: undefined, help: 'PEM CA bundle to verify the server; turns TLS on' }),
   serverName: setting({ flag: 'server-name', env: 'SERVER_NAME', parser: text, default: undefined as string | undefined, help: 'TLS server name and :authority when dialing an address, e.g. grpc.example.com' }),
   lb: setting({ flag: 'lb', env: 'LB_POLICY', parser: oneOf('pick_first', 'round_robin'), default: 'pick_first', help: 'client-side load-balancing policy' }),
+  maxAttempts: setting({ flag: 'max-attempts', env: 'MAX_ATTEMPTS', parser: integer(1, 5), default: 1, help: 'attempts per call: above 1, a call that fails UNAVAILABLE is retried (safe: SayHello has no side effects)' }),
   count: setting({ flag: 'count', env: 'COUNT', parser: integer(0), default: 0, help: 'calls to make; 0 runs until SIGINT/SIGTERM' }),
   intervalMs: setting({ flag: 'interval-ms', env: 'INTERVAL_MS', parser: milliseconds, default: 1000, help: 'pause after each call, per worker' }),
   concurrency: setting({ flag: 'concurrency', env: 'CONCURRENCY', parser: integer(1, 10_000), default: 1, help: 'calls in flight at once' }),
@@ -63,20 +64,37 @@ export function goLogTime(date = new Date()): string {
 
 const BAR_WIDTH = 40;
 
-/** Per pod: count, share and a bar scaled so 100% is BAR_WIDTH characters. */
-export function formatSummary(result: RunResult): string {
-  const pods = [...result.byPod.entries()].sort(([a], [b]) => a.localeCompare(b));
+/** One line per pod, sorted by name: count, share of the replies and a bar scaled so 100% is BAR_WIDTH characters. */
+export function formatPodRows(byPod: ReadonlyMap<string, number>, replies: number): string[] {
+  const pods = [...byPod.entries()].sort(([a], [b]) => a.localeCompare(b));
   const width = Math.max(3, ...pods.map(([pod]) => pod.length));
-  const replies = result.calls - result.failures;
-  const lines = pods.map(([pod, count]) => {
+  return pods.map(([pod, count]) => {
     const share = replies === 0 ? 0 : count / replies;
-    return `  ${pod.padEnd(width)} ${String(count).padStart(7)} ${(share * 100).toFixed(1).padStart(5)}% ${'#'.repeat(Math.round(share * BAR_WIDTH))}`;
+    return `  ${pod.padEnd(width)} ${String(count).padStart(7)} ${(share * 100).toFixed(1).padStart(5)}% ${'#'.repeat(Math.round(share * BAR_WIDTH))}`.trimEnd();
   });
-  const failures = [...result.byStatus.entries()].map(([status, count]) => `${status}=${count}`).join(' ');
-  return [`summary: ${result.calls} calls, ${result.failures} failed${failures ? ` (${failures})` : ''}, ${pods.length} pods`, ...lines].join('\n');
 }
 
-export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' | 'caFile' | 'serverName' | 'lb'>): GreeterClient {
+/** The summary line, then count, share and a bar per pod. */
+export function formatSummary(result: RunResult): string {
+  const failures = [...result.byStatus.entries()].map(([status, count]) => `${status}=${count}`).join(' ');
+  return [
+    `summary: ${result.calls} calls, ${result.failures} failed${failures ? ` (${failures})` : ''}, ${result.byPod.size} pods`,
+    ...formatPodRows(result.byPod, result.calls - result.failures),
+  ].join('\n');
+}
+
+/**
+ * gRPC's retry policy for SayHello, as an Istio VirtualService's `retries` would give: a call refused while a pod
+ * drains (a proxy's 502, a GOAWAY) comes back UNAVAILABLE and is sent again, to the next pod behind a balancer.
+ */
+function retryPolicy(maxAttempts: number) {
+  return {
+    name: [{ service: GREETER_SERVICE }],
+    retryPolicy: { maxAttempts, initialBackoff: '0.01s', maxBackoff: '0.1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+  };
+}
+
+export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' | 'caFile' | 'serverName' | 'lb' | 'maxAttempts'>): GreeterClient {
   const useTls = config.tls || config.caFile !== undefined;
   if (config.serverName !== undefined && !useTls) {
     throw new ConfigError('SERVER_NAME', config.serverName, 'TLS to be on (--tls or --ca-file) for a server-name override');
@@ -85,7 +103,10 @@ export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' 
     ? grpc.credentials.createSsl(config.caFile === undefined ? null : readFileSync(config.caFile))
     : grpc.credentials.createInsecure();
   return new GreeterClient(config.target, credentials, {
-    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ [config.lb]: {} }] }),
+    'grpc.service_config': JSON.stringify({
+      loadBalancingConfig: [{ [config.lb]: {} }],
+      ...(config.maxAttempts > 1 && { methodConfig: [retryPolicy(config.maxAttempts)] }),
+    }),
     ...(config.serverName !== undefined && {
       'grpc.ssl_target_name_override': config.serverName,
       'grpc.default_authority': config.serverName,

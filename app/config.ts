@@ -143,5 +143,6 @@ export function usage(command: string, specs: Specs): string {
     const fallback = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
     return `  ${names.padEnd(48)} ${spec.help}${fallback}`;
   });
-  return `usage: ${command} [flags]\nEvery flag can also be set by its environment variable; a flag wins.\n${rows.join('\n')}\n`;
+  const byEnv = Object.values(specs).some((spec) => spec.env !== undefined) ? 'Every flag can also be set by its environment variable; a flag wins.\n' : '';
+  return `usage: ${command} [flags]\n${byEnv}${rows.join('\n')}\n`;
 }

@@ -1,5 +1,8 @@
 /** The client as users run it (`npm run client -- …`) and its pure helpers. */
-import { defaultName, formatSummary, goLogTime } from '../../app/client';
+import * as grpc from '@grpc/grpc-js';
+import { clientSettings, defaultName, formatSummary, goLogTime, runClient } from '../../app/client';
+import { defaultSettings } from '../../app/config';
+import { greeterService } from '../../app/proto';
 import { startTestServer } from '../support/greeter';
 import { startTs } from '../support/processes';
 
@@ -64,10 +67,35 @@ describe('client process', () => {
     [['--lb', 'random'], '--lb="random"'],
     [['--server-name', 'grpc.example.com'], 'SERVER_NAME="grpc.example.com"'],
     [['--ca-file', '/nonexistent/ca.crt'], '--ca-file="/nonexistent/ca.crt"'],
+    [['--max-attempts', '6'], '--max-attempts="6"'],
   ])('bad settings %j exit 2 with one line naming %s', async (args, named) => {
     const client = startTs('app/client.ts', ['--target', '127.0.0.1:1', ...args]);
     expect(await client.exited).toBe(2);
     expect(client.stderr).toHaveLength(1);
     expect(client.stderr[0]).toContain(`invalid ${named}`);
+  });
+});
+
+describe('client retry policy', () => {
+  test('with --max-attempts 2 a call that fails UNAVAILABLE is sent again; with 1 it fails', async () => {
+    // Every other attempt fails as a draining pod's refused call does.
+    let attempts = 0;
+    const server = new grpc.Server();
+    server.addService(greeterService, {
+      SayHello: (_call: unknown, callback: grpc.sendUnaryData<{ message: string }>) =>
+        ++attempts % 2 === 1 ? callback({ code: grpc.status.UNAVAILABLE, details: 'draining' }) : callback(null, { message: 'Hello' }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    const silent = { info: () => undefined, error: () => undefined };
+    const config = { ...defaultSettings(clientSettings), target: `127.0.0.1:${port}`, intervalMs: 0, quiet: true };
+    try {
+      expect(await runClient({ ...config, count: 3, maxAttempts: 2 }, silent)).toMatchObject({ calls: 3, failures: 0 });
+      expect(attempts).toBe(6);
+      expect(await runClient({ ...config, count: 1, maxAttempts: 1 }, silent)).toMatchObject({ calls: 1, failures: 1 });
+    } finally {
+      server.forceShutdown();
+    }
   });
 });

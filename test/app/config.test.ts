@@ -51,6 +51,12 @@ describe('parseSettings', () => {
     expect(usage('cmd', specs)).toMatch(/--port \/ PORT +port \(default: 50051\)/);
   });
 
+  test('usage promises environment variables only when some setting has one', () => {
+    const flagOnly = { calls: setting({ flag: 'calls', parser: integer(1), default: 300, help: 'calls per path' }) };
+    expect(usage('demo', flagOnly)).toBe(`usage: demo [flags]\n  ${'--calls'.padEnd(48)} calls per path (default: 300)\n`);
+    expect(usage('cmd', specs)).toContain('Every flag can also be set by its environment variable');
+  });
+
   test.each([
     ['port not a number', [], { PORT: 'abc' }, 'PORT', 'abc', 'an integer from 0 to 65535'],
     ['port too large', ['--port', '65536'], {}, '--port', '65536', 'an integer from 0 to 65535'],

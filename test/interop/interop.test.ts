@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeCertificates, type TestCertificates } from '../support/certs';
 import { startServerProcess, stopProcess, type ServerProcess } from '../support/processes';
+import { describeWhenInstalled } from '../support/system-packages';
 
 const PYTHON = '/usr/bin/python3';
 const CLIENT = path.join(__dirname, 'greeter_client.py');
@@ -17,22 +18,14 @@ const INSTALL_HINT = 'apt-get install -y python3-grpcio';
 const TLS_HOST = 'grpc.example.com';
 const EXPECTED_SERVICES = ['helloworld.Greeter', 'grpc.health.v1.Health'];
 
-/** `describe` when Debian's python can import grpc; otherwise `describe.skip` (one line) or, under CI, a failure. */
-function describeWithPythonGrpc(): jest.Describe {
+/** Why Debian's python cannot run the client, or undefined when it can import grpc. */
+function pythonGrpcMissing(): string | undefined {
   try {
     // -I: isolated mode, so PYTHONPATH/PYTHONHOME or user site-packages from a pyenv setup cannot leak in.
     execFileSync(PYTHON, ['-I', '-c', 'import grpc'], { stdio: 'ignore', timeout: 15_000 });
-    return describe;
+    return undefined;
   } catch {
-    const reason = `${PYTHON} cannot import grpc; install it with: ${INSTALL_HINT}`;
-    if (process.env.CI === 'true') {
-      test('python3-grpcio is installed (required when CI=true)', () => {
-        throw new Error(reason);
-      });
-    } else {
-      process.stderr.write(`python interop tests skipped: ${reason}\n`);
-    }
-    return describe.skip;
+    return `${PYTHON} cannot import grpc`;
   }
 }
 
@@ -64,7 +57,7 @@ async function interrogate(args: readonly string[]) {
   };
 }
 
-describeWithPythonGrpc()('python grpcio client interop', () => {
+describeWhenInstalled('python interop', pythonGrpcMissing(), INSTALL_HINT)('python grpcio client interop', () => {
   describe('plaintext', () => {
     const pod = 'interop-pod';
     let server: ServerProcess | undefined;

@@ -1,0 +1,144 @@
+/**
+ * nginx as our own foreground child process, with its own prefix and temp dir (never the system service): renders
+ * the configuration from the template in nginx-config.ts on free 127.0.0.1 ports, starts nginx, waits until every
+ * listener accepts connections, and stops it.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { makeCertificates, type TestCertificates } from '../test/support/certs';
+import { startProcess, stopProcess, type RunningProcess } from '../test/support/processes';
+import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type ListenerSpec } from './nginx-config';
+
+export const NGINX = '/usr/sbin/nginx';
+export const NGINX_INSTALL_HINT = 'apt-get install -y nginx libnginx-mod-stream';
+
+/** Why nginx cannot run the demo here, or undefined when it can. */
+export function nginxMissing(): string | undefined {
+  if (!existsSync(NGINX)) return `${NGINX} not found`;
+  if (!existsSync(STREAM_MODULE)) return `${STREAM_MODULE} (the stream module) not found`;
+  return undefined;
+}
+
+/** For scripts: what is missing and how to install it, or undefined when nginx can run. */
+export function nginxNeeded(): string | undefined {
+  const missing = nginxMissing();
+  return missing && `needs nginx: ${missing}; install it with: ${NGINX_INSTALL_HINT}`;
+}
+
+export interface Nginx<K extends string> {
+  /** The port of each listener, on 127.0.0.1. */
+  ports: Record<K, number>;
+  /** The CA and certificate of the TLS listeners (for GATEWAY_HOST), when there is one. */
+  certificates?: TestCertificates;
+  /** The rendered configuration. */
+  config: string;
+  process: RunningProcess;
+  /** nginx's error log so far (warnings and errors). */
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 10_000;
+const START_ATTEMPTS = 3;
+
+/** A port that was free a moment ago; nginx must bind it itself, so a rare clash is retried by startNginx. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves once every port accepts connections; rejects when nginx exits first or the time is up. */
+async function waitUntilListening(proc: RunningProcess, ports: readonly number[], describe: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`nginx exited with ${await proc.exited} before listening\n${describe()}`);
+    if ((await Promise.all(ports.map(canConnect))).every(Boolean)) return;
+    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${ports.join(', ')} within ${START_TIMEOUT_MS} ms\n${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Renders the configuration for these listeners, starts nginx in the foreground with its own prefix and temp dir,
+ * and resolves once every listener accepts connections. `stop` ends nginx and removes the dir.
+ */
+export async function startNginx<K extends string>(listeners: Record<K, ListenerSpec>): Promise<Nginx<K>> {
+  const missing = nginxMissing();
+  if (missing) throw new Error(`${missing}: ${NGINX_INSTALL_HINT}`);
+  const entries = Object.entries(listeners) as Array<[K, ListenerSpec]>;
+  const certificates = entries.some(([, spec]) => spec.kind === 'grpc-tls') ? makeCertificates(GATEWAY_HOST) : undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'grpc-lb-nginx-'));
+  // Run as root, nginx's workers drop to nobody and create their temp dirs here: they must be able to enter it.
+  chmodSync(dir, 0o755);
+  const cleanUp = () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (certificates) rmSync(certificates.dir, { recursive: true, force: true });
+  };
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const rendered = await Promise.all(entries.map(async ([name, spec]) => ({ ...spec, name: `greeter_${name}`, port: await freePort() })));
+      const config = renderNginxConfig(dir, rendered, certificates);
+      const configFile = path.join(dir, 'nginx.conf');
+      writeFileSync(configFile, config);
+      writeFileSync(path.join(dir, 'error.log'), '');
+      const proc = startProcess(NGINX, ['-p', dir, '-c', configFile, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']);
+      const errorLog = () => readIfExists(path.join(dir, 'error.log'));
+      const describe = () => `stderr: ${proc.stderr.join('\n')}\nerror.log: ${errorLog()}`;
+      try {
+        await waitUntilListening(proc, rendered.map((listener) => listener.port), describe);
+      } catch (error) {
+        await stopProcess(proc);
+        // Another process took one of the ports between freePort and nginx's bind: pick new ones.
+        if (attempt < START_ATTEMPTS && /Address already in use/.test(describe())) continue;
+        throw error;
+      }
+      const ports = Object.fromEntries(entries.map(([name], i) => [name, rendered[i].port])) as Record<K, number>;
+      return {
+        ports,
+        certificates,
+        config,
+        process: proc,
+        errorLog,
+        stop: async () => {
+          try {
+            await stopProcess(proc);
+          } finally {
+            cleanUp();
+          }
+        },
+      };
+    }
+  } catch (error) {
+    cleanUp();
+    throw error;
+  }
+}
+
+function readIfExists(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
