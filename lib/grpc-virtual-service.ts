@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
 import type { GreeterApp } from './greeter-app';
 import type { IstioIlbGateway } from './istio-ilb-gateway';
-import { integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './validate';
+import { dnsLabel, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './validate';
 
 /** How the gateway's Envoy picks a pod for each call (`DestinationRule.trafficPolicy.loadBalancer.simple`). */
 export type GrpcLoadBalancer = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH';
@@ -82,7 +82,7 @@ export class GrpcVirtualService extends Construct {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'GrpcVirtualService', id };
     const { app, gateway } = props;
-    const name = props.name ?? app.name;
+    const name = dnsLabel(subject, 'name', props.name ?? app.name);
     const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'ROUND_ROBIN', LOAD_BALANCERS);
     const attempts = integerIn(subject, 'retries.attempts', props.retries?.attempts ?? 3, 0, 10);
     const perTryTimeoutMs = milliseconds(subject, 'retries.perTryTimeout', props.retries?.perTryTimeout ?? Duration.seconds(2), 1);

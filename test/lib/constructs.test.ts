@@ -166,6 +166,7 @@ const badCases: BadCase[] = [
   ['gateway port 65536', withGateway({ port: 65536 }), `IstioIlbGateway 'bad': port must be an integer from 1 to 65535`, 65536],
   ['gateway replicas -1', withGateway({ replicas: -1 }), `IstioIlbGateway 'bad': replicas must be an integer >= 1`, -1],
   ['load balancer kind', withGateway({ loadBalancer: 'aws-internal' as 'default' }), `IstioIlbGateway 'bad': loadBalancer must be one of "gke-internal", "default"`, 'aws-internal'],
+  ['route name', withRoutes({ name: 'greeter.routes' }), `GrpcVirtualService 'bad': name must be a DNS-1123 label`, 'greeter.routes'],
   ['DestinationRule policy', withRoutes({ loadBalancer: 'FASTEST' as 'RANDOM' }), `GrpcVirtualService 'bad': loadBalancer must be one of "ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM", "PASSTHROUGH"`, 'FASTEST'],
   ['retry condition', withRoutes({ retries: { retryOn: ['unavailable', 'sometimes' as 'reset'] } }), `GrpcVirtualService 'bad': retries.retryOn[1] must be one of`, 'sometimes'],
   ['no retry conditions', withRoutes({ retries: { retryOn: [] } }), `GrpcVirtualService 'bad': retries.retryOn must be a non-empty list`, []],
