@@ -8,10 +8,30 @@ describe('AppNamespace', () => {
     expect(Testing.synth(chart)).toMatchSnapshot();
   });
 
-  test('istioInjection: false leaves the label off', () => {
+  test('istioInjection: false and no Pod Security Admission leave the labels off', () => {
     const chart = Testing.chart();
-    new AppNamespace(chart, 'ns', { name: 'plain', istioInjection: false });
+    new AppNamespace(chart, 'ns', { name: 'plain', istioInjection: false, podSecurity: {} });
     expect(Testing.synth(chart)).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' }, spec: {} }]);
+  });
+
+  test('enforces baseline and warns and audits restricted by default; each mode can be set', () => {
+    const chart = Testing.chart();
+    new AppNamespace(chart, 'default', { name: 'default-levels' });
+    new AppNamespace(chart, 'strict', { name: 'strict', podSecurity: { enforce: 'restricted' } });
+    const [defaults, strict] = Testing.synth(chart);
+    expect(defaults.metadata.labels).toEqual({
+      'istio-injection': 'enabled',
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
+    expect(strict.metadata.labels).toEqual({ 'istio-injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'restricted' });
+  });
+
+  test('rejects an unknown Pod Security level, naming the mode and the value', () => {
+    expect(() => new AppNamespace(Testing.chart(), 'ns', { name: 'x', podSecurity: { warn: 'strict' as 'restricted' } })).toThrow(
+      `AppNamespace 'ns': podSecurity.warn must be one of "privileged", "baseline", "restricted", got "strict"`,
+    );
   });
 
   test.each(['Testing', 'has_underscore', '-leading', 'trailing-', 'x'.repeat(64), ''])('rejects the name %j, naming prop and value', (name) => {

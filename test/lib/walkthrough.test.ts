@@ -126,7 +126,7 @@ describe.each(environments)('dist/%s', (env) => {
 
   test('only the gateway may call the greeter, and only over Istio mutual TLS', () => {
     const namespace = findObject(objects, 'Namespace');
-    expect(namespace.metadata.labels).toEqual({ 'istio-injection': 'enabled' });
+    expect(namespace.metadata.labels).toMatchObject({ 'istio-injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn': 'restricted' });
     const [service] = greeterService;
     expect(service.metadata.namespace).toBe(namespace.metadata.name);
     const peer = findObject(objects, 'PeerAuthentication');
