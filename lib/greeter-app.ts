@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { dnsLabel, integerIn, milliseconds, port as validPort, type ValidationSubject } from './validate';
+import { dnsLabel, integerIn, istioDuration, milliseconds, port as validPort, type ValidationSubject } from './validate';
 import {
   containerImage,
   containerResources,
@@ -138,7 +138,12 @@ export class GreeterApp extends Construct {
         selector: { matchLabels: this.selectorLabels },
         strategy: zeroDowntimeRollout(),
         template: {
-          metadata: { labels: this.podLabels },
+          metadata: {
+            labels: this.podLabels,
+            // Where the sidecar is not a native sidecar (Kubernetes < 1.29), it gets SIGTERM with the server and would
+            // stop proxying after its default 5 s drain: keep it up as long as the server may drain.
+            annotations: { 'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: istioDuration(shutdownGraceMs) }) },
+          },
           spec: {
             serviceAccountName: serviceAccount.name,
             automountServiceAccountToken: false,

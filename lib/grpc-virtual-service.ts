@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
 import type { GreeterApp } from './greeter-app';
 import type { IstioIlbGateway } from './istio-ilb-gateway';
-import { dnsLabel, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './validate';
+import { dnsLabel, integerIn, invalidProp, istioDuration, milliseconds, oneOf, type ValidationSubject } from './validate';
 
 /** How the gateway's Envoy picks a pod for each call (`DestinationRule.trafficPolicy.loadBalancer.simple`). */
 export type GrpcLoadBalancer = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH';
@@ -129,9 +129,4 @@ export class GrpcVirtualService extends Construct {
       },
     });
   }
-}
-
-/** Istio's duration strings: whole seconds as `2s`, anything finer as `1500ms`. */
-export function istioDuration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

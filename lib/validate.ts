@@ -81,3 +81,8 @@ export function milliseconds(subject: ValidationSubject, prop: string, duration:
   }
   return ms;
 }
+
+/** Istio's duration strings: whole seconds as `2s`, anything finer as `1500ms`. */
+export function istioDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

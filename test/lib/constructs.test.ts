@@ -65,6 +65,8 @@ describe('GreeterApp', () => {
     const deployment = findObject(synthOf(chart), 'Deployment', 'aged');
     expect(envOf(deployment)).toMatchObject({ MAX_CONNECTION_AGE_MS: '300000', SHUTDOWN_GRACE_MS: '45000' });
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(55);
+    // The sidecar keeps proxying for as long as the server drains.
+    expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: '45s' });
   });
 });
 

@@ -152,6 +152,7 @@ describe.each(environments)('dist/%s', (env) => {
     expect(parsed.help === false && parsed.settings.port).toBe(destination.port.number);
     const grace = parsed.help === false ? parsed.settings.shutdownGraceMs : NaN;
     expect(greeter.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(grace);
+    expect(JSON.parse(greeter.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: `${grace / 1000}s` });
 
     const clientEnv = envOf(client[0].spec.template.spec.containers[0]);
     const clientEnvNames = Object.values(clientSettings).map((s) => s.env);
