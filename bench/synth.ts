@@ -28,6 +28,12 @@ interface Variant {
   env?: () => Record<string, string>;
 }
 
+/** Median and fastest of `runs` runs, in seconds. */
+function timeRuns(variant: Variant, outdir: string, runs: number): { label: string; median: number; min: number } {
+  const times = Array.from({ length: runs }, () => timeRun(variant, outdir)).sort((a, b) => a - b);
+  return { label: variant.label, median: times[Math.floor(times.length / 2)], min: times[0] };
+}
+
 function timeRun(variant: Variant, outdir: string): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(variant.command, variant.args, { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir, ...variant.env?.() }, stdio: 'pipe' });
@@ -46,23 +52,19 @@ function main(): number {
   const work = mkdtempSync(path.join(tmpdir(), 'bench-synth-'));
   try {
     const outdir = path.join(work, 'dist');
-    const coldCaches: string[] = [];
+    let coldRuns = 0;
     const variants: Variant[] = [
       { label: 'node -r scripts/register.js main.ts (warm cache)', command: process.execPath, args: ['-r', './scripts/register.js', 'main.ts'] },
       {
         label: 'node -r scripts/register.js main.ts (cold cache)', command: process.execPath, args: ['-r', './scripts/register.js', 'main.ts'],
-        env: () => ({ SWC_REGISTER_CACHE_DIR: coldCaches[coldCaches.push(path.join(work, `cache-${coldCaches.length}`)) - 1] }),
+        env: () => ({ SWC_REGISTER_CACHE_DIR: path.join(work, `cache-${coldRuns++}`) }),
       },
       { label: 'npm run synth (warm cache)', command: 'npm', args: ['run', '--silent', 'synth'] },
       { label: 'node -r ts-node/register main.ts (swc, no cache)', command: process.execPath, args: ['-r', 'ts-node/register', 'main.ts'] },
     ];
     // One unmeasured run fills the real cache and the OS file cache.
     timeRun(variants[0], outdir);
-    const rows: Array<{ label: string; median: number; min: number }> = [];
-    for (const variant of variants) {
-      const times = Array.from({ length: runs }, () => timeRun(variant, outdir)).sort((a, b) => a - b);
-      rows.push({ label: variant.label, median: times[Math.floor(times.length / 2)], min: times[0] });
-    }
+    const rows = variants.map((variant) => timeRuns(variant, outdir, runs));
     if (haveCommand('kubectl')) {
       for (const env of Object.keys(ENVIRONMENTS)) {
         const dir = path.join(outdir, env);
@@ -70,8 +72,7 @@ function main(): number {
         writeFileSync(path.join(dir, 'kustomization.yaml'), `resources:\n${files.map((f) => `  - ${f}\n`).join('')}`);
       }
       const kustomize: Variant = { label: `kubectl kustomize, each of ${Object.keys(ENVIRONMENTS).length} environments`, command: 'sh', args: ['-c', Object.keys(ENVIRONMENTS).map((env) => `kubectl kustomize ${path.join(outdir, env)} >/dev/null`).join(' && ')] };
-      const times = Array.from({ length: runs }, () => timeRun(kustomize, outdir)).sort((a, b) => a - b);
-      rows.push({ label: kustomize.label, median: times[Math.floor(times.length / 2)], min: times[0] });
+      rows.push(timeRuns(kustomize, outdir, runs));
     } else {
       console.log('kubectl not found: no kustomize figure');
     }

@@ -21,7 +21,7 @@ import {
 } from '../../lib';
 import { synthesize } from '../../main';
 import { startProcess } from '../support/processes';
-import { findObject, validateAgainstSchemas, type KubeObject } from '../support/manifests';
+import { containerEnv, findObject, validateAgainstSchemas, type KubeObject } from '../support/manifests';
 
 const image = { repository: 'greeter-server', tag: '1.0.0' };
 
@@ -38,7 +38,7 @@ function fixture(chart: Chart = Testing.chart()) {
 }
 
 const synthOf = (chart: Chart) => Testing.synth(chart) as KubeObject[];
-const envOf = (deployment: KubeObject) => Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+const envOf = (deployment: KubeObject) => containerEnv(deployment.spec.template.spec.containers[0]);
 
 describe('GreeterApp', () => {
   test('a port of its own flows to the container, the Service, both probes and the route', () => {

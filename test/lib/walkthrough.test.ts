@@ -10,7 +10,7 @@ import { parseSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
 import { ENVIRONMENTS, IMAGE_NAMES } from '../../lib';
 import { synthesize } from '../../main';
-import { findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../support/manifests';
+import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../support/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'walkthrough-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -26,8 +26,6 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
 const workloads = (objects: readonly KubeObject[]) => objects.filter((o) => o.kind === 'Deployment');
 const podLabels = (deployment: KubeObject): Record<string, string> => deployment.spec.template.metadata.labels;
 const containers = (objects: readonly KubeObject[]) => workloads(objects).flatMap((d) => d.spec.template.spec.containers as KubeObject[]);
-const envOf = (container: KubeObject): Record<string, string> =>
-  Object.fromEntries((container.env ?? []).filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
 
 describe.each(environments)('dist/%s', (env) => {
   const objects = objectsOf(env);
@@ -37,7 +35,7 @@ describe.each(environments)('dist/%s', (env) => {
   const gateway = findObject(objects, 'Gateway');
   const gatewayDeployment = workloads(objects).filter((d) => selects(gateway.spec.selector, podLabels(d)));
   const gatewayService = objects.filter((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer');
-  const client = workloads(objects).filter((d) => d.spec.template.spec.containers.some((c: KubeObject) => envOf(c).SERVER_NAME !== undefined));
+  const client = workloads(objects).filter((d) => d.spec.template.spec.containers.some((c: KubeObject) => containerEnv(c).SERVER_NAME !== undefined));
 
   test('matches the snapshot', () => {
     expect(rendered[env].map(({ file, text }) => `# ${file}\n${text}`).join('\n')).toMatchSnapshot();
@@ -111,7 +109,7 @@ describe.each(environments)('dist/%s', (env) => {
     expect(client).toHaveLength(1);
     const [deployment] = client;
     const [container] = deployment.spec.template.spec.containers;
-    const settings = envOf(container);
+    const settings = containerEnv(container);
     const [service] = gatewayService;
     expect(deployment.metadata.namespace).toBe(service.metadata.namespace);
     expect(settings.TARGET).toBe(`${serviceHost(service)}:${service.spec.ports[0].port}`);
@@ -145,7 +143,7 @@ describe.each(environments)('dist/%s', (env) => {
   test('the containers get settings the greeter server and client accept, and the pod outlives the drain', () => {
     const [service] = greeterService;
     const [greeter] = workloads(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
-    const server = envOf(greeter.spec.template.spec.containers[0]);
+    const server = containerEnv(greeter.spec.template.spec.containers[0]);
     const serverEnvNames = Object.values(serverSettings).map((s) => s.env);
     expect(serverEnvNames).toEqual(expect.arrayContaining(Object.keys(server)));
     const parsed = parseSettings(serverSettings, [], server);
@@ -154,7 +152,7 @@ describe.each(environments)('dist/%s', (env) => {
     expect(greeter.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(grace);
     expect(JSON.parse(greeter.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: `${grace / 1000}s` });
 
-    const clientEnv = envOf(client[0].spec.template.spec.containers[0]);
+    const clientEnv = containerEnv(client[0].spec.template.spec.containers[0]);
     const clientEnvNames = Object.values(clientSettings).map((s) => s.env);
     expect(clientEnvNames).toEqual(expect.arrayContaining(Object.keys(clientEnv)));
     // CA_FILE names a file in the pod; everything else must parse as the client will parse it.

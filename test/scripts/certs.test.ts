@@ -11,7 +11,7 @@ import { clientSettings, runClient } from '../../app/client';
 import { ENVIRONMENTS } from '../../lib';
 import { createSecretCommand, makeSelfSignedCertificate } from '../../scripts/certs';
 import { startTestServer } from '../support/greeter';
-import { readManifestDir } from '../support/manifests';
+import { containerEnv, readManifestDir } from '../support/manifests';
 import { ROOT, startProcess } from '../support/processes';
 
 const env = ENVIRONMENTS['docker-desktop'];
@@ -42,10 +42,11 @@ test('makes a self-signed certificate for the host, a private key only its owner
 
 test('the client, set up as dist/ sets up the client test, verifies the greeter serving that certificate', async () => {
   const files = makeSelfSignedCertificate(env.host, path.join(dir, 'tls'));
-  const [clientDeployment] = readManifestDir(path.join(ROOT, 'dist', env.name))
+  const [rendered] = readManifestDir(path.join(ROOT, 'dist', env.name))
     .flatMap((f) => f.objects)
-    .filter((o) => o.kind === 'Deployment' && o.spec.template.spec.containers[0].env?.some((e: { name: string }) => e.name === 'SERVER_NAME'));
-  const rendered = Object.fromEntries(clientDeployment.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    .filter((o) => o.kind === 'Deployment')
+    .map((deployment) => containerEnv(deployment.spec.template.spec.containers[0]))
+    .filter((settings) => settings.SERVER_NAME !== undefined);
   const { server } = await startTestServer('greeter-tls', { tlsCertFile: files.certFile, tlsKeyFile: files.keyFile });
   try {
     const lines: string[] = [];

@@ -39,3 +39,9 @@ export function findObject(objects: readonly KubeObject[], kind: string, name?: 
   }
   return matches[0];
 }
+
+/** A container's literal environment (`value`, not `valueFrom`), as the process in it will see it. */
+export function containerEnv(container: KubeObject): Record<string, string> {
+  const literal = (container.env ?? []).filter((e: { value?: string }) => e.value !== undefined) as Array<{ name: string; value: string }>;
+  return Object.fromEntries(literal.map((e) => [e.name, e.value]));
+}
