@@ -36,11 +36,17 @@ export const serverSettings = {
   tlsKeyFile: setting({ flag: 'tls-key-file', env: 'TLS_KEY_FILE', parser: optionalFile, default: undefined, help: 'PEM private key for --tls-cert-file' }),
   maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', env: 'MAX_CONNECTION_AGE_MS', parser: optionalMilliseconds, default: undefined, help: 'send GOAWAY after this age (±10% jitter) so clients behind an L4 balancer reconnect and spread; unset: never' }),
   maxConnectionAgeGraceMs: setting({ flag: 'max-connection-age-grace-ms', env: 'MAX_CONNECTION_AGE_GRACE_MS', parser: optionalMilliseconds, default: undefined, help: 'time calls may still run on an aged connection; unset: unlimited' }),
-  keepaliveTimeMs: setting({ flag: 'keepalive-time-ms', env: 'KEEPALIVE_TIME_MS', parser: integer(1000), default: 7_200_000, help: 'ping an idle connection after this long' }),
+  // Well under gRPC's 2 h: the ping also reaps sessions Node never closes (see the README's server limits).
+  keepaliveTimeMs: setting({ flag: 'keepalive-time-ms', env: 'KEEPALIVE_TIME_MS', parser: integer(1000), default: 60_000, help: 'ping every connection this often' }),
   keepaliveTimeoutMs: setting({ flag: 'keepalive-timeout-ms', env: 'KEEPALIVE_TIMEOUT_MS', parser: integer(1), default: 20_000, help: 'close a connection whose ping is not answered within this' }),
   shutdownGraceMs: setting({ flag: 'shutdown-grace-ms', env: 'SHUTDOWN_GRACE_MS', parser: milliseconds, default: 20_000, help: 'on SIGTERM, how long calls in flight may finish before the server closes them' }),
   maxNameBytes: setting({ flag: 'max-name-bytes', env: 'MAX_NAME_BYTES', parser: integer(1), default: 1024, help: 'longest name (UTF-8 bytes); longer is INVALID_ARGUMENT' }),
   maxReceiveMessageBytes: setting({ flag: 'max-receive-message-bytes', env: 'MAX_RECEIVE_MESSAGE_BYTES', parser: integer(1), default: 64 * 1024, help: 'largest request message; larger is RESOURCE_EXHAUSTED' }),
+  // RFC 9113 §6.5.2 recommends no less than 100; grpc-js's default is unlimited (2^32 - 1).
+  maxConcurrentStreams: setting({ flag: 'max-concurrent-streams', env: 'MAX_CONCURRENT_STREAMS', parser: integer(1, 2 ** 31 - 1), default: 100, help: 'calls in flight per connection (SETTINGS_MAX_CONCURRENT_STREAMS); clients queue beyond it, a stream that ignores it is refused' }),
+  // Longer than proxies keep idle connections to pods (nginx: 60 s), so the proxy closes first and never sends a
+  // call on a connection the pod is closing; still reaps abandoned and silent connections.
+  maxConnectionIdleMs: setting({ flag: 'max-connection-idle-ms', env: 'MAX_CONNECTION_IDLE_MS', parser: optionalMilliseconds, default: 300_000 as number | undefined, help: 'send GOAWAY to a connection with no call for this long; empty: never' }),
   logCalls: setting({ flag: 'log-calls', env: 'LOG_CALLS', parser: boolean, default: false, help: 'log one line per call' }),
 };
 
@@ -70,7 +76,7 @@ export class GreeterServer {
         : grpc.ServerCredentials.createInsecure();
 
     const server = new grpc.Server(serverOptions(config));
-    server.addService(greeterService, { SayHello: sayHelloHandler(config, logger) });
+    server.addService(checkedGreeterService, { SayHello: sayHelloHandler(config, logger) });
     const health = new HealthImplementation({ '': 'SERVING', [GREETER_SERVICE]: 'SERVING' });
     health.addToServer(server);
     new ReflectionService(packageDefinition).addToServer(server);
@@ -85,6 +91,8 @@ export class GreeterServer {
       pod: config.podName,
       tls: config.tlsCertFile !== undefined,
       maxConnectionAgeMs: config.maxConnectionAgeMs,
+      maxConnectionIdleMs: config.maxConnectionIdleMs,
+      maxConcurrentStreams: config.maxConcurrentStreams,
       shutdownGraceMs: config.shutdownGraceMs,
     });
     return new GreeterServer(server, health, config, logger, boundPort);
@@ -124,12 +132,36 @@ function serverOptions(config: ServerConfig): grpc.ServerOptions {
     'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
     // channelz bookkeeping costs on every call and the greeter exposes no channelz service.
     'grpc.enable_channelz': 0,
+    'grpc.max_concurrent_streams': config.maxConcurrentStreams,
+    ...(config.maxConnectionIdleMs !== undefined && { 'grpc.max_connection_idle_ms': config.maxConnectionIdleMs }),
     ...(config.maxConnectionAgeMs !== undefined && { 'grpc.max_connection_age_ms': config.maxConnectionAgeMs }),
     ...(config.maxConnectionAgeGraceMs !== undefined && { 'grpc.max_connection_age_grace_ms': config.maxConnectionAgeGraceMs }),
   };
 }
 
-function sayHelloHandler(config: ServerConfig, logger: Logger): grpc.handleUnaryCall<HelloRequest, HelloReply> {
+/** Marks a request whose name arrived as bytes that are not UTF-8. */
+const NAME_NOT_UTF8 = Symbol('name not UTF-8');
+type CheckedHelloRequest = HelloRequest & { [NAME_NOT_UTF8]?: true };
+
+/**
+ * proto3 requires a `string` field to be UTF-8, but protobufjs decodes bytes that are not into U+FFFD and carries on
+ * (grpc-go rejects them). Only a name holding U+FFFD needs a look at the raw message: if the message does not
+ * contain that name's own UTF-8 bytes, some were replaced.
+ */
+function checkUtf8(decode: grpc.deserialize<HelloRequest>): grpc.deserialize<CheckedHelloRequest> {
+  return (bytes) => {
+    const request: CheckedHelloRequest = decode(bytes);
+    if (request.name.includes('\uFFFD') && !bytes.includes(Buffer.from(request.name))) request[NAME_NOT_UTF8] = true;
+    return request;
+  };
+}
+
+const checkedGreeterService: grpc.ServiceDefinition = {
+  ...greeterService,
+  SayHello: { ...greeterService.SayHello, requestDeserialize: checkUtf8(greeterService.SayHello.requestDeserialize) },
+};
+
+function sayHelloHandler(config: ServerConfig, logger: Logger): grpc.handleUnaryCall<CheckedHelloRequest, HelloReply> {
   const { podName, maxNameBytes, logCalls } = config;
   // Built once: grpc-js copies header metadata into the response headers and never mutates it.
   const podHeader = new grpc.Metadata();
@@ -138,9 +170,11 @@ function sayHelloHandler(config: ServerConfig, logger: Logger): grpc.handleUnary
     const { name } = call.request;
     // A UTF-16 unit is at most 3 UTF-8 bytes: short names skip the byte count.
     const nameBytes = name.length * 3 <= maxNameBytes ? 0 : Buffer.byteLength(name);
-    if (nameBytes > maxNameBytes) {
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: `name is ${nameBytes} bytes; the limit is ${maxNameBytes}` });
-      if (logCalls) logger.log('warn', 'call rejected', { method: 'SayHello', nameBytes, peer: call.getPeer() });
+    const rejected =
+      nameBytes > maxNameBytes ? `name is ${nameBytes} bytes; the limit is ${maxNameBytes}` : call.request[NAME_NOT_UTF8] ? 'name is not valid UTF-8' : undefined;
+    if (rejected !== undefined) {
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: rejected });
+      if (logCalls) logger.log('warn', 'call rejected', { method: 'SayHello', reason: rejected, peer: call.getPeer() });
       return;
     }
     call.sendMetadata(podHeader);

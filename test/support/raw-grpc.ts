@@ -38,9 +38,9 @@ export interface RawCallResult {
   body: Buffer;
 }
 
-/** Opens a SayHello stream; `result` settles when the stream closes, however it ends. */
-export function openSayHello(session: http2.ClientHttp2Session, timeoutMs = 10_000) {
-  const stream = session.request(GRPC_REQUEST_HEADERS);
+/** Opens a SayHello stream (`headers` add to or replace the usual ones); `result` settles when the stream closes, however it ends. */
+export function openSayHello(session: http2.ClientHttp2Session, timeoutMs = 10_000, headers: http2.OutgoingHttpHeaders = {}) {
+  const stream = session.request({ ...GRPC_REQUEST_HEADERS, ...headers });
   const result = new Promise<RawCallResult>((resolve) => {
     const chunks: Buffer[] = [];
     let headers: http2.IncomingHttpHeaders = {};

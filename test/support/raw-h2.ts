@@ -1,0 +1,196 @@
+/**
+ * HTTP/2 at the frame level over a plain TCP socket, for what node:http2 will not send: streams beyond the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS, PING floods, garbage frames, no connection preface. Requests are HPACK literals
+ * (no Huffman, no table); responses are read only as frames (type, flags, stream, payload), never decoded.
+ */
+import * as net from 'node:net';
+import { SAY_HELLO_PATH } from './raw-grpc';
+
+export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** Frame types (RFC 9113 §6). */
+export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+export const END_STREAM = 0x1;
+export const ACK = 0x1;
+export const END_HEADERS = 0x4;
+
+/** Error codes (RFC 9113 §7), by name and back. */
+export const H2_ERROR = {
+  NO_ERROR: 0,
+  PROTOCOL_ERROR: 1,
+  INTERNAL_ERROR: 2,
+  FLOW_CONTROL_ERROR: 3,
+  STREAM_CLOSED: 5,
+  FRAME_SIZE_ERROR: 6,
+  REFUSED_STREAM: 7,
+  CANCEL: 8,
+  COMPRESSION_ERROR: 9,
+  ENHANCE_YOUR_CALM: 11,
+} as const;
+export function h2ErrorName(code: number): string {
+  return Object.entries(H2_ERROR).find(([, value]) => value === code)?.[0] ?? `0x${code.toString(16)}`;
+}
+
+export const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
+
+/** SayHello's request headers, pseudo-headers first as HTTP/2 requires. */
+export const SAY_HELLO_HEADERS: Readonly<Record<string, string>> = {
+  ':method': 'POST',
+  ':scheme': 'http',
+  ':authority': '127.0.0.1',
+  ':path': SAY_HELLO_PATH,
+  'content-type': 'application/grpc',
+  te: 'trailers',
+};
+
+export interface H2Frame {
+  type: number;
+  flags: number;
+  streamId: number;
+  payload: Buffer;
+}
+
+export function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId & 0x7fffffff, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** HPACK integer with an n-bit prefix (RFC 7541 §5.1); `first` holds the bits above the prefix. */
+function hpackInteger(value: number, prefixBits: number, first = 0): Buffer {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) return Buffer.from([first | value]);
+  const bytes = [first | max];
+  for (value -= max; value >= 128; value = Math.floor(value / 128)) bytes.push((value % 128) + 128);
+  bytes.push(value);
+  return Buffer.from(bytes);
+}
+
+/** Each header as "literal without indexing, new name" with raw (non-Huffman) strings: valid, and stateless. */
+export function hpackLiterals(headers: Record<string, string>): Buffer {
+  const string = (text: string) => {
+    const bytes = Buffer.from(text, 'latin1');
+    return Buffer.concat([hpackInteger(bytes.length, 7), bytes]);
+  };
+  return Buffer.concat(Object.entries(headers).flatMap(([name, value]) => [Buffer.from([0x00]), string(name), string(value)]));
+}
+
+export function headersFrame(streamId: number, headers: Record<string, string>, endStream = false): Buffer {
+  return frame(FRAME.HEADERS, END_HEADERS | (endStream ? END_STREAM : 0), streamId, hpackLiterals(headers));
+}
+
+export function dataFrame(streamId: number, data: Buffer, endStream = false): Buffer {
+  return frame(FRAME.DATA, endStream ? END_STREAM : 0, streamId, data);
+}
+
+export function settingsFrame(settings: ReadonlyArray<readonly [number, number]> = []): Buffer {
+  const payload = Buffer.alloc(6 * settings.length);
+  settings.forEach(([id, value], i) => {
+    payload.writeUInt16BE(id, 6 * i);
+    payload.writeUInt32BE(value, 6 * i + 2);
+  });
+  return frame(FRAME.SETTINGS, 0, 0, payload);
+}
+
+export function pingFrame(data: Buffer = Buffer.alloc(8)): Buffer {
+  return frame(FRAME.PING, 0, 0, data);
+}
+
+export function goawayOf(received: H2Frame): { lastStreamId: number; errorCode: number; error: string; debug: string } {
+  const errorCode = received.payload.readUInt32BE(4);
+  return {
+    lastStreamId: received.payload.readUInt32BE(0) & 0x7fffffff,
+    errorCode,
+    error: h2ErrorName(errorCode),
+    debug: received.payload.subarray(8).toString('latin1'),
+  };
+}
+
+export function rstCodeOf(received: H2Frame): number {
+  return received.payload.readUInt32BE(0);
+}
+
+/** The frame that ends a response: HEADERS with END_STREAM (the trailers, or a trailers-only response). */
+export function endsResponse(streamId: number): (received: H2Frame) => boolean {
+  return (received) => received.streamId === streamId && received.type === FRAME.HEADERS && (received.flags & END_STREAM) !== 0;
+}
+
+export function isGoaway(received: H2Frame): boolean {
+  return received.type === FRAME.GOAWAY;
+}
+
+export interface RawH2Connection {
+  socket: net.Socket;
+  /** Every frame received so far, in order. */
+  frames: H2Frame[];
+  send(...chunks: Buffer[]): void;
+  /** The first frame (already received or still to come) that matches, or a rejection after timeoutMs. */
+  waitFor(match: (received: H2Frame) => boolean, timeoutMs?: number): Promise<H2Frame>;
+  /** Resolves when the socket has closed, from either side. */
+  closed: Promise<void>;
+  isClosed(): boolean;
+  destroy(): void;
+}
+
+export interface RawH2Options {
+  /** Send the client preface and an empty SETTINGS first (default true). */
+  preface?: boolean;
+  /** Acknowledge the server's SETTINGS, as every client must (default true). */
+  ackSettings?: boolean;
+}
+
+export function connectRawH2(port: number, { preface = true, ackSettings = true }: RawH2Options = {}): Promise<RawH2Connection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const frames: H2Frame[] = [];
+    const waiters = new Set<{ match: (received: H2Frame) => boolean; resolve: (received: H2Frame) => void }>();
+    let pending = Buffer.alloc(0);
+    let isClosed = false;
+    const closed = new Promise<void>((done) => socket.once('close', () => ((isClosed = true), done())));
+    socket.on('error', () => undefined); // a reset shows as `closed`
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 9) {
+        const length = pending.readUIntBE(0, 3);
+        if (pending.length < 9 + length) break;
+        const received: H2Frame = { type: pending[3], flags: pending[4], streamId: pending.readUInt32BE(5) & 0x7fffffff, payload: pending.subarray(9, 9 + length) };
+        pending = pending.subarray(9 + length);
+        frames.push(received);
+        if (ackSettings && received.type === FRAME.SETTINGS && !(received.flags & ACK) && !socket.destroyed) socket.write(frame(FRAME.SETTINGS, ACK, 0));
+        for (const waiter of [...waiters].filter((w) => w.match(received))) {
+          waiters.delete(waiter);
+          waiter.resolve(received);
+        }
+      }
+    });
+    socket.once('connect', () => {
+      if (preface) socket.write(Buffer.concat([CLIENT_PREFACE, settingsFrame()]));
+      resolve({
+        socket,
+        frames,
+        closed,
+        isClosed: () => isClosed,
+        send: (...chunks) => {
+          if (!socket.destroyed) socket.write(Buffer.concat(chunks));
+        },
+        waitFor(match, timeoutMs = 5_000) {
+          const seen = frames.find(match);
+          if (seen) return Promise.resolve(seen);
+          return new Promise((resolveFrame, rejectFrame) => {
+            const timer = setTimeout(() => {
+              waiters.delete(waiter);
+              rejectFrame(new Error(`no matching frame within ${timeoutMs} ms; received ${frames.map((f) => `${f.type}/${f.flags}@${f.streamId}`).join(' ')}`));
+            }, timeoutMs);
+            const waiter = { match, resolve: (received: H2Frame) => (clearTimeout(timer), resolveFrame(received)) };
+            waiters.add(waiter);
+          });
+        },
+        destroy: () => socket.destroy(),
+      });
+    });
+    socket.once('error', reject);
+  });
+}
