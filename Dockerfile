@@ -16,7 +16,8 @@ RUN npm run build:app
 FROM node:20-bookworm-slim AS runtime-deps
 WORKDIR /srv
 COPY package.json package-lock.json ./
-# cdk8s is a peer dependency of the construct library only; the greeter needs the gRPC packages alone.
+# cdk8s is a peer dependency of the construct library only; the images need the runtime dependencies alone
+# (the gRPC packages, and @kubernetes/client-node for the client's kubernetes:/// resolver).
 RUN npm ci --omit=dev --omit=peer --no-audit --no-fund && npm cache clean --force
 
 # Distroless: no shell or package manager, runs as the numeric non-root user 65532 (runAsNonRoot can verify it).

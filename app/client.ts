@@ -19,10 +19,11 @@ import {
   usage,
   type Settings,
 } from './config';
+import { KubernetesTargetError, TARGET_FORM, registerKubernetesResolver } from './k8s-resolver';
 import { GREETER_SERVICE, GreeterClient, type HelloReply } from './proto';
 
 export const clientSettings = {
-  target: setting({ flag: 'target', env: 'TARGET', parser: text, default: 'localhost:50051', help: 'host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051' }),
+  target: setting({ flag: 'target', env: 'TARGET', parser: text, default: 'localhost:50051', help: 'host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051, or kubernetes:///<service>[.<namespace>]:<port name or number> for the ready pods of a Service, watched through the Kubernetes API (use with --lb round_robin)' }),
   name: setting({ flag: 'name', env: 'NAME', parser: text, default: undefined as string | undefined, help: 'name to greet (default: the target, as the Go sample does)' }),
   tls: setting({ flag: 'tls', env: 'TLS', parser: boolean, default: false, help: 'use TLS with the system CAs (implied by --ca-file)' }),
   caFile: setting({ flag: 'ca-file', env: 'CA_FILE', parser: optionalFile, default: undefined, help: 'PEM CA bundle to verify the server; turns TLS on' }),
@@ -102,7 +103,7 @@ export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' 
   const credentials = useTls
     ? grpc.credentials.createSsl(config.caFile === undefined ? null : readFileSync(config.caFile))
     : grpc.credentials.createInsecure();
-  return new GreeterClient(config.target, credentials, {
+  const options: grpc.ChannelOptions = {
     'grpc.service_config': JSON.stringify({
       loadBalancingConfig: [{ [config.lb]: {} }],
       ...(config.maxAttempts > 1 && { methodConfig: [retryPolicy(config.maxAttempts)] }),
@@ -111,7 +112,15 @@ export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' 
       'grpc.ssl_target_name_override': config.serverName,
       'grpc.default_authority': config.serverName,
     }),
-  });
+  };
+  registerKubernetesResolver();
+  try {
+    return new GreeterClient(config.target, credentials, options);
+  } catch (error) {
+    // grpc-js parses a kubernetes: target when it makes the channel: a bad one is a bad setting like any other.
+    if (error instanceof KubernetesTargetError) throw new ConfigError('TARGET', config.target, `${TARGET_FORM} (${error.reason})`);
+    throw error;
+  }
 }
 
 /**
