@@ -1,19 +1,73 @@
 /**
- * Synthesizes every environment into dist/<env>/ (or only those named: `npm run synth -- docker-desktop`).
+ * Synthesizes dist/: every environment's strategies into dist/<env>/<strategy>/ and the Argo CD Applications into
+ * dist/argocd/, each directory with a kustomization.yaml listing its files. Or only the targets named:
+ * `npm run synth -- docker-desktop` (all its strategies), `npm run synth -- gke/linkerd` (one), `npm run synth -- argocd`.
  * Thin on purpose: the constructs in lib/ hold the logic. `npm run synth` and `npx cdk8s synth` both run this file.
  */
+import { existsSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
-import { ENVIRONMENTS, environment, istioIlbWalkthrough } from './lib';
+import { ARGO_CD_DIRS, ENVIRONMENTS, annotateSyncWaves, argoCdApplications, argoCdRootApplication, environment, environmentStrategies } from './lib';
 
-export function synthesize(outdir: string, names: readonly string[] = Object.keys(ENVIRONMENTS)): void {
-  // Build every environment before writing any: an unknown name or a bad prop fails with nothing written.
-  const apps = names.map(environment).map((env) => {
-    const app = new App({ outdir: path.join(outdir, env.name) });
-    istioIlbWalkthrough(app, env);
+const ARGO_CD_TARGET = 'argocd';
+
+/** The Apps one target name stands for, each with the directory under dist/ it writes. */
+function appsFor(outdir: string, target: string): App[] {
+  const newApp = (dir: string) => new App({ outdir: path.join(outdir, dir) });
+  if (target === ARGO_CD_TARGET) {
+    const applications = newApp(ARGO_CD_DIRS.applications);
+    argoCdApplications(applications, Object.values(ENVIRONMENTS));
+    const root = newApp(ARGO_CD_DIRS.root);
+    argoCdRootApplication(root);
+    return [applications, root];
+  }
+  const [envName, strategyName, ...rest] = target.split('/');
+  const env = environment(envName);
+  const strategies = environmentStrategies(env);
+  const chosen = strategyName === undefined ? strategies : strategies.filter((s) => s.name === strategyName);
+  if (chosen.length === 0 || rest.length > 0) {
+    throw new Error(`unknown strategy ${JSON.stringify(target)}: ${env.name} renders ${strategies.map((s) => JSON.stringify(`${env.name}/${s.name}`)).join(', ')}`);
+  }
+  return chosen.map((strategy) => {
+    const app = newApp(path.join(env.name, strategy.name));
+    strategy.render(app, env);
+    annotateSyncWaves(app);
     return app;
   });
-  for (const app of apps) app.synth();
+}
+
+/** `kubectl apply -k <dir>`, `kubectl kustomize <dir>` and Argo CD read the directory through this file. */
+function writeKustomization(dir: string): void {
+  const resources = readdirSync(dir).filter((file) => file.endsWith('.k8s.yaml')).sort();
+  const lines = ['# Written by `npm run synth`: the files of this directory, in apply order.', 'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', ...resources.map((file) => `  - ${file}`)];
+  writeFileSync(path.join(dir, 'kustomization.yaml'), `${lines.join('\n')}\n`);
+}
+
+/** Removes what an earlier synth wrote under `dir` (and directories left empty), so no stale file survives. */
+function removeSynthOutput(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const entryPath = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      removeSynthOutput(entryPath);
+      if (readdirSync(entryPath).length === 0) rmdirSync(entryPath);
+    } else if (entry.name.endsWith('.k8s.yaml') || entry.name === 'kustomization.yaml') {
+      rmSync(entryPath);
+    }
+  }
+}
+
+export const ALL_TARGETS: readonly string[] = [...Object.keys(ENVIRONMENTS), ARGO_CD_TARGET];
+
+export function synthesize(outdir: string, targets: readonly string[] = ALL_TARGETS): void {
+  // Build every app before writing any: an unknown name or a bad prop fails with nothing written.
+  const apps = targets.flatMap((target) => appsFor(outdir, target));
+  // A full synth owns all of dist/ (a strategy dropped from an environment disappears); a partial one its directories.
+  for (const dir of targets === ALL_TARGETS ? [outdir] : apps.map((app) => app.outdir)) removeSynthOutput(dir);
+  for (const app of apps) {
+    app.synth();
+    writeKustomization(app.outdir);
+  }
 }
 
 if (require.main === module) {

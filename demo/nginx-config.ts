@@ -5,12 +5,16 @@
  * traps found on the way are written into the rendered file, each with a comment saying why.
  */
 import * as path from 'node:path';
+import { ENVIRONMENTS } from '../lib/environments';
 import type { TestCertificates } from '../test/support/certs';
 
 /** Debian builds the stream module as a dynamic module (package libnginx-mod-stream). */
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-/** The gateway's host name: the TLS listener's certificate names it, clients dial 127.0.0.1 and override. */
-export const GATEWAY_HOST = 'grpc.example.com';
+/**
+ * The gateway's host name, the environments' own: the TLS listener's certificate names it, clients dial 127.0.0.1
+ * and override. The nginx-ingress strategy's Ingress serves the same host (its test compares the two).
+ */
+export const GATEWAY_HOST = ENVIRONMENTS['docker-desktop'].host;
 
 /** `grpc`: L7, each call balanced; `grpc-tls`: the same behind TLS for GATEWAY_HOST; `tcp`: L4, each connection. */
 export type ProxyKind = 'grpc' | 'grpc-tls' | 'tcp';

@@ -1,18 +1,32 @@
 import { Construct } from 'constructs';
 import * as kplus from 'cdk8s-plus-27';
 import { dnsLabel, oneOf, type ValidationSubject } from './validate';
+import type { INamespace } from './workload';
 
 /** A Pod Security Standards level, as Pod Security Admission's namespace labels take it. */
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
 
+/** The sidecar mesh that injects its proxy into every pod of a namespace, if any. */
+export type SidecarMesh = 'istio' | 'linkerd' | 'none';
+const MESHES: readonly SidecarMesh[] = ['istio', 'linkerd', 'none'];
+
 /** What Pod Security Admission does with pods in the namespace, per mode. */
 export interface PodSecurityAdmission {
-  /** Pods that violate this level are rejected. */
+  /**
+   * Pods that violate this level are rejected.
+   * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
+   */
   readonly enforce?: PodSecurityLevel;
-  /** Violations of this level are reported to the user who applies (kubectl prints a warning). */
+  /**
+   * Violations of this level are reported to the user who applies (kubectl prints a warning).
+   * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
+   */
   readonly warn?: PodSecurityLevel;
-  /** Violations of this level are recorded in the audit log. */
+  /**
+   * Violations of this level are recorded in the audit log.
+   * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
+   */
   readonly audit?: PodSecurityLevel;
 }
 
@@ -20,36 +34,42 @@ export interface AppNamespaceProps {
   /** Name of the Namespace, a DNS-1123 label. */
   readonly name: string;
   /**
-   * Label the Namespace `istio-injection=enabled`, so Istio injects its sidecar into every pod created in it.
-   * @default true
+   * The mesh whose sidecar is injected into every pod created in the Namespace: `istio` labels it
+   * `istio-injection=enabled`, `linkerd` annotates it `linkerd.io/inject: enabled`, `none` leaves pods alone.
+   * @default 'istio'
    */
-  readonly istioInjection?: boolean;
+  readonly mesh?: SidecarMesh;
   /**
-   * Pod Security Admission labels. The default enforces `baseline`, the level Istio documents for meshed namespaces
-   * when it is installed with its CNI plugin (without it, the injected `istio-init` container needs NET_ADMIN and
-   * NET_RAW, which only `privileged` allows), and warns and audits against `restricted`, which this project's own
-   * containers meet.
-   * @default { enforce: 'baseline', warn: 'restricted', audit: 'restricted' }
+   * Pod Security Admission labels. In a meshed namespace the default enforces `baseline`, the level Istio and
+   * Linkerd document when installed with their CNI plugins (without CNI, their init containers need NET_ADMIN and
+   * NET_RAW, which only `privileged` allows); without a mesh it enforces `restricted`, which this project's own
+   * containers meet. Both warn and audit against `restricted`.
+   * @default - meshed: { enforce: 'baseline', warn: 'restricted', audit: 'restricted' }; mesh 'none': restricted for all three
    */
   readonly podSecurity?: PodSecurityAdmission;
 }
 
 /** The Namespace the greeter runs in; other constructs take it by reference instead of repeating its name. */
-export class AppNamespace extends Construct {
+export class AppNamespace extends Construct implements INamespace {
   readonly name: string;
+  readonly mesh: SidecarMesh;
   readonly namespace: kplus.Namespace;
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'AppNamespace', id };
     this.name = dnsLabel(subject, 'name', props.name);
-    const podSecurity = props.podSecurity ?? { enforce: 'baseline', warn: 'restricted', audit: 'restricted' };
+    this.mesh = oneOf(subject, 'mesh', props.mesh ?? 'istio', MESHES);
+    const podSecurity = props.podSecurity ?? { enforce: this.mesh === 'none' ? 'restricted' : 'baseline', warn: 'restricted', audit: 'restricted' };
     const labels: Record<string, string> = {};
     for (const mode of ['enforce', 'warn', 'audit'] as const) {
       const level = podSecurity[mode];
       if (level !== undefined) labels[`pod-security.kubernetes.io/${mode}`] = oneOf(subject, `podSecurity.${mode}`, level, LEVELS);
     }
-    if (props.istioInjection ?? true) labels['istio-injection'] = 'enabled';
-    this.namespace = new kplus.Namespace(this, 'Resource', { metadata: { name: this.name, labels: Object.keys(labels).length > 0 ? labels : undefined } });
+    if (this.mesh === 'istio') labels['istio-injection'] = 'enabled';
+    const annotations = this.mesh === 'linkerd' ? { 'linkerd.io/inject': 'enabled' } : undefined;
+    this.namespace = new kplus.Namespace(this, 'Resource', {
+      metadata: { name: this.name, labels: Object.keys(labels).length > 0 ? labels : undefined, annotations },
+    });
   }
 }

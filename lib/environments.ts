@@ -2,9 +2,10 @@
  * The environments `main.ts` synthesizes, each into `dist/<name>/`. They differ only in this small typed object;
  * everything else is the constructs' defaults.
  */
-import { version } from '../package.json';
 import type { GatewayLoadBalancer } from './istio-ilb-gateway';
-import type { ImagePullPolicy } from './workload';
+import type { StrategyName } from './strategy';
+import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, type ValidationSubject } from './validate';
+import { containerImage, isImageRepository, type ContainerImage, type ImagePullPolicy } from './workload';
 
 /** Where the gateway's certificate and key come from. */
 export type TlsSource =
@@ -30,7 +31,29 @@ export interface EnvironmentConfig {
   /** Host the gateway serves TLS for. */
   readonly host: string;
   readonly tls: { readonly secretName: string; readonly source: TlsSource };
+  /**
+   * The load-balancing strategies to render, each into `dist/<name>/<strategy>/`: pick one (or several) by name.
+   * Apply one strategy's directory to a cluster: they share the greeter's namespace and names.
+   */
+  readonly strategies: readonly StrategyName[];
+  /**
+   * Google Cloud Endpoints, for the `endpoints` strategy: the service name that ESPv2 (`--service`) and
+   * `api_config.yaml` (`npm run endpoints`) share, `<api>.endpoints.<project>.cloud.goog`.
+   * @default - none: the environment cannot render the `endpoints` strategy
+   */
+  readonly endpoints?: { readonly serviceName: string };
+  /** What Argo CD deploys for this environment (dist/argocd/applications). */
+  readonly argoCd: {
+    /** One of `strategies`: a cluster runs one strategy at a time. */
+    readonly strategy: StrategyName;
+    /** The environment's cluster, by API server URL as registered in Argo CD. */
+    readonly destinationServer: string;
+  };
 }
+
+// The images are tagged with the package version. By name, not '../package.json': Node resolves a package's own name
+// through its "exports", from lib/ here and from build/library/lib/ in the installed package alike.
+const { version } = require('grpc-k8s-lb/package.json') as { readonly version: string };
 
 /** What every environment shares: the seed's walkthrough. */
 const WALKTHROUGH = {
@@ -47,17 +70,26 @@ export const ENVIRONMENTS = {
   gke: {
     ...WALKTHROUGH,
     name: 'gke',
+    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver'],
     images: { registry: 'gcr.io/my-project', tag: version, pullPolicy: 'IfNotPresent' },
     replicas: { greeter: 3, gateway: 2 },
     gatewayLoadBalancer: 'gke-internal',
+    // The same placeholder project as the registry: set yours.
+    endpoints: { serviceName: 'greeter.endpoints.my-project.cloud.goog' },
+    // Argo CD running in the GKE cluster itself.
+    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
   },
   /** Docker Desktop: locally built images that are never pulled, and a LoadBalancer published on localhost:443. */
   'docker-desktop': {
     ...WALKTHROUGH,
     name: 'docker-desktop',
+    // Cloud Endpoints needs Google Cloud's Service Management and Service Control.
+    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'k8s-resolver'],
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',
+    // Docker Desktop's API server as its kubeconfig names it (`argocd cluster add docker-desktop` registers it).
+    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.docker.internal:6443' },
   },
 } as const satisfies Record<string, EnvironmentConfig>;
 
@@ -74,4 +106,37 @@ export function environment(name: string): EnvironmentConfig {
 /** The repository of one of the images in an environment: `<registry>/<name>`, or the bare name for local images. */
 export function imageRepository(env: EnvironmentConfig, image: keyof typeof IMAGE_NAMES): string {
   return env.images.registry === '' ? IMAGE_NAMES[image] : `${env.images.registry}/${IMAGE_NAMES[image]}`;
+}
+
+/** One of the images as a construct takes it: repository, tag and pull policy from the environment. */
+export function environmentImage(env: EnvironmentConfig, image: keyof typeof IMAGE_NAMES): ContainerImage {
+  return { repository: imageRepository(env, image), tag: env.images.tag, pullPolicy: env.images.pullPolicy };
+}
+
+/**
+ * Checks every field of an environment before anything is rendered, so a typo in a config names the environment,
+ * the field and the value (`EnvironmentConfig 'gke': namespaces.app must be a DNS-1123 label ..., got "Testing"`)
+ * rather than surfacing as a construct's error. The strategies list is checked with the strategies themselves.
+ */
+export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
+  const subject: ValidationSubject = { construct: 'EnvironmentConfig', id: String(env?.name) };
+  dnsLabel(subject, 'name', env.name);
+  const registry = env.images?.registry;
+  if (typeof registry !== 'string' || (registry !== '' && !isImageRepository(`${registry}/${IMAGE_NAMES.server}`))) {
+    throw invalidProp(subject, 'images.registry', registry, 'empty (locally built images) or a registry path such as "gcr.io/my-project"');
+  }
+  containerImage(subject, 'images', { repository: IMAGE_NAMES.server, tag: env.images.tag, pullPolicy: env.images.pullPolicy });
+  dnsLabel(subject, 'namespaces.app', env.namespaces?.app);
+  dnsLabel(subject, 'namespaces.gateway', env.namespaces?.gateway);
+  integerIn(subject, 'replicas.greeter', env.replicas?.greeter, 1);
+  integerIn(subject, 'replicas.gateway', env.replicas?.gateway, 1);
+  oneOf(subject, 'gatewayLoadBalancer', env.gatewayLoadBalancer, ['gke-internal', 'default']);
+  hostName(subject, 'host', env.host);
+  dnsSubdomain(subject, 'tls.secretName', env.tls?.secretName);
+  oneOf(subject, 'tls.source', env.tls?.source, ['kubectl-secret', 'cert-manager']);
+  if (env.endpoints !== undefined) hostName(subject, 'endpoints.serviceName', env.endpoints.serviceName);
+  if (typeof env.argoCd?.destinationServer !== 'string' || !/^https:\/\/[^\s/]+/.test(env.argoCd.destinationServer)) {
+    throw invalidProp(subject, 'argoCd.destinationServer', env.argoCd?.destinationServer, 'an https:// API server URL');
+  }
+  return env;
 }

@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import type { IGrpcEndpoint } from './grpc-endpoint';
 import { dnsLabel, integerIn, istioDuration, milliseconds, port as validPort, type ValidationSubject } from './validate';
 import {
   containerImage,
@@ -70,11 +71,26 @@ export interface GreeterAppProps {
 }
 
 /**
+ * Where a mesh's sidecar is not a native sidecar (Kubernetes < 1.29), it gets SIGTERM with the server and would stop
+ * proxying before the server has drained (Istio after its default 5 s): keep it up as long as the server may drain.
+ */
+function sidecarDrainAnnotations(mesh: INamespace['mesh'], shutdownGraceMs: number): Record<string, string> | undefined {
+  switch (mesh) {
+    case 'istio':
+      return { 'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: istioDuration(shutdownGraceMs) }) };
+    case 'linkerd':
+      return { 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds': String(Math.ceil(shutdownGraceMs / 1000)) };
+    default:
+      return undefined;
+  }
+}
+
+/**
  * The greeter gRPC server: a Deployment with gRPC health probes, a ClusterIP Service with a port named `grpc`
  * (`appProtocol: grpc`, so Istio treats it as HTTP/2 and balances each call), its own ServiceAccount (its mesh
  * identity) and a PodDisruptionBudget. Pods run under the "restricted" Pod Security Standard.
  */
-export class GreeterApp extends Construct {
+export class GreeterApp extends Construct implements IGrpcEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly port: number;
@@ -85,6 +101,10 @@ export class GreeterApp extends Construct {
   /** The subset of `podLabels` that selectors use (stable across versions). */
   readonly selectorLabels: Record<string, string>;
   readonly identity: MeshIdentity;
+  /** The server's `SHUTDOWN_GRACE_MS`: how long it drains after SIGTERM. Sidecars stay up at least this long. */
+  readonly shutdownGraceMs: number;
+  /** The server's `MAX_CONNECTION_AGE_MS`, if connections are aged out. */
+  readonly maxConnectionAgeMs?: number;
   readonly deployment: k8s.KubeDeployment;
   readonly service: k8s.KubeService;
 
@@ -104,6 +124,8 @@ export class GreeterApp extends Construct {
     const shutdownGraceMs = milliseconds(subject, 'shutdownGrace', props.shutdownGrace ?? Duration.seconds(20), 0);
     const terminationMarginMs = milliseconds(subject, 'terminationMargin', props.terminationMargin ?? Duration.seconds(10), 1000);
     const maxConnectionAgeMs = props.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+    this.maxConnectionAgeMs = maxConnectionAgeMs;
+    this.shutdownGraceMs = shutdownGraceMs;
 
     this.selectorLabels = { app: this.name };
     this.podLabels = workloadLabels(this.name, { version });
@@ -138,12 +160,7 @@ export class GreeterApp extends Construct {
         selector: { matchLabels: this.selectorLabels },
         strategy: zeroDowntimeRollout(),
         template: {
-          metadata: {
-            labels: this.podLabels,
-            // Where the sidecar is not a native sidecar (Kubernetes < 1.29), it gets SIGTERM with the server and would
-            // stop proxying after its default 5 s drain: keep it up as long as the server may drain.
-            annotations: { 'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: istioDuration(shutdownGraceMs) }) },
-          },
+          metadata: { labels: this.podLabels, annotations: sidecarDrainAnnotations(this.namespace.mesh, shutdownGraceMs) },
           spec: {
             serviceAccountName: serviceAccount.name,
             automountServiceAccountToken: false,
@@ -182,6 +199,19 @@ export class GreeterApp extends Construct {
   /** The Service's cluster DNS name, as Istio routes and DestinationRules name their host. */
   get serviceHost(): string {
     return `${this.name}.${this.namespace.name}.svc.cluster.local`;
+  }
+
+  /** The ClusterIP Service as a client dials it: one virtual IP, so only a mesh's sidecar can balance each call. */
+  get grpcTarget(): string {
+    return `${this.serviceHost}:${this.port}`;
+  }
+
+  /** One address behind the virtual IP: nothing for the client to balance. */
+  readonly loadBalancingPolicy = 'pick_first';
+
+  /** Clients of the Service run beside it. */
+  get clientNamespace(): INamespace {
+    return this.namespace;
   }
 }
 

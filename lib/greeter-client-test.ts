@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import type { IstioIlbGateway } from './istio-ilb-gateway';
+import type { IGrpcEndpoint } from './grpc-endpoint';
 import { dnsLabel, integerIn, milliseconds, type ValidationSubject } from './validate';
 import {
   containerImage,
@@ -12,13 +12,22 @@ import {
   workloadLabels,
   type ContainerImage,
   type ContainerResources,
+  type INamespace,
 } from './workload';
 
 export interface GreeterClientTestProps {
-  /** The gateway to call: the client dials its Service, verifies its certificate and sends its host as server name. */
-  readonly gateway: IstioIlbGateway;
+  /**
+   * What to call: a gateway, an ingress, a Service. The client dials its target with its load-balancing policy and,
+   * where it terminates TLS, verifies its certificate and sends its host as server name.
+   */
+  readonly endpoint: IGrpcEndpoint;
   /** The greeter client image (`app/client.ts`, Dockerfile target `client`). */
   readonly image: ContainerImage;
+  /**
+   * Namespace the client runs in. Where the endpoint terminates TLS, its Secret must be readable there.
+   * @default endpoint.clientNamespace
+   */
+  readonly namespace?: INamespace;
   /**
    * Name of the Deployment and the `app` label of its pod.
    * @default 'greeter-client'
@@ -42,20 +51,24 @@ export interface GreeterClientTestProps {
 }
 
 /**
- * The seed's client test: one pod in the gateway's namespace that calls SayHello through the gateway forever over
- * one channel and logs `Hello grpc.example.com:443 from greeter-<pod>`, so `kubectl logs` shows the pods rotate.
- * It trusts the certificate in the gateway's TLS Secret (self-signed: it is its own CA) and mounts only that, never
- * the key. It stays out of the mesh, as an outside client of the internal load balancer would be.
+ * The seed's client test: one pod that calls SayHello through an endpoint forever over one channel and logs
+ * `Hello grpc.example.com:443 from greeter-<pod>`, so `kubectl logs` shows whether the pods rotate.
+ *
+ * A client of a TLS endpoint (a gateway or ingress) trusts the certificate in its Secret (self-signed: it is its own
+ * CA), mounts only that, never the key, and stays out of the mesh, as an outside caller would. A client of a
+ * plaintext endpoint joins its namespace's mesh, if any: that sidecar is what balances each call.
  */
 export class GreeterClientTest extends Construct {
   readonly name: string;
+  readonly namespace: INamespace;
   readonly deployment: k8s.KubeDeployment;
 
   constructor(scope: Construct, id: string, props: GreeterClientTestProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'GreeterClientTest', id };
-    const { gateway } = props;
+    const { endpoint } = props;
     this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-client');
+    this.namespace = props.namespace ?? endpoint.clientNamespace;
     const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
     const intervalMs = milliseconds(subject, 'interval', props.interval ?? Duration.seconds(1), 0);
     const summaryEvery = integerIn(subject, 'summaryEvery', props.summaryEvery ?? 30, 0);
@@ -66,33 +79,39 @@ export class GreeterClientTest extends Construct {
     const labels = workloadLabels(this.name);
     const caDirectory = '/etc/greeter-ca';
     const caFile = 'ca.crt';
+    const { tls } = endpoint;
+
+    const env: k8s.EnvVar[] = [
+      { name: 'TARGET', value: endpoint.grpcTarget },
+      { name: 'LB_POLICY', value: endpoint.loadBalancingPolicy },
+      ...(tls === undefined ? [] : [{ name: 'SERVER_NAME', value: tls.serverName }, { name: 'CA_FILE', value: `${caDirectory}/${caFile}` }]),
+      { name: 'INTERVAL_MS', value: String(intervalMs) },
+      { name: 'SUMMARY_EVERY', value: String(summaryEvery) },
+    ];
+    const apiAccess = endpoint.clientServiceAccountName !== undefined;
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: this.name, namespace: gateway.namespace.name, labels },
+      metadata: { name: this.name, namespace: this.namespace.name, labels },
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: labels.app } },
         template: {
-          metadata: { labels: { ...labels, 'sidecar.istio.io/inject': 'false' } },
+          metadata: { labels: tls === undefined ? labels : { ...labels, 'sidecar.istio.io/inject': 'false' } },
           spec: {
-            automountServiceAccountToken: false,
+            serviceAccountName: endpoint.clientServiceAccountName,
+            // Only a client that reads the Kubernetes API itself gets a token.
+            automountServiceAccountToken: apiAccess,
             securityContext: restrictedPodSecurityContext(DISTROLESS_NONROOT_UID),
-            volumes: [{
-              name: 'gateway-ca',
-              secret: { secretName: gateway.tlsSecretName, items: [{ key: 'tls.crt', path: caFile }] },
+            volumes: tls === undefined ? undefined : [{
+              name: 'endpoint-ca',
+              secret: { secretName: tls.secretName, items: [{ key: 'tls.crt', path: caFile }] },
             }],
             containers: [{
               name: 'client',
               image,
               imagePullPolicy,
-              env: [
-                { name: 'TARGET', value: `${gateway.serviceHost}:${gateway.port}` },
-                { name: 'SERVER_NAME', value: gateway.host },
-                { name: 'CA_FILE', value: `${caDirectory}/${caFile}` },
-                { name: 'INTERVAL_MS', value: String(intervalMs) },
-                { name: 'SUMMARY_EVERY', value: String(summaryEvery) },
-              ],
-              volumeMounts: [{ name: 'gateway-ca', mountPath: caDirectory, readOnly: true }],
+              env,
+              volumeMounts: tls === undefined ? undefined : [{ name: 'endpoint-ca', mountPath: caDirectory, readOnly: true }],
               resources,
               securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
             }],

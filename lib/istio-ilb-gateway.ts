@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
 import * as istio from '../imports/networking.istio.io';
 import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, port as validPort, type ValidationSubject } from './validate';
 import {
@@ -75,7 +76,7 @@ export interface IstioIlbGatewayProps {
  * `istio-proxy` container is injected from the `gateway` template), plus the `networking.istio.io/v1` Gateway
  * that configures it. Istio's control plane must be installed already; this renders none of it.
  */
-export class IstioIlbGateway extends Construct {
+export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly configNamespace: INamespace;
@@ -192,6 +193,23 @@ export class IstioIlbGateway extends Construct {
   /** The gateway Service's cluster DNS name, which in-cluster clients dial. */
   get serviceHost(): string {
     return `${this.name}.${this.namespace.name}.svc.cluster.local`;
+  }
+
+  get grpcTarget(): string {
+    return `${this.serviceHost}:${this.port}`;
+  }
+
+  /** The gateway balances each call; the client needs one connection to it. */
+  readonly loadBalancingPolicy = 'pick_first';
+
+  /** TLS for the host, from the Secret that clients in the gateway's namespace can also read. */
+  get tls(): GrpcEndpointTls {
+    return { serverName: this.host, secretName: this.tlsSecretName };
+  }
+
+  /** The TLS Secret lives beside the gateway workload (istiod reads `credentialName` there). */
+  get clientNamespace(): INamespace {
+    return this.namespace;
   }
 }
 

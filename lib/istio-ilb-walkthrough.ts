@@ -1,12 +1,13 @@
 import { App, Chart } from 'cdk8s';
-import { AppNamespace } from './app-namespace';
-import { imageRepository, type EnvironmentConfig } from './environments';
-import { GreeterApp } from './greeter-app';
-import { GreeterClientTest } from './greeter-client-test';
+import type { AppNamespace } from './app-namespace';
+import type { EnvironmentConfig } from './environments';
+import type { GreeterApp } from './greeter-app';
+import type { GreeterClientTest } from './greeter-client-test';
 import { GrpcVirtualService } from './grpc-virtual-service';
 import { IstioIlbGateway } from './istio-ilb-gateway';
 import { MeshAccessPolicy } from './mesh-access-policy';
-import { SelfSignedCertificate } from './self-signed-certificate';
+import type { SelfSignedCertificate } from './self-signed-certificate';
+import { clientChart, frontDoorTls, greeterCharts, type RequiredTlsSecret, type Strategy } from './strategy';
 import { existingNamespace } from './workload';
 
 /** The constructs of one environment, for callers that inspect or extend them. */
@@ -18,21 +19,17 @@ export interface IstioIlbWalkthrough {
   readonly security: MeshAccessPolicy;
   readonly certificate?: SelfSignedCertificate;
   readonly client: GreeterClientTest;
+  /** The Secret to create with `npm run certs`, unless cert-manager issues it. */
+  readonly tlsSecret?: RequiredTlsSecret;
 }
 
 /**
  * The seed's Istio ILB walkthrough for one environment, as one chart per concern. Charts depend on each other
  * in apply order, so cdk8s numbers the files (`0000-namespace.k8s.yaml`, `0001-greeter.k8s.yaml`, ...) and
- * `kubectl apply -f dist/<env>/` creates the Namespace before anything in it.
+ * `kubectl apply -f dist/<env>/istio-ilb/` creates the Namespace before anything in it.
  */
 export function istioIlbWalkthrough(app: App, env: EnvironmentConfig): IstioIlbWalkthrough {
-  const image = (name: 'server' | 'client') => ({ repository: imageRepository(env, name), tag: env.images.tag, pullPolicy: env.images.pullPolicy });
-
-  const namespaceChart = new Chart(app, 'namespace');
-  const namespace = new AppNamespace(namespaceChart, 'testing', { name: env.namespaces.app });
-
-  const greeterChart = new Chart(app, 'greeter');
-  const greeter = new GreeterApp(greeterChart, 'greeter', { namespace, image: image('server'), replicas: env.replicas.greeter });
+  const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'istio' });
 
   const gatewayChart = new Chart(app, 'gateway');
   const gateway = new IstioIlbGateway(gatewayChart, 'gateway', {
@@ -43,21 +40,26 @@ export function istioIlbWalkthrough(app: App, env: EnvironmentConfig): IstioIlbW
     loadBalancer: env.gatewayLoadBalancer,
     replicas: env.replicas.gateway,
   });
-  const certificate = env.tls.source === 'cert-manager' ? new SelfSignedCertificate(gatewayChart, 'certificate', { gateway }) : undefined;
+  const { certificate, tlsSecret } = frontDoorTls(gatewayChart, env, gateway);
+  gatewayChart.addDependency(namespaceChart);
 
   const routingChart = new Chart(app, 'routing');
   const routes = new GrpcVirtualService(routingChart, 'routes', { app: greeter, gateway });
+  routingChart.addDependency(greeterChart, gatewayChart);
 
   const securityChart = new Chart(app, 'security');
   const security = new MeshAccessPolicy(securityChart, 'access', { app: greeter, allowedCallers: [gateway.identity] });
-
-  const clientChart = new Chart(app, 'client');
-  const client = new GreeterClientTest(clientChart, 'client', { gateway, image: image('client') });
-
-  greeterChart.addDependency(namespaceChart);
-  gatewayChart.addDependency(namespaceChart);
-  routingChart.addDependency(greeterChart, gatewayChart);
   securityChart.addDependency(greeterChart, gatewayChart);
-  clientChart.addDependency(gatewayChart);
-  return { namespace, greeter, gateway, routes, security, certificate, client };
+
+  const client = clientChart(app, env, gateway, [gatewayChart]);
+  return { namespace, greeter, gateway, routes, security, certificate, client, tlsSecret };
 }
+
+/** An Istio gateway behind an internal load balancer terminates TLS and balances each call over the pods' sidecars. */
+export const istioIlbStrategy: Strategy = {
+  name: 'istio-ilb',
+  summary: 'Istio ingress gateway behind an internal load balancer; Envoy balances each call',
+  render(app, env) {
+    return { tlsSecret: istioIlbWalkthrough(app, env).tlsSecret };
+  },
+};

@@ -1,11 +1,14 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { IstioIlbGateway } from './istio-ilb-gateway';
-import { milliseconds, type ValidationSubject } from './validate';
+import type { IGrpcEndpoint } from './grpc-endpoint';
+import { invalidProp, milliseconds, type ValidationSubject } from './validate';
 
 export interface SelfSignedCertificateProps {
-  /** The gateway whose host the certificate names and whose TLS Secret cert-manager writes. */
-  readonly gateway: IstioIlbGateway;
+  /**
+   * The front door (a gateway or an ingress) whose host the certificate names and whose TLS Secret cert-manager
+   * writes, in the namespace where its clients and the proxy read it.
+   */
+  readonly endpoint: IGrpcEndpoint;
   /**
    * Validity of each certificate.
    * @default Duration.days(90)
@@ -19,8 +22,8 @@ export interface SelfSignedCertificateProps {
 }
 
 /**
- * For clusters that run cert-manager (opt-in): a self-signed `Issuer` and a `Certificate` for the gateway's host,
- * which cert-manager keeps in the gateway's TLS Secret, in place of the `npm run certs` and `kubectl create secret
+ * For clusters that run cert-manager (opt-in): a self-signed `Issuer` and a `Certificate` for an endpoint's host,
+ * which cert-manager keeps in the endpoint's TLS Secret, in place of the `npm run certs` and `kubectl create secret
  * tls` steps. cert-manager's CRDs are not in `imports/`, so the two objects are typed here with the fields used.
  */
 export class SelfSignedCertificate extends Construct {
@@ -30,26 +33,27 @@ export class SelfSignedCertificate extends Construct {
   constructor(scope: Construct, id: string, props: SelfSignedCertificateProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'SelfSignedCertificate', id };
-    const { gateway } = props;
+    const { tls } = props.endpoint;
+    if (tls === undefined) throw invalidProp(subject, 'endpoint.tls', tls, 'the TLS of an endpoint that terminates it (a gateway or an ingress)');
     const durationMs = milliseconds(subject, 'duration', props.duration ?? Duration.days(90), HOUR_MS);
     const renewBeforeMs = milliseconds(subject, 'renewBefore', props.renewBefore ?? Duration.days(15), 5 * 60_000);
     if (renewBeforeMs >= durationMs) {
       throw new Error(`SelfSignedCertificate '${id}': renewBefore must be shorter than duration (${goDuration(durationMs)}), got ${JSON.stringify(goDuration(renewBeforeMs))}`);
     }
-    const namespace = gateway.namespace.name;
+    const namespace = props.endpoint.clientNamespace.name;
 
     const issuerSpec: CertManagerIssuerSpec = { selfSigned: {} };
     this.issuer = new ApiObject(this, 'Issuer', {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Issuer',
-      metadata: { name: `${gateway.name}-selfsigned`, namespace },
+      metadata: { name: `${tls.secretName}-selfsigned`, namespace },
       spec: issuerSpec,
     });
 
     const certificateSpec: CertManagerCertificateSpec = {
-      secretName: gateway.tlsSecretName,
-      commonName: gateway.host,
-      dnsNames: [gateway.host],
+      secretName: tls.secretName,
+      commonName: tls.serverName,
+      dnsNames: [tls.serverName],
       duration: goDuration(durationMs),
       renewBefore: goDuration(renewBeforeMs),
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
@@ -59,7 +63,7 @@ export class SelfSignedCertificate extends Construct {
     this.certificate = new ApiObject(this, 'Certificate', {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
-      metadata: { name: gateway.tlsSecretName, namespace },
+      metadata: { name: tls.secretName, namespace },
       spec: certificateSpec,
     });
     this.certificate.addDependency(this.issuer);

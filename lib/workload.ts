@@ -8,7 +8,13 @@ import { dnsLabel, invalidProp, oneOf, quantity, type ValidationSubject } from '
 
 /** A Namespace that constructs place objects in: an `AppNamespace`, or one that exists already (see `existingNamespace`). */
 export interface INamespace {
+  /** Name of the Namespace. */
   readonly name: string;
+  /**
+   * The mesh that injects a sidecar into pods of the Namespace, so workloads can set its proxy's options.
+   * @default - none (an existing namespace such as `istio-system`, where this project does not inject)
+   */
+  readonly mesh?: 'istio' | 'linkerd' | 'none';
 }
 
 /** A Namespace created by someone else, such as `istio-system`, which the Istio install owns. */
@@ -18,7 +24,9 @@ export function existingNamespace(name: string): INamespace {
 
 /** The mesh identity of a workload: its ServiceAccount, which Istio turns into the SPIFFE principal of its certificate. */
 export interface MeshIdentity {
+  /** Namespace of the ServiceAccount. */
   readonly namespace: INamespace;
+  /** Name of the ServiceAccount the workload's pods run as. */
   readonly serviceAccountName: string;
 }
 
@@ -47,9 +55,14 @@ export interface ContainerImage {
 const REPOSITORY = /^([a-zA-Z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
+/** Whether a string is an image repository (`gcr.io/my-project/greeter-server`, `greeter-server`). */
+export function isImageRepository(value: unknown): value is string {
+  return typeof value === 'string' && REPOSITORY.test(value);
+}
+
 /** Checks an image prop and returns the container fields it becomes. */
 export function containerImage(subject: ValidationSubject, prop: string, image: ContainerImage): { image: string; imagePullPolicy: ImagePullPolicy } {
-  if (typeof image?.repository !== 'string' || !REPOSITORY.test(image.repository)) {
+  if (!isImageRepository(image?.repository)) {
     throw invalidProp(subject, `${prop}.repository`, image?.repository, 'an image repository such as "gcr.io/my-project/greeter-server"');
   }
   if (typeof image.tag !== 'string' || !TAG.test(image.tag)) {
@@ -69,7 +82,9 @@ export interface ResourceAmounts {
 
 /** What a container asks for (scheduling) and may not exceed (throttled CPU, OOM-killed memory). */
 export interface ContainerResources {
+  /** What the scheduler reserves on a node for the container. */
   readonly requests: ResourceAmounts;
+  /** What the container may use at most: CPU above it is throttled, memory above it gets the container OOM-killed. */
   readonly limits: ResourceAmounts;
 }
 

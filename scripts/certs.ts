@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { environment, type EnvironmentConfig } from '../lib/environments';
+import { environment, requiredTlsSecrets, type RequiredTlsSecret } from '../lib';
 
 export interface CertificateFiles {
   readonly certFile: string;
@@ -35,9 +35,9 @@ export function makeSelfSignedCertificate(host: string, dir: string, days = 365)
   return { certFile, keyFile, created: true };
 }
 
-/** The command that stores the files as the gateway's TLS Secret, idempotent so it can be run again. */
-export function createSecretCommand(env: EnvironmentConfig, files: Pick<CertificateFiles, 'certFile' | 'keyFile'>): string {
-  return `kubectl create secret tls ${env.tls.secretName} -n ${env.namespaces.gateway} --cert=${files.certFile} --key=${files.keyFile} --dry-run=client -o yaml | kubectl apply -f -`;
+/** The command that stores the files as a front door's TLS Secret, idempotent so it can be run again. */
+export function createSecretCommand(secret: RequiredTlsSecret, files: Pick<CertificateFiles, 'certFile' | 'keyFile'>): string {
+  return `kubectl create secret tls ${secret.secretName} -n ${secret.namespace} --cert=${files.certFile} --key=${files.keyFile} --dry-run=client -o yaml | kubectl apply -f -`;
 }
 
 export function main(argv: readonly string[]): number {
@@ -47,15 +47,18 @@ export function main(argv: readonly string[]): number {
     return 2;
   }
   const env = environment(positionals[0]);
-  if (env.tls.source === 'cert-manager') {
-    console.log(`${env.name}: cert-manager issues the certificate for ${env.host} into Secret ${env.namespaces.gateway}/${env.tls.secretName}; nothing to make.`);
+  const secrets = requiredTlsSecrets(env);
+  if (secrets.length === 0) {
+    console.log(`${env.name}: ${env.tls.source === 'cert-manager' ? `cert-manager issues the certificate for ${env.host}` : 'no strategy terminates TLS'}; nothing to make.`);
     return 0;
   }
   const dir = values.out ?? path.join('certs', env.host);
   const files = makeSelfSignedCertificate(env.host, dir);
   console.log(`${files.created ? 'made' : 'kept existing'} ${files.certFile} and ${files.keyFile} (self-signed for ${env.host})`);
-  console.log('store them as the gateway\'s TLS Secret:');
-  console.log(`  ${createSecretCommand(env, files)}`);
+  for (const secret of secrets) {
+    console.log(`store them as the TLS Secret of ${secret.strategies.join(', ')}:`);
+    console.log(`  ${createSecretCommand(secret, files)}`);
+  }
   return 0;
 }
 

@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Regenerates imports/ offline from the Istio 1.30.3 CRDs in ../shared/crds (the same file cdk8s.yaml names
-# upstream). Only the API groups the constructs use are kept: the rest would only slow type-checking.
+# Regenerates imports/ offline from the CRDs in ../shared/crds (the same versions cdk8s.yaml names upstream): Istio
+# 1.30.3, and the Gateway API v1.6.1 kinds the constructs use. Only the API groups lib/ uses are kept: the rest would
+# only slow type-checking. --no-save: cdk8s import would otherwise rewrite cdk8s.yaml's imports with these paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-crds=../shared/crds/istio-1.30.3-crds.yaml
-[ -f "$crds" ] || { echo "import: $crds not found (expected beside this repository)" >&2; exit 2; }
+crds=../shared/crds
+istio=$crds/istio-1.30.3-crds.yaml
+gateway_api=("$crds"/gateway-api-v1.6.1-{gateways,grpcroutes,referencegrants}.yaml)
+for file in "$istio" "${gateway_api[@]}"; do
+  [ -f "$file" ] || { echo "import: $file not found (expected beside this repository)" >&2; exit 2; }
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-npx cdk8s import --no-check-upgrade "$crds" --language typescript --output "$work" >/dev/null
-for group in networking.istio.io security.istio.io; do
+cdk8s_import() { npx cdk8s import --no-check-upgrade --no-save "$1" --language typescript --output "$work" >/dev/null; }
+
+cdk8s_import "$istio"
+# Given several files, cdk8s import generated the kinds of the first only: one multi-document file (in the temp dir,
+# never the repo) instead.
+for file in "${gateway_api[@]}"; do cat "$file"; echo '---'; done >"$work/gateway-api-v1.6.1.yaml"
+cdk8s_import "$work/gateway-api-v1.6.1.yaml"
+
+groups=(networking.istio.io security.istio.io gateway.networking.k8s.io)
+for group in "${groups[@]}"; do
   cp "$work/$group.ts" "imports/$group.ts"
 done
-echo "imports/: networking.istio.io.ts security.istio.io.ts regenerated from $crds"
+echo "imports/: ${groups[*]/%/.ts} regenerated from $istio and ${gateway_api[*]}"

@@ -8,10 +8,25 @@ describe('AppNamespace', () => {
     expect(Testing.synth(chart)).toMatchSnapshot();
   });
 
-  test('istioInjection: false and no Pod Security Admission leave the labels off', () => {
+  test("mesh: 'none' and no Pod Security Admission leave the labels off", () => {
     const chart = Testing.chart();
-    new AppNamespace(chart, 'ns', { name: 'plain', istioInjection: false, podSecurity: {} });
+    new AppNamespace(chart, 'ns', { name: 'plain', mesh: 'none', podSecurity: {} });
     expect(Testing.synth(chart)).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' }, spec: {} }]);
+  });
+
+  test("mesh: 'linkerd' annotates the Namespace for Linkerd's injector; 'none' enforces restricted", () => {
+    const chart = Testing.chart();
+    new AppNamespace(chart, 'linkerd', { name: 'linkerd-app', mesh: 'linkerd' });
+    new AppNamespace(chart, 'plain', { name: 'plain-app', mesh: 'none' });
+    const [linkerd, plain] = Testing.synth(chart);
+    expect(linkerd.metadata.annotations).toEqual({ 'linkerd.io/inject': 'enabled' });
+    expect(linkerd.metadata.labels).not.toHaveProperty('istio-injection');
+    expect(linkerd.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('baseline');
+    expect(plain.metadata.labels).toEqual({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
   });
 
   test('enforces baseline and warns and audits restricted by default; each mode can be set', () => {

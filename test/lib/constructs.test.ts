@@ -7,7 +7,6 @@ import {
   AppNamespace,
   ENVIRONMENTS,
   GreeterApp,
-  GreeterClientTest,
   GrpcVirtualService,
   IstioIlbGateway,
   MeshAccessPolicy,
@@ -15,27 +14,12 @@ import {
   existingNamespace,
   istioIlbWalkthrough,
   type EnvironmentConfig,
-  type GreeterAppProps,
-  type GrpcVirtualServiceProps,
-  type IstioIlbGatewayProps,
 } from '../../lib';
+import { fixture, image } from '../support/fixtures';
 import { synthesize } from '../../main';
 import { startProcess } from '../support/processes';
 import { containerEnv, findObject, validateAgainstSchemas, type KubeObject } from '../support/manifests';
 
-const image = { repository: 'greeter-server', tag: '1.0.0' };
-
-function fixture(chart: Chart = Testing.chart()) {
-  const namespace = new AppNamespace(chart, 'ns', { name: 'testing' });
-  const app = new GreeterApp(chart, 'greeter', { namespace, image });
-  const gateway = new IstioIlbGateway(chart, 'gateway', {
-    namespace: existingNamespace('istio-system'),
-    configNamespace: namespace,
-    host: 'grpc.example.com',
-    tlsSecretName: 'grpc-tls',
-  });
-  return { chart, namespace, app, gateway };
-}
 
 const synthOf = (chart: Chart) => Testing.synth(chart) as KubeObject[];
 const envOf = (deployment: KubeObject) => containerEnv(deployment.spec.template.spec.containers[0]);
@@ -94,7 +78,7 @@ describe('GrpcVirtualService', () => {
 describe('SelfSignedCertificate (cert-manager, opt-in)', () => {
   test("writes the gateway's TLS Secret for its host, from a self-signed Issuer in the gateway's namespace", () => {
     const { chart, gateway } = fixture();
-    new SelfSignedCertificate(chart, 'certificate', { gateway });
+    new SelfSignedCertificate(chart, 'certificate', { endpoint: gateway });
     const objects = synthOf(chart);
     const issuer = findObject(objects, 'Issuer');
     const certificate = findObject(objects, 'Certificate');
@@ -130,75 +114,6 @@ describe('MeshAccessPolicy', () => {
       'prod.example.com/ns/batch/sa/reporter',
     ]);
   });
-});
-
-// Each bad prop fails synthesis with a message that names the construct, the prop and the value.
-type BadCase = [label: string, build: () => void, subject: string, value: unknown];
-const withApp = (props: Partial<GreeterAppProps>) => () => {
-  const { chart, namespace } = fixture();
-  new GreeterApp(chart, 'bad', { namespace, image, name: 'bad', ...props });
-};
-const withGateway = (props: Partial<IstioIlbGatewayProps>) => () => {
-  const { chart, namespace } = fixture();
-  new IstioIlbGateway(chart, 'bad', { namespace, host: 'grpc.example.com', tlsSecretName: 'tls', name: 'bad', ...props });
-};
-const withRoutes = (props: Partial<GrpcVirtualServiceProps>) => () => {
-  const { chart, app, gateway } = fixture();
-  new GrpcVirtualService(chart, 'bad', { app, gateway, ...props });
-};
-const badCases: BadCase[] = [
-  ['replicas 0', withApp({ replicas: 0 }), `GreeterApp 'bad': replicas must be an integer >= 1`, 0],
-  ['replicas 1.5', withApp({ replicas: 1.5 }), `GreeterApp 'bad': replicas must be an integer >= 1`, 1.5],
-  ['port 70000', withApp({ port: 70000 }), `GreeterApp 'bad': port must be an integer from 1 to 65535`, 70000],
-  ['port 0', withApp({ port: 0 }), `GreeterApp 'bad': port must be an integer from 1 to 65535`, 0],
-  ['name Greeter_App', withApp({ name: 'Greeter_App' }), `GreeterApp 'bad': name must be a DNS-1123 label`, 'Greeter_App'],
-  ['version v1.0', withApp({ version: 'v1.0' }), `GreeterApp 'bad': version must be a DNS-1123 label`, 'v1.0'],
-  ['image repository with upper case', withApp({ image: { repository: 'gcr.io/PROJECT_ID/greeter', tag: '1' } }), `GreeterApp 'bad': image.repository must be an image repository`, 'gcr.io/PROJECT_ID/greeter'],
-  ['image tag with a colon', withApp({ image: { repository: 'greeter', tag: '1:2' } }), `GreeterApp 'bad': image.tag must be an image tag`, '1:2'],
-  ['image pull policy', withApp({ image: { ...image, pullPolicy: 'Sometimes' as 'Never' } }), `GreeterApp 'bad': image.pullPolicy must be one of "Always", "IfNotPresent", "Never"`, 'Sometimes'],
-  ['cpu "lots"', withApp({ resources: { requests: { cpu: 'lots', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } } }), `GreeterApp 'bad': resources.requests.cpu must be a Kubernetes quantity`, 'lots'],
-  ['memory "1GB"', withApp({ resources: { requests: { cpu: '1', memory: '64Mi' }, limits: { cpu: '1', memory: '1GB' } } }), `GreeterApp 'bad': resources.limits.memory must be a Kubernetes quantity`, '1GB'],
-  ['terminationMargin 500 ms', withApp({ terminationMargin: Duration.millis(500) }), `GreeterApp 'bad': terminationMargin must be a Duration of at least 1000 ms`, '500 ms'],
-  ['maxConnectionAge 10 ms', withApp({ maxConnectionAge: Duration.millis(10) }), `GreeterApp 'bad': maxConnectionAge must be a Duration of at least 1000 ms`, '10 ms'],
-  ['host "not a host"', withGateway({ host: 'not a host' }), `IstioIlbGateway 'bad': host must be a fully qualified lower-case host name`, 'not a host'],
-  ['host "localhost"', withGateway({ host: 'localhost' }), `IstioIlbGateway 'bad': host must be a fully qualified lower-case host name`, 'localhost'],
-  ['host with a port', withGateway({ host: 'grpc.example.com:443' }), `IstioIlbGateway 'bad': host must be a fully qualified lower-case host name`, 'grpc.example.com:443'],
-  ['TLS without a secret name', withGateway({ tlsSecretName: '' }), `IstioIlbGateway 'bad': tlsSecretName must be the name of the kubernetes.io/tls Secret for "grpc.example.com"`, ''],
-  ['TLS secret name with a slash', withGateway({ tlsSecretName: 'istio-system/tls' }), `IstioIlbGateway 'bad': tlsSecretName must be a DNS-1123 subdomain`, 'istio-system/tls'],
-  ['gateway port 65536', withGateway({ port: 65536 }), `IstioIlbGateway 'bad': port must be an integer from 1 to 65535`, 65536],
-  ['gateway replicas -1', withGateway({ replicas: -1 }), `IstioIlbGateway 'bad': replicas must be an integer >= 1`, -1],
-  ['load balancer kind', withGateway({ loadBalancer: 'aws-internal' as 'default' }), `IstioIlbGateway 'bad': loadBalancer must be one of "gke-internal", "default"`, 'aws-internal'],
-  ['route name', withRoutes({ name: 'greeter.routes' }), `GrpcVirtualService 'bad': name must be a DNS-1123 label`, 'greeter.routes'],
-  ['DestinationRule policy', withRoutes({ loadBalancer: 'FASTEST' as 'RANDOM' }), `GrpcVirtualService 'bad': loadBalancer must be one of "ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM", "PASSTHROUGH"`, 'FASTEST'],
-  ['retry condition', withRoutes({ retries: { retryOn: ['unavailable', 'sometimes' as 'reset'] } }), `GrpcVirtualService 'bad': retries.retryOn[1] must be one of`, 'sometimes'],
-  ['no retry conditions', withRoutes({ retries: { retryOn: [] } }), `GrpcVirtualService 'bad': retries.retryOn must be a non-empty list`, []],
-  ['retry attempts 11', withRoutes({ retries: { attempts: 11 } }), `GrpcVirtualService 'bad': retries.attempts must be an integer from 0 to 10`, 11],
-  ['namespace name', () => new AppNamespace(Testing.chart(), 'bad', { name: 'Testing' }), `AppNamespace 'bad': name must be a DNS-1123 label`, 'Testing'],
-  ['existing namespace name', () => existingNamespace('istio_system'), `existingNamespace 'istio_system': name must be a DNS-1123 label`, 'istio_system'],
-  ['client summaryEvery', () => {
-    const { chart, gateway } = fixture();
-    new GreeterClientTest(chart, 'bad', { gateway, image, summaryEvery: -5 });
-  }, `GreeterClientTest 'bad': summaryEvery must be an integer >= 0`, -5],
-  ['no allowed callers', () => {
-    const { chart, app } = fixture();
-    new MeshAccessPolicy(chart, 'bad', { app, allowedCallers: [] });
-  }, `MeshAccessPolicy 'bad': allowedCallers must be at least one mesh identity`, []],
-  ['renewBefore longer than duration', () => {
-    const { chart, gateway } = fixture();
-    new SelfSignedCertificate(chart, 'bad', { gateway, duration: Duration.days(1), renewBefore: Duration.days(2) });
-  }, `SelfSignedCertificate 'bad': renewBefore must be shorter than duration (24h)`, '48h'],
-];
-
-test.each(badCases)('bad prop: %s', (_label, build, subject, value) => {
-  expect(build).toThrow(subject);
-  expect(build).toThrow(`, got ${JSON.stringify(value)}`);
-});
-
-test('the bad-prop table covers every construct', () => {
-  const constructs = new Set(badCases.map(([, , subject]) => subject.split(' ')[0]));
-  expect([...constructs].sort()).toEqual(
-    ['AppNamespace', 'GreeterApp', 'GreeterClientTest', 'GrpcVirtualService', 'IstioIlbGateway', 'MeshAccessPolicy', 'SelfSignedCertificate', 'existingNamespace'].sort(),
-  );
 });
 
 describe('environments', () => {

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { defaultSettings } from '../../app/config';
 import { clientSettings, runClient } from '../../app/client';
-import { ENVIRONMENTS } from '../../lib';
+import { ENVIRONMENTS, requiredTlsSecrets } from '../../lib';
 import { createSecretCommand, makeSelfSignedCertificate } from '../../scripts/certs';
 import { startTestServer } from '../support/greeter';
-import { containerEnv, readManifestDir } from '../support/manifests';
+import { containerEnv, manifestDirs, readManifestDir } from '../support/manifests';
 import { ROOT, startProcess } from '../support/processes';
 
 const env = ENVIRONMENTS['docker-desktop'];
@@ -25,8 +25,12 @@ test('makes a self-signed certificate for the host, a private key only its owner
   const proc = runCerts(env.name, '--out', out);
   expect(await proc.exited).toBe(0);
   const files = { certFile: path.join(out, 'tls.crt'), keyFile: path.join(out, 'tls.key') };
-  expect(proc.stdout).toContain(`  ${createSecretCommand(env, files)}`);
-  expect(createSecretCommand(env, files)).toContain(`kubectl create secret tls ${env.tls.secretName} -n ${env.namespaces.gateway} --cert=${files.certFile} --key=${files.keyFile}`);
+  // One Secret per namespace a front door reads it in: the Istio gateway's, and the app's (Ingress, Gateway API).
+  const secrets = requiredTlsSecrets(env);
+  expect(secrets).toContainEqual(expect.objectContaining({ namespace: env.namespaces.gateway, secretName: env.tls.secretName, strategies: ['istio-ilb'] }));
+  expect(secrets).toContainEqual(expect.objectContaining({ namespace: env.namespaces.app, secretName: env.tls.secretName, strategies: expect.arrayContaining(['nginx-ingress']) }));
+  for (const secret of secrets) expect(proc.stdout).toContain(`  ${createSecretCommand(secret, files)}`);
+  expect(createSecretCommand(secrets[0], files)).toContain(`kubectl create secret tls ${env.tls.secretName} -n ${env.namespaces.gateway} --cert=${files.certFile} --key=${files.keyFile}`);
   expect(statSync(files.keyFile).mode & 0o777).toBe(0o600);
   const text = execFileSync('openssl', ['x509', '-in', files.certFile, '-noout', '-subject', '-issuer', '-ext', 'subjectAltName'], { encoding: 'utf8' });
   expect(text).toContain(`subject=CN = ${env.host}`);
@@ -42,7 +46,7 @@ test('makes a self-signed certificate for the host, a private key only its owner
 
 test('the client, set up as dist/ sets up the client test, verifies the greeter serving that certificate', async () => {
   const files = makeSelfSignedCertificate(env.host, path.join(dir, 'tls'));
-  const [rendered] = readManifestDir(path.join(ROOT, 'dist', env.name))
+  const [rendered] = readManifestDir(path.join(ROOT, 'dist', env.name, 'istio-ilb'))
     .flatMap((f) => f.objects)
     .filter((o) => o.kind === 'Deployment')
     .map((deployment) => containerEnv(deployment.spec.template.spec.containers[0]))
@@ -77,8 +81,8 @@ test('an unknown environment exits 1 with one line', async () => {
 
 test('key material never enters git or dist/: certs/ is ignored and dist/ holds no Secret and no key', () => {
   expect(execFileSync('git', ['check-ignore', 'certs/grpc.example.com/tls.key'], { cwd: ROOT, encoding: 'utf8' }).trim()).toBe('certs/grpc.example.com/tls.key');
-  for (const name of Object.keys(ENVIRONMENTS)) {
-    for (const file of readManifestDir(path.join(ROOT, 'dist', name))) {
+  for (const dir of manifestDirs(path.join(ROOT, 'dist'))) {
+    for (const file of readManifestDir(dir)) {
       expect(file.objects.filter((o) => o.kind === 'Secret')).toEqual([]);
       expect(file.text).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
     }

@@ -17,12 +17,21 @@ export interface KubeObject {
 /** The YAML files of one synthesized directory, in file-name order (the order `kubectl apply -f <dir>` uses). */
 export function readManifestDir(dir: string): Array<{ file: string; text: string; objects: KubeObject[] }> {
   return readdirSync(dir)
-    .filter((file) => file.endsWith('.yaml'))
+    .filter((file) => file.endsWith('.k8s.yaml'))
     .sort()
     .map((file) => {
       const text = readFileSync(path.join(dir, file), 'utf8');
       return { file, text, objects: parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject) };
     });
+}
+
+/** Every directory under `root` that holds synthesized manifests (`dist/<env>/<strategy>/`), sorted. */
+export function manifestDirs(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.k8s.yaml'))
+    .map((entry) => entry.parentPath)
+    .filter((dir, index, dirs) => dirs.indexOf(dir) === index)
+    .sort();
 }
 
 /** Each object's schema-validation error (null when valid), from `validate-manifests.mjs`. */

@@ -1,5 +1,6 @@
 // Validates Kubernetes objects against published schemas: kubernetes-models (core), @kubernetes-models/istio
-// (Istio v1 and v1beta1 share schemas) and @kubernetes-models/cert-manager. These packages are ESM-only, so
+// (Istio v1 and v1beta1 share schemas), @kubernetes-models/cert-manager, @kubernetes-models/gateway-api and
+// @kubernetes-models/argo-cd. These packages are ESM-only, so
 // jest (CommonJS) runs this file as a child process: objects as a JSON array on stdin, one result per object on
 // stdout. An object with no known schema is an error, never a pass.
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,8 @@ function schemaModule(apiVersion) {
   if (group === '') return `kubernetes-models/${version}`;
   if (group.endsWith('.istio.io')) return `@kubernetes-models/istio/${group}/${version}`;
   if (group.endsWith('cert-manager.io')) return `@kubernetes-models/cert-manager/${group}/${version}`;
+  if (group === 'gateway.networking.k8s.io') return `@kubernetes-models/gateway-api/${group}/${version}`;
+  if (group === 'argoproj.io') return `@kubernetes-models/argo-cd/${group}/${version}`;
   return `kubernetes-models/${group}/${version}`;
 }
 

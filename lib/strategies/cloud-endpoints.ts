@@ -1,0 +1,276 @@
+import { Chart, JsonPatch, type App, type Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import type { AppNamespace } from '../app-namespace';
+import type { EnvironmentConfig } from '../environments';
+import type { GreeterApp } from '../greeter-app';
+import type { GreeterClientTest } from '../greeter-client-test';
+import type { IGrpcEndpoint } from '../grpc-endpoint';
+import type { SelfSignedCertificate } from '../self-signed-certificate';
+import { clientChart, greeterCharts, type RequiredTlsSecret, type Strategy } from '../strategy';
+import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, type ValidationSubject } from '../validate';
+import {
+  containerImage,
+  containerResources,
+  DISTROLESS_NONROOT_UID,
+  existingNamespace,
+  restrictedContainerSecurityContext,
+  type ContainerImage,
+  type ContainerResources,
+  type INamespace,
+} from '../workload';
+import { GrpcGateway } from './grpc-gateway';
+import { gatewayApiGateway } from './gateway-api';
+import { GrpcRoute } from './grpc-route';
+
+/** The fields of a Google API service configuration (`api_config.yaml`, `type: google.api.Service`) that ESPv2 needs. */
+export interface EndpointsServiceConfig {
+  readonly type: 'google.api.Service';
+  readonly config_version: 3;
+  /** The Endpoints service name: what ESPv2's `--service` names. */
+  readonly name: string;
+  readonly title: string;
+  /** The gRPC services of the API, by fully qualified name; the descriptor set must define each. */
+  readonly apis: ReadonlyArray<{ readonly name: string }>;
+  readonly usage: { readonly rules: ReadonlyArray<{ readonly selector: string; readonly allow_unregistered_calls: boolean }> };
+}
+
+// A fully qualified protobuf service name, as `apis[].name` takes it.
+const PROTO_SERVICE = /^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)+$/;
+const ESP_CONTAINER = 'esp';
+const ESP_PORT_NAME = 'esp';
+const HEALTHZ = 'healthz';
+
+export interface CloudEndpointsProxyProps {
+  /** The greeter whose pods get the ESPv2 sidecar; ESPv2 forwards each call to the server on loopback. */
+  readonly app: GreeterApp;
+  /**
+   * The Endpoints service name, `<api>.endpoints.<project>.cloud.goog` (or a domain you own): ESPv2's `--service`
+   * and the `name` of `api_config.yaml`.
+   */
+  readonly serviceName: string;
+  /**
+   * The gRPC services of the API (`apis` in `api_config.yaml`); each must be defined in the descriptor set.
+   * @default ['helloworld.Greeter']
+   */
+  readonly apis?: readonly string[];
+  /**
+   * The API's title in the Google Cloud console.
+   * @default 'Greeter gRPC API'
+   */
+  readonly title?: string;
+  /**
+   * Whether callers without an API key are served. ESPv2 then still reports every call to Service Control (metrics,
+   * logs, quotas by caller IP); with false, a caller sends a key of a project that has enabled the API (`x-api-key`).
+   * @default true
+   */
+  readonly allowUnregisteredCalls?: boolean;
+  /**
+   * ESPv2's gRPC port (`--listener_port`), the container port and the port of its Service.
+   * @default 9000
+   */
+  readonly port?: number;
+  /**
+   * Name of the Service in front of the ESPv2 sidecars.
+   * @default `${app.name}-esp`
+   */
+  readonly name?: string;
+  /**
+   * The ESPv2 image. Tag `2` is Google's recommended floating tag: the latest 2.x release.
+   * @default { repository: 'gcr.io/endpoints-release/endpoints-runtime', tag: '2' }
+   */
+  readonly image?: ContainerImage;
+  /**
+   * Requests and limits of the ESPv2 container.
+   * @default requests 100m CPU and 128Mi memory, limits 1 CPU and 256Mi memory
+   */
+  readonly resources?: ContainerResources;
+  /**
+   * How long ESPv2 keeps proxying after the pod is told to stop, so the calls the server is still draining finish
+   * (Envoy would exit on SIGTERM at once): a preStop sleep.
+   * @default - the server's shutdown grace (its `SHUTDOWN_GRACE_MS`)
+   */
+  readonly drainTime?: Duration;
+}
+
+/**
+ * Google Cloud Endpoints for the greeter: the ESPv2 proxy as a sidecar in each greeter pod (added to the app's
+ * Deployment through the cdk8s escape hatch), which checks each call against the Endpoints service configuration
+ * (API keys, quotas), reports it to Service Control and forwards it to the server on `127.0.0.1`, plus a ClusterIP
+ * Service on ESPv2's port, and the `api_config.yaml` content for `gcloud endpoints services deploy`.
+ *
+ * ESPv2 balances nothing: each sidecar sends every call to its own pod. Per-call balancing over the pods is the job
+ * of an L7 proxy in front of this Service (a Gateway API gateway, see `cloudEndpoints`).
+ */
+export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
+  /** Name of the Service in front of the sidecars. */
+  readonly name: string;
+  readonly namespace: INamespace;
+  readonly serviceName: string;
+  readonly apis: readonly string[];
+  /** ESPv2's gRPC port: the container's and the Service's. */
+  readonly port: number;
+  /** The Service port's name (and Istio's hint of the protocol). */
+  readonly portName = 'grpc';
+  readonly service: k8s.KubeService;
+  /** The content of `api_config.yaml`. */
+  readonly apiConfig: EndpointsServiceConfig;
+  /** The ClusterIP Service: one virtual IP; an L7 proxy in front balances each call. */
+  readonly loadBalancingPolicy = 'pick_first';
+
+  constructor(scope: Construct, id: string, props: CloudEndpointsProxyProps) {
+    super(scope, id);
+    const subject: ValidationSubject = { construct: 'CloudEndpointsProxy', id };
+    const { app } = props;
+    this.namespace = app.namespace;
+    this.name = dnsLabel(subject, 'name', props.name ?? `${app.name}-esp`);
+    this.serviceName = hostName(subject, 'serviceName', props.serviceName);
+    const apis = props.apis ?? ['helloworld.Greeter'];
+    if (!Array.isArray(apis) || apis.length === 0) throw invalidProp(subject, 'apis', apis, 'at least one fully qualified gRPC service name');
+    apis.forEach((api, index) => {
+      if (typeof api !== 'string' || !PROTO_SERVICE.test(api)) {
+        throw invalidProp(subject, `apis[${index}]`, api, 'a fully qualified gRPC service name such as "helloworld.Greeter"');
+      }
+    });
+    this.apis = [...apis];
+    const title = props.title ?? 'Greeter gRPC API';
+    if (typeof title !== 'string' || title.trim() === '') throw invalidProp(subject, 'title', title, 'a non-empty title');
+    this.port = validPort(subject, 'port', props.port ?? 9000);
+    if (this.port === app.port) throw invalidProp(subject, 'port', this.port, `a port other than the server's (${app.port}): both listen in one pod`);
+    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image ?? { repository: 'gcr.io/endpoints-release/endpoints-runtime', tag: '2' });
+    const resources = containerResources(subject, 'resources', props.resources ?? {
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '1', memory: '256Mi' },
+    });
+
+    // The pod as GreeterApp rendered it: the escape hatch below adds to it, so read what is there first.
+    const pod = app.deployment.toJson().spec.template.spec as RenderedPodSpec;
+    if (pod.containers.some((c) => c.name === ESP_CONTAINER)) {
+      throw invalidProp(subject, 'app', app.name, 'a GreeterApp without an ESPv2 sidecar: one proxy per pod');
+    }
+    const drainMs = props.drainTime === undefined ? app.shutdownGraceMs : milliseconds(subject, 'drainTime', props.drainTime, 0);
+    const drainSeconds = Math.ceil(drainMs / 1000);
+    if (pod.terminationGracePeriodSeconds !== undefined && drainSeconds >= pod.terminationGracePeriodSeconds) {
+      throw invalidProp(subject, 'drainTime', `${drainMs} ms`, `shorter than the pod's terminationGracePeriodSeconds (${pod.terminationGracePeriodSeconds} s)`);
+    }
+
+    this.apiConfig = {
+      type: 'google.api.Service',
+      config_version: 3,
+      name: this.serviceName,
+      title,
+      apis: this.apis.map((name) => ({ name })),
+      usage: { rules: [{ selector: '*', allow_unregistered_calls: props.allowUnregisteredCalls ?? true }] },
+    };
+
+    const healthProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path: `/${HEALTHZ}`, port: k8s.IntOrString.fromString(ESP_PORT_NAME) },
+      periodSeconds,
+      failureThreshold,
+      timeoutSeconds: 1,
+    });
+    const tmp = 'esp-tmp';
+    const esp: k8s.Container = {
+      name: ESP_CONTAINER,
+      image,
+      imagePullPolicy,
+      args: [
+        `--listener_port=${this.port}`,
+        // Loopback: each sidecar hands every call to the server in its own pod.
+        `--backend=grpc://127.0.0.1:${app.port}`,
+        `--service=${this.serviceName}`,
+        // Follow the service configuration that `gcloud endpoints services deploy` rolls out last.
+        '--rollout_strategy=managed',
+        `--healthz=${HEALTHZ}`,
+      ],
+      ports: [{ name: ESP_PORT_NAME, containerPort: this.port, protocol: 'TCP' }],
+      resources,
+      // The pod's non-root user rather than the image's `envoy`: ESPv2 writes only to /tmp, an emptyDir of the pod's fsGroup.
+      securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
+      // ESPv2 fetches its service configuration from Service Management before it listens.
+      startupProbe: healthProbe(2, 30),
+      readinessProbe: healthProbe(5, 1),
+      livenessProbe: healthProbe(10, 3),
+      // Envoy exits at once on SIGTERM: keep proxying while the server drains the calls in flight. The image (Alpine)
+      // has `sleep`; the lifecycle `sleep` action is missing from cdk8s-plus-27's types.
+      lifecycle: { preStop: { exec: { command: ['sleep', String(drainSeconds)] } } },
+      // The root file system is read-only; Envoy and ESPv2's config manager write only temporary files.
+      volumeMounts: [{ name: tmp, mountPath: '/tmp' }],
+    };
+    const volume: k8s.Volume = { name: tmp, emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } };
+    // The escape hatch. KubeDeployment maps its props to JSON after applying patches, so the values are in the typed
+    // props' shape (k8s.Container), and fields newer than cdk8s-plus-27's types would be dropped.
+    app.deployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/-', esp));
+    app.deployment.addJsonPatch(JsonPatch.add(pod.volumes === undefined ? '/spec/template/spec/volumes' : '/spec/template/spec/volumes/-', pod.volumes === undefined ? [volume] : volume));
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.name, namespace: this.namespace.name, labels: app.podLabels },
+      spec: {
+        type: 'ClusterIP',
+        selector: app.selectorLabels,
+        ports: [{ name: this.portName, appProtocol: 'grpc', port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
+      },
+    });
+  }
+
+  /** The ESPv2 Service as a client dials it (plaintext: TLS ends at the gateway in front). */
+  get grpcTarget(): string {
+    return `${this.name}.${this.namespace.name}.svc.cluster.local:${this.port}`;
+  }
+
+  get clientNamespace(): INamespace {
+    return this.namespace;
+  }
+}
+
+/** The parts of the rendered pod spec the proxy reads. */
+interface RenderedPodSpec {
+  readonly containers: ReadonlyArray<{ readonly name: string; readonly env?: ReadonlyArray<{ readonly name: string; readonly value?: string }> }>;
+  readonly volumes?: readonly unknown[];
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+/** The constructs of the Cloud Endpoints strategy for one environment. */
+export interface CloudEndpointsDeployment {
+  readonly namespace: AppNamespace;
+  readonly greeter: GreeterApp;
+  readonly proxy: CloudEndpointsProxy;
+  readonly gateway: GrpcGateway;
+  readonly route: GrpcRoute;
+  readonly certificate?: SelfSignedCertificate;
+  readonly client: GreeterClientTest;
+  readonly tlsSecret?: RequiredTlsSecret;
+}
+
+/**
+ * Cloud Endpoints on GKE: ESPv2 sidecars in front of the greeter (no mesh: ESPv2 is the pod's proxy), and, since
+ * ESPv2 only forwards to its own pod, the Gateway API gateway of the `gateway-api` strategy in front of their
+ * Service to balance each call over the pods. The gateway runs in the gateway namespace (`istio-system`, as in the
+ * istio-ilb walkthrough, where the TLS Secret lives too) and admits the route from the app's namespace.
+ */
+export function cloudEndpoints(app: App, env: EnvironmentConfig): CloudEndpointsDeployment {
+  if (env.endpoints === undefined) {
+    throw invalidProp({ construct: 'EnvironmentConfig', id: env.name }, 'endpoints', env.endpoints, "{ serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud");
+  }
+  const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none' });
+  const proxy = new CloudEndpointsProxy(greeterChart, 'endpoints', { app: greeter, serviceName: env.endpoints.serviceName });
+
+  const { gatewayChart, gateway, certificate, tlsSecret } = gatewayApiGateway(app, env, { namespace: existingNamespace(env.namespaces.gateway), routeNamespace: namespace }, namespaceChart);
+
+  const routingChart = new Chart(app, 'routing');
+  // Only the API that Endpoints serves: ESPv2 would reject any other service's calls anyway.
+  const route = new GrpcRoute(routingChart, 'route', { gateway, backend: proxy, grpcServices: proxy.apis });
+  routingChart.addDependency(greeterChart, gatewayChart);
+
+  const client = clientChart(app, env, gateway, [gatewayChart]);
+  return { namespace, greeter, proxy, gateway, route, certificate, client, tlsSecret };
+}
+
+/** ESPv2 sidecars manage the API; a Gateway API gateway in front of them balances each call. */
+export const endpointsStrategy: Strategy = {
+  name: 'endpoints',
+  summary: 'Google Cloud Endpoints: ESPv2 sidecars behind a Gateway API gateway (class istio), which balances each call',
+  render(app, env) {
+    return { tlsSecret: cloudEndpoints(app, env).tlsSecret };
+  },
+};

@@ -1,0 +1,202 @@
+/**
+ * Bad input to the constructs and the environment config, table-driven: every validated prop, each case asserting
+ * that the message names the construct (or environment), the prop and the value. Synthesis stops before anything
+ * is written (tests in constructs.test.ts and strategies.test.ts check that part).
+ */
+import { Duration, Testing } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as lib from '../../lib';
+import {
+  AppNamespace,
+  ArgoCdApplication,
+  CloudEndpointsProxy,
+  ENVIRONMENTS,
+  EndpointSliceReader,
+  GreeterApp,
+  GreeterClientTest,
+  GrpcGateway,
+  GrpcRoute,
+  GrpcVirtualService,
+  HeadlessGrpcService,
+  IstioIlbGateway,
+  LinkerdGrpcPolicy,
+  MeshAccessPolicy,
+  NginxGrpcIngress,
+  SelfSignedCertificate,
+  environmentStrategies,
+  existingNamespace,
+  type ArgoCdApplicationProps,
+  type EnvironmentConfig,
+  type GreeterAppProps,
+  type GrpcVirtualServiceProps,
+  type IstioIlbGatewayProps,
+  type LinkerdGrpcPolicyProps,
+  type NginxGrpcIngressProps,
+} from '../../lib';
+import { fixture, image } from '../support/fixtures';
+
+
+// Each bad prop fails synthesis with a message that names the construct, the prop and the value.
+type BadCase = [label: string, build: () => void, subject: string, value: unknown];
+const withApp = (props: Partial<GreeterAppProps>) => () => {
+  const { chart, namespace } = fixture();
+  new GreeterApp(chart, 'bad', { namespace, image, name: 'bad', ...props });
+};
+const withGateway = (props: Partial<IstioIlbGatewayProps>) => () => {
+  const { chart, namespace } = fixture();
+  new IstioIlbGateway(chart, 'bad', { namespace, host: 'grpc.example.com', tlsSecretName: 'tls', name: 'bad', ...props });
+};
+const withRoutes = (props: Partial<GrpcVirtualServiceProps>) => () => {
+  const { chart, app, gateway } = fixture();
+  new GrpcVirtualService(chart, 'bad', { app, gateway, ...props });
+};
+const badCases: BadCase[] = [
+  ['replicas 0', withApp({ replicas: 0 }), `GreeterApp 'bad': replicas must be an integer >= 1`, 0],
+  ['replicas 1.5', withApp({ replicas: 1.5 }), `GreeterApp 'bad': replicas must be an integer >= 1`, 1.5],
+  ['port 70000', withApp({ port: 70000 }), `GreeterApp 'bad': port must be an integer from 1 to 65535`, 70000],
+  ['port 0', withApp({ port: 0 }), `GreeterApp 'bad': port must be an integer from 1 to 65535`, 0],
+  ['name Greeter_App', withApp({ name: 'Greeter_App' }), `GreeterApp 'bad': name must be a DNS-1123 label`, 'Greeter_App'],
+  ['version v1.0', withApp({ version: 'v1.0' }), `GreeterApp 'bad': version must be a DNS-1123 label`, 'v1.0'],
+  ['image repository with upper case', withApp({ image: { repository: 'gcr.io/PROJECT_ID/greeter', tag: '1' } }), `GreeterApp 'bad': image.repository must be an image repository`, 'gcr.io/PROJECT_ID/greeter'],
+  ['image tag with a colon', withApp({ image: { repository: 'greeter', tag: '1:2' } }), `GreeterApp 'bad': image.tag must be an image tag`, '1:2'],
+  ['image pull policy', withApp({ image: { ...image, pullPolicy: 'Sometimes' as 'Never' } }), `GreeterApp 'bad': image.pullPolicy must be one of "Always", "IfNotPresent", "Never"`, 'Sometimes'],
+  ['cpu "lots"', withApp({ resources: { requests: { cpu: 'lots', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } } }), `GreeterApp 'bad': resources.requests.cpu must be a Kubernetes quantity`, 'lots'],
+  ['memory "1GB"', withApp({ resources: { requests: { cpu: '1', memory: '64Mi' }, limits: { cpu: '1', memory: '1GB' } } }), `GreeterApp 'bad': resources.limits.memory must be a Kubernetes quantity`, '1GB'],
+  ['terminationMargin 500 ms', withApp({ terminationMargin: Duration.millis(500) }), `GreeterApp 'bad': terminationMargin must be a Duration of at least 1000 ms`, '500 ms'],
+  ['maxConnectionAge 10 ms', withApp({ maxConnectionAge: Duration.millis(10) }), `GreeterApp 'bad': maxConnectionAge must be a Duration of at least 1000 ms`, '10 ms'],
+  ['host "not a host"', withGateway({ host: 'not a host' }), `IstioIlbGateway 'bad': host must be a fully qualified lower-case host name`, 'not a host'],
+  ['host "localhost"', withGateway({ host: 'localhost' }), `IstioIlbGateway 'bad': host must be a fully qualified lower-case host name`, 'localhost'],
+  ['host with a port', withGateway({ host: 'grpc.example.com:443' }), `IstioIlbGateway 'bad': host must be a fully qualified lower-case host name`, 'grpc.example.com:443'],
+  ['TLS without a secret name', withGateway({ tlsSecretName: '' }), `IstioIlbGateway 'bad': tlsSecretName must be the name of the kubernetes.io/tls Secret for "grpc.example.com"`, ''],
+  ['TLS secret name with a slash', withGateway({ tlsSecretName: 'istio-system/tls' }), `IstioIlbGateway 'bad': tlsSecretName must be a DNS-1123 subdomain`, 'istio-system/tls'],
+  ['gateway port 65536', withGateway({ port: 65536 }), `IstioIlbGateway 'bad': port must be an integer from 1 to 65535`, 65536],
+  ['gateway replicas -1', withGateway({ replicas: -1 }), `IstioIlbGateway 'bad': replicas must be an integer >= 1`, -1],
+  ['load balancer kind', withGateway({ loadBalancer: 'aws-internal' as 'default' }), `IstioIlbGateway 'bad': loadBalancer must be one of "gke-internal", "default"`, 'aws-internal'],
+  ['route name', withRoutes({ name: 'greeter.routes' }), `GrpcVirtualService 'bad': name must be a DNS-1123 label`, 'greeter.routes'],
+  ['DestinationRule policy', withRoutes({ loadBalancer: 'FASTEST' as 'RANDOM' }), `GrpcVirtualService 'bad': loadBalancer must be one of "ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM", "PASSTHROUGH"`, 'FASTEST'],
+  ['retry condition', withRoutes({ retries: { retryOn: ['unavailable', 'sometimes' as 'reset'] } }), `GrpcVirtualService 'bad': retries.retryOn[1] must be one of`, 'sometimes'],
+  ['no retry conditions', withRoutes({ retries: { retryOn: [] } }), `GrpcVirtualService 'bad': retries.retryOn must be a non-empty list`, []],
+  ['retry attempts 11', withRoutes({ retries: { attempts: 11 } }), `GrpcVirtualService 'bad': retries.attempts must be an integer from 0 to 10`, 11],
+  ['namespace name', () => new AppNamespace(Testing.chart(), 'bad', { name: 'Testing' }), `AppNamespace 'bad': name must be a DNS-1123 label`, 'Testing'],
+  ['existing namespace name', () => existingNamespace('istio_system'), `existingNamespace 'istio_system': name must be a DNS-1123 label`, 'istio_system'],
+  ['client summaryEvery', () => {
+    const { chart, gateway } = fixture();
+    new GreeterClientTest(chart, 'bad', { endpoint: gateway, image, summaryEvery: -5 });
+  }, `GreeterClientTest 'bad': summaryEvery must be an integer >= 0`, -5],
+  ['no allowed callers', () => {
+    const { chart, app } = fixture();
+    new MeshAccessPolicy(chart, 'bad', { app, allowedCallers: [] });
+  }, `MeshAccessPolicy 'bad': allowedCallers must be at least one mesh identity`, []],
+  ['renewBefore longer than duration', () => {
+    const { chart, gateway } = fixture();
+    new SelfSignedCertificate(chart, 'bad', { endpoint: gateway, duration: Duration.days(1), renewBefore: Duration.days(2) });
+  }, `SelfSignedCertificate 'bad': renewBefore must be shorter than duration (24h)`, '48h'],
+];
+
+test.each(badCases)('bad prop: %s', (_label, build, subject, value) => {
+  expect(build).toThrow(subject);
+  expect(build).toThrow(`, got ${JSON.stringify(value)}`);
+});
+
+const withIngress = (props: Partial<NginxGrpcIngressProps>) => () => {
+  const { chart, app } = fixture();
+  new NginxGrpcIngress(chart, 'bad', { app, host: 'grpc.example.com', tlsSecretName: 'grpc-tls', ...props });
+};
+const withLinkerd = (props: Partial<LinkerdGrpcPolicyProps>) => () => {
+  const { chart, app } = fixture();
+  new LinkerdGrpcPolicy(chart, 'bad', { app, ...props });
+};
+const withArgoCd = (props: Partial<ArgoCdApplicationProps>) => () => {
+  new ArgoCdApplication(Testing.chart(), 'bad', {
+    name: 'greeter', repoURL: 'https://github.com/example-org/grpc-k8s-lb.git', targetRevision: 'main', path: 'dist/gke/istio-ilb', destinationNamespace: 'testing', ...props,
+  });
+};
+badCases.push(
+  ['ingress host', withIngress({ host: 'grpc_example.com' }), `NginxGrpcIngress 'bad': host must be a fully qualified lower-case host name`, 'grpc_example.com'],
+  ['ingress class', withIngress({ ingressClassName: 'Nginx' }), `NginxGrpcIngress 'bad': ingressClassName must be a DNS-1123 subdomain`, 'Nginx'],
+  ['ingress TLS secret', withIngress({ tlsSecretName: 'testing/grpc-tls' }), `NginxGrpcIngress 'bad': tlsSecretName must be a DNS-1123 subdomain`, 'testing/grpc-tls'],
+  ['ingress controller port', withIngress({ controller: { name: 'ingress-nginx-controller', namespace: existingNamespace('ingress-nginx'), port: 0 } }), `NginxGrpcIngress 'bad': controller.port must be an integer from 1 to 65535`, 0],
+  ['linkerd retry condition', withLinkerd({ retryOn: ['unavailable', 'aborted' as 'internal'] }), `LinkerdGrpcPolicy 'bad': retryOn[1] must be one of "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"`, 'aborted'],
+  ['linkerd no retry conditions', withLinkerd({ retryOn: [] }), `LinkerdGrpcPolicy 'bad': retryOn must be a non-empty list`, []],
+  ['linkerd retry limit 0', withLinkerd({ retryLimit: 0 }), `LinkerdGrpcPolicy 'bad': retryLimit must be an integer from 1 to 10`, 0],
+  ['linkerd request timeout below per-try', withLinkerd({ perTryTimeout: Duration.seconds(5), requestTimeout: Duration.seconds(1) }), `LinkerdGrpcPolicy 'bad': requestTimeout must be at least perTryTimeout (5000 ms)`, '1000 ms'],
+  ['headless without connection aging', () => {
+    const { chart, app } = fixture();
+    new HeadlessGrpcService(chart, 'bad', { app });
+  }, `HeadlessGrpcService 'bad': app.maxConnectionAge must be set, so that clients re-resolve DNS`, undefined],
+  ['headless name', () => {
+    const chart = Testing.chart();
+    const app = new GreeterApp(chart, 'greeter', { namespace: existingNamespace('testing'), image, maxConnectionAge: Duration.seconds(30) });
+    new HeadlessGrpcService(chart, 'bad', { app, name: 'greeter.headless' });
+  }, `HeadlessGrpcService 'bad': name must be a DNS-1123 label`, 'greeter.headless'],
+  ['endpoint reader name', () => {
+    const { chart, app } = fixture();
+    new EndpointSliceReader(chart, 'bad', { app, name: 'Reader' });
+  }, `EndpointSliceReader 'bad': name must be a DNS-1123 subdomain`, 'Reader'],
+  ['certificate for a plaintext endpoint', () => {
+    const { chart, app } = fixture();
+    new SelfSignedCertificate(chart, 'bad', { endpoint: app });
+  }, `SelfSignedCertificate 'bad': endpoint.tls must be the TLS of an endpoint that terminates it`, undefined],
+  ['Argo CD repoURL', withArgoCd({ repoURL: 'github.com/example-org/grpc-k8s-lb' }), `ArgoCdApplication 'bad': repoURL must be a git URL`, 'github.com/example-org/grpc-k8s-lb'],
+  ['Argo CD path escaping the repo', withArgoCd({ path: '../other/dist' }), `ArgoCdApplication 'bad': path must be a relative directory in the repository`, '../other/dist'],
+  ['Argo CD absolute path', withArgoCd({ path: '/dist/gke' }), `ArgoCdApplication 'bad': path must be a relative directory in the repository`, '/dist/gke'],
+  ['Argo CD revision', withArgoCd({ targetRevision: '' }), `ArgoCdApplication 'bad': targetRevision must be a branch, tag or commit`, ''],
+  ['Argo CD server', withArgoCd({ destinationServer: 'http://kubernetes.default.svc' }), `ArgoCdApplication 'bad': destinationServer must be an https:// API server URL`, 'http://kubernetes.default.svc'],
+  ['Argo CD prune without automated', withArgoCd({ syncPolicy: { automated: false, prune: true } }), `ArgoCdApplication 'bad': syncPolicy must be automated where prune or selfHeal is set`, { automated: false, prune: true }],
+  ['Argo CD sync wave', withArgoCd({ syncWave: 1.5 }), `ArgoCdApplication 'bad': syncWave must be an integer`, 1.5],
+  // Gateway API and Cloud Endpoints: their full tables are in gateway-api.test.ts and cloud-endpoints.test.ts.
+  ['Gateway API class', () => {
+    const { chart, namespace } = fixture();
+    new GrpcGateway(chart, 'bad', { namespace, host: 'grpc.example.com', tlsSecretName: 'grpc-tls', gatewayClassName: 'Istio Class' });
+  }, `GrpcGateway 'bad': gatewayClassName must be a DNS-1123 subdomain`, 'Istio Class'],
+  ['GRPCRoute service', () => {
+    const { chart, namespace, app } = fixture();
+    const gateway = new GrpcGateway(chart, 'gateway-api', { namespace, host: 'grpc.example.com', tlsSecretName: 'grpc-tls' });
+    new GrpcRoute(chart, 'bad', { gateway, backend: app, grpcServices: ['hello world'] });
+  }, `GrpcRoute 'bad': grpcServices[0] must be a fully qualified gRPC service name`, 'hello world'],
+  ['ESPv2 service name', () => {
+    const { chart, app } = fixture();
+    new CloudEndpointsProxy(chart, 'bad', { app, serviceName: 'greeter' });
+  }, `CloudEndpointsProxy 'bad': serviceName must be a fully qualified lower-case host name`, 'greeter'],
+);
+
+test.each(badCases)('bad prop: %s', (_label, build, subject, value) => {
+  expect(build).toThrow(subject);
+  expect(build).toThrow(`, got ${JSON.stringify(value)}`);
+});
+
+test('the table covers every construct the library exports', () => {
+  const constructs = Object.entries(lib)
+    .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Construct)
+    .map(([name]) => name);
+  const covered = new Set(badCases.map(([, , subject]) => subject.split(' ')[0]));
+  expect(constructs.filter((name) => !covered.has(name))).toEqual([]);
+  expect(covered.has('existingNamespace')).toBe(true);
+});
+
+// The environment config: every field, named as `EnvironmentConfig '<env>': <field>`.
+const base = ENVIRONMENTS.gke as EnvironmentConfig;
+const envCases: Array<[field: string, config: EnvironmentConfig, expected: string, value: unknown]> = [
+  ['name', { ...base, name: 'GKE' }, 'name must be a DNS-1123 label', 'GKE'],
+  ['images.registry', { ...base, images: { ...base.images, registry: 'gcr.io/My Project' } }, 'images.registry must be empty (locally built images) or a registry path', 'gcr.io/My Project'],
+  ['images.tag', { ...base, images: { ...base.images, tag: 'v1:2' } }, 'images.tag must be an image tag', 'v1:2'],
+  ['images.pullPolicy', { ...base, images: { ...base.images, pullPolicy: 'Daily' as 'Never' } }, 'images.pullPolicy must be one of "Always", "IfNotPresent", "Never"', 'Daily'],
+  ['namespaces.app', { ...base, namespaces: { ...base.namespaces, app: 'Testing' } }, 'namespaces.app must be a DNS-1123 label', 'Testing'],
+  ['namespaces.gateway', { ...base, namespaces: { ...base.namespaces, gateway: 'istio_system' } }, 'namespaces.gateway must be a DNS-1123 label', 'istio_system'],
+  ['replicas.greeter', { ...base, replicas: { ...base.replicas, greeter: 0 } }, 'replicas.greeter must be an integer >= 1', 0],
+  ['replicas.gateway', { ...base, replicas: { ...base.replicas, gateway: 2.5 } }, 'replicas.gateway must be an integer >= 1', 2.5],
+  ['gatewayLoadBalancer', { ...base, gatewayLoadBalancer: 'nlb' as 'default' }, 'gatewayLoadBalancer must be one of "gke-internal", "default"', 'nlb'],
+  ['host', { ...base, host: 'https://grpc.example.com' }, 'host must be a fully qualified lower-case host name', 'https://grpc.example.com'],
+  ['tls.secretName', { ...base, tls: { ...base.tls, secretName: 'TLS' } }, 'tls.secretName must be a DNS-1123 subdomain', 'TLS'],
+  ['tls.source', { ...base, tls: { ...base.tls, source: 'vault' as 'cert-manager' } }, 'tls.source must be one of "kubectl-secret", "cert-manager"', 'vault'],
+  ['strategies entry', { ...base, strategies: ['istio-ilb', 'envoy'] as never }, 'strategies[1] must be one of', 'envoy'],
+  ['argoCd.strategy', { ...base, strategies: ['linkerd'], argoCd: { ...base.argoCd, strategy: 'istio-ilb' } }, "argoCd.strategy must be one of the environment's strategies (linkerd)", 'istio-ilb'],
+  ['endpoints.serviceName', { ...base, endpoints: { serviceName: 'greeter' } }, 'endpoints.serviceName must be a fully qualified lower-case host name', 'greeter'],
+  ['argoCd.destinationServer', { ...base, argoCd: { ...base.argoCd, destinationServer: 'kubernetes.default.svc' } }, 'argoCd.destinationServer must be an https:// API server URL', 'kubernetes.default.svc'],
+];
+
+test.each(envCases)('bad environment field: %s', (_field, config, expected, value) => {
+  const check = () => environmentStrategies(config);
+  expect(check).toThrow(`EnvironmentConfig '${config.name}': ${expected}`);
+  expect(check).toThrow(`, got ${JSON.stringify(value)}`);
+});
