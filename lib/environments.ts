@@ -2,7 +2,7 @@
  * The environments `main.ts` synthesizes, each into `dist/<name>/`. They differ only in this small typed object;
  * everything else is the constructs' defaults.
  */
-import type { GatewayLoadBalancer } from './istio-ilb-gateway';
+import { GATEWAY_LOAD_BALANCERS, type GatewayLoadBalancer } from './tls-gateway';
 import type { StrategyName } from './strategy';
 import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, type ValidationSubject } from './validate';
 import { containerImage, isImageRepository, type ContainerImage, type ImagePullPolicy } from './workload';
@@ -130,7 +130,7 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   dnsLabel(subject, 'namespaces.gateway', env.namespaces?.gateway);
   integerIn(subject, 'replicas.greeter', env.replicas?.greeter, 1);
   integerIn(subject, 'replicas.gateway', env.replicas?.gateway, 1);
-  oneOf(subject, 'gatewayLoadBalancer', env.gatewayLoadBalancer, ['gke-internal', 'default']);
+  oneOf(subject, 'gatewayLoadBalancer', env.gatewayLoadBalancer, GATEWAY_LOAD_BALANCERS);
   hostName(subject, 'host', env.host);
   dnsSubdomain(subject, 'tls.secretName', env.tls?.secretName);
   oneOf(subject, 'tls.source', env.tls?.source, ['kubectl-secret', 'cert-manager']);

@@ -22,5 +22,6 @@ export * from './strategies/k8s-resolver';
 export * from './strategies/linkerd';
 export * from './strategies/nginx-ingress';
 export * from './sync-waves';
+export { GATEWAY_LOAD_BALANCERS, type GatewayLoadBalancer } from './tls-gateway';
 export * from './validate';
 export * from './workload';

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
-import type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
+import type { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
+import { GATEWAY_LOAD_BALANCER_ANNOTATIONS, GATEWAY_LOAD_BALANCERS, TlsGatewayEndpoint, type GatewayLoadBalancer } from './tls-gateway';
 import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, port as validPort, type ValidationSubject } from './validate';
 import {
   containerResources,
@@ -16,17 +16,6 @@ import {
   type MeshIdentity,
 } from './workload';
 
-/**
- * The kind of LoadBalancer Service in front of the gateway pods.
- * - `gke-internal`: a GKE internal passthrough load balancer, reachable only from the VPC (the seed's ILB);
- * - `default`: the cluster's default LoadBalancer (Docker Desktop publishes it on localhost).
- */
-export type GatewayLoadBalancer = 'gke-internal' | 'default';
-const LOAD_BALANCERS: readonly GatewayLoadBalancer[] = ['gke-internal', 'default'];
-const LOAD_BALANCER_ANNOTATIONS: Record<GatewayLoadBalancer, Record<string, string> | undefined> = {
-  'gke-internal': { 'networking.gke.io/load-balancer-type': 'Internal' },
-  default: undefined,
-};
 
 export interface IstioIlbGatewayProps {
   /**
@@ -76,7 +65,7 @@ export interface IstioIlbGatewayProps {
  * `istio-proxy` container is injected from the `gateway` template), plus the `networking.istio.io/v1` Gateway
  * that configures it. Istio's control plane must be installed already; this renders none of it.
  */
-export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
+export class IstioIlbGateway extends TlsGatewayEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly configNamespace: INamespace;
@@ -101,7 +90,7 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     }
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     this.port = validPort(subject, 'port', props.port ?? 443);
-    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'gke-internal', LOAD_BALANCERS);
+    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'gke-internal', GATEWAY_LOAD_BALANCERS);
     const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
     const resources = containerResources(subject, 'resources', props.resources ?? {
       requests: { cpu: '100m', memory: '128Mi' },
@@ -157,7 +146,7 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     deployment.addDependency(roleBinding);
 
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { ...metadata, annotations: LOAD_BALANCER_ANNOTATIONS[loadBalancer] },
+      metadata: { ...metadata, annotations: GATEWAY_LOAD_BALANCER_ANNOTATIONS[loadBalancer] },
       spec: {
         type: 'LoadBalancer',
         selector: this.podLabels,
@@ -193,23 +182,6 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
   /** The gateway Service's cluster DNS name, which in-cluster clients dial. */
   get serviceHost(): string {
     return `${this.name}.${this.namespace.name}.svc.cluster.local`;
-  }
-
-  get grpcTarget(): string {
-    return `${this.serviceHost}:${this.port}`;
-  }
-
-  /** The gateway balances each call; the client needs one connection to it. */
-  readonly loadBalancingPolicy = 'pick_first';
-
-  /** TLS for the host, from the Secret that clients in the gateway's namespace can also read. */
-  get tls(): GrpcEndpointTls {
-    return { serverName: this.host, secretName: this.tlsSecretName };
-  }
-
-  /** The TLS Secret lives beside the gateway workload (istiod reads `credentialName` there). */
-  get clientNamespace(): INamespace {
-    return this.namespace;
   }
 }
 

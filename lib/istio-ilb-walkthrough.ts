@@ -7,7 +7,7 @@ import { GrpcVirtualService } from './grpc-virtual-service';
 import { IstioIlbGateway } from './istio-ilb-gateway';
 import { MeshAccessPolicy } from './mesh-access-policy';
 import type { SelfSignedCertificate } from './self-signed-certificate';
-import { clientChart, frontDoorTls, greeterCharts, type RequiredTlsSecret, type Strategy } from './strategy';
+import { clientChart, frontDoorTls, greeterCharts, type RequiredTlsSecret, composedStrategy } from './strategy';
 import { existingNamespace } from './workload';
 
 /** The constructs of one environment, for callers that inspect or extend them. */
@@ -56,10 +56,4 @@ export function istioIlbWalkthrough(app: App, env: EnvironmentConfig): IstioIlbW
 }
 
 /** An Istio gateway behind an internal load balancer terminates TLS and balances each call over the pods' sidecars. */
-export const istioIlbStrategy: Strategy = {
-  name: 'istio-ilb',
-  summary: 'Istio ingress gateway behind an internal load balancer; Envoy balances each call',
-  render(app, env) {
-    return { tlsSecret: istioIlbWalkthrough(app, env).tlsSecret };
-  },
-};
+export const istioIlbStrategy = composedStrategy('istio-ilb', 'Istio ingress gateway behind an internal load balancer; Envoy balances each call', istioIlbWalkthrough);

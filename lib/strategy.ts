@@ -36,6 +36,14 @@ export interface Strategy {
   render(app: App, env: EnvironmentConfig): StrategyOutput;
 }
 
+/**
+ * A strategy whose composition function returns its constructs (for callers that inspect or extend them) along
+ * with what the operator must know.
+ */
+export function composedStrategy(name: StrategyName, summary: string, compose: (app: App, env: EnvironmentConfig) => StrategyOutput): Strategy {
+  return { name, summary, render: (app, env) => ({ tlsSecret: compose(app, env).tlsSecret }) };
+}
+
 /** The Namespace and greeter charts every strategy starts with. */
 export interface GreeterCharts {
   readonly namespaceChart: Chart;

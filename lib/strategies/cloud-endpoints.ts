@@ -7,7 +7,7 @@ import type { GreeterApp } from '../greeter-app';
 import type { GreeterClientTest } from '../greeter-client-test';
 import type { IGrpcEndpoint } from '../grpc-endpoint';
 import type { SelfSignedCertificate } from '../self-signed-certificate';
-import { clientChart, greeterCharts, type RequiredTlsSecret, type Strategy } from '../strategy';
+import { clientChart, greeterCharts, type RequiredTlsSecret, composedStrategy } from '../strategy';
 import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, type ValidationSubject } from '../validate';
 import {
   containerImage,
@@ -267,10 +267,4 @@ export function cloudEndpoints(app: App, env: EnvironmentConfig): CloudEndpoints
 }
 
 /** ESPv2 sidecars manage the API; a Gateway API gateway in front of them balances each call. */
-export const endpointsStrategy: Strategy = {
-  name: 'endpoints',
-  summary: 'Google Cloud Endpoints: ESPv2 sidecars behind a Gateway API gateway (class istio), which balances each call',
-  render(app, env) {
-    return { tlsSecret: cloudEndpoints(app, env).tlsSecret };
-  },
-};
+export const endpointsStrategy = composedStrategy('endpoints', 'Google Cloud Endpoints: ESPv2 sidecars behind a Gateway API gateway (class istio), which balances each call', cloudEndpoints);

@@ -5,7 +5,7 @@ import type { GreeterApp } from '../greeter-app';
 import type { GreeterClientTest } from '../greeter-client-test';
 import { MeshAccessPolicy } from '../mesh-access-policy';
 import type { SelfSignedCertificate } from '../self-signed-certificate';
-import { clientChart, frontDoorTls, greeterCharts, type RequiredTlsSecret, type Strategy } from '../strategy';
+import { clientChart, frontDoorTls, greeterCharts, type RequiredTlsSecret, composedStrategy } from '../strategy';
 import { GrpcGateway, type GrpcGatewayProps } from './grpc-gateway';
 import { GrpcRoute } from './grpc-route';
 
@@ -61,10 +61,4 @@ export function gatewayApi(app: App, env: EnvironmentConfig): GatewayApiDeployme
 }
 
 /** A Gateway API Gateway and GRPCRoute, implemented by Istio: its Envoy terminates TLS and balances each call. */
-export const gatewayApiStrategy: Strategy = {
-  name: 'gateway-api',
-  summary: 'Kubernetes Gateway API Gateway (class istio) and GRPCRoute; the Envoy Istio deploys for it balances each call',
-  render(app, env) {
-    return { tlsSecret: gatewayApi(app, env).tlsSecret };
-  },
-};
+export const gatewayApiStrategy = composedStrategy('gateway-api', 'Kubernetes Gateway API Gateway (class istio) and GRPCRoute; the Envoy Istio deploys for it balances each call', gatewayApi);

@@ -1,18 +1,11 @@
 import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import * as gw from '../../imports/gateway.networking.k8s.io';
-import type { GrpcEndpointTls, IGrpcEndpoint } from '../grpc-endpoint';
-import type { GatewayLoadBalancer } from '../istio-ilb-gateway';
+import { GATEWAY_LOAD_BALANCER_ANNOTATIONS, GATEWAY_LOAD_BALANCERS, TlsGatewayEndpoint, type GatewayLoadBalancer } from '../tls-gateway';
 import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, port as validPort, type ValidationSubject } from '../validate';
 import type { INamespace, MeshIdentity } from '../workload';
 
-const LOAD_BALANCERS: readonly GatewayLoadBalancer[] = ['gke-internal', 'default'];
-// Istio copies `spec.infrastructure.annotations` onto the Service it deploys for the Gateway.
-const LOAD_BALANCER_ANNOTATIONS: Record<GatewayLoadBalancer, Record<string, string> | undefined> = {
-  'gke-internal': { 'networking.gke.io/load-balancer-type': 'Internal' },
-  default: undefined,
-};
 
 /** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
 export const GATEWAY_API_GROUP = gw.Gateway.GVK.apiVersion.split('/')[0];
@@ -77,7 +70,7 @@ export interface GrpcGatewayProps {
  * Deployment and a LoadBalancer Service for it) balances each call over the route's backends. The Gateway API CRDs and
  * the controller must be installed already.
  */
-export class GrpcGateway extends Construct implements IGrpcEndpoint {
+export class GrpcGateway extends TlsGatewayEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly gatewayClassName: string;
@@ -113,7 +106,7 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
       throw invalidProp(subject, 'serviceName', props.serviceName, `the Service that the controller of class ${JSON.stringify(this.gatewayClassName)} deploys for the Gateway`);
     }
     this.serviceName = dnsLabel(subject, 'serviceName', props.serviceName ?? `${this.name}-${ISTIO_GATEWAY_CLASS}`);
-    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'gke-internal', LOAD_BALANCERS);
+    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'gke-internal', GATEWAY_LOAD_BALANCERS);
     if (props.replicas !== undefined && !istio) {
       throw invalidProp(subject, 'replicas', props.replicas, `unset for class ${JSON.stringify(this.gatewayClassName)}: only Istio's options ConfigMap is rendered`);
     }
@@ -135,7 +128,7 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
     }
 
     const sameNamespace = this.routeNamespace.name === this.namespace.name;
-    const annotations = LOAD_BALANCER_ANNOTATIONS[loadBalancer];
+    const annotations = GATEWAY_LOAD_BALANCER_ANNOTATIONS[loadBalancer];
     const parametersRef = this.options === undefined ? undefined : { group: '', kind: 'ConfigMap', name: this.options.name };
     this.gateway = new gw.Gateway(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },
@@ -177,19 +170,4 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
     return `${this.serviceName}.${this.namespace.name}.svc.cluster.local`;
   }
 
-  get grpcTarget(): string {
-    return `${this.serviceHost}:${this.port}`;
-  }
-
-  /** The gateway balances each call; the client needs one connection to it. */
-  readonly loadBalancingPolicy = 'pick_first';
-
-  get tls(): GrpcEndpointTls {
-    return { serverName: this.host, secretName: this.tlsSecretName };
-  }
-
-  /** Clients run beside the Gateway, where its TLS Secret is. */
-  get clientNamespace(): INamespace {
-    return this.namespace;
-  }
 }
