@@ -235,9 +235,12 @@ class EndpointSliceWatch {
   }
 
   private endStream(): void {
-    this.stream?.controller.abort();
-    this.stream?.cleanup?.();
+    // Detach before aborting: the abort can end the stream synchronously, and its callbacks must see it as stale
+    // (else the aborted watch is reported as a failure and retried).
+    const stream = this.stream;
     this.stream = undefined;
+    stream?.controller.abort();
+    stream?.cleanup?.();
   }
 
   private isCurrent(stream: Stream): boolean {
