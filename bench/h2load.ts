@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import * as path from 'node:path';
+import { quantile } from '../test/support/load';
 import { openSayHello, parseSayHelloReply, SAY_HELLO_PATH, type RawCallResult } from '../test/support/raw-grpc';
 
 const H2LOAD_TIMEOUT_MS = 180_000;
@@ -122,7 +123,7 @@ function percentilesFromLog(file: string): { p50Ms: number; p99Ms: number; non20
   }
   if (durations.length === 0) fail(`h2load log ${file} is empty`);
   const sorted = Float64Array.from(durations).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] / 1000;
+  const at = (q: number): number => quantile(sorted, q) / 1000;
   return { p50Ms: at(0.5), p99Ms: at(0.99), non200, rows: durations.length };
 }
 

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { makeCertificates, type TestCertificates } from '../test/support/certs';
-import { startProcess, stopProcess, type RunningProcess } from '../test/support/processes';
+import { freePort, startProcess, stopProcess, type RunningProcess } from '../test/support/processes';
 import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type ListenerSpec } from './nginx-config';
 
 export const NGINX = '/usr/sbin/nginx';
@@ -42,18 +42,6 @@ export interface Nginx<K extends string> {
 
 const START_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;
-
-/** A port that was free a moment ago; nginx must bind it itself, so a rare clash is retried by startNginx. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

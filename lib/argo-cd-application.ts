@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { dnsLabel, dnsSubdomain, invalidProp, type ValidationSubject } from './validate';
+import { apiServerUrl, dnsLabel, dnsSubdomain, invalidProp, type ValidationSubject } from './validate';
 import type { INamespace } from './workload';
 
 /** How Argo CD keeps the cluster in step with git. */
@@ -87,8 +87,7 @@ export class ArgoCdApplication extends Construct {
       throw invalidProp(subject, 'path', props.path, 'a relative directory in the repository, without ".."');
     }
     const destinationNamespace = dnsLabel(subject, 'destinationNamespace', props.destinationNamespace);
-    const server = props.destinationServer ?? 'https://kubernetes.default.svc';
-    if (!/^https:\/\/[^\s]+$/.test(server)) throw invalidProp(subject, 'destinationServer', server, 'an https:// API server URL');
+    const server = apiServerUrl(subject, 'destinationServer', props.destinationServer ?? 'https://kubernetes.default.svc');
     const project = dnsSubdomain(subject, 'project', props.project ?? 'default');
     const { automated = true, prune = false, selfHeal = false } = props.syncPolicy ?? {};
     if (!automated && (prune || selfHeal)) throw invalidProp(subject, 'syncPolicy', props.syncPolicy, 'automated where prune or selfHeal is set');

@@ -4,7 +4,7 @@
  */
 import { GATEWAY_LOAD_BALANCERS, type GatewayLoadBalancer } from './tls-gateway';
 import type { StrategyName } from './strategy';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, type ValidationSubject } from './validate';
+import { apiServerUrl, dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, type ValidationSubject } from './validate';
 import { containerImage, isImageRepository, type ContainerImage, type ImagePullPolicy } from './workload';
 
 /** Where the gateway's certificate and key come from. */
@@ -13,6 +13,8 @@ export type TlsSource =
   | 'kubectl-secret'
   /** cert-manager issues them from a self-signed Issuer into the same Secret (clusters that run cert-manager). */
   | 'cert-manager';
+
+const TLS_SOURCES: readonly TlsSource[] = ['kubectl-secret', 'cert-manager'];
 
 export interface EnvironmentConfig {
   /** Directory under `dist/`, and what `npm run synth -- <name>` and `npm run certs -- <name>` take. */
@@ -133,10 +135,8 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   oneOf(subject, 'gatewayLoadBalancer', env.gatewayLoadBalancer, GATEWAY_LOAD_BALANCERS);
   hostName(subject, 'host', env.host);
   dnsSubdomain(subject, 'tls.secretName', env.tls?.secretName);
-  oneOf(subject, 'tls.source', env.tls?.source, ['kubectl-secret', 'cert-manager']);
+  oneOf(subject, 'tls.source', env.tls?.source, TLS_SOURCES);
   if (env.endpoints !== undefined) hostName(subject, 'endpoints.serviceName', env.endpoints.serviceName);
-  if (typeof env.argoCd?.destinationServer !== 'string' || !/^https:\/\/[^\s/]+/.test(env.argoCd.destinationServer)) {
-    throw invalidProp(subject, 'argoCd.destinationServer', env.argoCd?.destinationServer, 'an https:// API server URL');
-  }
+  apiServerUrl(subject, 'argoCd.destinationServer', env.argoCd?.destinationServer);
   return env;
 }

@@ -45,6 +45,15 @@ export function hostName(subject: ValidationSubject, prop: string, value: string
   return value;
 }
 
+// A host (no space, no "/") after https://, then an optional path.
+const API_SERVER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
+
+/** A Kubernetes API server URL, as Argo CD registers a cluster: `https://kubernetes.default.svc`. */
+export function apiServerUrl(subject: ValidationSubject, prop: string, value: string): string {
+  if (typeof value !== 'string' || !API_SERVER_URL.test(value)) throw invalidProp(subject, prop, value, 'an https:// API server URL');
+  return value;
+}
+
 /** An integer in [min, max]. */
 export function integerIn(subject: ValidationSubject, prop: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -11,10 +11,10 @@ import * as grpc from '@grpc/grpc-js';
 import { clientSettings, createGreeterClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
-import { fuzzCases, grpcMessage, helloRequest, runFuzzCases, runRandomFrames, statusName, type ServerLimits } from '../support/fuzz';
+import { fuzzCases, helloRequest, runFuzzCases, runRandomFrames, statusName, type ServerLimits } from '../support/fuzz';
 import { startTestServer } from '../support/greeter';
 import { startServerProcess, stopProcess, type ServerProcess } from '../support/processes';
-import { openSayHello, parseSayHelloReply, sayHelloFrame, type RawCallResult } from '../support/raw-grpc';
+import { grpcMessage, openSayHello, parseSayHelloReply, sayHelloFrame, type RawCallResult } from '../support/raw-grpc';
 import {
   ACK,
   END_HEADERS,

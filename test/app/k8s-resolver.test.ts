@@ -11,9 +11,9 @@ import { clientSettings, createGreeterClient } from '../../app/client';
 import { ConfigError, defaultSettings } from '../../app/config';
 import { KubernetesTargetError, TARGET_FORM, parseKubernetesTarget, readPodNamespace, readyAddresses } from '../../app/k8s-resolver';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/strategies/k8s-resolver';
-import { FakeKubeApi, FAKE_TOKEN, unusedPort, writeKubeconfig, type EndpointSlice, type RecordedRequest } from '../support/fake-kube-api';
+import { FakeKubeApi, FAKE_TOKEN, writeKubeconfig, type EndpointSlice, type RecordedRequest } from '../support/fake-kube-api';
 import { startTestServer } from '../support/greeter';
-import { startTs, stopProcess, type RunningProcess } from '../support/processes';
+import { freePort, startTs, stopProcess, type RunningProcess } from '../support/processes';
 
 const TARGET = 'kubernetes:///greeter.testing:grpc';
 const SELECTOR = 'kubernetes.io/service-name=greeter';
@@ -270,7 +270,8 @@ describe('resolving through the Kubernetes API', () => {
 
   test('an API server that is down fails calls with UNAVAILABLE at once, then its pool is used when it is up; close() leaves nothing running', async () => {
     const pod = await startTestServer('greeter-solo');
-    const apiPort = await unusedPort();
+    // Where an API server that is not up yet will listen.
+    const apiPort = await freePort();
     let api: FakeKubeApi | undefined;
     const client = startTs('test/support/resolver-client.ts', [], { TARGET, KUBECONFIG: writeKubeconfig(dir, apiPort), INTERVAL_MS: '20', DEADLINE_MS: '5000' });
     try {

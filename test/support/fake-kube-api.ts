@@ -8,7 +8,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
@@ -287,11 +286,3 @@ function kubeconfig(server: string, token: string) {
   };
 }
 
-/** A port on 127.0.0.1 that was free a moment ago: where an API server that is not up yet will listen. */
-export async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { greeterService } from '../../app/proto';
-import { openSayHello, parseSayHelloReply, type RawCallResult } from './raw-grpc';
+import { grpcMessage, openSayHello, parseSayHelloReply, type RawCallResult } from './raw-grpc';
 import { FRAME, connectRawH2, frame, goawayOf, isGoaway } from './raw-h2';
 
 export interface Random {
@@ -75,14 +75,6 @@ function varint(value: number): Buffer {
 /** HelloRequest{name} with the name's bytes as given, valid UTF-8 or not. */
 export function helloRequest(nameBytes: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x0a]), varint(nameBytes.length), nameBytes]);
-}
-
-/** The 5-byte gRPC prefix (flag, big-endian length: the real one unless `declaredLength` says otherwise), then the message. */
-export function grpcMessage(message: Buffer, flag = 0, declaredLength = message.length): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix[0] = flag;
-  prefix.writeUInt32BE(declaredLength >>> 0, 1);
-  return Buffer.concat([prefix, message]);
 }
 
 /**

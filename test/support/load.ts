@@ -55,7 +55,7 @@ export interface Load {
 const KEPT_ERRORS = 20;
 
 /** The q-quantile of sorted values, as the benchmarks compute it (nearest rank). */
-export function quantile(sorted: Float64Array, q: number): number {
+export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 

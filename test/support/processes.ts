@@ -1,5 +1,6 @@
 /** Real processes for tests and benchmarks: started here, stopped only by whoever started them. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
@@ -86,4 +87,16 @@ export async function stopProcess(proc: RunningProcess, timeoutMs = 10_000): Pro
     clearTimeout(timer);
   }
   return proc.exited;
+}
+
+/** A port on 127.0.0.1 that was free a moment ago, for a process that must bind it itself (a clash is possible). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

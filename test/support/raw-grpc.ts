@@ -13,12 +13,17 @@ export const GRPC_REQUEST_HEADERS = {
   te: 'trailers',
 } as const;
 
+/** The 5-byte gRPC prefix (flag, big-endian length: the real one unless `declaredLength` says otherwise), then the message. */
+export function grpcMessage(message: Buffer, flag = 0, declaredLength = message.length): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = flag;
+  prefix.writeUInt32BE(declaredLength >>> 0, 1);
+  return Buffer.concat([prefix, message]);
+}
+
 /** HelloRequest{name} behind the 5-byte gRPC prefix: flag 0 (uncompressed) and the big-endian length. */
 export function sayHelloFrame(name: string): Buffer {
-  const message = greeterService.SayHello.requestSerialize({ name });
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(message.length, 1);
-  return Buffer.concat([prefix, message]);
+  return grpcMessage(greeterService.SayHello.requestSerialize({ name }));
 }
 
 /** The `message` of exactly one uncompressed length-prefixed HelloReply; throws on anything else. */

@@ -4,7 +4,7 @@
  * (no Huffman, no table); responses are read only as frames (type, flags, stream, payload), never decoded.
  */
 import * as net from 'node:net';
-import { SAY_HELLO_PATH } from './raw-grpc';
+import { GRPC_REQUEST_HEADERS } from './raw-grpc';
 
 export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -33,15 +33,11 @@ export function h2ErrorName(code: number): string {
 
 export const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 
-/** SayHello's request headers, pseudo-headers first as HTTP/2 requires. */
-export const SAY_HELLO_HEADERS: Readonly<Record<string, string>> = {
-  ':method': 'POST',
-  ':scheme': 'http',
-  ':authority': '127.0.0.1',
-  ':path': SAY_HELLO_PATH,
-  'content-type': 'application/grpc',
-  te: 'trailers',
-};
+/**
+ * SayHello's request headers with the pseudo-headers node:http2 adds itself, pseudo-headers first as HTTP/2
+ * requires (GRPC_REQUEST_HEADERS lists its own first).
+ */
+export const SAY_HELLO_HEADERS: Readonly<Record<string, string>> = { ':scheme': 'http', ':authority': '127.0.0.1', ...GRPC_REQUEST_HEADERS };
 
 export interface H2Frame {
   type: number;
