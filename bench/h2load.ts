@@ -7,8 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import * as path from 'node:path';
-import { quantile } from '../test/support/load';
-import { openSayHello, parseSayHelloReply, SAY_HELLO_PATH, type RawCallResult } from '../test/support/raw-grpc';
+import { quantile } from '../harness/load';
+import { openSayHello, parseSayHelloReply, SAY_HELLO_PATH, type RawCallResult } from '../harness/raw-grpc';
 
 const H2LOAD_TIMEOUT_MS = 180_000;
 

@@ -13,10 +13,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { integer, setting, text, type Settings } from '../app/config';
-import { NGINX, nginxNeeded, startNginx } from '../demo/nginx';
-import { startPods, type Pods } from '../demo/pods';
-import { runScript } from '../demo/script';
-import { sayHelloFrame } from '../test/support/raw-grpc';
+import { NGINX, nginxNeeded, startNginx } from '../harness/nginx';
+import { startPods, type Pods } from '../harness/pods';
+import { runScript } from '../harness/script';
+import { sayHelloFrame } from '../harness/raw-grpc';
 import { fmtMs, haveCommand, measureShape, table, verifyCalls, type Shape, type ShapeResult } from './h2load';
 
 const ROOT = path.resolve(__dirname, '..');

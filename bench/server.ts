@@ -22,8 +22,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { listeningPort, startProcess, stopProcess, type RunningProcess } from '../test/support/processes';
-import { sayHelloFrame } from '../test/support/raw-grpc';
+import { listeningPort, startProcess, stopProcess, type RunningProcess } from '../harness/processes';
+import { sayHelloFrame } from '../harness/raw-grpc';
 import { fail, fmtMs, haveCommand, measureShape, table, verifyCalls, type ShapeResult } from './h2load';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -15,7 +15,7 @@
  *    per call) when nginx is installed. Failed calls, each drain, and how long until each replacement took calls.
  * 3. Vanish: a server SIGKILLed under a client; how soon calls fail and with what, and how soon after a server
  *    listens on the port again a call succeeds.
- * 4. Fuzz: --fuzz-cases seeded bodies (test/support/fuzz.ts) each checked against the model's answer, and
+ * 4. Fuzz: --fuzz-cases seeded bodies (harness/fuzz.ts) each checked against the model's answer, and
  *    --fuzz-connections connections of random frames; the server must still serve and drain cleanly after.
  *
  * The client shares the two cores with the server, so calls/s here are lower than h2load's in bench:server.
@@ -27,14 +27,14 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { boolean, defaultSettings, integer, setting, text, type Settings } from '../app/config';
 import { serverSettings } from '../app/server';
-import { nginxMissing, startNginx } from '../demo/nginx';
-import { startPods } from '../demo/pods';
-import { runScript } from '../demo/script';
-import { rollingRestart, vanishAndReturn, type RestartFigures, type VanishFigures } from '../test/support/faults';
-import { fuzzCases, runFuzzCases, runRandomFrames } from '../test/support/fuzz';
-import { rssMiB, sampleRss, startLoad, type LoadResult, type LoadOptions } from '../test/support/load';
-import { listeningPort, startProcess, startServerProcess, stopProcess, type RunningProcess, type ServerProcess } from '../test/support/processes';
-import { sayHelloFrame } from '../test/support/raw-grpc';
+import { nginxMissing, startNginx } from '../harness/nginx';
+import { startPods } from '../harness/pods';
+import { runScript } from '../harness/script';
+import { rollingRestart, vanishAndReturn, type RestartFigures, type VanishFigures } from '../harness/faults';
+import { fuzzCases, runFuzzCases, runRandomFrames } from '../harness/fuzz';
+import { rssMiB, sampleRss, startLoad, type LoadResult, type LoadOptions } from '../harness/load';
+import { listeningPort, startProcess, startServerProcess, stopProcess, type RunningProcess, type ServerProcess } from '../harness/processes';
+import { sayHelloFrame } from '../harness/raw-grpc';
 import { fail, fmtMs, table, verifyCalls } from './h2load';
 
 const ROOT = path.resolve(__dirname, '..');

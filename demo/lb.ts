@@ -5,11 +5,11 @@
  */
 import { clientSettings, runClient, type ClientConfig, type RunResult } from '../app/client';
 import { boolean, defaultSettings, integer, milliseconds, setting, type Settings } from '../app/config';
-import { nginxNeeded, startNginx, type Nginx } from './nginx';
-import { GATEWAY_HOST } from './nginx-config';
-import { startPods, type Pods } from './pods';
-import { runScript } from './script';
-import { formatSpread, spreadOver, type Spread } from './spread';
+import { nginxNeeded, startNginx, type Nginx } from '../harness/nginx';
+import { GATEWAY_HOST } from '../harness/nginx-config';
+import { startPods, type Pods } from '../harness/pods';
+import { runScript } from '../harness/script';
+import { formatSpread, spreadOver, type Spread } from '../harness/spread';
 
 const demoSettings = {
   pods: setting({ flag: 'pods', parser: integer(2, 9), default: 3, help: 'greeter pods behind each path' }),

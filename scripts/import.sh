@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates imports/ offline from the CRDs in ../shared/crds (the same versions cdk8s.yaml names upstream): Istio
+# Regenerates imports/ offline from the CRDs in upstream/crds (the same versions cdk8s.yaml names upstream): Istio
 # 1.30.3, and the Gateway API v1.6.1 kinds the constructs use. Only the API groups lib/ uses are kept: the rest would
 # only slow type-checking. --no-save: cdk8s import would otherwise rewrite cdk8s.yaml's imports with these paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-crds=../shared/crds
+crds=upstream/crds
 istio=$crds/istio-1.30.3-crds.yaml
 gateway_api=("$crds"/gateway-api-v1.6.1-{gateways,grpcroutes,referencegrants}.yaml)
 for file in "$istio" "${gateway_api[@]}"; do
-  [ -f "$file" ] || { echo "import: $file not found (expected beside this repository)" >&2; exit 2; }
+  [ -f "$file" ] || { echo "import: $file not found (see upstream/sources.json)" >&2; exit 2; }
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -12,8 +12,8 @@
  *   the rest enforce `restricted`. All warn and audit against `restricted`, which every pod here meets.
  */
 import * as path from 'node:path';
-import { ROOT } from './support/processes';
-import { manifestDirs, readManifestDir, type KubeObject } from './support/manifests';
+import { ROOT } from '../harness/processes';
+import { manifestDirs, readManifestDir, type KubeObject } from '../harness/manifests';
 import { ENVIRONMENTS, IMAGE_NAMES, SYNC_WAVE_ANNOTATION } from '../lib';
 
 const DIST = path.join(ROOT, 'dist');

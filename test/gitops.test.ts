@@ -8,9 +8,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { ARGO_CD_DIRS, ENVIRONMENTS, GITOPS, SYNC_WAVE_ANNOTATION } from '../lib';
-import { ROOT } from './support/processes';
-import { findObject, manifestDirs, readManifestDir, validateAgainstSchemas, type KubeObject } from './support/manifests';
-import { describeWhenInstalled } from './support/system-packages';
+import { ROOT } from '../harness/processes';
+import { findObject, manifestDirs, readManifestDir, validateAgainstSchemas, type KubeObject } from '../harness/manifests';
+import { describeWhenInstalled } from '../harness/system-packages';
 
 const DIST = path.join(ROOT, GITOPS.distPath);
 const dirs = manifestDirs(DIST).map((dir) => path.relative(DIST, dir));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { synthesize } from '../main';
-import { ROOT, startProcess } from './support/processes';
+import { ROOT, startProcess } from '../harness/processes';
 
 const DIST = path.resolve(__dirname, '..', 'dist');
 

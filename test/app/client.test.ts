@@ -3,8 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import { clientSettings, defaultName, formatSummary, goLogTime, runClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { greeterService } from '../../app/proto';
-import { startTestServer } from '../support/greeter';
-import { startTs } from '../support/processes';
+import { startTestServer } from '../../harness/greeter';
+import { startTs } from '../../harness/processes';
 
 describe('client helpers', () => {
   test('goLogTime prints the Go log timestamp in local time', () => {

@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { ROOT } from '../support/processes';
+import { ROOT } from '../../harness/processes';
 
 test('the compiled server and client (the image entrypoints) talk to each other', async () => {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.app.json'], { cwd: ROOT, stdio: 'pipe' });

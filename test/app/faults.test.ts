@@ -4,12 +4,12 @@
  * vanishes and comes back. Every call has a deadline; outcomes and generous bounds are asserted, never speed.
  */
 import * as grpc from '@grpc/grpc-js';
-import { NGINX_INSTALL_HINT, nginxMissing, startNginx, type Nginx } from '../../demo/nginx';
-import { startPods, type Pods } from '../../demo/pods';
-import { rollingRestart, vanishAndReturn } from '../support/faults';
-import { sampleRss, startLoad } from '../support/load';
-import { startServerProcess, stopProcess, type ServerProcess } from '../support/processes';
-import { describeWhenInstalled } from '../support/system-packages';
+import { NGINX_INSTALL_HINT, nginxMissing, startNginx, type Nginx } from '../../harness/nginx';
+import { startPods, type Pods } from '../../harness/pods';
+import { rollingRestart, vanishAndReturn } from '../../harness/faults';
+import { sampleRss, startLoad } from '../../harness/load';
+import { startServerProcess, stopProcess, type ServerProcess } from '../../harness/processes';
+import { describeWhenInstalled } from '../../harness/system-packages';
 
 const started: ServerProcess[] = [];
 const track = (proc: ServerProcess) => void started.push(proc);

@@ -11,10 +11,10 @@ import * as grpc from '@grpc/grpc-js';
 import { clientSettings, createGreeterClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
-import { fuzzCases, helloRequest, runFuzzCases, runRandomFrames, statusName, type ServerLimits } from '../support/fuzz';
-import { startTestServer } from '../support/greeter';
-import { startServerProcess, stopProcess, type ServerProcess } from '../support/processes';
-import { grpcMessage, openSayHello, parseSayHelloReply, sayHelloFrame, type RawCallResult } from '../support/raw-grpc';
+import { fuzzCases, helloRequest, runFuzzCases, runRandomFrames, statusName, type ServerLimits } from '../../harness/fuzz';
+import { startTestServer } from '../../harness/greeter';
+import { startServerProcess, stopProcess, type ServerProcess } from '../../harness/processes';
+import { grpcMessage, openSayHello, parseSayHelloReply, sayHelloFrame, type RawCallResult } from '../../harness/raw-grpc';
 import {
   ACK,
   END_HEADERS,
@@ -34,7 +34,7 @@ import {
   rstCodeOf,
   type H2Frame,
   type RawH2Connection,
-} from '../support/raw-h2';
+} from '../../harness/raw-h2';
 
 const POD = 'greeter-fuzz';
 const defaults = defaultSettings(serverSettings);

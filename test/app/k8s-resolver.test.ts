@@ -1,6 +1,6 @@
 /**
  * The kubernetes:/// resolver (app/k8s-resolver.ts) against a fake API server that speaks list and watch
- * (test/support/fake-kube-api.ts) and real greeter servers, nothing mocked. The clients run as processes of their
+ * (harness/fake-kube-api.ts) and real greeter servers, nothing mocked. The clients run as processes of their
  * own, the CLI as users run it or a harness that reports each call, because @kubernetes/client-node is ESM-only: Node
  * 20's require(esm) loads it, jest's module loader cannot. Target parsing and address selection run in-process.
  */
@@ -11,9 +11,9 @@ import { clientSettings, createGreeterClient } from '../../app/client';
 import { ConfigError, defaultSettings } from '../../app/config';
 import { KubernetesTargetError, TARGET_FORM, parseKubernetesTarget, readPodNamespace, readyAddresses } from '../../app/k8s-resolver';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/strategies/k8s-resolver';
-import { FakeKubeApi, FAKE_TOKEN, writeKubeconfig, type EndpointSlice, type RecordedRequest } from '../support/fake-kube-api';
-import { startTestServer } from '../support/greeter';
-import { freePort, startTs, stopProcess, type RunningProcess } from '../support/processes';
+import { FakeKubeApi, FAKE_TOKEN, writeKubeconfig, type EndpointSlice, type RecordedRequest } from '../../harness/fake-kube-api';
+import { startTestServer } from '../../harness/greeter';
+import { freePort, startTs, stopProcess, type RunningProcess } from '../../harness/processes';
 
 const TARGET = 'kubernetes:///greeter.testing:grpc';
 const SELECTOR = 'kubernetes.io/service-name=greeter';
@@ -273,7 +273,7 @@ describe('resolving through the Kubernetes API', () => {
     // Where an API server that is not up yet will listen.
     const apiPort = await freePort();
     let api: FakeKubeApi | undefined;
-    const client = startTs('test/support/resolver-client.ts', [], { TARGET, KUBECONFIG: writeKubeconfig(dir, apiPort), INTERVAL_MS: '20', DEADLINE_MS: '5000' });
+    const client = startTs('harness/resolver-client.ts', [], { TARGET, KUBECONFIG: writeKubeconfig(dir, apiPort), INTERVAL_MS: '20', DEADLINE_MS: '5000' });
     try {
       const firstFailure = JSON.parse(await client.waitForLine(/"ok":false/, 10_000));
       expect(firstFailure).toMatchObject({ code: 'UNAVAILABLE' });

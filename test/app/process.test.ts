@@ -2,8 +2,8 @@
 import * as http2 from 'node:http2';
 import { clientSettings, runClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
-import { GRPC_REQUEST_HEADERS, openSayHello, parseSayHelloReply, sayHelloFrame } from '../support/raw-grpc';
-import { startServerProcess, startTs, stopProcess, type RunningProcess } from '../support/processes';
+import { GRPC_REQUEST_HEADERS, openSayHello, parseSayHelloReply, sayHelloFrame } from '../../harness/raw-grpc';
+import { startServerProcess, startTs, stopProcess, type RunningProcess } from '../../harness/processes';
 
 const started: RunningProcess[] = [];
 afterAll(() => Promise.all(started.map((proc) => stopProcess(proc))));

@@ -3,9 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import { GreeterClient } from '../../app/proto';
 import { clientSettings, createGreeterClient, runClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
-import { makeCertificates } from '../support/certs';
-import { checkHealth, healthClient, listServicesByReflection, startTestServer } from '../support/greeter';
-import { startTcpBalancer } from '../support/tcp-balancer';
+import { makeCertificates } from '../../harness/certs';
+import { checkHealth, healthClient, listServicesByReflection, startTestServer } from '../../harness/greeter';
+import { startTcpBalancer } from '../../harness/tcp-balancer';
 
 const clientDefaults = defaultSettings(clientSettings);
 const quietOutput = { info: () => undefined, error: () => undefined };

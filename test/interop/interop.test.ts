@@ -8,9 +8,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { makeCertificates, type TestCertificates } from '../support/certs';
-import { startServerProcess, stopProcess, type ServerProcess } from '../support/processes';
-import { describeWhenInstalled } from '../support/system-packages';
+import { makeCertificates, type TestCertificates } from '../../harness/certs';
+import { startServerProcess, stopProcess, type ServerProcess } from '../../harness/processes';
+import { describeWhenInstalled } from '../../harness/system-packages';
 
 const PYTHON = '/usr/bin/python3';
 const CLIENT = path.join(__dirname, 'greeter_client.py');

@@ -7,11 +7,11 @@
  */
 import { clientSettings, runClient, type ClientConfig, type ClientOutput } from '../../app/client';
 import { defaultSettings } from '../../app/config';
-import { NGINX_INSTALL_HINT, nginxMissing, startNginx, type Nginx } from '../../demo/nginx';
-import { GATEWAY_HOST, type ListenerSpec } from '../../demo/nginx-config';
-import { startPods, type Pods } from '../../demo/pods';
-import { spreadOver } from '../../demo/spread';
-import { describeWhenInstalled } from '../support/system-packages';
+import { NGINX_INSTALL_HINT, nginxMissing, startNginx, type Nginx } from '../../harness/nginx';
+import { GATEWAY_HOST, type ListenerSpec } from '../../harness/nginx-config';
+import { startPods, type Pods } from '../../harness/pods';
+import { spreadOver } from '../../harness/spread';
+import { describeWhenInstalled } from '../../harness/system-packages';
 
 const POD_COUNT = 3;
 const SPREAD_CALLS = 3000;

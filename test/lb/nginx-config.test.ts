@@ -1,5 +1,5 @@
 /** The upstream keepalive limits the nginx template derives from the pods' max connection age. */
-import { upstreamKeepalive } from '../../demo/nginx-config';
+import { upstreamKeepalive } from '../../harness/nginx-config';
 
 describe('upstream keepalive limits', () => {
   test("without a max connection age they are nginx's own defaults", () => {

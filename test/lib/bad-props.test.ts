@@ -33,7 +33,7 @@ import {
   type LinkerdGrpcPolicyProps,
   type NginxGrpcIngressProps,
 } from '../../lib';
-import { fixture, image } from '../support/fixtures';
+import { fixture, image } from '../../harness/fixtures';
 
 
 // Each bad prop fails synthesis with a message that names the construct, the prop and the value.

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { App, Duration, Testing } from 'cdk8s';
 import { AppNamespace, ENVIRONMENTS, GreeterApp, type EnvironmentConfig } from '../../lib';
 import { CloudEndpointsProxy, cloudEndpoints, endpointsStrategy, type CloudEndpointsProxyProps } from '../../lib/strategies/cloud-endpoints';
-import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../support/manifests';
+import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'cloud-endpoints-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

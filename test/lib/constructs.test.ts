@@ -15,10 +15,10 @@ import {
   istioIlbWalkthrough,
   type EnvironmentConfig,
 } from '../../lib';
-import { fixture, image } from '../support/fixtures';
+import { fixture, image } from '../../harness/fixtures';
 import { synthesize } from '../../main';
-import { startProcess } from '../support/processes';
-import { containerEnv, findObject, validateAgainstSchemas, type KubeObject } from '../support/manifests';
+import { startProcess } from '../../harness/processes';
+import { containerEnv, findObject, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 
 const synthOf = (chart: Chart) => Testing.synth(chart) as KubeObject[];

@@ -11,7 +11,7 @@ import { AppNamespace, ENVIRONMENTS, GreeterApp, existingNamespace, type Environ
 import { gatewayApi, gatewayApiStrategy } from '../../lib/strategies/gateway-api';
 import { GrpcGateway, type GrpcGatewayProps } from '../../lib/strategies/grpc-gateway';
 import { GrpcRoute, type GrpcRouteProps } from '../../lib/strategies/grpc-route';
-import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../support/manifests';
+import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'gateway-api-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import { clientSettings } from '../../app/client';
 import { parseSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
-import { renderNginxConfig } from '../../demo/nginx-config';
+import { renderNginxConfig } from '../../harness/nginx-config';
 import { ENDPOINT_SLICE_READER_RULES, ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategies, type EnvironmentConfig } from '../../lib';
 import { synthesize } from '../../main';
-import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../support/manifests';
+import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'strategies-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -109,7 +109,7 @@ describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
     });
   });
 
-  test("describes the same routing as the L7 harness's nginx config (demo/nginx-config.ts)", () => {
+  test("describes the same routing as the L7 harness's nginx config (harness/nginx-config.ts)", () => {
     const [rule] = ingress.spec.rules;
     const config = renderNginxConfig('/run', [{ name: 'greeter', port: 8443, kind: 'grpc-tls', backends: [50051, 50052] }], { certFile: '/c.pem', keyFile: '/k.pem', caFile: '/c.pem' } as never);
     // TLS for the same host, HTTP/2, every path of the host to the greeter's pods, as gRPC (grpc_pass, not proxy_pass).

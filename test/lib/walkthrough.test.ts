@@ -10,7 +10,7 @@ import { parseSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
 import { ENVIRONMENTS, IMAGE_NAMES, SYNC_WAVE_ANNOTATION } from '../../lib';
 import { synthesize } from '../../main';
-import { containerEnv, findObject, readManifestDir, type KubeObject } from '../support/manifests';
+import { containerEnv, findObject, readManifestDir, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'walkthrough-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

@@ -10,9 +10,9 @@ import { defaultSettings } from '../../app/config';
 import { clientSettings, runClient } from '../../app/client';
 import { ENVIRONMENTS, requiredTlsSecrets } from '../../lib';
 import { createSecretCommand, makeSelfSignedCertificate } from '../../scripts/certs';
-import { startTestServer } from '../support/greeter';
-import { containerEnv, manifestDirs, readManifestDir } from '../support/manifests';
-import { ROOT, startProcess } from '../support/processes';
+import { startTestServer } from '../../harness/greeter';
+import { containerEnv, manifestDirs, readManifestDir } from '../../harness/manifests';
+import { ROOT, startProcess } from '../../harness/processes';
 
 const env = ENVIRONMENTS['docker-desktop'];
 const dir = mkdtempSync(path.join(tmpdir(), 'certs-'));

@@ -12,9 +12,9 @@ import { parse } from 'yaml';
 import { ENVIRONMENTS } from '../../lib';
 import { endpointsStrategy } from '../../lib/strategies/cloud-endpoints';
 import { deployCommand, endpointsProject } from '../../scripts/endpoints';
-import { findObject, readManifestDir, type KubeObject } from '../support/manifests';
-import { startProcess } from '../support/processes';
-import { describeWhenInstalled } from '../support/system-packages';
+import { findObject, readManifestDir, type KubeObject } from '../../harness/manifests';
+import { startProcess } from '../../harness/processes';
+import { describeWhenInstalled } from '../../harness/system-packages';
 
 function protocMissing(): string | undefined {
   try {

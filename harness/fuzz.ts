@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { greeterService } from '../../app/proto';
+import { greeterService } from '../app/proto';
 import { grpcMessage, openSayHello, parseSayHelloReply, type RawCallResult } from './raw-grpc';
 import { FRAME, connectRawH2, frame, goawayOf, isGoaway } from './raw-h2';
 

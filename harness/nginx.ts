@@ -7,8 +7,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { makeCertificates, type TestCertificates } from '../test/support/certs';
-import { freePort, startProcess, stopProcess, type RunningProcess } from '../test/support/processes';
+import { makeCertificates, type TestCertificates } from './certs';
+import { freePort, startProcess, stopProcess, type RunningProcess } from './processes';
 import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type ListenerSpec } from './nginx-config';
 
 export const NGINX = '/usr/sbin/nginx';

@@ -2,9 +2,9 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
-import { defaultSettings } from '../../app/config';
-import { memoryLogger } from '../../app/log';
-import { GreeterServer, serverSettings, type ServerConfig } from '../../app/server';
+import { defaultSettings } from '../app/config';
+import { memoryLogger } from '../app/log';
+import { GreeterServer, serverSettings, type ServerConfig } from '../app/server';
 
 /** The server's own defaults, on loopback with a free port. */
 export function testServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {

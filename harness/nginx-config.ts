@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { ENVIRONMENTS } from '../lib/environments';
-import type { TestCertificates } from '../test/support/certs';
+import type { TestCertificates } from './certs';
 
 /** Debian builds the stream module as a dynamic module (package libnginx-mod-stream). */
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
@@ -123,7 +123,7 @@ export function renderNginxConfig(dir: string, listeners: readonly RenderedListe
   const grpcListeners = listeners.filter((listener) => listener.kind !== 'tcp');
   const tcpListeners = listeners.filter((listener) => listener.kind === 'tcp');
   const file = (name: string) => path.join(dir, name);
-  return `# Rendered from demo/nginx-config.ts for one run; nginx runs in the foreground as the caller's child.
+  return `# Rendered from harness/nginx-config.ts for one run; nginx runs in the foreground as the caller's child.
 ${tcpListeners.length > 0 ? `load_module ${STREAM_MODULE};\n` : ''}# One worker: one round-robin position and one upstream connection cache, so the counts show the policy exactly.
 worker_processes 1;
 pid ${file('nginx.pid')};

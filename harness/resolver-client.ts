@@ -7,7 +7,7 @@
  * A process of its own because @kubernetes/client-node is ESM-only: Node 20 requires it, jest's module loader cannot.
  */
 import * as grpc from '@grpc/grpc-js';
-import { createGreeterClient } from '../../app/client';
+import { createGreeterClient } from '../app/client';
 
 const target = process.env.TARGET;
 if (!target) throw new Error('resolver-client: set TARGET');

@@ -1,6 +1,6 @@
 /** The constructs most tests start from: the app's namespace, a greeter and an Istio gateway, in a test chart. */
 import { Chart, Testing } from 'cdk8s';
-import { AppNamespace, GreeterApp, IstioIlbGateway, existingNamespace } from '../../lib';
+import { AppNamespace, GreeterApp, IstioIlbGateway, existingNamespace } from '../lib';
 
 export const image = { repository: 'greeter-server', tag: '1.0.0' };
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { GREETER_SERVICE, GreeterClient, type HelloReply } from '../../app/proto';
+import { GREETER_SERVICE, GreeterClient, type HelloReply } from '../app/proto';
 
 export interface LoadOptions {
   /** Any grpc-js target, e.g. `127.0.0.1:50051` or `ipv4:127.0.0.1:1,127.0.0.1:2`. */

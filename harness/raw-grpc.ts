@@ -3,7 +3,7 @@
  * the h2load body, and for calls that tests hold half-sent so that they are in flight on the server.
  */
 import * as http2 from 'node:http2';
-import { greeterService } from '../../app/proto';
+import { greeterService } from '../app/proto';
 
 export const SAY_HELLO_PATH = '/helloworld.Greeter/SayHello';
 export const GRPC_REQUEST_HEADERS = {

@@ -1,5 +1,5 @@
 /** Greeter pods on one machine: app/server.ts processes named like a StatefulSet's pods, on 127.0.0.1 ports. */
-import { startServerProcess, stopProcess, type ServerProcess } from '../test/support/processes';
+import { startServerProcess, stopProcess, type ServerProcess } from './processes';
 
 export interface Pods {
   names: string[];

@@ -4,8 +4,8 @@
  * prints. Every process started here is handed to `track` first, so the caller can stop it whatever happens.
  */
 import * as grpc from '@grpc/grpc-js';
-import { clientSettings, createGreeterClient } from '../../app/client';
-import { defaultSettings } from '../../app/config';
+import { clientSettings, createGreeterClient } from '../app/client';
+import { defaultSettings } from '../app/config';
 import type { Load } from './load';
 import { startServerProcess, type ServerProcess } from './processes';
 
