@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
-import { ARGO_CD_DIRS, ENVIRONMENTS, annotateSyncWaves, argoCdApplications, argoCdRootApplication, environment, environmentStrategies } from './lib';
+import { ARGO_CD_DIRS, ENVIRONMENTS, annotateSyncWaves, argoCdApplications, argoCdRootApplication, environment, environmentStrategies } from './deploy';
 
 const ARGO_CD_TARGET = 'argocd';
 

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { apiServerUrl, dnsLabel, dnsSubdomain, invalidProp, type ValidationSubject } from './validate';
-import type { INamespace } from './workload';
+import { apiServerUrl, dnsLabel, dnsSubdomain, invalidProp, type ValidationSubject } from '../lib/internal/validate';
+import type { INamespace } from '../lib';
 
 /** How Argo CD keeps the cluster in step with git. */
 export interface ArgoCdSyncPolicy {

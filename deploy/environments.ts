@@ -2,14 +2,23 @@
  * The environments `main.ts` synthesizes, each into `dist/<name>/`. They differ only in this small typed object;
  * everything else is the constructs' defaults.
  */
-import { GATEWAY_LOAD_BALANCERS, type GatewayLoadBalancer } from './tls-gateway';
+import { version } from '../app/package.json';
+import type { ContainerImage } from '../lib';
+import { apiServerUrl, dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, type ValidationSubject } from '../lib/internal/validate';
+import { containerImage, isImageRepository } from '../lib/internal/workload';
 import type { StrategyName } from './strategy';
-import { apiServerUrl, dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, type ValidationSubject } from './validate';
-import { containerImage, isImageRepository, type ContainerImage, type ImagePullPolicy } from './workload';
+
+/**
+ * The kind of LoadBalancer Service in front of the gateway pods:
+ * - `gke-internal`: a GKE internal passthrough load balancer, reachable only from the VPC;
+ * - `default`: the cluster's default LoadBalancer (Docker Desktop publishes it on localhost).
+ */
+export type GatewayLoadBalancer = 'gke-internal' | 'default';
+const GATEWAY_LOAD_BALANCERS: readonly GatewayLoadBalancer[] = ['gke-internal', 'default'];
 
 /** Where the gateway's certificate and key come from. */
 export type TlsSource =
-  /** `npm run certs` makes them with openssl and prints the `kubectl create secret tls` command (the seed's path). */
+  /** `npm run certs` makes them with openssl and prints the `kubectl create secret tls` command (the walkthrough's path). */
   | 'kubectl-secret'
   /** cert-manager issues them from a self-signed Issuer into the same Secret (clusters that run cert-manager). */
   | 'cert-manager';
@@ -24,7 +33,7 @@ export interface EnvironmentConfig {
     /** Registry path the images are pushed to; empty for images built into the node's engine. */
     readonly registry: string;
     readonly tag: string;
-    readonly pullPolicy: ImagePullPolicy;
+    readonly pullPolicy: NonNullable<ContainerImage['pullPolicy']>;
   };
   /** The app's namespace (labelled for sidecar injection) and the gateway's, which the Istio install creates. */
   readonly namespaces: { readonly app: string; readonly gateway: string };
@@ -53,11 +62,8 @@ export interface EnvironmentConfig {
   };
 }
 
-// The images are tagged with the package version. By name, not '../package.json': Node resolves a package's own name
-// through its "exports", from lib/ here and from build/library/lib/ in the installed package alike.
-const { version } = require('grpc-k8s-lb/package.json') as { readonly version: string };
 
-/** What every environment shares: the seed's walkthrough. */
+/** What every environment shares: the Istio ILB walkthrough's namespaces, host and TLS Secret. */
 const WALKTHROUGH = {
   namespaces: { app: 'testing', gateway: 'istio-system' },
   host: 'grpc.example.com',
@@ -73,6 +79,7 @@ export const ENVIRONMENTS = {
     ...WALKTHROUGH,
     name: 'gke',
     strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver'],
+    // Images are tagged with the version of the app package they are built from.
     images: { registry: 'gcr.io/my-project', tag: version, pullPolicy: 'IfNotPresent' },
     replicas: { greeter: 3, gateway: 2 },
     gatewayLoadBalancer: 'gke-internal',

@@ -6,7 +6,7 @@ import { Chart, type App } from 'cdk8s';
 import { ArgoCdApplication, type ArgoCdSyncPolicy } from './argo-cd-application';
 import type { EnvironmentConfig } from './environments';
 import { environmentStrategies } from './strategies';
-import { existingNamespace } from './workload';
+import { existingNamespace } from '../lib';
 
 /** Where Argo CD finds this repository, and how it syncs it. */
 export interface GitOpsConfig {

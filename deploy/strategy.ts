@@ -1,19 +1,28 @@
 /**
  * What every load-balancing strategy shares: its name, the charts it composes for one environment, and the common
- * charts (the app's Namespace and the greeter; the in-cluster client) that each strategy's directory repeats so that
- * `kubectl apply -f dist/<env>/<strategy>/` stands alone.
+ * charts (the app's Namespace and the greeter; the in-cluster client; a Gateway API gateway) that each strategy's
+ * directory repeats so that `kubectl apply -f dist/<env>/<strategy>/` stands alone.
  */
 import { Chart, type App, type Duration } from 'cdk8s';
-import { AppNamespace, type SidecarMesh } from './app-namespace';
-import { environmentImage, type EnvironmentConfig } from './environments';
-import { GreeterApp } from './greeter-app';
-import { GreeterClientTest } from './greeter-client-test';
-import type { IGrpcEndpoint } from './grpc-endpoint';
-import { SelfSignedCertificate } from './self-signed-certificate';
+import { GREETER_SERVICE } from '../app/settings';
+import {
+  AppNamespace,
+  GKE_INTERNAL_LOAD_BALANCER,
+  GreeterApp,
+  GreeterClient,
+  GrpcGateway,
+  SelfSignedCertificate,
+  type GrpcGatewayProps,
+  type IGrpcEndpoint,
+} from '../lib';
+import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
 
 /** The ways out of L4 stickiness this project renders, by the name an environment picks them with. */
 export const STRATEGY_NAMES = ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+/** The gRPC services the greeter serves to callers outside its namespace: health and reflection stay in-cluster. */
+export const PUBLIC_GRPC_SERVICES: readonly string[] = [GREETER_SERVICE];
 
 /** A Secret the operator creates before applying (`npm run certs` prints the command). */
 export interface RequiredTlsSecret {
@@ -22,26 +31,21 @@ export interface RequiredTlsSecret {
   readonly host: string;
 }
 
-/** What rendering a strategy left behind that the operator must know about. */
+/** What rendering a strategy left behind that the operator must know about, and its constructs for inspection. */
 export interface StrategyOutput {
   /** The TLS Secret the strategy's front door serves, unless cert-manager issues it. */
   readonly tlsSecret?: RequiredTlsSecret;
 }
 
-/** One load-balancing strategy: adds its charts, in apply order, to an App whose outdir is `dist/<env>/<name>/`. */
-export interface Strategy {
+/**
+ * One load-balancing strategy: adds its charts, in apply order, to an App whose outdir is `dist/<env>/<name>/`, and
+ * returns its constructs. Every file in deploy/strategies/ exports one.
+ */
+export interface Strategy<Output extends StrategyOutput = StrategyOutput> {
   readonly name: StrategyName;
   /** One line: what balances each call. */
   readonly summary: string;
-  render(app: App, env: EnvironmentConfig): StrategyOutput;
-}
-
-/**
- * A strategy whose composition function returns its constructs (for callers that inspect or extend them) along
- * with what the operator must know.
- */
-export function composedStrategy(name: StrategyName, summary: string, compose: (app: App, env: EnvironmentConfig) => StrategyOutput): Strategy {
-  return { name, summary, render: (app, env) => ({ tlsSecret: compose(app, env).tlsSecret }) };
+  render(app: App, env: EnvironmentConfig): Output;
 }
 
 /** The Namespace and greeter charts every strategy starts with. */
@@ -52,15 +56,8 @@ export interface GreeterCharts {
   readonly greeter: GreeterApp;
 }
 
-export interface GreeterChartsOptions {
-  /** The sidecar mesh of the app's namespace. */
-  readonly mesh: SidecarMesh;
-  /** The server's max connection age, for strategies where clients hold connections to pods. */
-  readonly maxConnectionAge?: Duration;
-}
-
 /** `0000-namespace` and `0001-greeter`: the app's Namespace and the greeter server in it. */
-export function greeterCharts(app: App, env: EnvironmentConfig, options: GreeterChartsOptions): GreeterCharts {
+export function greeterCharts(app: App, env: EnvironmentConfig, options: { readonly mesh: AppNamespace['mesh']; readonly maxConnectionAge?: Duration }): GreeterCharts {
   const namespaceChart = new Chart(app, 'namespace');
   const namespace = new AppNamespace(namespaceChart, 'testing', { name: env.namespaces.app, mesh: options.mesh });
   const greeterChart = new Chart(app, 'greeter');
@@ -74,6 +71,11 @@ export function greeterCharts(app: App, env: EnvironmentConfig, options: Greeter
   return { namespaceChart, namespace, greeterChart, greeter };
 }
 
+/** The annotations of the environment's kind of LoadBalancer. */
+export function loadBalancerAnnotations(kind: GatewayLoadBalancer): Readonly<Record<string, string>> | undefined {
+  return kind === 'gke-internal' ? GKE_INTERNAL_LOAD_BALANCER : undefined;
+}
+
 /**
  * The TLS of a strategy's front door: with `tls.source: 'cert-manager'` a `SelfSignedCertificate` in `chart`,
  * otherwise the Secret the operator creates with `npm run certs`.
@@ -85,10 +87,24 @@ export function frontDoorTls(chart: Chart, env: EnvironmentConfig, endpoint: IGr
   return { tlsSecret: { namespace: endpoint.clientNamespace.name, secretName: tls.secretName, host: tls.serverName } };
 }
 
+/** The `gateway` chart of the strategies whose front door is a Gateway API gateway, with its TLS. */
+export function gatewayApiGateway(app: App, env: EnvironmentConfig, placement: Pick<GrpcGatewayProps, 'namespace' | 'routeNamespace'>, namespaceChart: Chart) {
+  const gatewayChart = new Chart(app, 'gateway');
+  const gateway = new GrpcGateway(gatewayChart, 'gateway', {
+    ...placement,
+    host: env.host,
+    tlsSecretName: env.tls.secretName,
+    loadBalancerAnnotations: loadBalancerAnnotations(env.gatewayLoadBalancer),
+    replicas: env.replicas.gateway,
+  });
+  gatewayChart.addDependency(namespaceChart);
+  return { gatewayChart, gateway, ...frontDoorTls(gatewayChart, env, gateway) };
+}
+
 /** The last chart: the greeter client calling the strategy's front door, after the charts it needs. */
-export function clientChart(app: App, env: EnvironmentConfig, endpoint: IGrpcEndpoint, after: readonly Chart[]): GreeterClientTest {
+export function clientChart(app: App, env: EnvironmentConfig, endpoint: IGrpcEndpoint, after: readonly Chart[]): GreeterClient {
   const chart = new Chart(app, 'client');
-  const client = new GreeterClientTest(chart, 'client', { endpoint, image: environmentImage(env, 'client') });
+  const client = new GreeterClient(chart, 'client', { endpoint, image: environmentImage(env, 'client') });
   chart.addDependency(...after);
   return client;
 }

@@ -1,27 +1,14 @@
-import { Chart, JsonPatch, type App, type Duration } from 'cdk8s';
+import { JsonPatch, type Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import type { AppNamespace } from '../app-namespace';
-import type { EnvironmentConfig } from '../environments';
-import type { GreeterApp } from '../greeter-app';
-import type { GreeterClientTest } from '../greeter-client-test';
-import type { IGrpcEndpoint } from '../grpc-endpoint';
-import type { SelfSignedCertificate } from '../self-signed-certificate';
-import { clientChart, greeterCharts, type RequiredTlsSecret, composedStrategy } from '../strategy';
-import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, type ValidationSubject } from '../validate';
-import {
-  containerImage,
-  containerResources,
-  DISTROLESS_NONROOT_UID,
-  existingNamespace,
-  restrictedContainerSecurityContext,
-  type ContainerImage,
-  type ContainerResources,
-  type INamespace,
-} from '../workload';
-import { GrpcGateway } from './grpc-gateway';
-import { gatewayApiGateway } from './gateway-api';
-import { GrpcRoute } from './grpc-route';
+import type { ContainerImage, ContainerResources } from './container';
+import type { GrpcApp } from './grpc-app';
+import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
+import type { IGrpcEndpoint } from './grpc-endpoint';
+import { serviceDnsName } from './internal/names';
+import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, protoServiceNames, type ValidationSubject } from './internal/validate';
+import { containerImage, containerResources, DISTROLESS_NONROOT_UID, restrictedContainerSecurityContext } from './internal/workload';
+import type { INamespace } from './namespace';
 
 /** The fields of a Google API service configuration (`api_config.yaml`, `type: google.api.Service`) that ESPv2 needs. */
 export interface EndpointsServiceConfig {
@@ -35,28 +22,25 @@ export interface EndpointsServiceConfig {
   readonly usage: { readonly rules: ReadonlyArray<{ readonly selector: string; readonly allow_unregistered_calls: boolean }> };
 }
 
-// A fully qualified protobuf service name, as `apis[].name` takes it.
-const PROTO_SERVICE = /^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)+$/;
 const ESP_CONTAINER = 'esp';
 const ESP_PORT_NAME = 'esp';
 const HEALTHZ = 'healthz';
 
 export interface CloudEndpointsProxyProps {
-  /** The greeter whose pods get the ESPv2 sidecar; ESPv2 forwards each call to the server on loopback. */
-  readonly app: GreeterApp;
+  /** The app whose pods get the ESPv2 sidecar; ESPv2 forwards each call to the server on loopback. */
+  readonly app: GrpcApp;
   /**
    * The Endpoints service name, `<api>.endpoints.<project>.cloud.goog` (or a domain you own): ESPv2's `--service`
    * and the `name` of `api_config.yaml`.
    */
-  readonly serviceName: string;
+  readonly endpointsServiceName: string;
   /**
    * The gRPC services of the API (`apis` in `api_config.yaml`); each must be defined in the descriptor set.
-   * @default ['helloworld.Greeter']
    */
-  readonly apis?: readonly string[];
+  readonly apis: readonly string[];
   /**
    * The API's title in the Google Cloud console.
-   * @default 'Greeter gRPC API'
+   * @default - the Endpoints service name
    */
   readonly title?: string;
   /**
@@ -88,7 +72,7 @@ export interface CloudEndpointsProxyProps {
   /**
    * How long ESPv2 keeps proxying after the pod is told to stop, so the calls the server is still draining finish
    * (Envoy would exit on SIGTERM at once): a preStop sleep.
-   * @default - the server's shutdown grace (its `SHUTDOWN_GRACE_MS`)
+   * @default - the app's drain time
    */
   readonly drainTime?: Duration;
 }
@@ -102,16 +86,19 @@ export interface CloudEndpointsProxyProps {
  * ESPv2 balances nothing: each sidecar sends every call to its own pod. Per-call balancing over the pods is the job
  * of an L7 proxy in front of this Service (a Gateway API gateway, see `cloudEndpoints`).
  */
-export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
+export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrpcEndpoint {
   /** Name of the Service in front of the sidecars. */
   readonly name: string;
   readonly namespace: INamespace;
-  readonly serviceName: string;
+  readonly endpointsServiceName: string;
   readonly apis: readonly string[];
   /** ESPv2's gRPC port: the container's and the Service's. */
   readonly port: number;
   /** The Service port's name (and Istio's hint of the protocol). */
   readonly portName = 'grpc';
+  /** The app's pods, which carry the sidecars. */
+  readonly selectorLabels: Readonly<Record<string, string>>;
+  readonly identity: MeshIdentity;
   readonly service: k8s.KubeService;
   /** The content of `api_config.yaml`. */
   readonly apiConfig: EndpointsServiceConfig;
@@ -123,17 +110,12 @@ export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
     const subject: ValidationSubject = { construct: 'CloudEndpointsProxy', id };
     const { app } = props;
     this.namespace = app.namespace;
+    this.selectorLabels = app.selectorLabels;
+    this.identity = app.identity;
     this.name = dnsLabel(subject, 'name', props.name ?? `${app.name}-esp`);
-    this.serviceName = hostName(subject, 'serviceName', props.serviceName);
-    const apis = props.apis ?? ['helloworld.Greeter'];
-    if (!Array.isArray(apis) || apis.length === 0) throw invalidProp(subject, 'apis', apis, 'at least one fully qualified gRPC service name');
-    apis.forEach((api, index) => {
-      if (typeof api !== 'string' || !PROTO_SERVICE.test(api)) {
-        throw invalidProp(subject, `apis[${index}]`, api, 'a fully qualified gRPC service name such as "helloworld.Greeter"');
-      }
-    });
-    this.apis = [...apis];
-    const title = props.title ?? 'Greeter gRPC API';
+    this.endpointsServiceName = hostName(subject, 'endpointsServiceName', props.endpointsServiceName);
+    this.apis = protoServiceNames(subject, 'apis', props.apis, 1);
+    const title = props.title ?? this.endpointsServiceName;
     if (typeof title !== 'string' || title.trim() === '') throw invalidProp(subject, 'title', title, 'a non-empty title');
     this.port = validPort(subject, 'port', props.port ?? 9000);
     if (this.port === app.port) throw invalidProp(subject, 'port', this.port, `a port other than the server's (${app.port}): both listen in one pod`);
@@ -146,9 +128,9 @@ export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
     // The pod as GreeterApp rendered it: the escape hatch below adds to it, so read what is there first.
     const pod = app.deployment.toJson().spec.template.spec as RenderedPodSpec;
     if (pod.containers.some((c) => c.name === ESP_CONTAINER)) {
-      throw invalidProp(subject, 'app', app.name, 'a GreeterApp without an ESPv2 sidecar: one proxy per pod');
+      throw invalidProp(subject, 'app', app.name, 'an app without an ESPv2 sidecar: one proxy per pod');
     }
-    const drainMs = props.drainTime === undefined ? app.shutdownGraceMs : milliseconds(subject, 'drainTime', props.drainTime, 0);
+    const drainMs = props.drainTime === undefined ? app.drainTimeMs : milliseconds(subject, 'drainTime', props.drainTime, 0);
     const drainSeconds = Math.ceil(drainMs / 1000);
     if (pod.terminationGracePeriodSeconds !== undefined && drainSeconds >= pod.terminationGracePeriodSeconds) {
       throw invalidProp(subject, 'drainTime', `${drainMs} ms`, `shorter than the pod's terminationGracePeriodSeconds (${pod.terminationGracePeriodSeconds} s)`);
@@ -157,7 +139,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
     this.apiConfig = {
       type: 'google.api.Service',
       config_version: 3,
-      name: this.serviceName,
+      name: this.endpointsServiceName,
       title,
       apis: this.apis.map((name) => ({ name })),
       usage: { rules: [{ selector: '*', allow_unregistered_calls: props.allowUnregisteredCalls ?? true }] },
@@ -178,7 +160,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
         `--listener_port=${this.port}`,
         // Loopback: each sidecar hands every call to the server in its own pod.
         `--backend=grpc://127.0.0.1:${app.port}`,
-        `--service=${this.serviceName}`,
+        `--service=${this.endpointsServiceName}`,
         // Follow the service configuration that `gcloud endpoints services deploy` rolls out last.
         '--rollout_strategy=managed',
         `--healthz=${HEALTHZ}`,
@@ -204,7 +186,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
     app.deployment.addJsonPatch(JsonPatch.add(pod.volumes === undefined ? '/spec/template/spec/volumes' : '/spec/template/spec/volumes/-', pod.volumes === undefined ? [volume] : volume));
 
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, namespace: this.namespace.name, labels: app.podLabels },
+      metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
         type: 'ClusterIP',
         selector: app.selectorLabels,
@@ -215,7 +197,11 @@ export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
 
   /** The ESPv2 Service as a client dials it (plaintext: TLS ends at the gateway in front). */
   get grpcTarget(): string {
-    return `${this.name}.${this.namespace.name}.svc.cluster.local:${this.port}`;
+    return `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
+  }
+
+  get serviceName(): string {
+    return this.name;
   }
 
   get clientNamespace(): INamespace {
@@ -229,42 +215,3 @@ interface RenderedPodSpec {
   readonly volumes?: readonly unknown[];
   readonly terminationGracePeriodSeconds?: number;
 }
-
-/** The constructs of the Cloud Endpoints strategy for one environment. */
-export interface CloudEndpointsDeployment {
-  readonly namespace: AppNamespace;
-  readonly greeter: GreeterApp;
-  readonly proxy: CloudEndpointsProxy;
-  readonly gateway: GrpcGateway;
-  readonly route: GrpcRoute;
-  readonly certificate?: SelfSignedCertificate;
-  readonly client: GreeterClientTest;
-  readonly tlsSecret?: RequiredTlsSecret;
-}
-
-/**
- * Cloud Endpoints on GKE: ESPv2 sidecars in front of the greeter (no mesh: ESPv2 is the pod's proxy), and, since
- * ESPv2 only forwards to its own pod, the Gateway API gateway of the `gateway-api` strategy in front of their
- * Service to balance each call over the pods. The gateway runs in the gateway namespace (`istio-system`, as in the
- * istio-ilb walkthrough, where the TLS Secret lives too) and admits the route from the app's namespace.
- */
-export function cloudEndpoints(app: App, env: EnvironmentConfig): CloudEndpointsDeployment {
-  if (env.endpoints === undefined) {
-    throw invalidProp({ construct: 'EnvironmentConfig', id: env.name }, 'endpoints', env.endpoints, "{ serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud");
-  }
-  const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none' });
-  const proxy = new CloudEndpointsProxy(greeterChart, 'endpoints', { app: greeter, serviceName: env.endpoints.serviceName });
-
-  const { gatewayChart, gateway, certificate, tlsSecret } = gatewayApiGateway(app, env, { namespace: existingNamespace(env.namespaces.gateway), routeNamespace: namespace }, namespaceChart);
-
-  const routingChart = new Chart(app, 'routing');
-  // Only the API that Endpoints serves: ESPv2 would reject any other service's calls anyway.
-  const route = new GrpcRoute(routingChart, 'route', { gateway, backend: proxy, grpcServices: proxy.apis });
-  routingChart.addDependency(greeterChart, gatewayChart);
-
-  const client = clientChart(app, env, gateway, [gatewayChart]);
-  return { namespace, greeter, proxy, gateway, route, certificate, client, tlsSecret };
-}
-
-/** ESPv2 sidecars manage the API; a Gateway API gateway in front of them balances each call. */
-export const endpointsStrategy = composedStrategy('endpoints', 'Google Cloud Endpoints: ESPv2 sidecars behind a Gateway API gateway (class istio), which balances each call', cloudEndpoints);

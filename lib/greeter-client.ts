@@ -1,8 +1,10 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { CLIENT_ENV } from '../app/settings';
+import type { ContainerImage, ContainerResources } from './container';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { dnsLabel, integerIn, milliseconds, type ValidationSubject } from './validate';
+import { dnsLabel, integerIn, milliseconds, type ValidationSubject } from './internal/validate';
 import {
   containerImage,
   containerResources,
@@ -10,12 +12,10 @@ import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   workloadLabels,
-  type ContainerImage,
-  type ContainerResources,
-  type INamespace,
-} from './workload';
+} from './internal/workload';
+import type { INamespace } from './namespace';
 
-export interface GreeterClientTestProps {
+export interface GreeterClientProps {
   /**
    * What to call: a gateway, an ingress, a Service. The client dials its target with its load-balancing policy and,
    * where it terminates TLS, verifies its certificate and sends its host as server name.
@@ -51,21 +51,22 @@ export interface GreeterClientTestProps {
 }
 
 /**
- * The seed's client test: one pod that calls SayHello through an endpoint forever over one channel and logs
+ * The greeter's client (app/client.ts) as a check that calls spread: one pod that calls SayHello through an endpoint
+ * forever over one channel and logs
  * `Hello grpc.example.com:443 from greeter-<pod>`, so `kubectl logs` shows whether the pods rotate.
  *
  * A client of a TLS endpoint (a gateway or ingress) trusts the certificate in its Secret (self-signed: it is its own
  * CA), mounts only that, never the key, and stays out of the mesh, as an outside caller would. A client of a
  * plaintext endpoint joins its namespace's mesh, if any: that sidecar is what balances each call.
  */
-export class GreeterClientTest extends Construct {
+export class GreeterClient extends Construct {
   readonly name: string;
   readonly namespace: INamespace;
   readonly deployment: k8s.KubeDeployment;
 
-  constructor(scope: Construct, id: string, props: GreeterClientTestProps) {
+  constructor(scope: Construct, id: string, props: GreeterClientProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GreeterClientTest', id };
+    const subject: ValidationSubject = { construct: 'GreeterClient', id };
     const { endpoint } = props;
     this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-client');
     this.namespace = props.namespace ?? endpoint.clientNamespace;
@@ -82,11 +83,11 @@ export class GreeterClientTest extends Construct {
     const { tls } = endpoint;
 
     const env: k8s.EnvVar[] = [
-      { name: 'TARGET', value: endpoint.grpcTarget },
-      { name: 'LB_POLICY', value: endpoint.loadBalancingPolicy },
-      ...(tls === undefined ? [] : [{ name: 'SERVER_NAME', value: tls.serverName }, { name: 'CA_FILE', value: `${caDirectory}/${caFile}` }]),
-      { name: 'INTERVAL_MS', value: String(intervalMs) },
-      { name: 'SUMMARY_EVERY', value: String(summaryEvery) },
+      { name: CLIENT_ENV.target, value: endpoint.grpcTarget },
+      { name: CLIENT_ENV.lbPolicy, value: endpoint.loadBalancingPolicy },
+      ...(tls === undefined ? [] : [{ name: CLIENT_ENV.serverName, value: tls.serverName }, { name: CLIENT_ENV.caFile, value: `${caDirectory}/${caFile}` }]),
+      { name: CLIENT_ENV.intervalMs, value: String(intervalMs) },
+      { name: CLIENT_ENV.summaryEvery, value: String(summaryEvery) },
     ];
     const apiAccess = endpoint.clientServiceAccountName !== undefined;
 

@@ -1,4 +1,4 @@
-import type { INamespace } from './workload';
+import type { INamespace } from './namespace';
 
 /** The client-side load-balancing policy a grpc-js client uses (its `LB_POLICY`). */
 export type ClientLoadBalancingPolicy = 'pick_first' | 'round_robin';

@@ -1,10 +1,12 @@
 import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import type { Construct } from 'constructs';
-import * as gw from '../../imports/gateway.networking.k8s.io';
-import { GATEWAY_LOAD_BALANCER_ANNOTATIONS, GATEWAY_LOAD_BALANCERS, TlsGatewayEndpoint, type GatewayLoadBalancer } from '../tls-gateway';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, port as validPort, type ValidationSubject } from '../validate';
-import type { INamespace, MeshIdentity } from '../workload';
+import { Construct } from 'constructs';
+import * as gw from '../imports/gateway.networking.k8s.io';
+import type { MeshIdentity } from './grpc-backend';
+import type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
+import { serviceDnsName } from './internal/names';
+import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, port as validPort, type ValidationSubject } from './internal/validate';
+import type { INamespace } from './namespace';
 
 
 /** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
@@ -45,11 +47,11 @@ export interface GrpcGatewayProps {
    */
   readonly serviceName?: string;
   /**
-   * Kind of load balancer in front of the gateway pods, as annotations in `spec.infrastructure` (which Istio copies onto
-   * the Service it deploys).
-   * @default 'gke-internal'
+   * Annotations in `spec.infrastructure`, which the controller copies onto the Service it deploys: choose the kind of
+   * load balancer, such as `GKE_INTERNAL_LOAD_BALANCER`.
+   * @default - none: the cluster's default LoadBalancer
    */
-  readonly loadBalancer?: GatewayLoadBalancer;
+  readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /**
    * Gateway pods. Istio reads it (and, for more than one, a PodDisruptionBudget allowing one pod down at a time) from
    * a ConfigMap that `spec.infrastructure.parametersRef` names; other classes scale their data plane their own way, so
@@ -70,7 +72,7 @@ export interface GrpcGatewayProps {
  * Deployment and a LoadBalancer Service for it) balances each call over the route's backends. The Gateway API CRDs and
  * the controller must be installed already.
  */
-export class GrpcGateway extends TlsGatewayEndpoint {
+export class GrpcGateway extends Construct implements IGrpcEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly gatewayClassName: string;
@@ -106,7 +108,6 @@ export class GrpcGateway extends TlsGatewayEndpoint {
       throw invalidProp(subject, 'serviceName', props.serviceName, `the Service that the controller of class ${JSON.stringify(this.gatewayClassName)} deploys for the Gateway`);
     }
     this.serviceName = dnsLabel(subject, 'serviceName', props.serviceName ?? `${this.name}-${ISTIO_GATEWAY_CLASS}`);
-    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'gke-internal', GATEWAY_LOAD_BALANCERS);
     if (props.replicas !== undefined && !istio) {
       throw invalidProp(subject, 'replicas', props.replicas, `unset for class ${JSON.stringify(this.gatewayClassName)}: only Istio's options ConfigMap is rendered`);
     }
@@ -128,7 +129,7 @@ export class GrpcGateway extends TlsGatewayEndpoint {
     }
 
     const sameNamespace = this.routeNamespace.name === this.namespace.name;
-    const annotations = GATEWAY_LOAD_BALANCER_ANNOTATIONS[loadBalancer];
+    const annotations = props.loadBalancerAnnotations === undefined ? undefined : { ...props.loadBalancerAnnotations };
     const parametersRef = this.options === undefined ? undefined : { group: '', kind: 'ConfigMap', name: this.options.name };
     this.gateway = new gw.Gateway(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },
@@ -165,9 +166,21 @@ export class GrpcGateway extends TlsGatewayEndpoint {
     return namespace.name === this.routeNamespace.name;
   }
 
-  /** The gateway Service's cluster DNS name, which in-cluster clients dial. */
-  get serviceHost(): string {
-    return `${this.serviceName}.${this.namespace.name}.svc.cluster.local`;
+  /** The gateway balances each call; the client needs one connection to it. */
+  readonly loadBalancingPolicy = 'pick_first';
+
+  /** In-cluster clients dial the Service the controller deploys. */
+  get grpcTarget(): string {
+    return `${serviceDnsName(this.serviceName, this.namespace)}:${this.port}`;
+  }
+
+  get tls(): GrpcEndpointTls {
+    return { serverName: this.host, secretName: this.tlsSecretName };
+  }
+
+  /** Clients run beside the gateway, where its TLS Secret is. */
+  get clientNamespace(): INamespace {
+    return this.namespace;
   }
 
 }

@@ -1,27 +1,27 @@
-import { Chart, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import type { GreeterApp } from '../greeter-app';
-import type { IGrpcEndpoint } from '../grpc-endpoint';
-import { clientChart, greeterCharts, type Strategy } from '../strategy';
-import { dnsLabel, invalidProp, type ValidationSubject } from '../validate';
-import type { INamespace } from '../workload';
+import type { IGrpcBackend } from './grpc-backend';
+import type { IGrpcEndpoint } from './grpc-endpoint';
+import { requireSelector } from './internal/backend';
+import { serviceDnsName } from './internal/names';
+import { dnsLabel, invalidProp, type ValidationSubject } from './internal/validate';
+import type { INamespace } from './namespace';
 
 export interface HeadlessGrpcServiceProps {
-  /** The greeter whose pods the Service publishes, one DNS A record each. */
-  readonly app: GreeterApp;
+  /** The backend whose pods the Service publishes, one DNS A record each. */
+  readonly backend: IGrpcBackend;
   /**
    * Name of the Service.
-   * @default `${app.name}-headless`
+   * @default `${backend.serviceName}-headless`
    */
   readonly name?: string;
 }
 
 /**
- * A headless Service (`clusterIP: None`) for the greeter: cluster DNS answers with one A record per ready pod, so a
+ * A headless Service (`clusterIP: None`) for a gRPC backend: cluster DNS answers with one A record per ready pod, so a
  * grpc-js client dialing `dns:///<name>.<namespace>.svc.cluster.local:<port>` with `round_robin` connects to every
  * pod and balances each call itself. DNS is read when the channel starts and again when a connection drops, so the
- * app must age its connections out (`GreeterApp` `maxConnectionAge`): each GOAWAY makes clients re-resolve and find
+ * server must age its connections out (`GreeterApp` `maxConnectionAge`, or the backend's `maxConnectionAgeMs`): each GOAWAY makes clients re-resolve and find
  * pods that started since.
  */
 export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
@@ -30,48 +30,32 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
   readonly clientNamespace: INamespace;
   /** The client balances over the A records itself. */
   readonly loadBalancingPolicy = 'round_robin';
-  private readonly app: GreeterApp;
+  private readonly backend: IGrpcBackend;
 
   constructor(scope: Construct, id: string, props: HeadlessGrpcServiceProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'HeadlessGrpcService', id };
-    const { app } = props;
-    if (app.maxConnectionAgeMs === undefined) {
-      throw invalidProp(subject, 'app.maxConnectionAge', app.maxConnectionAgeMs, 'set, so that clients re-resolve DNS and reach pods that start later');
+    const { backend } = props;
+    if (backend.maxConnectionAgeMs === undefined) {
+      throw invalidProp(subject, 'backend.maxConnectionAgeMs', backend.maxConnectionAgeMs, 'set, so that clients re-resolve DNS and reach pods that start later');
     }
-    this.app = app;
-    this.name = dnsLabel(subject, 'name', props.name ?? `${app.name}-headless`);
-    this.clientNamespace = app.namespace;
+    const selector = requireSelector(subject, 'backend', backend, 'the headless Service selects the pods');
+    this.backend = backend;
+    this.name = dnsLabel(subject, 'name', props.name ?? `${backend.serviceName}-headless`);
+    this.clientNamespace = backend.namespace;
     this.service = new k8s.KubeService(this, 'Resource', {
-      metadata: { name: this.name, namespace: app.namespace.name, labels: app.podLabels },
+      metadata: { name: this.name, namespace: backend.namespace.name },
       spec: {
         clusterIp: 'None',
-        selector: app.selectorLabels,
+        selector: { ...selector },
         // Only ready pods get an A record: a draining pod (health NOT_SERVING) leaves DNS before it stops.
         publishNotReadyAddresses: false,
-        ports: [{ name: app.portName, appProtocol: 'grpc', port: app.port, targetPort: k8s.IntOrString.fromString(app.portName), protocol: 'TCP' }],
+        ports: [{ name: backend.portName, appProtocol: 'grpc', port: backend.port, targetPort: k8s.IntOrString.fromString(backend.portName), protocol: 'TCP' }],
       },
     });
   }
 
   get grpcTarget(): string {
-    return `dns:///${this.name}.${this.app.namespace.name}.svc.cluster.local:${this.app.port}`;
+    return `dns:///${serviceDnsName(this.name, this.backend.namespace)}:${this.backend.port}`;
   }
 }
-
-/** How long a client keeps a connection before the server's GOAWAY makes it re-resolve DNS. */
-const HEADLESS_MAX_CONNECTION_AGE = Duration.seconds(30);
-
-/** A headless Service and the client's own round_robin balance each call; no proxy, no mesh. */
-export const headlessStrategy: Strategy = {
-  name: 'headless',
-  summary: 'headless Service (one A record per pod) and grpc-js round_robin in the client; connections aged out',
-  render(app, env) {
-    const { namespaceChart, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none', maxConnectionAge: HEADLESS_MAX_CONNECTION_AGE });
-    const headlessChart = new Chart(app, 'headless');
-    const headless = new HeadlessGrpcService(headlessChart, 'headless', { app: greeter });
-    headlessChart.addDependency(namespaceChart, greeterChart);
-    clientChart(app, env, headless, [headlessChart]);
-    return {};
-  },
-};

@@ -1,8 +1,10 @@
 import { k8s } from 'cdk8s-plus-27';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
-import { GATEWAY_LOAD_BALANCER_ANNOTATIONS, GATEWAY_LOAD_BALANCERS, TlsGatewayEndpoint, type GatewayLoadBalancer } from './tls-gateway';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, port as validPort, type ValidationSubject } from './validate';
+import type { MeshIdentity } from './grpc-backend';
+import type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
+import { serviceDnsName } from './internal/names';
+import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, port as validPort, type ValidationSubject } from './internal/validate';
 import {
   containerResources,
   restrictedContainerSecurityContext,
@@ -11,10 +13,9 @@ import {
   spreadOverNodes,
   workloadLabels,
   zeroDowntimeRollout,
-  type ContainerResources,
-  type INamespace,
-  type MeshIdentity,
-} from './workload';
+} from './internal/workload';
+import type { ContainerResources } from './container';
+import type { INamespace } from './namespace';
 
 
 export interface IstioIlbGatewayProps {
@@ -24,7 +25,7 @@ export interface IstioIlbGatewayProps {
    */
   readonly namespace: INamespace;
   /**
-   * Namespace of the Istio `Gateway` resource. The seed keeps it beside the routes, in the app's namespace.
+   * Namespace of the Istio `Gateway` resource. Keep it beside the routes, in the app's namespace, so the app's team owns both.
    * @default - the workload's namespace
    */
   readonly configNamespace?: INamespace;
@@ -43,10 +44,11 @@ export interface IstioIlbGatewayProps {
    */
   readonly port?: number;
   /**
-   * Kind of LoadBalancer Service.
-   * @default 'gke-internal'
+   * Annotations of the LoadBalancer Service that choose its kind, such as `GKE_INTERNAL_LOAD_BALANCER` for a GKE
+   * internal load balancer.
+   * @default - none: the cluster's default LoadBalancer (Docker Desktop publishes it on localhost)
    */
-  readonly loadBalancer?: GatewayLoadBalancer;
+  readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /**
    * Gateway pods.
    * @default 2
@@ -65,7 +67,7 @@ export interface IstioIlbGatewayProps {
  * `istio-proxy` container is injected from the `gateway` template), plus the `networking.istio.io/v1` Gateway
  * that configures it. Istio's control plane must be installed already; this renders none of it.
  */
-export class IstioIlbGateway extends TlsGatewayEndpoint {
+export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly configNamespace: INamespace;
@@ -90,7 +92,6 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
     }
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     this.port = validPort(subject, 'port', props.port ?? 443);
-    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'gke-internal', GATEWAY_LOAD_BALANCERS);
     const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
     const resources = containerResources(subject, 'resources', props.resources ?? {
       requests: { cpu: '100m', memory: '128Mi' },
@@ -146,7 +147,7 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
     deployment.addDependency(roleBinding);
 
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { ...metadata, annotations: GATEWAY_LOAD_BALANCER_ANNOTATIONS[loadBalancer] },
+      metadata: { ...metadata, annotations: props.loadBalancerAnnotations === undefined ? undefined : { ...props.loadBalancerAnnotations } },
       spec: {
         type: 'LoadBalancer',
         selector: this.podLabels,
@@ -179,9 +180,21 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
     return `${this.configNamespace.name}/${this.name}`;
   }
 
-  /** The gateway Service's cluster DNS name, which in-cluster clients dial. */
-  get serviceHost(): string {
-    return `${this.name}.${this.namespace.name}.svc.cluster.local`;
+  /** The gateway balances each call; the client needs one connection to it. */
+  readonly loadBalancingPolicy = 'pick_first';
+
+  /** In-cluster clients dial the gateway's Service. */
+  get grpcTarget(): string {
+    return `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
+  }
+
+  get tls(): GrpcEndpointTls {
+    return { serverName: this.host, secretName: this.tlsSecretName };
+  }
+
+  /** Clients run beside the gateway, where its TLS Secret is. */
+  get clientNamespace(): INamespace {
+    return this.namespace;
   }
 }
 

@@ -1,22 +1,26 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { GreeterApp } from '../greeter-app';
-import { clientChart, greeterCharts, type Strategy } from '../strategy';
-import { integerIn, invalidProp, milliseconds, type ValidationSubject } from '../validate';
+import * as gw from '../imports/gateway.networking.k8s.io';
+import type { IGrpcBackend } from './grpc-backend';
+import { dnsSubdomain, integerIn, invalidProp, milliseconds, type ValidationSubject } from './internal/validate';
 
 /** The gRPC status codes Linkerd's `retry.linkerd.io/grpc` annotation accepts. */
-export type LinkerdGrpcRetryCondition = 'cancelled' | 'deadline-exceeded' | 'internal' | 'resource-exhausted' | 'unavailable';
-export const LINKERD_GRPC_RETRY_CONDITIONS: readonly LinkerdGrpcRetryCondition[] = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'];
+const LINKERD_GRPC_RETRY_CONDITIONS = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'] as const;
 
 export interface LinkerdGrpcPolicyProps {
-  /** The greeter whose Service the policy annotates; Linkerd clients' proxies apply it to every call to it. */
-  readonly app: GreeterApp;
+  /** The backend whose calls the policy governs; meshed clients' proxies apply it to every call to its Service. */
+  readonly backend: IGrpcBackend;
+  /**
+   * Name of the GRPCRoute.
+   * @default backend.serviceName
+   */
+  readonly name?: string;
   /**
    * gRPC statuses a client's proxy retries. SayHello has no side effects, so retrying is safe; the default retries
    * what a pod that is going away answers.
    * @default ['cancelled', 'unavailable']
    */
-  readonly retryOn?: readonly LinkerdGrpcRetryCondition[];
+  readonly retryOn?: ReadonlyArray<(typeof LINKERD_GRPC_RETRY_CONDITIONS)[number]>;
   /**
    * Retries per call (Linkerd's `retry.linkerd.io/limit`).
    * @default 2
@@ -35,19 +39,24 @@ export interface LinkerdGrpcPolicyProps {
 }
 
 /**
- * Linkerd's per-call policy for the greeter, as Linkerd 2.16+ documents it for gRPC: annotations on the Service
- * (`retry.linkerd.io/grpc`, `retry.linkerd.io/limit`, `retry.linkerd.io/timeout`, `timeout.linkerd.io/request`). The
- * balancing itself needs no resource: a meshed client's proxy resolves the ClusterIP Service to its endpoints and
- * balances each HTTP/2 request over them (EWMA). Annotations are used rather than a ServiceProfile, which would
- * override them.
+ * Linkerd's per-call policy for a gRPC backend: a Gateway API `GRPCRoute` whose parent is the backend's Service (an
+ * outbound route, which meshed clients' proxies apply to every call to that Service), carrying Linkerd's retry and
+ * timeout annotations (`retry.linkerd.io/grpc`, `retry.linkerd.io/limit`, `retry.linkerd.io/timeout`,
+ * `timeout.linkerd.io/request`). Linkerd documents these annotations on a Service or on a GRPCRoute whose parent is a
+ * Service, the route's overriding the Service's (https://linkerd.io/2/reference/retries,
+ * https://linkerd.io/2/reference/timeouts). The balancing itself needs no resource: a meshed client's proxy resolves
+ * the ClusterIP Service to its endpoints and balances each HTTP/2 request over them (EWMA).
  */
 export class LinkerdGrpcPolicy extends Construct {
-  /** The annotations set on the app's Service. */
+  /** Linkerd's annotations on the route. */
   readonly annotations: Readonly<Record<string, string>>;
+  readonly route: gw.GrpcRoute;
 
   constructor(scope: Construct, id: string, props: LinkerdGrpcPolicyProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'LinkerdGrpcPolicy', id };
+    const { backend } = props;
+    const name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     const retryOn = props.retryOn ?? ['cancelled', 'unavailable'];
     if (!Array.isArray(retryOn) || retryOn.length === 0) {
       throw invalidProp(subject, 'retryOn', retryOn, `a non-empty list of ${LINKERD_GRPC_RETRY_CONDITIONS.join(', ')}`);
@@ -68,20 +77,14 @@ export class LinkerdGrpcPolicy extends Construct {
       'retry.linkerd.io/timeout': `${perTryMs}ms`,
       'timeout.linkerd.io/request': `${requestMs}ms`,
     };
-    for (const [key, value] of Object.entries(this.annotations)) props.app.service.metadata.addAnnotation(key, value);
+    const service = { group: '', kind: 'Service', name: backend.serviceName, port: backend.port };
+    this.route = new gw.GrpcRoute(this, 'Resource', {
+      metadata: { name, namespace: backend.namespace.name, annotations: { ...this.annotations } },
+      spec: {
+        // A Service parent makes this an outbound (GAMMA) route: it applies to calls to the Service, from any client.
+        parentRefs: [service],
+        rules: [{ backendRefs: [service] }],
+      },
+    });
   }
 }
-
-/** Linkerd's proxies in the app's namespace (client and server) balance each call; retries by Service annotations. */
-export const linkerdStrategy: Strategy = {
-  name: 'linkerd',
-  summary: "Linkerd's sidecar proxy in the client balances each call over the ClusterIP Service's endpoints",
-  render(app, env) {
-    const { namespaceChart, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'linkerd' });
-    // The policy annotates the greeter's Service, so it lives in the greeter's chart and file.
-    new LinkerdGrpcPolicy(greeterChart, 'linkerd-policy', { app: greeter });
-    clientChart(app, env, greeter, [namespaceChart, greeterChart]);
-    return {};
-  },
-};
-

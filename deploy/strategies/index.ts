@@ -1,24 +1,25 @@
 /** Every load-balancing strategy by name: what an environment's `strategies` picks from. */
 import { App } from 'cdk8s';
+import { invalidProp } from '../../lib/internal/validate';
 import { validateEnvironment, type EnvironmentConfig } from '../environments';
-import { istioIlbStrategy } from '../istio-ilb-walkthrough';
-import { STRATEGY_NAMES, type RequiredTlsSecret, type Strategy, type StrategyName } from '../strategy';
-import { invalidProp } from '../validate';
-import { endpointsStrategy } from './cloud-endpoints';
-import { gatewayApiStrategy } from './gateway-api';
-import { headlessStrategy } from './headless';
-import { k8sResolverStrategy } from './k8s-resolver';
-import { linkerdStrategy } from './linkerd';
-import { nginxIngressStrategy } from './nginx-ingress';
+import type { RequiredTlsSecret, Strategy, StrategyName } from '../strategy';
+import { STRATEGY_NAMES } from '../strategy';
+import { endpoints } from './endpoints';
+import { gatewayApi } from './gateway-api';
+import { headless } from './headless';
+import { istioIlb } from './istio-ilb';
+import { k8sResolver } from './k8s-resolver';
+import { linkerd } from './linkerd';
+import { nginxIngress } from './nginx-ingress';
 
 export const STRATEGIES: Record<StrategyName, Strategy> = {
-  'istio-ilb': istioIlbStrategy,
-  'nginx-ingress': nginxIngressStrategy,
-  linkerd: linkerdStrategy,
-  headless: headlessStrategy,
-  'gateway-api': gatewayApiStrategy,
-  endpoints: endpointsStrategy,
-  'k8s-resolver': k8sResolverStrategy,
+  'istio-ilb': istioIlb,
+  'nginx-ingress': nginxIngress,
+  linkerd,
+  headless,
+  'gateway-api': gatewayApi,
+  endpoints,
+  'k8s-resolver': k8sResolver,
 };
 
 /** The strategies an environment picks, or an error naming the environment, the entry and the value. */

@@ -95,3 +95,20 @@ export function milliseconds(subject: ValidationSubject, prop: string, duration:
 export function istioDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
+
+// A fully qualified protobuf service name: a package and the service, such as `helloworld.Greeter`. This is a subset of
+// what the GRPCRoute CRD's method.service pattern accepts and what ESPv2's `apis[].name` requires.
+const PROTO_SERVICE = /^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)+$/;
+
+/** A list of fully qualified gRPC service names (`helloworld.Greeter`), at least `min` long. */
+export function protoServiceNames(subject: ValidationSubject, prop: string, value: readonly string[], min: number): string[] {
+  if (!Array.isArray(value) || value.length < min) {
+    throw invalidProp(subject, prop, value, `a list of ${min > 0 ? `at least ${min} ` : ''}fully qualified gRPC service names`);
+  }
+  value.forEach((service, index) => {
+    if (typeof service !== 'string' || !PROTO_SERVICE.test(service)) {
+      throw invalidProp(subject, `${prop}[${index}]`, service, 'a fully qualified gRPC service name such as "helloworld.Greeter"');
+    }
+  });
+  return [...value];
+}

@@ -4,52 +4,17 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { dnsLabel, invalidProp, oneOf, quantity, type ValidationSubject } from './validate';
-
-/** A Namespace that constructs place objects in: an `AppNamespace`, or one that exists already (see `existingNamespace`). */
-export interface INamespace {
-  /** Name of the Namespace. */
-  readonly name: string;
-  /**
-   * The mesh that injects a sidecar into pods of the Namespace, so workloads can set its proxy's options.
-   * @default - none (an existing namespace such as `istio-system`, where this project does not inject)
-   */
-  readonly mesh?: 'istio' | 'linkerd' | 'none';
-}
-
-/** A Namespace created by someone else, such as `istio-system`, which the Istio install owns. */
-export function existingNamespace(name: string): INamespace {
-  return { name: dnsLabel({ construct: 'existingNamespace', id: name }, 'name', name) };
-}
-
-/** The mesh identity of a workload: its ServiceAccount, which Istio turns into the SPIFFE principal of its certificate. */
-export interface MeshIdentity {
-  /** Namespace of the ServiceAccount. */
-  readonly namespace: INamespace;
-  /** Name of the ServiceAccount the workload's pods run as. */
-  readonly serviceAccountName: string;
-}
+import type { ContainerImage, ContainerResources } from '../container';
+import type { MeshIdentity } from '../grpc-backend';
+import { invalidProp, oneOf, quantity, type ValidationSubject } from './validate';
 
 /** The principal an AuthorizationPolicy names: `<trust domain>/ns/<namespace>/sa/<service account>`. */
 export function meshPrincipal(identity: MeshIdentity, trustDomain: string): string {
   return `${trustDomain}/ns/${identity.namespace.name}/sa/${identity.serviceAccountName}`;
 }
 
-export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+type ImagePullPolicy = NonNullable<ContainerImage['pullPolicy']>;
 const PULL_POLICIES: readonly ImagePullPolicy[] = ['Always', 'IfNotPresent', 'Never'];
-
-/** A container image by repository and tag. */
-export interface ContainerImage {
-  /** Repository: `gcr.io/PROJECT_ID/greeter-server` from a registry, or `greeter-server` for a locally built image. */
-  readonly repository: string;
-  /** Tag, such as the package version. */
-  readonly tag: string;
-  /**
-   * `Never` for images built into the node's engine (Docker Desktop); `IfNotPresent` for immutable registry tags.
-   * @default 'IfNotPresent'
-   */
-  readonly pullPolicy?: ImagePullPolicy;
-}
 
 // Docker's reference grammar, simplified: lower-case path components separated by "/", an optional registry host:port.
 const REPOSITORY = /^([a-zA-Z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
@@ -70,22 +35,6 @@ export function containerImage(subject: ValidationSubject, prop: string, image: 
   }
   const imagePullPolicy = oneOf(subject, `${prop}.pullPolicy`, image.pullPolicy ?? 'IfNotPresent', PULL_POLICIES);
   return { image: `${image.repository}:${image.tag}`, imagePullPolicy };
-}
-
-/** CPU and memory, as Kubernetes quantities. */
-export interface ResourceAmounts {
-  /** CPU, such as `100m`. */
-  readonly cpu: string;
-  /** Memory, such as `128Mi`. */
-  readonly memory: string;
-}
-
-/** What a container asks for (scheduling) and may not exceed (throttled CPU, OOM-killed memory). */
-export interface ContainerResources {
-  /** What the scheduler reserves on a node for the container. */
-  readonly requests: ResourceAmounts;
-  /** What the container may use at most: CPU above it is throttled, memory above it gets the container OOM-killed. */
-  readonly limits: ResourceAmounts;
 }
 
 export function containerResources(subject: ValidationSubject, prop: string, resources: ContainerResources): k8s.ResourceRequirements {

@@ -1,0 +1,235 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import type { ContainerImage, ContainerResources } from './container';
+import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
+import type { IGrpcEndpoint } from './grpc-endpoint';
+import { serviceDnsName } from './internal/names';
+import { dnsLabel, integerIn, invalidProp, istioDuration, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
+import {
+  containerImage,
+  containerResources,
+  DISTROLESS_NONROOT_UID,
+  oneAtATimeDisruptionBudget,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  spreadOverNodes,
+  workloadLabels,
+  zeroDowntimeRollout,
+} from './internal/workload';
+import type { INamespace } from './namespace';
+
+export interface GrpcAppProps {
+  /** Namespace of every object the app renders. */
+  readonly namespace: INamespace;
+  /** Name of the Deployment, Service, ServiceAccount and PodDisruptionBudget, and the `app` label of the pods. */
+  readonly name: string;
+  /** The server's image. */
+  readonly image: ContainerImage;
+  /** The port the server listens on: the container port and the Service port, both named `grpc`. */
+  readonly port: number;
+  /**
+   * Pods.
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * Environment of the server container.
+   * @default - none
+   */
+  readonly env?: readonly k8s.EnvVar[];
+  /**
+   * Requests and limits of the server container.
+   * @default requests 100m CPU and 128Mi memory, limits 1 CPU and 256Mi memory
+   */
+  readonly resources?: ContainerResources;
+  /**
+   * The numeric, non-root user the container runs as (the Pod Security "restricted" profile requires non-root; a
+   * number lets the kubelet verify it).
+   * @default 65532 (distroless `nonroot`)
+   */
+  readonly runAsUser?: number;
+  /**
+   * Name of the server container.
+   * @default - the app's name
+   */
+  readonly containerName?: string;
+  /**
+   * Readiness and liveness probes that call `grpc.health.v1.Health/Check` on the port (native gRPC probes,
+   * Kubernetes >= 1.24), which Istio rewrites to its agent under STRICT mTLS. Off for servers without the health
+   * service: then give your own probes.
+   * @default true
+   */
+  readonly grpcHealthProbes?: boolean;
+  /**
+   * The readiness probe, in place of the gRPC health one.
+   * @default - gRPC health Check every 5 s, one failure marks the pod unready (or none without `grpcHealthProbes`)
+   */
+  readonly readinessProbe?: k8s.Probe;
+  /**
+   * The liveness probe, in place of the gRPC health one.
+   * @default - gRPC health Check every 10 s, three failures restart the container (or none without `grpcHealthProbes`)
+   */
+  readonly livenessProbe?: k8s.Probe;
+  /**
+   * How long the server drains calls in flight after SIGTERM. A mesh's sidecar (Istio, Linkerd) is kept up that
+   * long, and the pod's termination grace period covers it plus `terminationMargin`.
+   * @default Duration.seconds(0): the server stops at once
+   */
+  readonly drainTime?: Duration;
+  /**
+   * Time between the end of the drain and SIGKILL: process exit and the sidecar's own shutdown.
+   * @default Duration.seconds(30) (the Kubernetes default grace period, with no drain)
+   */
+  readonly terminationMargin?: Duration;
+  /**
+   * The `version` label of the pods, which Istio reports in its telemetry and DestinationRule subsets select on.
+   * @default 'v1'
+   */
+  readonly version?: string;
+  /**
+   * More labels for the pods (selectors use only `app`).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A gRPC server of any image: a Deployment, a ClusterIP Service whose port is named `grpc` (`appProtocol: grpc`, so
+ * a mesh treats it as HTTP/2 and balances each call), its own ServiceAccount (its mesh identity) and a
+ * PodDisruptionBudget. Pods run under the Pod Security "restricted" profile, spread over nodes, and roll out with
+ * no loss of capacity.
+ */
+export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
+  readonly name: string;
+  readonly namespace: INamespace;
+  readonly port: number;
+  /** Name of the Service port and the container port; Istio also reads the protocol from it. */
+  readonly portName = 'grpc';
+  /** Labels every pod carries. */
+  readonly podLabels: Record<string, string>;
+  /** The subset of `podLabels` that selectors use (stable across versions). */
+  readonly selectorLabels: Record<string, string>;
+  readonly identity: MeshIdentity;
+  /** How long the server drains after SIGTERM, in milliseconds. */
+  readonly drainTimeMs: number;
+  readonly maxConnectionAgeMs?: number;
+  readonly deployment: k8s.KubeDeployment;
+  readonly service: k8s.KubeService;
+  readonly serviceAccount: k8s.KubeServiceAccount;
+  /** One address behind the virtual IP: nothing for the client to balance. */
+  readonly loadBalancingPolicy = 'pick_first';
+
+  constructor(scope: Construct, id: string, props: GrpcAppProps) {
+    super(scope, id);
+    // Errors name the class the user constructed (GreeterApp extends this one).
+    const subject: ValidationSubject = { construct: new.target.name, id };
+    this.name = dnsLabel(subject, 'name', props.name);
+    this.namespace = props.namespace;
+    this.port = validPort(subject, 'port', props.port);
+    const version = dnsLabel(subject, 'version', props.version ?? 'v1');
+    const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
+    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
+    const resources = containerResources(subject, 'resources', props.resources ?? {
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '1', memory: '256Mi' },
+    });
+    const uid = integerIn(subject, 'runAsUser', props.runAsUser ?? DISTROLESS_NONROOT_UID, 1);
+    const containerName = dnsLabel(subject, 'containerName', props.containerName ?? this.name);
+    this.drainTimeMs = milliseconds(subject, 'drainTime', props.drainTime ?? Duration.seconds(0), 0);
+    const terminationMarginMs = milliseconds(subject, 'terminationMargin', props.terminationMargin ?? Duration.seconds(30), 1000);
+    const extraLabels = props.labels ?? {};
+    for (const key of ['app', 'app.kubernetes.io/name', 'version']) {
+      if (Object.hasOwn(extraLabels, key)) throw invalidProp(subject, `labels.${key}`, extraLabels[key], 'unset: the construct sets it');
+    }
+
+    this.selectorLabels = { app: this.name };
+    this.podLabels = { ...extraLabels, ...workloadLabels(this.name, { version }) };
+    this.identity = { namespace: this.namespace, serviceAccountName: this.name };
+    const metadata = { name: this.name, namespace: this.namespace.name, labels: this.podLabels };
+
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata,
+      // The server does not call the Kubernetes API; a mesh mounts its own token for the sidecar.
+      automountServiceAccountToken: false,
+    });
+
+    const healthProbes = props.grpcHealthProbes ?? true;
+    const grpcProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe | undefined => (healthProbes
+      ? { grpc: { port: this.port }, periodSeconds, failureThreshold, timeoutSeconds: 1 }
+      : undefined);
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        replicas,
+        selector: { matchLabels: this.selectorLabels },
+        strategy: zeroDowntimeRollout(),
+        template: {
+          metadata: { labels: this.podLabels, annotations: sidecarDrainAnnotations(this.namespace.mesh, this.drainTimeMs) },
+          spec: {
+            serviceAccountName: this.serviceAccount.name,
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurityContext(uid),
+            terminationGracePeriodSeconds: Math.ceil((this.drainTimeMs + terminationMarginMs) / 1000),
+            topologySpreadConstraints: spreadOverNodes(this.selectorLabels),
+            containers: [{
+              name: containerName,
+              image,
+              imagePullPolicy,
+              ports: [{ name: this.portName, containerPort: this.port, protocol: 'TCP' }],
+              env: props.env === undefined || props.env.length === 0 ? undefined : [...props.env],
+              resources,
+              securityContext: restrictedContainerSecurityContext(uid),
+              readinessProbe: props.readinessProbe ?? grpcProbe(5, 1),
+              livenessProbe: props.livenessProbe ?? grpcProbe(10, 3),
+            }],
+          },
+        },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata,
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selectorLabels,
+        ports: [{ name: this.portName, appProtocol: 'grpc', port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
+      },
+    });
+
+    oneAtATimeDisruptionBudget(this, metadata, this.selectorLabels);
+    this.deployment.addDependency(this.serviceAccount);
+  }
+
+  /** The Service's name. */
+  get serviceName(): string {
+    return this.name;
+  }
+
+  /** The ClusterIP Service as a client dials it: one virtual IP, so only a mesh's sidecar can balance each call. */
+  get grpcTarget(): string {
+    return `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
+  }
+
+  /** Clients of the Service run beside it. */
+  get clientNamespace(): INamespace {
+    return this.namespace;
+  }
+}
+
+/**
+ * Where a mesh's sidecar is not a native sidecar (Kubernetes < 1.29), it gets SIGTERM with the server and would stop
+ * proxying before the server has drained (Istio after its default 5 s): keep it up as long as the server may drain.
+ */
+function sidecarDrainAnnotations(mesh: INamespace['mesh'], drainTimeMs: number): Record<string, string> | undefined {
+  if (drainTimeMs === 0) return undefined;
+  switch (mesh) {
+    case 'istio':
+      return { 'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: istioDuration(drainTimeMs) }) };
+    case 'linkerd':
+      return { 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds': String(Math.ceil(drainTimeMs / 1000)) };
+    default:
+      return undefined;
+  }
+}
