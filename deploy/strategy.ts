@@ -24,6 +24,9 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
 /** The gRPC services the greeter serves to callers outside its namespace: health and reflection stay in-cluster. */
 export const PUBLIC_GRPC_SERVICES: readonly string[] = [GREETER_SERVICE];
 
+/** The name of every strategy's front door (gateway), so clients and docs find it under one name. */
+export const GATEWAY_NAME = 'greeter-gateway';
+
 /** A Secret the operator creates before applying (`npm run certs` prints the command). */
 export interface RequiredTlsSecret {
   readonly namespace: string;
@@ -92,6 +95,7 @@ export function gatewayApiGateway(app: App, env: EnvironmentConfig, placement: P
   const gatewayChart = new Chart(app, 'gateway');
   const gateway = new GrpcGateway(gatewayChart, 'gateway', {
     ...placement,
+    name: GATEWAY_NAME,
     host: env.host,
     tlsSecretName: env.tls.secretName,
     loadBalancerAnnotations: loadBalancerAnnotations(env.gatewayLoadBalancer),

@@ -78,7 +78,7 @@ export interface CloudEndpointsProxyProps {
 }
 
 /**
- * Google Cloud Endpoints for the greeter: the ESPv2 proxy as a sidecar in each greeter pod (added to the app's
+ * Google Cloud Endpoints for a gRPC app: the ESPv2 proxy as a sidecar in each of its pods (added to the app's
  * Deployment through the cdk8s escape hatch), which checks each call against the Endpoints service configuration
  * (API keys, quotas), reports it to Service Control and forwards it to the server on `127.0.0.1`, plus a ClusterIP
  * Service on ESPv2's port, and the `api_config.yaml` content for `gcloud endpoints services deploy`.

@@ -12,7 +12,7 @@ export interface GrpcEndpointTls {
 }
 
 /**
- * Something a greeter client can call: a gateway, an ingress, a Service. Each load-balancing strategy's front door
+ * Something a gRPC client can call: a gateway, an ingress, a Service. Each load-balancing strategy's front door
  * implements it, so `GreeterClientTest` dials any of them without repeating a host, port or Secret name.
  */
 export interface IGrpcEndpoint {

@@ -27,7 +27,7 @@ export interface GrpcGatewayProps {
   readonly tlsSecretName: string;
   /**
    * Name of the Gateway.
-   * @default 'greeter-gateway'
+   * @default 'grpc-gateway'
    */
   readonly name?: string;
   /**
@@ -94,7 +94,7 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   constructor(scope: Construct, id: string, props: GrpcGatewayProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'GrpcGateway', id };
-    this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-gateway');
+    this.name = dnsLabel(subject, 'name', props.name ?? 'grpc-gateway');
     this.namespace = props.namespace;
     this.gatewayClassName = dnsSubdomain(subject, 'gatewayClassName', props.gatewayClassName ?? ISTIO_GATEWAY_CLASS);
     const istio = this.gatewayClassName === ISTIO_GATEWAY_CLASS;

@@ -35,7 +35,7 @@ export interface IstioIlbGatewayProps {
   readonly tlsSecretName: string;
   /**
    * Name of the Deployment, Service, ServiceAccount, Role, PDB and Gateway, and the `istio` label of the pods.
-   * @default 'greeter-gateway'
+   * @default 'grpc-gateway'
    */
   readonly name?: string;
   /**
@@ -83,7 +83,7 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
   constructor(scope: Construct, id: string, props: IstioIlbGatewayProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'IstioIlbGateway', id };
-    this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-gateway');
+    this.name = dnsLabel(subject, 'name', props.name ?? 'grpc-gateway');
     this.namespace = props.namespace;
     this.configNamespace = props.configNamespace ?? props.namespace;
     this.host = hostName(subject, 'host', props.host);

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { GrpcVirtualService, IstioIlbGateway, MeshAccessPolicy, existingNamespace, type AppNamespace, type GreeterApp, type GreeterClient, type SelfSignedCertificate } from '../../lib';
-import { clientChart, frontDoorTls, greeterCharts, loadBalancerAnnotations, type Strategy, type StrategyOutput } from '../strategy';
+import { GATEWAY_NAME, clientChart, frontDoorTls, greeterCharts, loadBalancerAnnotations, type Strategy, type StrategyOutput } from '../strategy';
 
 /** The constructs of the strategy, for callers that inspect or extend them. */
 export interface IstioIlbOutput extends StrategyOutput {
@@ -27,6 +27,7 @@ export const istioIlb: Strategy<IstioIlbOutput> = {
 
     const gatewayChart = new Chart(app, 'gateway');
     const gateway = new IstioIlbGateway(gatewayChart, 'gateway', {
+      name: GATEWAY_NAME,
       namespace: existingNamespace(env.namespaces.gateway),
       configNamespace: namespace,
       host: env.host,
