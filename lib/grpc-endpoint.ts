@@ -1,8 +1,5 @@
 import type { INamespace } from './namespace';
 
-/** The client-side load-balancing policy a grpc-js client uses (its `LB_POLICY`). */
-export type ClientLoadBalancingPolicy = 'pick_first' | 'round_robin';
-
 /** TLS that an endpoint terminates, and where a client finds the certificate to trust. */
 export interface GrpcEndpointTls {
   /** Name the client verifies in the certificate and sends as `:authority`, such as `grpc.example.com`. */
@@ -19,7 +16,7 @@ export interface IGrpcEndpoint {
   /** The grpc-js target the client dials, such as `greeter-gateway.istio-system.svc.cluster.local:443`. */
   readonly grpcTarget: string;
   /** What the client must balance itself: `round_robin` where the target resolves to every pod. */
-  readonly loadBalancingPolicy: ClientLoadBalancingPolicy;
+  readonly loadBalancingPolicy: 'pick_first' | 'round_robin';
   /**
    * TLS the endpoint terminates; absent where the client speaks plaintext (a mesh adds mTLS underneath).
    * @default - plaintext
