@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ENVIRONMENTS } from '../lib';
+import { ENVIRONMENTS } from '../deploy';
 import { haveCommand, table } from './h2load';
 
 const ROOT = path.resolve(__dirname, '..');

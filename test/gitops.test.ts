@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { ARGO_CD_DIRS, ENVIRONMENTS, GITOPS, SYNC_WAVE_ANNOTATION } from '../lib';
+import { ARGO_CD_DIRS, ENVIRONMENTS, GITOPS, SYNC_WAVE_ANNOTATION } from '../deploy';
 import { ROOT } from '../harness/processes';
 import { findObject, manifestDirs, readManifestDir, validateAgainstSchemas, type KubeObject } from '../harness/manifests';
 import { describeWhenInstalled } from '../harness/system-packages';
