@@ -65,6 +65,7 @@ describe.each(environments)('endpoints for $name', (env) => {
 
   test('the ESPv2 Service targets the ESPv2 container port of the greeter pods, as gRPC', () => {
     expect(espService.metadata.namespace).toBe(greeter.metadata.namespace);
+    expect(espService.metadata.labels).toBeUndefined();
     expect(greeter.spec.template.metadata.labels).toMatchObject(espService.spec.selector);
     expect(espService.spec.type).toBe('ClusterIP');
     expect(espService.spec.ports).toEqual([{ name: 'grpc', appProtocol: 'grpc', port: Number(espFlags.listener_port), targetPort: esp.ports[0].name, protocol: 'TCP' }]);

@@ -90,6 +90,7 @@ describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
     expect(ingress.spec.tls).toEqual([{ hosts: [rule.host], secretName: expect.any(String) }]);
     expect(rule.http.paths).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: greeter.service.metadata.name, port: { name: greeter.grpcPort.name } } } }]);
     expect(ingress.metadata.namespace).toBe(greeter.service.metadata.namespace);
+    expect(ingress.metadata.labels).toBeUndefined();
   });
 
   test('the client dials the controller with the host as server name and trusts only the Ingress Secret’s certificate', () => {
@@ -165,6 +166,7 @@ describe.each(each('headless'))('headless in %s', (env) => {
     expect(headless.spec.selector).toEqual(greeter.service.spec.selector);
     expect(headless.spec.publishNotReadyAddresses).toBe(false);
     expect(headless.spec.ports).toEqual(greeter.service.spec.ports);
+    expect(headless.metadata.labels).toBeUndefined();
   });
 
   test('the client resolves every pod through DNS and balances with round_robin; servers age connections out', () => {
