@@ -10,18 +10,6 @@ import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, proto
 import { containerImage, containerResources, DISTROLESS_NONROOT_UID, restrictedContainerSecurityContext } from './internal/workload';
 import type { INamespace } from './namespace';
 
-/** The fields of a Google API service configuration (`api_config.yaml`, `type: google.api.Service`) that ESPv2 needs. */
-export interface EndpointsServiceConfig {
-  readonly type: 'google.api.Service';
-  readonly config_version: 3;
-  /** The Endpoints service name: what ESPv2's `--service` names. */
-  readonly name: string;
-  readonly title: string;
-  /** The gRPC services of the API, by fully qualified name; the descriptor set must define each. */
-  readonly apis: ReadonlyArray<{ readonly name: string }>;
-  readonly usage: { readonly rules: ReadonlyArray<{ readonly selector: string; readonly allow_unregistered_calls: boolean }> };
-}
-
 const ESP_CONTAINER = 'esp';
 const ESP_PORT_NAME = 'esp';
 const HEALTHZ = 'healthz';
@@ -101,7 +89,16 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
   readonly identity: MeshIdentity;
   readonly service: k8s.KubeService;
   /** The content of `api_config.yaml`. */
-  readonly apiConfig: EndpointsServiceConfig;
+  readonly apiConfig: {
+    readonly type: 'google.api.Service';
+    readonly config_version: 3;
+    /** The Endpoints service name: what ESPv2's `--service` names. */
+    readonly name: string;
+    readonly title: string;
+    /** The gRPC services of the API, by fully qualified name; the descriptor set must define each. */
+    readonly apis: ReadonlyArray<{ readonly name: string }>;
+    readonly usage: { readonly rules: ReadonlyArray<{ readonly selector: string; readonly allow_unregistered_calls: boolean }> };
+  };
   /** The ClusterIP Service: one virtual IP; an L7 proxy in front balances each call. */
   readonly loadBalancingPolicy = 'pick_first';
 

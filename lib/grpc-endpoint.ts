@@ -1,16 +1,8 @@
 import type { INamespace } from './namespace';
 
-/** TLS that an endpoint terminates, and where a client finds the certificate to trust. */
-export interface GrpcEndpointTls {
-  /** Name the client verifies in the certificate and sends as `:authority`, such as `grpc.example.com`. */
-  readonly serverName: string;
-  /** The `kubernetes.io/tls` Secret whose `tls.crt` the client trusts (self-signed: the certificate is its own CA). */
-  readonly secretName: string;
-}
-
 /**
  * Something a gRPC client can call: a gateway, an ingress, a Service. Each load-balancing strategy's front door
- * implements it, so `GreeterClientTest` dials any of them without repeating a host, port or Secret name.
+ * implements it, so `GreeterClient` dials any of them without repeating a host, port or Secret name.
  */
 export interface IGrpcEndpoint {
   /** The grpc-js target the client dials, such as `greeter-gateway.istio-system.svc.cluster.local:443`. */
@@ -21,7 +13,12 @@ export interface IGrpcEndpoint {
    * TLS the endpoint terminates; absent where the client speaks plaintext (a mesh adds mTLS underneath).
    * @default - plaintext
    */
-  readonly tls?: GrpcEndpointTls;
+  readonly tls?: {
+    /** Name the client verifies in the certificate and sends as `:authority`, such as `grpc.example.com`. */
+    readonly serverName: string;
+    /** The `kubernetes.io/tls` Secret whose `tls.crt` the client trusts (self-signed: the certificate is its own CA). */
+    readonly secretName: string;
+  };
   /** Where a client of this endpoint runs by default: where the TLS Secret (if any) is readable. */
   readonly clientNamespace: INamespace;
   /**

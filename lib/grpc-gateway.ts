@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as gw from '../imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
-import type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
+import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, port as validPort, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
@@ -174,7 +174,7 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
     return `${serviceDnsName(this.serviceName, this.namespace)}:${this.port}`;
   }
 
-  get tls(): GrpcEndpointTls {
+  get tls(): NonNullable<IGrpcEndpoint['tls']> {
     return { serverName: this.host, secretName: this.tlsSecretName };
   }
 

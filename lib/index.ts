@@ -3,14 +3,14 @@
  * internal, and every name here is documented in API.md.
  */
 export { AppNamespace, type AppNamespaceProps } from './app-namespace';
-export { CloudEndpointsProxy, type CloudEndpointsProxyProps, type EndpointsServiceConfig } from './cloud-endpoints-proxy';
+export { CloudEndpointsProxy, type CloudEndpointsProxyProps } from './cloud-endpoints-proxy';
 export type { ContainerImage, ContainerResources } from './container';
 export { EndpointSliceReader, type EndpointSliceReaderProps } from './endpoint-slice-reader';
 export { GreeterApp, type GreeterAppProps } from './greeter-app';
 export { GreeterClient, type GreeterClientProps } from './greeter-client';
 export { GrpcApp, type GrpcAppProps } from './grpc-app';
 export { GrpcBackend, type GrpcServiceReference, type IGrpcBackend, type MeshIdentity } from './grpc-backend';
-export type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
+export type { IGrpcEndpoint } from './grpc-endpoint';
 export { GrpcGateway, type GrpcGatewayProps } from './grpc-gateway';
 export { GrpcRoute, type GrpcRouteProps } from './grpc-route';
 export { GrpcVirtualService, type GrpcRetryPolicy, type GrpcVirtualServiceProps } from './grpc-virtual-service';

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
 import type { MeshIdentity } from './grpc-backend';
-import type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
+import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, port as validPort, type ValidationSubject } from './internal/validate';
 import {
@@ -188,7 +188,7 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     return `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
   }
 
-  get tls(): GrpcEndpointTls {
+  get tls(): NonNullable<IGrpcEndpoint['tls']> {
     return { serverName: this.host, secretName: this.tlsSecretName };
   }
 

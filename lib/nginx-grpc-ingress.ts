@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
-import type { GrpcEndpointTls, IGrpcEndpoint } from './grpc-endpoint';
+import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, dnsSubdomain, hostName, port as validPort, type ValidationSubject } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
@@ -89,7 +89,7 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
     return `${serviceDnsName(this.controller.name, this.controller.namespace)}:${this.controller.port}`;
   }
 
-  get tls(): GrpcEndpointTls {
+  get tls(): NonNullable<IGrpcEndpoint['tls']> {
     return { serverName: this.host, secretName: this.tlsSecretName };
   }
 }
