@@ -135,7 +135,7 @@ describe.each(environments)('dist/%s', (env) => {
     const [service] = greeterService;
     const [greeter] = workloads(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
     const server = containerEnv(greeter.spec.template.spec.containers[0]);
-    // Only names of app/settings.ts (settings.test.ts ties those to the parsers).
+    // Only names of app/settings.ts (app-settings.test.ts ties those to the parsers).
     expect(Object.values(SERVER_ENV)).toEqual(expect.arrayContaining(Object.keys(server)));
     const parsed = parseSettings(serverSettings, [], server);
     expect(parsed.help === false && parsed.settings.port).toBe(destination.port.number);
