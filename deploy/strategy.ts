@@ -18,7 +18,7 @@ import {
 import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
 
 /** The ways out of L4 stickiness this project renders, by the name an environment picks them with. */
-export const STRATEGY_NAMES = ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver'] as const;
+export const STRATEGY_NAMES = ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver', 'istio-proxyless'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The gRPC services the greeter serves to callers outside its namespace: health and reflection stay in-cluster. */
@@ -60,7 +60,7 @@ export interface GreeterCharts {
 }
 
 /** `0000-namespace` and `0001-greeter`: the app's Namespace and the greeter server in it. */
-export function greeterCharts(app: App, env: EnvironmentConfig, options: { readonly mesh: AppNamespace['mesh']; readonly maxConnectionAge?: Duration }): GreeterCharts {
+export function greeterCharts(app: App, env: EnvironmentConfig, options: { readonly mesh: AppNamespace['mesh']; readonly maxConnectionAge?: Duration; readonly istioProxyless?: boolean }): GreeterCharts {
   const namespaceChart = new Chart(app, 'namespace');
   const namespace = new AppNamespace(namespaceChart, 'testing', { name: env.namespaces.app, mesh: options.mesh });
   const greeterChart = new Chart(app, 'greeter');
@@ -69,6 +69,7 @@ export function greeterCharts(app: App, env: EnvironmentConfig, options: { reado
     image: environmentImage(env, 'server'),
     replicas: env.replicas.greeter,
     maxConnectionAge: options.maxConnectionAge,
+    istioProxyless: options.istioProxyless,
   });
   greeterChart.addDependency(namespaceChart);
   return { namespaceChart, namespace, greeterChart, greeter };

@@ -55,6 +55,11 @@ export interface GreeterAppProps {
    * @default - connections are not aged out
    */
   readonly maxConnectionAge?: Duration;
+  /**
+   * Istio's proxyless gRPC instead of its sidecar (see `GrpcAppProps.istioProxyless`).
+   * @default false
+   */
+  readonly istioProxyless?: boolean;
 }
 
 /**
@@ -78,6 +83,7 @@ export class GreeterApp extends GrpcApp {
       replicas: props.replicas ?? 3,
       version: props.version,
       containerName: 'server',
+      istioProxyless: props.istioProxyless,
       resources: props.resources ?? {
         requests: { cpu: '50m', memory: '96Mi' },
         limits: { cpu: '500m', memory: '192Mi' },

@@ -97,7 +97,10 @@ export class GreeterClient extends Construct {
         replicas: 1,
         selector: { matchLabels: { app: labels.app } },
         template: {
-          metadata: { labels: tls === undefined ? labels : { ...labels, 'sidecar.istio.io/inject': 'false' } },
+          metadata: {
+            labels: tls === undefined ? labels : { ...labels, 'sidecar.istio.io/inject': 'false' },
+            annotations: endpoint.clientPodAnnotations === undefined ? undefined : { ...endpoint.clientPodAnnotations },
+          },
           spec: {
             serviceAccountName: endpoint.clientServiceAccountName,
             // Only a client that reads the Kubernetes API itself gets a token.

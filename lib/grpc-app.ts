@@ -88,6 +88,15 @@ export interface GrpcAppProps {
    */
   readonly version?: string;
   /**
+   * Istio's proxyless gRPC instead of its Envoy sidecar (only in a namespace with `mesh: 'istio'`): the pods get the
+   * `grpc-agent` injection template, whose pilot-agent writes the xDS bootstrap (`GRPC_XDS_BOOTSTRAP`) and proxies
+   * the xDS stream to istiod, and the application starts only once the agent is ready. Clients then dial
+   * `xds:///<service>.<namespace>.svc.cluster.local:<port>` and balance each call themselves, as istiod programs them
+   * (https://istio.io/latest/blog/2021/proxyless-grpc/). The server needs an xDS-aware gRPC library only for mTLS.
+   * @default false
+   */
+  readonly istioProxyless?: boolean;
+  /**
    * More labels for the pods (selectors use only `app`).
    * @default - none
    */
@@ -117,8 +126,8 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
   readonly deployment: k8s.KubeDeployment;
   readonly service: k8s.KubeService;
   readonly serviceAccount: k8s.KubeServiceAccount;
-  /** One address behind the virtual IP: nothing for the client to balance. */
-  readonly loadBalancingPolicy = 'pick_first';
+  /** Whether the pods run Istio's proxyless gRPC agent instead of a sidecar. */
+  readonly istioProxyless: boolean;
 
   constructor(scope: Construct, id: string, props: GrpcAppProps) {
     super(scope, id);
@@ -138,6 +147,10 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     const containerName = dnsLabel(subject, 'containerName', props.containerName ?? this.name);
     this.drainTimeMs = milliseconds(subject, 'drainTime', props.drainTime ?? Duration.seconds(0), 0);
     const terminationMarginMs = milliseconds(subject, 'terminationMargin', props.terminationMargin ?? Duration.seconds(30), 1000);
+    this.istioProxyless = props.istioProxyless ?? false;
+    if (this.istioProxyless && this.namespace.mesh !== 'istio') {
+      throw invalidProp(subject, 'istioProxyless', true, `false: namespace ${JSON.stringify(this.namespace.name)} has no Istio injection (mesh ${JSON.stringify(this.namespace.mesh ?? 'none')})`);
+    }
     const extraLabels = props.labels ?? {};
     for (const key of ['app', 'app.kubernetes.io/name', 'version']) {
       if (Object.hasOwn(extraLabels, key)) throw invalidProp(subject, `labels.${key}`, extraLabels[key], 'unset: the construct sets it');
@@ -166,7 +179,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
         selector: { matchLabels: this.selectorLabels },
         strategy: zeroDowntimeRollout(),
         template: {
-          metadata: { labels: this.podLabels, annotations: sidecarDrainAnnotations(this.namespace.mesh, this.drainTimeMs) },
+          metadata: { labels: this.podLabels, annotations: meshAnnotations(this.namespace.mesh, this.drainTimeMs, this.istioProxyless) },
           spec: {
             serviceAccountName: this.serviceAccount.name,
             automountServiceAccountToken: false,
@@ -207,9 +220,23 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     return this.name;
   }
 
-  /** The ClusterIP Service as a client dials it: one virtual IP, so only a mesh's sidecar can balance each call. */
+  /**
+   * The Service as a client dials it: its cluster DNS name, one virtual IP, so only a mesh's sidecar can balance each
+   * call; or, with Istio proxyless, the `xds:///` name whose endpoints istiod sends the client.
+   */
   get grpcTarget(): string {
-    return `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
+    const target = `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
+    return this.istioProxyless ? `xds:///${target}` : target;
+  }
+
+  /** One address behind the virtual IP, nothing for the client to balance; with xDS, each call over the endpoints. */
+  get loadBalancingPolicy(): 'pick_first' | 'round_robin' {
+    return this.istioProxyless ? 'round_robin' : 'pick_first';
+  }
+
+  /** A proxyless client needs Istio's grpc-agent too, for its xDS bootstrap. */
+  get clientPodAnnotations(): Readonly<Record<string, string>> | undefined {
+    return this.istioProxyless ? proxylessAnnotations() : undefined;
   }
 
   /** Clients of the Service run beside it. */
@@ -219,17 +246,31 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
 }
 
 /**
- * Where a mesh's sidecar is not a native sidecar (Kubernetes < 1.29), it gets SIGTERM with the server and would stop
- * proxying before the server has drained (Istio after its default 5 s): keep it up as long as the server may drain.
+ * The annotations a mesh reads on the pods. A sidecar that is not a native sidecar (Kubernetes < 1.29) gets SIGTERM
+ * with the server and would stop proxying before the server has drained (Istio after its default 5 s): keep it up as
+ * long as the server may drain.
  */
-function sidecarDrainAnnotations(mesh: INamespace['mesh'], drainTimeMs: number): Record<string, string> | undefined {
+function meshAnnotations(mesh: INamespace['mesh'], drainTimeMs: number, istioProxyless: boolean): Record<string, string> | undefined {
+  if (istioProxyless) return proxylessAnnotations(drainTimeMs);
   if (drainTimeMs === 0) return undefined;
   switch (mesh) {
     case 'istio':
-      return { 'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: istioDuration(drainTimeMs) }) };
+      return { [ISTIO_PROXY_CONFIG]: JSON.stringify({ terminationDrainDuration: istioDuration(drainTimeMs) }) };
     case 'linkerd':
       return { 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds': String(Math.ceil(drainTimeMs / 1000)) };
     default:
       return undefined;
   }
+}
+
+const ISTIO_PROXY_CONFIG = 'proxy.istio.io/config';
+
+/**
+ * Istio's `grpc-agent` injection template (manifests/charts/istio-control/istio-discovery/files/grpc-agent.yaml): no
+ * Envoy, an agent that sets `GRPC_XDS_BOOTSTRAP` in the app's containers; with `holdApplicationUntilProxyStarts` its
+ * postStart hook (`pilot-agent wait`) holds the app until the bootstrap and the xDS proxy are ready.
+ */
+function proxylessAnnotations(drainTimeMs = 0): Record<string, string> {
+  const proxyConfig = drainTimeMs === 0 ? { holdApplicationUntilProxyStarts: true } : { holdApplicationUntilProxyStarts: true, terminationDrainDuration: istioDuration(drainTimeMs) };
+  return { 'inject.istio.io/templates': 'grpc-agent', [ISTIO_PROXY_CONFIG]: JSON.stringify(proxyConfig) };
 }

@@ -27,4 +27,9 @@ export interface IGrpcEndpoint {
    * @default - the namespace's default ServiceAccount, with no API token mounted
    */
   readonly clientServiceAccountName?: string;
+  /**
+   * Annotations a client's pod needs to reach the endpoint, such as Istio's proxyless gRPC agent.
+   * @default - none
+   */
+  readonly clientPodAnnotations?: Readonly<Record<string, string>>;
 }

@@ -8,6 +8,7 @@ import { endpoints } from './endpoints';
 import { gatewayApi } from './gateway-api';
 import { headless } from './headless';
 import { istioIlb } from './istio-ilb';
+import { istioProxyless } from './istio-proxyless';
 import { k8sResolver } from './k8s-resolver';
 import { linkerd } from './linkerd';
 import { nginxIngress } from './nginx-ingress';
@@ -20,6 +21,7 @@ export const STRATEGIES: Record<StrategyName, Strategy> = {
   'gateway-api': gatewayApi,
   endpoints,
   'k8s-resolver': k8sResolver,
+  'istio-proxyless': istioProxyless,
 };
 
 /** The strategies an environment picks, or an error naming the environment, the entry and the value. */
