@@ -220,7 +220,7 @@ describe('the strategy switch', () => {
   });
 
   test.each([
-    [['istio-ilb', 'consul'], `EnvironmentConfig 'docker-desktop': strategies[1] must be one of "istio-ilb", "nginx-ingress", "linkerd", "headless", "gateway-api", "endpoints", "k8s-resolver", got "consul"`],
+    [['istio-ilb', 'consul'], `EnvironmentConfig 'docker-desktop': strategies[1] must be one of ${STRATEGY_NAMES.map((name) => `"${name}"`).join(', ')}, got "consul"`],
     [['linkerd', 'linkerd'], `EnvironmentConfig 'docker-desktop': strategies[1] must be listed once, got "linkerd"`],
     [[], `EnvironmentConfig 'docker-desktop': strategies must be a non-empty list of strategy names`],
   ])('rejects strategies %j, naming the entry and the value', (strategies, message) => {
