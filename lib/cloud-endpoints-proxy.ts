@@ -172,7 +172,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
       livenessProbe: healthProbe(10, 3),
       // Envoy exits at once on SIGTERM: keep proxying while the server drains the calls in flight. The image (Alpine)
       // has `sleep`; the lifecycle `sleep` action is missing from cdk8s-plus-27's types.
-      lifecycle: { preStop: { exec: { command: ['sleep', String(drainSeconds)] } } },
+      lifecycle: drainSeconds === 0 ? undefined : { preStop: { exec: { command: ['sleep', String(drainSeconds)] } } },
       // The root file system is read-only; Envoy and ESPv2's config manager write only temporary files.
       volumeMounts: [{ name: tmp, mountPath: '/tmp' }],
     };

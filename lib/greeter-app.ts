@@ -67,8 +67,6 @@ export interface GreeterAppProps {
  * from the environment (port, pod name for its replies, drain time, max connection age).
  */
 export class GreeterApp extends GrpcApp {
-  readonly maxConnectionAgeMs?: number;
-
   constructor(scope: Construct, id: string, props: GreeterAppProps) {
     const port = props.port ?? GREETER_DEFAULT_PORT;
     const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
@@ -84,6 +82,7 @@ export class GreeterApp extends GrpcApp {
       version: props.version,
       containerName: 'server',
       istioProxyless: props.istioProxyless,
+      maxConnectionAge: props.maxConnectionAge,
       resources: props.resources ?? {
         requests: { cpu: '50m', memory: '96Mi' },
         limits: { cpu: '500m', memory: '192Mi' },
@@ -97,6 +96,5 @@ export class GreeterApp extends GrpcApp {
         ...(maxConnectionAgeMs === undefined ? [] : [{ name: SERVER_ENV.maxConnectionAgeMs, value: String(maxConnectionAgeMs) }]),
       ],
     });
-    this.maxConnectionAgeMs = maxConnectionAgeMs;
   }
 }

@@ -5,7 +5,7 @@ import type { ContainerImage, ContainerResources } from './container';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, integerIn, invalidProp, istioDuration, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
+import { dnsLabel, envName, integerIn, invalidProp, istioDuration, metadataMap, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
 import {
   containerImage,
   containerResources,
@@ -88,6 +88,12 @@ export interface GrpcAppProps {
    */
   readonly version?: string;
   /**
+   * The max connection age the server enforces (gRPC's `MAX_CONNECTION_AGE`), if it ages connections out. This
+   * construct does not configure the server; `HeadlessGrpcService` requires it so clients re-resolve DNS.
+   * @default - unknown, or connections are never aged out
+   */
+  readonly maxConnectionAge?: Duration;
+  /**
    * Istio's proxyless gRPC instead of its Envoy sidecar (only in a namespace with `mesh: 'istio'`): the pods get the
    * `grpc-agent` injection template, whose pilot-agent writes the xDS bootstrap (`GRPC_XDS_BOOTSTRAP`) and proxies
    * the xDS stream to istiod, and the application starts only once the agent is ready. Clients then dial
@@ -151,7 +157,9 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     if (this.istioProxyless && this.namespace.mesh !== 'istio') {
       throw invalidProp(subject, 'istioProxyless', true, `false: namespace ${JSON.stringify(this.namespace.name)} has no Istio injection (mesh ${JSON.stringify(this.namespace.mesh ?? 'none')})`);
     }
-    const extraLabels = props.labels ?? {};
+    this.maxConnectionAgeMs = props.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+    const extraLabels = metadataMap(subject, 'labels', props.labels ?? {}, 'labels');
+    (props.env ?? []).forEach((variable, index) => envName(subject, `env[${index}].name`, variable?.name));
     for (const key of ['app', 'app.kubernetes.io/name', 'version']) {
       if (Object.hasOwn(extraLabels, key)) throw invalidProp(subject, `labels.${key}`, extraLabels[key], 'unset: the construct sets it');
     }

@@ -75,6 +75,7 @@ export class GrpcBackend {
   /** A Service that exists, or that another tool renders, as a backend for routes and policies. */
   static fromService(ref: GrpcServiceReference): IGrpcBackend {
     const subject: ValidationSubject = { construct: 'GrpcBackend.fromService', id: String(ref?.name) };
+    if (typeof ref !== 'object' || ref === null) throw invalidProp(subject, 'ref', ref, 'a GrpcServiceReference such as { name, namespace, port }');
     const serviceName = dnsLabel(subject, 'name', ref.name);
     if (typeof ref.namespace?.name !== 'string') throw invalidProp(subject, 'namespace', ref.namespace, 'an INamespace, such as existingNamespace("payments")');
     const selectorLabels = ref.selectorLabels === undefined ? undefined : { ...ref.selectorLabels };

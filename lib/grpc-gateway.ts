@@ -5,7 +5,7 @@ import * as gw from '../imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, port as validPort, type ValidationSubject } from './internal/validate';
+import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, metadataMap, port as validPort, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
 
 
@@ -129,7 +129,7 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
     }
 
     const sameNamespace = this.routeNamespace.name === this.namespace.name;
-    const annotations = props.loadBalancerAnnotations === undefined ? undefined : { ...props.loadBalancerAnnotations };
+    const annotations = props.loadBalancerAnnotations === undefined ? undefined : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations');
     const parametersRef = this.options === undefined ? undefined : { group: '', kind: 'ConfigMap', name: this.options.name };
     this.gateway = new gw.Gateway(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },

@@ -4,7 +4,7 @@ import * as istio from '../imports/networking.istio.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, port as validPort, type ValidationSubject } from './internal/validate';
+import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, metadataMap, port as validPort, type ValidationSubject } from './internal/validate';
 import {
   containerResources,
   restrictedContainerSecurityContext,
@@ -147,7 +147,7 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     deployment.addDependency(roleBinding);
 
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { ...metadata, annotations: props.loadBalancerAnnotations === undefined ? undefined : { ...props.loadBalancerAnnotations } },
+      metadata: { ...metadata, annotations: props.loadBalancerAnnotations === undefined ? undefined : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations') },
       spec: {
         type: 'LoadBalancer',
         selector: this.podLabels,

@@ -103,7 +103,7 @@ const PROTO_SERVICE = /^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)+$/;
 /** A list of fully qualified gRPC service names (`helloworld.Greeter`), at least `min` long. */
 export function protoServiceNames(subject: ValidationSubject, prop: string, value: readonly string[], min: number): string[] {
   if (!Array.isArray(value) || value.length < min) {
-    throw invalidProp(subject, prop, value, `a list of ${min > 0 ? `at least ${min} ` : ''}fully qualified gRPC service names`);
+    throw invalidProp(subject, prop, value, min > 0 ? 'a non-empty list of fully qualified gRPC service names' : 'a list of fully qualified gRPC service names');
   }
   value.forEach((service, index) => {
     if (typeof service !== 'string' || !PROTO_SERVICE.test(service)) {
@@ -111,4 +111,30 @@ export function protoServiceNames(subject: ValidationSubject, prop: string, valu
     }
   });
   return [...value];
+}
+
+// Kubernetes label and annotation keys: an optional DNS subdomain prefix and "/", then a name of at most 63
+// characters (alphanumeric at both ends; "-", "_" and "." inside).
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** Labels or annotations: every key a qualified name, every value a string (a label value at most 63 characters). */
+export function metadataMap(subject: ValidationSubject, prop: string, value: Readonly<Record<string, string>>, kind: 'labels' | 'annotations'): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidProp(subject, prop, value, `a map of ${kind}`);
+  for (const [key, entry] of Object.entries(value)) {
+    if (!QUALIFIED_NAME.test(key) || (key.includes('/') && key.indexOf('/') > 253)) throw invalidProp(subject, `${prop} key`, key, 'a Kubernetes qualified name such as "example.com/name"');
+    if (typeof entry !== 'string' || (kind === 'labels' && !LABEL_VALUE.test(entry))) {
+      throw invalidProp(subject, `${prop}.${key}`, entry, kind === 'labels' ? 'a label value (at most 63 letters, digits, "-", "_" and ".", alphanumeric at both ends)' : 'a string');
+    }
+  }
+  return { ...value };
+}
+
+// An environment variable name as the API server validates it without the RelaxedEnvironmentVariableValidation feature.
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/** An environment variable name as Kubernetes 1.27 validates it. */
+export function envName(subject: ValidationSubject, prop: string, value: string): string {
+  if (typeof value !== 'string' || !ENV_NAME.test(value)) throw invalidProp(subject, prop, value, 'an environment variable name (letters, digits, "_", "-" and ".", not starting with a digit)');
+  return value;
 }

@@ -100,6 +100,12 @@ const badCases: BadCase[] = [
   ['GrpcApp label app', withGrpcApp({ labels: { app: 'other' } }), `GrpcApp 'bad': labels.app must be unset: the construct sets it`, 'other'],
   ['GrpcApp label app.kubernetes.io/name', withGrpcApp({ labels: { team: 'billing', 'app.kubernetes.io/name': 'other' } }), `GrpcApp 'bad': labels.app.kubernetes.io/name must be unset: the construct sets it`, 'other'],
   ['GrpcApp label version', withGrpcApp({ labels: { version: 'v2' } }), `GrpcApp 'bad': labels.version must be unset: the construct sets it`, 'v2'],
+  ['GrpcApp label key', withGrpcApp({ labels: { 'team name': 'billing' } }), `GrpcApp 'bad': labels key must be a Kubernetes qualified name`, 'team name'],
+  ['GrpcApp label value', withGrpcApp({ labels: { team: 'billing team' } }), `GrpcApp 'bad': labels.team must be a label value`, 'billing team'],
+  ['GrpcApp env name', withGrpcApp({ env: [{ name: '1CURRENCY', value: 'EUR' }] }), `GrpcApp 'bad': env[0].name must be an environment variable name`, '1CURRENCY'],
+  ['GrpcApp maxConnectionAge', withGrpcApp({ maxConnectionAge: Duration.millis(10) }), `GrpcApp 'bad': maxConnectionAge must be a Duration of at least 1000 ms`, '10 ms'],
+  ['GrpcApp istioProxyless without Istio', withGrpcApp({ istioProxyless: true }), `GrpcApp 'bad': istioProxyless must be false: namespace "payments" has no Istio injection`, true],
+  ['IstioIlbGateway loadBalancerAnnotations key', withGateway({ loadBalancerAnnotations: { 'bad key': 'x' } }), `IstioIlbGateway 'bad': loadBalancerAnnotations key must be a Kubernetes qualified name`, 'bad key'],
   // A Service rendered elsewhere: every field of the reference.
   ['fromService name', withService({ name: 'Payments' }), `GrpcBackend.fromService 'Payments': name must be a DNS-1123 label`, 'Payments'],
   ['fromService namespace', withService({ namespace: 'payments' as unknown as INamespace }), `GrpcBackend.fromService 'payments': namespace must be an INamespace, such as existingNamespace("payments")`, 'payments'],

@@ -161,7 +161,7 @@ describe('CloudEndpointsProxy options', () => {
 type BadCase = [label: string, props: Partial<CloudEndpointsProxyProps>, message: string];
 const badCases: BadCase[] = [
   ['endpointsServiceName', { endpointsServiceName: 'greeter' }, `CloudEndpointsProxy 'bad': endpointsServiceName must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "greeter"`],
-  ['no apis', { apis: [] }, `CloudEndpointsProxy 'bad': apis must be a list of at least 1 fully qualified gRPC service names, got []`],
+  ['no apis', { apis: [] }, `CloudEndpointsProxy 'bad': apis must be a non-empty list of fully qualified gRPC service names, got []`],
   ['api without a package', { apis: ['Greeter'] }, `CloudEndpointsProxy 'bad': apis[0] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "Greeter"`],
   ['empty title', { title: ' ' }, `CloudEndpointsProxy 'bad': title must be a non-empty title, got " "`],
   ['port 0', { port: 0 }, `CloudEndpointsProxy 'bad': port must be an integer from 1 to 65535, got 0`],
