@@ -261,3 +261,18 @@ function failureMessage(rule: ValidationRule, entry: CompiledRule, self: unknown
   if (rule.message) return rule.message;
   return `failed rule: ${rule.rule}`;
 }
+
+/** Evaluates one expression with `self` bound, in the environment rules run in: the value, or a thrown Error. */
+export function evaluateExpression(expression: string, self: unknown = null): unknown {
+  const program = compileExpression(expression);
+  if (program instanceof Error) throw program;
+  const result = program({ self });
+  if (isCelError(result)) throw new Error(result.message);
+  return result;
+}
+
+/** Why a rule would not be evaluated on Kubernetes 1.`minor` (transition rule, parse error, newer library), if so. */
+export function whyNotEvaluated(rule: ValidationRule, minor: number): string | undefined {
+  const entry = compile(rule);
+  return entry.skip ?? missingLibrary(entry.calls, minor);
+}

@@ -12,7 +12,7 @@ import { formatIP, formatPrefix, isIPv4Mapped, maskIP, parseIP, parsePrefix, pre
 import { addRational, compareRational, formatRational, normalize, parseQuantity, parseRational, type Rational } from '../quantity';
 import { isBase64, isDate, isDateTime, isUri, isUuid } from '../formats';
 import { asPrefix, dns1035Label, dns1123Label, dns1123Subdomain, labelValue, qualifiedName } from '../names';
-import { hostname, parseRequestUri, port, queryValues, type RequestUri } from './request-uri';
+import { escapedPath, hostname, parseRequestUri, port, queryValues, type RequestUri } from './request-uri';
 import { CIDR_TYPE, FORMAT_TYPE, IP_TYPE, OPTIONAL_FORMAT, OPTIONAL_STRINGS, QUANTITY_TYPE, URL_TYPE } from './types';
 
 const { STRING, BOOL, INT, DOUBLE, DYN } = CelScalar;
@@ -63,7 +63,7 @@ const urls: Library = {
     urlMethod('getHost', (u) => u.host),
     urlMethod('getHostname', (u) => hostname(u.host)),
     urlMethod('getPort', (u) => port(u.host)),
-    urlMethod('getEscapedPath', (u) => u.rawPath),
+    urlMethod('getEscapedPath', escapedPath),
     celMethod('getQuery', URL_TYPE.type, [], mapType(STRING, listType(STRING)), function () {
       return queryValues(urlOf(this as unknown as ReflectMessage).rawQuery);
     }),

@@ -104,3 +104,17 @@ export function queryValues(rawQuery: string): Map<string, string[]> {
   }
   return values;
 }
+
+const VALID_ENCODED_PATH = /^(?:[A-Za-z0-9\-_.~!$&'()*+,;=:@[\]/]|%[0-9A-Fa-f]{2})*$/;
+const PATH_SAFE = /[A-Za-z0-9\-_.~$&+,/:;=@]/;
+
+/** The path as Go's URL.EscapedPath prints it: the raw path when it is a valid encoding of the path, else escaped. */
+export function escapedPath(u: RequestUri): string {
+  if (VALID_ENCODED_PATH.test(u.rawPath) && unescape(u.rawPath, false) === u.path) return u.rawPath;
+  let out = '';
+  for (const char of u.path) {
+    if (PATH_SAFE.test(char)) out += char;
+    else for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
