@@ -43,7 +43,8 @@ export interface CrdVersion {
 interface CrdSource {
   readonly file: string;
   readonly name: string;
-  readonly versions: ReadonlyMap<string, { readonly served: boolean; readonly text: string; schema?: JsonSchema }>;
+  readonly text: string;
+  versions?: ReadonlyMap<string, { readonly served: boolean; readonly text: string; schema?: JsonSchema }>;
 }
 
 /** What one data directory holds, loaded on first use. */
@@ -78,6 +79,7 @@ export class SchemaData {
     const { group, version } = splitApiVersion(apiVersion);
     const source = this.crdFor(group, kind);
     if (!source) return undefined;
+    source.versions ??= versionBlocks(source.text, `${source.file}: ${source.name}`);
     const block = source.versions.get(version);
     if (!block?.served) {
       const served = [...source.versions].filter(([, v]) => v.served).map(([name]) => name);
@@ -123,7 +125,7 @@ function indexCrds(dir: string): Map<string, CrdSource> {
       if (!/^kind: *CustomResourceDefinition\s*$/m.test(text)) continue;
       const [name, group, kind] = [NAME_LINE, GROUP_LINE, KIND_LINE].map((re) => re.exec(text)?.[1]);
       if (!name || !group || !kind) throw new Error(`validation: a CustomResourceDefinition in ${path.join(dir, file)} has no metadata.name, spec.group or spec.names.kind at the usual indentation`);
-      index.set(`${group}/${kind}`, { file, name, versions: versionBlocks(text, `${file}: ${name}`) });
+      index.set(`${group}/${kind}`, { file, name, text });
     }
   }
   return index;
