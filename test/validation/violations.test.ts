@@ -216,6 +216,9 @@ spec:
             - rule: ip(self.address).family() == 4
               message: address must be IPv4
             - rule: self.tags.all(i, t, t != '')
+            - rule: self.replicas <= 10
+              messageExpression: "'replicas ' + string(self.replicas) + ' is more than 10'"
+              fieldPath: .replicas
             properties:
               replicas:
                 type: integer
@@ -229,18 +232,24 @@ spec:
 `;
   mkdirSync(path.join(dataDir, 'crds'));
   writeFileSync(path.join(dataDir, 'crds', 'widgets.yaml'), crd);
-  const widget = (address: string) => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'default' }, spec: { address, tags: ['a'] } });
+  const widget = (address: string, replicas?: number) => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'default' }, spec: { address, tags: ['a'], replicas } });
 
   test('transition rules, libraries newer than the version checked, and functions @bufbuild/cel lacks', () => {
     const report = validateObjects([widget('10.0.0.1')], { dataDir });
     expect(report.issues).toEqual([]);
-    // ip() evaluated on 1.32 only: 1 evaluation.
-    expect(report.celRulesEvaluated).toBe(1);
+    // ip() on 1.32 only, replicas (defaulted to 1) on both: 3 evaluations.
+    expect(report.celRulesEvaluated).toBe(3);
     expect(report.celRulesSkipped).toEqual(expect.arrayContaining([
       { crd: 'widgets.example.com', path: 'spec', rule: 'self.replicas >= oldSelf.replicas', reason: 'transition rule (oldSelf): evaluated only on update' },
       { crd: 'widgets.example.com', path: 'spec', rule: 'ip(self.address).family() == 4', reason: "calls ip, family from the IP and CIDR library, added to the API server's CEL environment in Kubernetes 1.30" },
       { crd: 'widgets.example.com', path: 'spec', rule: "self.tags.all(i, t, t != '')", reason: expect.stringMatching(/^cannot be evaluated here: /) },
     ]));
+  });
+
+  test('messageExpression and fieldPath shape the issue', () => {
+    expect(validateObjects([widget('10.0.0.1', 11)], { dataDir }).issues).toEqual([
+      { objectIndex: 0, kind: 'cel', path: 'spec.replicas', message: 'replicas 11 is more than 10', rule: 'self.replicas <= 10' },
+    ]);
   });
 
   test('a rule of a library newer than 1.27 still catches the violation on 1.32, marked with that version', () => {
