@@ -4,7 +4,7 @@
  * defaulting, then the CRD's CEL rules (`x-kubernetes-validations`). Schemas are read lazily from the data directory
  * (`upstream/`), the CEL runtime is loaded only when a custom object is validated, and rules are compiled once.
  */
-import { schemaData, splitApiVersion, type CoreSchemas, type SchemaData } from './data';
+import { schemaData, splitApiVersion, type CoreSchemas } from './data';
 import { metadataIssues } from './metadata';
 import { applyDefaults, SchemaValidator, type SchemaIssue } from './schema';
 import { isJsonObject, type Json, type JsonObject } from './schema-types';
@@ -160,11 +160,6 @@ function mergeVersions(objectIndex: number, versions: readonly string[], perVers
     }
   });
   return issues;
-}
-
-/** The data directory's cached schemas, for callers that inspect them (e.g. to list the CRDs known). */
-export function validationData(dataDir?: string): SchemaData {
-  return schemaData(dataDir);
 }
 
 /** One line per issue: `<objectIndex> <path>: <message>`, for test failures and command output. */

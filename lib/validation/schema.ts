@@ -26,7 +26,7 @@ export interface SchemaIssue {
 const REF_PREFIX = '#/definitions/';
 const INT_OR_STRING_REF = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 const QUANTITY_REF = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
-export const OBJECT_META_REF = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+const OBJECT_META_REF = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 /** Synthetic schemas for the two core types the definitions describe only as `oneOf`. */
 const INT_OR_STRING: JsonSchema = { 'x-kubernetes-int-or-string': true };
 const QUANTITY: JsonSchema = { format: 'quantity' };
@@ -93,7 +93,12 @@ export class SchemaValidator {
   validateRoot(object: JsonObject, schema: JsonSchema): void {
     if (this.dialect === 'crd') {
       const { metadata, ...rest } = object;
-      if (metadata !== undefined) new CoreMetadata(this.core, this.issues).validate(metadata);
+      if (metadata !== undefined) {
+        // Decoded into ObjectMeta like every object's metadata, so checked against its definition.
+        const meta = new SchemaValidator('core', this.core);
+        meta.validate(metadata, { $ref: `${REF_PREFIX}${OBJECT_META_REF}` }, 'metadata');
+        this.issues.push(...meta.issues);
+      }
       this.validate({ ...rest }, schema, '', { root: true });
     } else this.validate(object, schema, '', { root: true });
   }
@@ -251,20 +256,6 @@ export class SchemaValidator {
         seen.add(key);
       });
     }
-  }
-}
-
-/** A custom object's metadata: decoded into ObjectMeta like every object's, so checked against its definition. */
-class CoreMetadata {
-  constructor(
-    private readonly core: CoreSchemas,
-    private readonly issues: SchemaIssue[],
-  ) {}
-
-  validate(metadata: Json): void {
-    const validator = new SchemaValidator('core', this.core);
-    validator.validate(metadata, { $ref: `${REF_PREFIX}${OBJECT_META_REF}` }, 'metadata');
-    this.issues.push(...validator.issues);
   }
 }
 

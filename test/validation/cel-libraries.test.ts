@@ -179,5 +179,4 @@ describe('the rules of every CRD in upstream/crds', () => {
     const problems = [...new Set(rules.map((rule) => rule.rule))].map((rule) => [rule, whyNotEvaluated({ rule }, 27)]).filter(([, why]) => why);
     expect(problems).toEqual([]);
   });
-
 });
