@@ -115,9 +115,9 @@ export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' 
     }),
   };
   registerKubernetesResolver();
-  if (isXdsTarget(config.target)) enableXds(config);
+  const channelCredentials = isXdsTarget(config.target) ? enableXds(config, credentials) : credentials;
   try {
-    return new GreeterClient(config.target, credentials, options);
+    return new GreeterClient(config.target, channelCredentials, options);
   } catch (error) {
     // grpc-js parses a kubernetes: target when it makes the channel: a bad one is a bad setting like any other.
     if (error instanceof KubernetesTargetError) throw new ConfigError('TARGET', config.target, `${TARGET_FORM} (${error.reason})`);

@@ -13,6 +13,7 @@
  * pkg/istio-agent/grpcxds/grpc_bootstrap.go, pkg/istio-agent/testdata/grpc-bootstrap.json).
  */
 import { readFileSync } from 'node:fs';
+import type * as grpc from '@grpc/grpc-js';
 import { ConfigError } from './config';
 
 export const XDS_SCHEME = 'xds';
@@ -72,14 +73,23 @@ function checkBootstrap(env: NodeJS.ProcessEnv, validate: (bootstrap: unknown) =
 }
 
 /**
- * Makes `xds:` targets dialable in this process. @grpc/grpc-js-xds takes most of a second to load, so it is loaded
- * here, only for an xds: target, and the client starts as fast as before for every other target.
+ * Makes `xds:` targets dialable in this process and returns the channel credentials for one: TLS when the control
+ * plane's Cluster asks for it (an UpstreamTlsContext, which Istio sends for ISTIO_MUTUAL, with the certificates of
+ * the bootstrap's certificate_providers; gRFC A29), else `credentials`, the client's own.
+ * @grpc/grpc-js-xds takes most of a second to load, so it is loaded here, only for an xds: target, and the client
+ * starts as fast as before for every other target.
  */
-export function enableXds(config: { target: string; maxAttempts: number }, env: NodeJS.ProcessEnv = process.env): void {
+export function enableXds(
+  config: { target: string; maxAttempts: number },
+  credentials: grpc.ChannelCredentials,
+  env: NodeJS.ProcessEnv = process.env,
+): grpc.ChannelCredentials {
   // The control plane's route carries the retry policy (gRFC A44); the channel's own service config is not used.
   if (config.maxAttempts > 1) {
     throw new ConfigError('MAX_ATTEMPTS', String(config.maxAttempts), `1 with TARGET=${config.target}: an xds: target takes its retries from the control plane's route`);
   }
   checkBootstrap(env, (bootstrap) => (require('@grpc/grpc-js-xds/build/src/xds-bootstrap') as XdsBootstrap).validateBootstrapConfig(bootstrap));
-  (require('@grpc/grpc-js-xds') as GrpcJsXds).register();
+  const xds = require('@grpc/grpc-js-xds') as GrpcJsXds;
+  xds.register();
+  return new xds.XdsChannelCredentials(credentials);
 }

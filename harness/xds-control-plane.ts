@@ -33,9 +33,10 @@ import type { ClusterLoadAssignment } from '@grpc/grpc-js-xds/build/src/generate
 import type { Listener } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/listener/v3/Listener';
 import type { RouteConfiguration } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/RouteConfiguration';
 import type { HttpConnectionManager } from '@grpc/grpc-js-xds/build/src/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager';
+import type { UpstreamTlsContext } from '@grpc/grpc-js-xds/build/src/generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext';
 import type { DiscoveryRequest__Output } from '@grpc/grpc-js-xds/build/src/generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { DiscoveryResponse } from '@grpc/grpc-js-xds/build/src/generated/envoy/service/discovery/v3/DiscoveryResponse';
-import { XDS_BOOTSTRAP_ENV, XDS_SCHEME } from '../app/xds';
+import { XDS_BOOTSTRAP_CONFIG_ENV, XDS_BOOTSTRAP_ENV, XDS_SCHEME, enableXds } from '../app/xds';
 
 /** The four resource kinds, in the order one change is sent (make before break), with their type URLs. */
 export const RESOURCE_TYPES = {
@@ -60,6 +61,9 @@ export type XdsResource = { [K in ResourceKind]: { kind: K; resource: ResourceOf
 
 const HTTP_CONNECTION_MANAGER_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_FILTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const UPSTREAM_TLS_CONTEXT_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+/** The bootstrap's certificate provider, named as Istio's pilot-agent names it. */
+const CERTIFICATE_PROVIDER = 'default';
 /** Resources are fetched on the ADS stream itself (gRPC clients support only ADS). */
 const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
 const MAX_WEIGHT = 2 ** 32 - 1;
@@ -69,6 +73,29 @@ export interface XdsEndpoint {
   /** An IP address: EDS carries socket addresses, which the client dials without resolving. */
   readonly host: string;
   readonly port: number;
+}
+
+/** TLS to the pods, with certificates from the client's bootstrap (what Istio sends for a DestinationRule's ISTIO_MUTUAL). */
+export interface XdsUpstreamTls {
+  /**
+   * Names the pod's certificate must carry in its subjectAltName (Istio: the SPIFFE ids of the Service's accounts).
+   * @default any name, as long as the bootstrap's CA signed it
+   */
+  readonly subjectAltNames?: readonly string[];
+}
+
+/** PEM files for the bootstrap's certificate provider: the client's identity and the CA it trusts. */
+export interface XdsCertificateFiles {
+  readonly certificateFile: string;
+  readonly privateKeyFile: string;
+  readonly caCertificateFile: string;
+}
+
+export interface XdsBootstrapOptions {
+  /** @default Istio's form for a client pod: `sidecar~127.0.0.1~greeter-client.testing~testing.svc.cluster.local` */
+  readonly nodeId?: string;
+  /** @default none: the client has no certificates, and a Cluster asking for TLS is rejected */
+  readonly certificates?: XdsCertificateFiles;
 }
 
 export interface XdsServiceConfig {
@@ -81,6 +108,8 @@ export interface XdsServiceConfig {
    * @default every call to the one cluster in `clusters`
    */
   readonly weights?: Readonly<Record<string, number>>;
+  /** @default plaintext, or whatever the client's own credentials are */
+  readonly tls?: XdsUpstreamTls;
 }
 
 /** What a client said about a response, or what this server did, with when (epoch ms, sub-ms precision). */
@@ -161,8 +190,34 @@ function routeResource(listener: string, weights: Readonly<Record<string, number
   };
 }
 
-function clusterResource(cluster: string): Cluster {
-  return { name: cluster, type: 'EDS', eds_cluster_config: { eds_config: ADS_SOURCE, service_name: cluster }, lb_policy: 'ROUND_ROBIN' };
+function clusterResource(cluster: string, tls?: XdsUpstreamTls): Cluster {
+  return {
+    name: cluster,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS_SOURCE, service_name: cluster },
+    lb_policy: 'ROUND_ROBIN',
+    ...(tls && { transport_socket: upstreamTls(tls) }),
+  };
+}
+
+/**
+ * Istio's UpstreamTlsContext for proxyless ISTIO_MUTUAL (istio 1.30.3 pilot/pkg/networking/grpcgen: cds.go applyTLS,
+ * grpcgen.go buildCommonTLSContext, current fields only): the identity and the CA from the bootstrap's provider.
+ */
+function upstreamTls(tls: XdsUpstreamTls): NonNullable<Cluster['transport_socket']> {
+  const upstreamTlsContext: UpstreamTlsContext & protoLoader.AnyExtension = {
+    '@type': UPSTREAM_TLS_CONTEXT_TYPE,
+    common_tls_context: {
+      tls_certificate_provider_instance: { instance_name: CERTIFICATE_PROVIDER, certificate_name: 'default' },
+      combined_validation_context: {
+        default_validation_context: {
+          ca_certificate_provider_instance: { instance_name: CERTIFICATE_PROVIDER, certificate_name: 'ROOTCA' },
+          match_subject_alt_names: (tls.subjectAltNames ?? []).map((name) => ({ exact: name })),
+        },
+      },
+    },
+  };
+  return { name: 'envoy.transport_sockets.tls', typed_config: upstreamTlsContext };
 }
 
 function endpointsResource(cluster: string, endpoints: readonly XdsEndpoint[]): ClusterLoadAssignment {
@@ -232,6 +287,7 @@ function loadAdsService(): grpc.ServiceDefinition {
       // Loaded so that `{ '@type': …, … }` objects can be packed into google.protobuf.Any fields.
       'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
       'envoy/extensions/filters/http/router/v3/router.proto',
+      'envoy/extensions/transport_sockets/tls/v3/tls.proto',
     ],
     {
       keepCase: true,
@@ -322,20 +378,50 @@ export class XdsControlPlane {
 
   /**
    * A gRPC xDS bootstrap for this server, shaped as Istio's pilot-agent writes it (istio 1.30.3
-   * pkg/istio-agent/testdata/grpc-bootstrap.json) but for TCP loopback: one xds_server with insecure channel creds
-   * and `xds_v3`, and a node whose id has Istio's `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` form.
+   * pkg/istio-agent/grpcxds/grpc_bootstrap.go, testdata/grpc-bootstrap.json) but for TCP loopback: one xds_server
+   * with insecure channel creds and `xds_v3`, a node whose id has Istio's
+   * `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` form, and with certificates a `file_watcher`
+   * certificate provider named `default`.
    */
-  bootstrap(nodeId = 'sidecar~127.0.0.1~greeter-client.testing~testing.svc.cluster.local'): object {
+  bootstrap({ nodeId = 'sidecar~127.0.0.1~greeter-client.testing~testing.svc.cluster.local', certificates }: XdsBootstrapOptions = {}): object {
     return {
       xds_servers: [{ server_uri: this.address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
       node: { id: nodeId, locality: {}, metadata: { GENERATOR: 'grpc' } },
+      ...(certificates && {
+        certificate_providers: {
+          [CERTIFICATE_PROVIDER]: {
+            plugin_name: 'file_watcher',
+            config: {
+              certificate_file: certificates.certificateFile,
+              private_key_file: certificates.privateKeyFile,
+              ca_certificate_file: certificates.caCertificateFile,
+              refresh_interval: '900s',
+            },
+          },
+        },
+      }),
     };
   }
 
-  /** Writes bootstrap(nodeId) to file and returns the environment a client process needs to read it. */
-  writeBootstrap(file: string, nodeId?: string): Record<string, string> {
-    writeFileSync(file, JSON.stringify(this.bootstrap(nodeId), null, 2) + '\n');
+  /** Writes bootstrap(options) to file and returns the environment a client process needs to read it. */
+  writeBootstrap(file: string, options?: XdsBootstrapOptions): Record<string, string> {
+    writeFileSync(file, JSON.stringify(this.bootstrap(options), null, 2) + '\n');
     return { [XDS_BOOTSTRAP_ENV]: file };
+  }
+
+  /**
+   * Lets channels in this process dial this plane's `xds:` targets (harness/load.ts's startLoad, a benchmark's own
+   * clients): registers grpc-js-xds as the client does and hands it this bootstrap through GRPC_XDS_BOOTSTRAP_CONFIG.
+   * grpc-js-xds reads the bootstrap once per process, so one plane serves a process for its whole life.
+   */
+  useInThisProcess(options?: XdsBootstrapOptions): void {
+    const json = JSON.stringify(this.bootstrap(options));
+    const current = process.env[XDS_BOOTSTRAP_CONFIG_ENV];
+    if (process.env[XDS_BOOTSTRAP_ENV] || (current !== undefined && current !== json)) {
+      throw new Error(`xds: this process already has an xDS bootstrap (${XDS_BOOTSTRAP_ENV} or ${XDS_BOOTSTRAP_CONFIG_ENV} is set), which grpc-js-xds keeps for good`);
+    }
+    process.env[XDS_BOOTSTRAP_CONFIG_ENV] = json;
+    enableXds({ target: this.target('*'), maxAttempts: 1 }, grpc.credentials.createInsecure());
   }
 
   /**
@@ -352,7 +438,7 @@ export class XdsControlPlane {
     this.services.set(config.listener, { ...config, weights });
     return this.publish([
       ...Object.entries(config.clusters).flatMap(([cluster, endpoints]): XdsResource[] => [
-        { kind: 'cluster', resource: clusterResource(cluster) },
+        { kind: 'cluster', resource: clusterResource(cluster, config.tls) },
         { kind: 'endpoints', resource: endpointsResource(cluster, endpoints) },
       ]),
       { kind: 'listener', resource: listenerResource(config.listener) },
