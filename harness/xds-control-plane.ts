@@ -62,6 +62,8 @@ export type XdsResource = { [K in ResourceKind]: { kind: K; resource: ResourceOf
 const HTTP_CONNECTION_MANAGER_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_FILTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const UPSTREAM_TLS_CONTEXT_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+/** The node id bootstrap() gives a client by default, in Istio's `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` form. */
+export const DEFAULT_CLIENT_NODE_ID = 'sidecar~127.0.0.1~greeter-client.testing~testing.svc.cluster.local';
 /** The bootstrap's certificate provider, named as Istio's pilot-agent names it. */
 const CERTIFICATE_PROVIDER = 'default';
 /** Resources are fetched on the ADS stream itself (gRPC clients support only ADS). */
@@ -92,7 +94,7 @@ export interface XdsCertificateFiles {
 }
 
 export interface XdsBootstrapOptions {
-  /** @default Istio's form for a client pod: `sidecar~127.0.0.1~greeter-client.testing~testing.svc.cluster.local` */
+  /** @default DEFAULT_CLIENT_NODE_ID */
   readonly nodeId?: string;
   /** @default none: the client has no certificates, and a Cluster asking for TLS is rejected */
   readonly certificates?: XdsCertificateFiles;
@@ -338,7 +340,7 @@ interface Waiter {
 }
 
 export class XdsControlPlane {
-  /** Starts the ADS server on host (default 127.0.0.1) with a free port. */
+  /** Starts the ADS server on an IPv4 address (default 127.0.0.1) with a free port. */
   static async start(host = '127.0.0.1'): Promise<XdsControlPlane> {
     const server = new grpc.Server();
     const plane = new XdsControlPlane(server, host);
@@ -379,11 +381,10 @@ export class XdsControlPlane {
   /**
    * A gRPC xDS bootstrap for this server, shaped as Istio's pilot-agent writes it (istio 1.30.3
    * pkg/istio-agent/grpcxds/grpc_bootstrap.go, testdata/grpc-bootstrap.json) but for TCP loopback: one xds_server
-   * with insecure channel creds and `xds_v3`, a node whose id has Istio's
-   * `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` form, and with certificates a `file_watcher`
+   * with insecure channel creds and `xds_v3`, a node with Istio's id form, and with certificates a `file_watcher`
    * certificate provider named `default`.
    */
-  bootstrap({ nodeId = 'sidecar~127.0.0.1~greeter-client.testing~testing.svc.cluster.local', certificates }: XdsBootstrapOptions = {}): object {
+  bootstrap({ nodeId = DEFAULT_CLIENT_NODE_ID, certificates }: XdsBootstrapOptions = {}): object {
     return {
       xds_servers: [{ server_uri: this.address, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
       node: { id: nodeId, locality: {}, metadata: { GENERATOR: 'grpc' } },

@@ -15,7 +15,7 @@ import { makeCertificates } from '../../harness/certs';
 import { startLoad } from '../../harness/load';
 import { startPods, type Pods } from '../../harness/pods';
 import { startServerProcess, startTs, stopProcess, type RunningProcess } from '../../harness/processes';
-import { XdsControlPlane, preciseNow, type XdsEndpoint } from '../../harness/xds-control-plane';
+import { DEFAULT_CLIENT_NODE_ID, XdsControlPlane, preciseNow, type XdsEndpoint } from '../../harness/xds-control-plane';
 
 // Each test starts a client process (about 2 s, most of it loading grpc-js-xds) and waits for hundreds or thousands
 // of calls: fast on an idle machine, many times slower on a busy one, so every wait counts calls, not time, and the
@@ -26,7 +26,6 @@ const LISTENER = 'greeter.testing.svc.cluster.local:50051';
 /** Cluster names as Istio gives them: `outbound|<port>|<subset>|<host>`. */
 const istioCluster = (subset = '') => `outbound|50051|${subset}|greeter.testing.svc.cluster.local`;
 const CLUSTER = istioCluster();
-const CLIENT_NODE = 'sidecar~127.0.0.1~greeter-client.testing~testing.svc.cluster.local';
 const REPLY_FROM = / from (\S+)$/;
 
 let plane: XdsControlPlane;
@@ -143,7 +142,7 @@ describe('xds:/// through the control plane', () => {
     expect([...byPod.keys()].sort()).toEqual(pods.names.slice(0, 3));
     for (const [pod, count] of byPod) expect({ pod, share: Math.abs(count / 300 - 1 / 3) <= 0.05 }).toEqual({ pod, share: true });
     // The client, by its bootstrap's node id, ACKed each of the four resources and NACKed none.
-    const replies = plane.events.filter((event) => event.client === CLIENT_NODE && event.event !== 'sent').map((event) => `${event.kind} ${event.event}`);
+    const replies = plane.events.filter((event) => event.client === DEFAULT_CLIENT_NODE_ID && event.event !== 'sent').map((event) => `${event.kind} ${event.event}`);
     expect(new Set(replies)).toEqual(new Set(['listener ack', 'route ack', 'cluster ack', 'endpoints ack']));
   });
 
@@ -208,7 +207,7 @@ describe('xds:/// through the control plane', () => {
     const rejected = plane.publish([{ kind: 'cluster', resource: { name: CLUSTER, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} }, service_name: CLUSTER }, lb_policy: 'MAGLEV' } }]);
     await expect(rejected.acked()).rejects.toThrow(`rejected cluster version`);
     const nack = plane.events.slice(mark).find((event) => event.event === 'nack');
-    expect(nack).toMatchObject({ kind: 'cluster', client: CLIENT_NODE });
+    expect(nack).toMatchObject({ kind: 'cluster', client: DEFAULT_CLIENT_NODE_ID });
     expect(nack!.error).toContain('unsupported lb_policy: MAGLEV');
 
     const afterNack = client.stdout.length;
