@@ -22,9 +22,10 @@ import {
 import { KubernetesTargetError, TARGET_FORM, registerKubernetesResolver } from './k8s-resolver';
 import { GREETER_SERVICE, GreeterClient, type HelloReply } from './proto';
 import { CLIENT_ENV } from './settings';
+import { XDS_BOOTSTRAP_ENV, enableXds, isXdsTarget } from './xds';
 
 export const clientSettings = {
-  target: setting({ flag: 'target', env: CLIENT_ENV.target, parser: text, default: 'localhost:50051', help: 'host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051, or kubernetes:///<service>[.<namespace>]:<port name or number> for the ready pods of a Service, watched through the Kubernetes API (use with --lb round_robin)' }),
+  target: setting({ flag: 'target', env: CLIENT_ENV.target, parser: text, default: 'localhost:50051', help: `host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051, or kubernetes:///<service>[.<namespace>]:<port name or number> for the ready pods of a Service, watched through the Kubernetes API (use with --lb round_robin), or xds:///<listener> through an xDS control plane such as Istio's (bootstrap from ${XDS_BOOTSTRAP_ENV}, which Istio's grpc-agent sets; the control plane picks the balancing policy, so --lb does not apply)` }),
   name: setting({ flag: 'name', env: 'NAME', parser: text, default: undefined as string | undefined, help: 'name to greet (default: the target, as the Go sample does)' }),
   tls: setting({ flag: 'tls', env: 'TLS', parser: boolean, default: false, help: 'use TLS with the system CAs (implied by --ca-file)' }),
   caFile: setting({ flag: 'ca-file', env: CLIENT_ENV.caFile, parser: optionalFile, default: undefined, help: 'PEM CA bundle to verify the server; turns TLS on' }),
@@ -115,8 +116,9 @@ export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' 
     }),
   };
   registerKubernetesResolver();
+  const channelCredentials = isXdsTarget(config.target) ? enableXds(config, credentials) : credentials;
   try {
-    return new GreeterClient(config.target, credentials, options);
+    return new GreeterClient(config.target, channelCredentials, options);
   } catch (error) {
     // grpc-js parses a kubernetes: target when it makes the channel: a bad one is a bad setting like any other.
     if (error instanceof KubernetesTargetError) throw new ConfigError('TARGET', config.target, `${TARGET_FORM} (${error.reason})`);
