@@ -18,6 +18,7 @@ import {
   type INamespace,
   type MeshIdentity,
 } from './workload';
+import { grpcAppProtocol, meshDataPlanes } from './internal/app-protocol';
 
 export interface GreeterAppProps {
   /** Namespace of every object the app renders. */
@@ -87,7 +88,8 @@ function sidecarDrainAnnotations(mesh: INamespace['mesh'], shutdownGraceMs: numb
 
 /**
  * The greeter gRPC server: a Deployment with gRPC health probes, a ClusterIP Service with a port named `grpc`
- * (`appProtocol: grpc`, so Istio treats it as HTTP/2 and balances each call), its own ServiceAccount (its mesh
+ * (its appProtocol one the namespace's mesh reads as HTTP/2, so it balances each call: `grpc` for Istio,
+ * `kubernetes.io/h2c` for Linkerd, which carries `grpc` as opaque TCP from 2.18), its own ServiceAccount (its mesh
  * identity) and a PodDisruptionBudget. Pods run under the "restricted" Pod Security Standard.
  */
 export class GreeterApp extends Construct implements IGrpcEndpoint {
@@ -188,7 +190,7 @@ export class GreeterApp extends Construct implements IGrpcEndpoint {
       spec: {
         type: 'ClusterIP',
         selector: this.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: 'grpc', port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
+        ports: [{ name: this.portName, appProtocol: grpcAppProtocol(meshDataPlanes(this.namespace.mesh)), port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
       },
     });
 

@@ -22,6 +22,7 @@ import {
 import { GrpcGateway } from './grpc-gateway';
 import { gatewayApiGateway } from './gateway-api';
 import { GrpcRoute } from './grpc-route';
+import { grpcAppProtocol, meshDataPlanes } from '../internal/app-protocol';
 
 /** The fields of a Google API service configuration (`api_config.yaml`, `type: google.api.Service`) that ESPv2 needs. */
 export interface EndpointsServiceConfig {
@@ -208,7 +209,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcEndpoint {
       spec: {
         type: 'ClusterIP',
         selector: app.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: 'grpc', port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
+        ports: [{ name: this.portName, appProtocol: grpcAppProtocol(meshDataPlanes(this.namespace.mesh)), port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
       },
     });
   }

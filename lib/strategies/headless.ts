@@ -6,6 +6,7 @@ import type { IGrpcEndpoint } from '../grpc-endpoint';
 import { clientChart, greeterCharts, type Strategy } from '../strategy';
 import { dnsLabel, invalidProp, type ValidationSubject } from '../validate';
 import type { INamespace } from '../workload';
+import { grpcAppProtocol, meshDataPlanes } from '../internal/app-protocol';
 
 export interface HeadlessGrpcServiceProps {
   /** The greeter whose pods the Service publishes, one DNS A record each. */
@@ -49,7 +50,7 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
         selector: app.selectorLabels,
         // Only ready pods get an A record: a draining pod (health NOT_SERVING) leaves DNS before it stops.
         publishNotReadyAddresses: false,
-        ports: [{ name: app.portName, appProtocol: 'grpc', port: app.port, targetPort: k8s.IntOrString.fromString(app.portName), protocol: 'TCP' }],
+        ports: [{ name: app.portName, appProtocol: grpcAppProtocol(meshDataPlanes(app.namespace.mesh)), port: app.port, targetPort: k8s.IntOrString.fromString(app.portName), protocol: 'TCP' }],
       },
     });
   }

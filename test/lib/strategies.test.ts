@@ -11,6 +11,7 @@ import { parseSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
 import { renderNginxConfig } from '../../harness/nginx-config';
 import { ENDPOINT_SLICE_READER_RULES, ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategies, type EnvironmentConfig } from '../../lib';
+import { declaresGrpc } from '../../lib/internal/app-protocol';
 import { synthesize } from '../../main';
 import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
@@ -43,7 +44,7 @@ function greeterOf(objects: readonly KubeObject[]) {
   const [deployment] = deployments(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
   const parsed = parseSettings(serverSettings, [], containerEnv(deployment.spec.template.spec.containers[0]));
   if (parsed.help) throw new Error('unexpected --help');
-  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: KubeObject) => p.appProtocol === 'grpc') };
+  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: KubeObject) => declaresGrpc(p)) };
 }
 
 test('dist/ holds one directory per environment and strategy, each applying on its own from its Namespace', () => {
@@ -136,6 +137,8 @@ describe.each(each('linkerd'))('linkerd in %s', (env) => {
     expect(settings).toEqual(expect.objectContaining({ TARGET: `${serviceHost(greeter.service)}:${greeter.grpcPort.port}`, LB_POLICY: 'pick_first' }));
     expect(settings.SERVER_NAME).toBeUndefined();
     expect(podLabels(deployment)).not.toHaveProperty('sidecar.istio.io/inject');
+    // Linkerd ≥ 2.18 carries an appProtocol it does not know (such as grpc) as opaque TCP: linkerd2 PR #13948.
+    expect(greeter.grpcPort.appProtocol).toBe('kubernetes.io/h2c');
   });
 
   test('retries and timeouts for gRPC are annotations on the Service, and the proxy outlives the drain', () => {
