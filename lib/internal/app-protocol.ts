@@ -11,7 +11,7 @@ export type DataPlane =
   | 'istio-sidecar'
   /** An Istio gateway (Istio `Gateway` + `VirtualService`, or Gateway API with the `istio` class) forwarding to the Service. */
   | 'istio-gateway'
-  /** A Linkerd proxy in the calling pod, 2.16 or 2.17. */
+  /** A Linkerd proxy in the calling pod before 2.18 (read at 2.16 and 2.17, which do not read appProtocol). */
   | 'linkerd-2.16'
   /** A Linkerd proxy in the calling pod, 2.18 or later (checked unchanged through 2.20). */
   | 'linkerd-2.18'

@@ -44,7 +44,7 @@ function greeterOf(objects: readonly KubeObject[]) {
   const [deployment] = deployments(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
   const parsed = parseSettings(serverSettings, [], containerEnv(deployment.spec.template.spec.containers[0]));
   if (parsed.help) throw new Error('unexpected --help');
-  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: KubeObject) => declaresGrpc(p)) };
+  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: { name?: string; appProtocol?: string }) => declaresGrpc(p)) };
 }
 
 test('dist/ holds one directory per environment and strategy, each applying on its own from its Namespace', () => {
