@@ -53,6 +53,22 @@ describe('reading', () => {
     expect(findings.map((f) => [f.rule, f.object.name, f.object.line])).toEqual([['duplicate-object', 'a', 20]]);
   });
 
+  test('a block List (kubectl get -o yaml), each item on its line', async () => {
+    const item = (port: number) => `- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n    namespace: shop\n  spec:\n    ports:\n    - port: ${port}\n`;
+    const file = write('list.yaml', `apiVersion: v1\nkind: List\nitems:\n${item(80)}${item(81)}metadata:\n  resourceVersion: ""\n`);
+    const { findings } = await runJson([file], { validate: NO_VALIDATION });
+    expect(findings.map((f) => [f.rule, f.object.line])).toEqual([['duplicate-object', 12]]);
+  });
+
+  test('anchors and aliases are read, and an alias bomb is refused', async () => {
+    const file = write('anchors.yaml', `${SERVICE('a')}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n  labels: &labels { app: c }\n  annotations: *labels\n`);
+    const { findings, status } = await runJson([file], { validate: NO_VALIDATION });
+    expect([findings, status]).toEqual([[], 0]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)];
+    const bombFile = write('bomb.yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n${bomb.map((l) => `  ${l}`).join('\n')}\n`);
+    expectRefused(await runCheck([bombFile]), /bomb\.yaml:1: cannot read this document: Excessive alias count/);
+  });
+
   test('- reads standard input, and Helm\'s "# Source:" comment names the template', async () => {
     const helm = `---\n# Source: shop/templates/a.yaml\n${SERVICE('a')}---\n# Source: shop/templates/b.yaml\n${SERVICE('a')}`;
     const { findings } = await runJson(['-'], { stdin: [helm], validate: NO_VALIDATION });
