@@ -30,7 +30,7 @@ Options:
   --linkerd-version 2.N     the cluster's Linkerd (default ${DEFAULT_LINKERD_VERSION}; from 2.18 an appProtocol Linkerd does not
                             know, such as grpc, makes the port opaque TCP)
   --namespace NS            the namespace of objects that name none (default "default")
-  --kubernetes-version X.Y  validate core objects against this Kubernetes version (repeatable)
+  --kubernetes-version V    validate core objects against Kubernetes V, such as 1.32.0 (repeatable)
   -h, --help                this text
 
 Exit status: 0 no errors, 1 errors found, 2 the input could not be read or checked.

@@ -11,7 +11,7 @@ export const pickFirstRule: Rule = {
   id: 'grpc-client-pick-first',
   title: 'Client resolves every pod but balances with pick_first',
   why: "With the addresses of every pod, a client still sends all its calls to one of them unless its policy picks per call (round_robin): pick_first, gRPC's default, connects to the first address that answers and stays there.",
-  source: 'https://github.com/grpc/grpc/blob/master/doc/load-balancing.md (pick_first is the default policy); grpc-js 1.14.3 load-balancer-pick-first.ts',
+  source: 'grpc/grpc-node @grpc/grpc-js@1.14.3 packages/grpc-js/src/load-balancer-pick-first.ts (registerDefaultLoadBalancerType: pick_first is the policy without a service config)',
   severity: 'warning',
   check({ graph }) {
     return graph.clients

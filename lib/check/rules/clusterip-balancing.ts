@@ -55,7 +55,8 @@ export const rule: Rule = {
     const { graph } = context;
     const findings: Finding[] = [];
     for (const service of graph.services) {
-      if (service.headless || service.ports.length === 0) continue;
+      // Headless Services are the client-side rules' business; an ExternalName is a DNS alias, not a ClusterIP.
+      if (service.headless || service.type === 'ExternalName' || service.ports.length === 0) continue;
       // Gateways and ingress controllers balance each call themselves: a client pinned to one replica is fine.
       if (service.workloads.some((w) => w.l7Proxy !== undefined)) continue;
       const calls = graph.clients.filter((call) => call.service === service);
