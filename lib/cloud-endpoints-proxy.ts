@@ -9,6 +9,7 @@ import { serviceDnsName } from './internal/names';
 import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, protoServiceNames, type ValidationSubject } from './internal/validate';
 import { containerImage, containerResources, DISTROLESS_NONROOT_UID, restrictedContainerSecurityContext } from './internal/workload';
 import type { INamespace } from './namespace';
+import { grpcAppProtocol, meshDataPlanes } from './internal/app-protocol';
 
 const ESP_CONTAINER = 'esp';
 const ESP_PORT_NAME = 'esp';
@@ -187,7 +188,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
       spec: {
         type: 'ClusterIP',
         selector: app.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: 'grpc', port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
+        ports: [{ name: this.portName, appProtocol: grpcAppProtocol(meshDataPlanes(this.namespace.mesh)), port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
       },
     });
   }

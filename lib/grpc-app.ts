@@ -18,6 +18,7 @@ import {
   zeroDowntimeRollout,
 } from './internal/workload';
 import type { INamespace } from './namespace';
+import { grpcAppProtocol, meshDataPlanes } from './internal/app-protocol';
 
 export interface GrpcAppProps {
   /** Namespace of every object the app renders. */
@@ -215,7 +216,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
       spec: {
         type: 'ClusterIP',
         selector: this.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: 'grpc', port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
+        ports: [{ name: this.portName, appProtocol: grpcAppProtocol(meshDataPlanes(this.namespace.mesh)), port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
       },
     });
 

@@ -6,6 +6,7 @@ import { requireSelector } from './internal/backend';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, invalidProp, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
+import { grpcAppProtocol, meshDataPlanes } from './internal/app-protocol';
 
 export interface HeadlessGrpcServiceProps {
   /** The backend whose pods the Service publishes, one DNS A record each. */
@@ -50,7 +51,7 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
         selector: { ...selector },
         // Only ready pods get an A record: a draining pod (health NOT_SERVING) leaves DNS before it stops.
         publishNotReadyAddresses: false,
-        ports: [{ name: backend.portName, appProtocol: 'grpc', port: backend.port, targetPort: k8s.IntOrString.fromString(backend.portName), protocol: 'TCP' }],
+        ports: [{ name: backend.portName, appProtocol: grpcAppProtocol(meshDataPlanes(backend.namespace.mesh)), port: backend.port, targetPort: k8s.IntOrString.fromString(backend.portName), protocol: 'TCP' }],
       },
     });
   }

@@ -13,6 +13,7 @@ import { serverSettings } from '../../app/server';
 import { renderNginxConfig } from '../../harness/nginx-config';
 import { ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategies, type EnvironmentConfig } from '../../deploy';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
+import { declaresGrpc } from '../../lib/internal/app-protocol';
 import { synthesize } from '../../main';
 import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
@@ -45,7 +46,7 @@ function greeterOf(objects: readonly KubeObject[]) {
   const [deployment] = deployments(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
   const parsed = parseSettings(serverSettings, [], containerEnv(deployment.spec.template.spec.containers[0]));
   if (parsed.help) throw new Error('unexpected --help');
-  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: KubeObject) => p.appProtocol === 'grpc') };
+  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: { name?: string; appProtocol?: string }) => declaresGrpc(p)) };
 }
 
 test('dist/ holds one directory per environment and strategy, each applying on its own from its Namespace', () => {
@@ -135,6 +136,8 @@ describe.each(each('linkerd'))('linkerd in %s', (env) => {
     expect(settings).toEqual(expect.objectContaining({ TARGET: `${serviceHost(greeter.service)}:${greeter.grpcPort.port}`, LB_POLICY: 'pick_first' }));
     expect(settings.SERVER_NAME).toBeUndefined();
     expect(podLabels(deployment)).not.toHaveProperty('sidecar.istio.io/inject');
+    // Linkerd ≥ 2.18 carries an appProtocol it does not know (such as grpc) as opaque TCP: linkerd2 PR #13948.
+    expect(greeter.grpcPort.appProtocol).toBe('kubernetes.io/h2c');
   });
 
   test("retries and timeouts for gRPC are annotations on an outbound GRPCRoute whose parent is the greeter's Service, and the proxy outlives the drain", () => {
