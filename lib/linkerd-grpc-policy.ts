@@ -75,14 +75,6 @@ export class LinkerdGrpcPolicy extends Construct {
     const { backend } = props;
     const name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     const version = oneOf(subject, 'gatewayApiVersion', props.gatewayApiVersion ?? 'v1', GRPC_ROUTE_VERSIONS);
-    // Linkerd >= 2.18 applies GRPCRoutes only to ports it reads as HTTP/2 (policy-controller/grpc/src/outbound.rs:
-    // the AppProtocol::Http2 branch, or detection when unset); anything else makes the port opaque or HTTP/1.
-    if (backend.appProtocol !== undefined) {
-      const handling = portHandling('linkerd-2.18', { appProtocol: backend.appProtocol, port: backend.port });
-      if (handling !== 'http2') {
-        throw invalidProp(subject, 'backend.appProtocol', backend.appProtocol, `"kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as ${handling} and applies no GRPCRoute`);
-      }
-    }
     const retryOn = props.retryOn ?? ['cancelled', 'unavailable'];
     if (!Array.isArray(retryOn) || retryOn.length === 0) {
       throw invalidProp(subject, 'retryOn', retryOn, `a non-empty list of ${LINKERD_GRPC_RETRY_CONDITIONS.join(', ')}`);
@@ -96,6 +88,15 @@ export class LinkerdGrpcPolicy extends Construct {
     const perTryMs = milliseconds(subject, 'perTryTimeout', props.perTryTimeout ?? Duration.seconds(2), 1);
     const requestMs = milliseconds(subject, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), 1);
     if (requestMs < perTryMs) throw invalidProp(subject, 'requestTimeout', `${requestMs} ms`, `at least perTryTimeout (${perTryMs} ms)`);
+    // Linkerd >= 2.18 (the one that watches v1 routes) applies GRPCRoutes only to ports it reads as HTTP/2
+    // (policy-controller/grpc/src/outbound.rs: the AppProtocol::Http2 branch, or detection when unset); anything else
+    // makes the port opaque or HTTP/1. 2.16 and 2.17 read no appProtocol.
+    if (version === 'v1' && backend.appProtocol !== undefined) {
+      const handling = portHandling('linkerd-2.18', { appProtocol: backend.appProtocol, port: backend.port });
+      if (handling !== 'http2') {
+        throw invalidProp(subject, 'backend.appProtocol', backend.appProtocol, `"kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as ${handling} and applies no GRPCRoute`);
+      }
+    }
 
     this.annotations = {
       'retry.linkerd.io/grpc': retryOn.join(','),

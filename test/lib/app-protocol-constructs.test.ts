@@ -109,6 +109,11 @@ describe('LinkerdGrpcPolicy', () => {
     expect(withAppProtocol('http')).toThrow('Linkerd >= 2.18 reads it as http1');
     expect(withAppProtocol('kubernetes.io/h2c')).not.toThrow();
     expect(withAppProtocol(undefined)).not.toThrow();
+    // linkerd2 version-2.16/2.17: no AppProtocol in the policy controller, so any value is detected as HTTP/2.
+    expect(() => new LinkerdGrpcPolicy(Testing.chart(), 'policy', {
+      backend: GrpcBackend.fromService({ name: 'orders', namespace: linkerdNamespace, port: 50052, appProtocol: 'grpc' }),
+      gatewayApiVersion: 'v1alpha2',
+    })).not.toThrow();
   });
 
   test('gatewayApiVersion v1alpha2 for Linkerd 2.16 and 2.17, whose policy controller watches only that version', () => {
