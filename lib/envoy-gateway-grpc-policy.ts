@@ -4,6 +4,7 @@ import * as eg from '../imports/gateway.envoyproxy.io';
 import { GATEWAY_API_GROUP } from './grpc-gateway';
 import type { GrpcRoute } from './grpc-route';
 import type { GrpcRetryPolicy } from './grpc-virtual-service';
+import { grpcRetries, outlierEjection } from './internal/call-policy';
 import { dnsSubdomain, gatewayApiDuration, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './internal/validate';
 
 const LOAD_BALANCER_TYPES = ['RoundRobin', 'LeastRequest', 'Random'] as const;
@@ -59,11 +60,7 @@ export class EnvoyGatewayGrpcPolicy extends Construct {
     const { route } = props;
     const name = dnsSubdomain(subject, 'name', props.name ?? route.name);
     const loadBalancing = oneOf(subject, 'loadBalancing', props.loadBalancing ?? 'RoundRobin', LOAD_BALANCER_TYPES);
-    const attempts = integerIn(subject, 'retries.attempts', props.retries?.attempts ?? 3, 0, 10);
-    const perTryMs = milliseconds(subject, 'retries.perTryTimeout', props.retries?.perTryTimeout ?? Duration.seconds(2), 1);
-    const retryOn: readonly string[] = props.retries?.retryOn ?? ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'];
-    if (!Array.isArray(retryOn) || retryOn.length === 0) throw invalidProp(subject, 'retries.retryOn', retryOn, `a non-empty list of ${RETRY_TRIGGERS.join(', ')}`);
-    const triggers = retryOn.map((trigger, i) => oneOf(subject, `retries.retryOn[${i}]`, trigger as eg.BackendTrafficPolicySpecRetryRetryOnTriggers, RETRY_TRIGGERS));
+    const { attempts, perTryTimeoutMs: perTryMs, retryOn: triggers } = grpcRetries(subject, props.retries, RETRY_TRIGGERS);
     const requestMs = milliseconds(subject, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), 1);
     if (attempts > 0 && requestMs < perTryMs) throw invalidProp(subject, 'requestTimeout', `${requestMs} ms`, `at least retries.perTryTimeout (${perTryMs} ms)`);
     const consecutiveErrorsToEject = integerIn(subject, 'consecutiveErrorsToEject', props.consecutiveErrorsToEject ?? 5, 1);
@@ -82,11 +79,7 @@ export class EnvoyGatewayGrpcPolicy extends Construct {
           retryOn: { triggers },
         },
         timeout: { http: { requestTimeout } },
-        // Eject a pod that keeps failing, for 30 s at first, but never more than half of them: with few replicas a
-        // burst of errors must not empty the pool.
-        healthCheck: {
-          passive: { consecutiveGatewayErrors: consecutiveErrorsToEject, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
-        },
+        healthCheck: { passive: outlierEjection(consecutiveErrorsToEject) },
       },
     });
   }
