@@ -33,7 +33,7 @@ import { fmtMs, table } from './h2load';
 
 const benchSettings = {
   quick: setting({ flag: 'quick', parser: boolean, default: false, help: 'short phases: done within 90 s instead of 5 minutes' }),
-  paths: setting({ flag: 'paths', parser: text, default: 'all', help: 'comma-separated path names (L4, L4+age, L7, DNS, DNS+age, kubernetes), or all' }),
+  paths: setting({ flag: 'paths', parser: text, default: 'all', help: `comma-separated path names (${strategyPaths({ maxConnectionAgeMs: 1 }).map((p) => p.name).join(', ')}), or all` }),
   concurrency: setting({ flag: 'concurrency', parser: integer(1, 1000), default: 16, help: "calls in flight on the client's one channel" }),
   maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', parser: integer(100, 60_000), default: 1000, help: 'MAX_CONNECTION_AGE_MS of the pods on the +age paths: short, so several ages pass within a run' }),
   json: setting({ flag: 'json', parser: text, default: path.join(ROOT, 'bench', 'results', 'strategies.json'), help: 'where to write the figures as JSON' }),

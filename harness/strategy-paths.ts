@@ -17,7 +17,6 @@ import { parseKubernetesTarget } from '../app/k8s-resolver';
 import { serverSettings } from '../app/server';
 import type { StrategyName } from '../lib';
 import { ENVIRONMENTS } from '../lib/environments';
-import { assertDnsAuthorityHonoured } from './dns-authority';
 import { DNSMASQ_INSTALL_HINT, dnsmasqMissing, startDnsmasq } from './dnsmasq';
 import { FakeKubeApi, writeKubeconfig, type EndpointSlice } from './fake-kube-api';
 import { readManifestDir } from './manifests';
@@ -108,7 +107,7 @@ function nginxPath(
   name: string,
   stands: string,
   kind: Extract<ProxyKind, 'grpc' | 'tcp'>,
-  client: { lb: ClientConfig['lb'] },
+  lb: () => ClientConfig['lb'],
   podEnv: Record<string, string>,
 ): StrategyPath {
   return {
@@ -124,7 +123,7 @@ function nginxPath(
       const follow = async () => nginx.reconfigure({ proxy: backends() });
       return {
         target: `127.0.0.1:${nginx.ports.proxy}`,
-        lb: client.lb,
+        lb: lb(),
         via: `nginx ${kind === 'tcp' ? 'stream' : 'grpc_pass'} on 127.0.0.1:${nginx.ports.proxy}`,
         added: async (pod) => (rotation.add(pod), follow()),
         removing: async (pod) => (rotation.remove(pod), follow()),
@@ -141,14 +140,23 @@ export function l4Path(options: { maxConnectionAgeMs?: number } = {}): StrategyP
     aged ? 'L4+age' : 'L4',
     aged ? `a ClusterIP Service; pods with MAX_CONNECTION_AGE_MS=${options.maxConnectionAgeMs}` : 'a ClusterIP Service (kube-proxy): connections balanced, not calls',
     'tcp',
-    { lb: defaultSettings(clientSettings).lb },
+    () => defaultSettings(clientSettings).lb,
     ageEnv(options.maxConnectionAgeMs),
   );
 }
 
 /** ingress-nginx: nginx's grpc_pass balances each call over the pods' endpoints. */
 export function l7Path(): StrategyPath {
-  return nginxPath('L7', 'nginx-ingress (nginx grpc_pass): each call balanced', 'grpc', renderedClient('nginx-ingress'), {});
+  return nginxPath('L7', 'nginx-ingress (nginx grpc_pass): each call balanced', 'grpc', () => renderedClient('nginx-ingress').lb, {});
+}
+
+/** Throws unless the grpc-js of this process honours the DNS server in a target (harness/dns-authority.ts). */
+function assertDnsAuthorityHonoured(): void {
+  // A deep import: grpc-js exports no flag for it, and the package has no `exports` map that would forbid it.
+  const environment = require('@grpc/grpc-js/build/src/environment') as { GRPC_NODE_USE_ALTERNATIVE_RESOLVER: boolean };
+  if (!environment.GRPC_NODE_USE_ALTERNATIVE_RESOLVER) {
+    throw new Error('grpc-js would ignore the DNS server in dns:// targets: import harness/dns-authority before anything that loads grpc-js');
+  }
 }
 
 /**
