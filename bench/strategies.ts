@@ -27,7 +27,7 @@ import { DNSMASQ } from '../harness/dnsmasq';
 import { NGINX } from '../harness/nginx';
 import { ROOT } from '../harness/processes';
 import { runScript } from '../harness/script';
-import { FAIR_SHARE, formatFairShare, formatRatio, runStrategyPath, type PathFigures, type Scenario } from '../harness/strategy-run';
+import { FAIR_SHARE, formatFairShare, formatRatio, formatRollout, runStrategyPath, type PathFigures, type Scenario } from '../harness/strategy-run';
 import { strategyPaths, type StrategyPath } from '../harness/strategy-paths';
 import { fmtMs, table } from './h2load';
 
@@ -35,7 +35,7 @@ const benchSettings = {
   quick: setting({ flag: 'quick', parser: boolean, default: false, help: 'short phases: done within 90 s instead of 5 minutes' }),
   paths: setting({ flag: 'paths', parser: text, default: 'all', help: `comma-separated path names (${strategyPaths({ maxConnectionAgeMs: 1 }).map((p) => p.name).join(', ')}), or all` }),
   concurrency: setting({ flag: 'concurrency', parser: integer(1, 1000), default: 16, help: "calls in flight on the client's one channel" }),
-  maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', parser: integer(100, 60_000), default: 1000, help: 'MAX_CONNECTION_AGE_MS of the pods on the +age paths: short, so several ages pass within a run' }),
+  maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', parser: integer(100, 60_000), default: 500, help: 'MAX_CONNECTION_AGE_MS of the pods on the +age paths: short, so several ages pass within a run' }),
   json: setting({ flag: 'json', parser: text, default: path.join(ROOT, 'bench', 'results', 'strategies.json'), help: 'where to write the figures as JSON' }),
 };
 type BenchConfig = Settings<typeof benchSettings>;
@@ -81,17 +81,18 @@ function machine() {
 
 function report(results: readonly PathFigures[]): string {
   const rows = [
-    ['path', 'stands for', 'calls/s', 'p50 ms', 'p99 ms', 'max/min', 'CV', '4th pod fair share', 'rollout: failed calls'],
+    ['path', 'stands for', 'calls/s', 'p50 ms', 'p99 ms', 'failed', 'max/min', 'CV', '4th pod fair share', 'rollout: failed calls'],
     ...results.map((r) => [
       r.path,
       r.stands,
       String(Math.round(r.steady.callsPerSecond)),
       fmtMs(r.steady.p50Ms),
       fmtMs(r.steady.p99Ms),
+      String(r.steady.failures),
       formatRatio(r.steady.maxMinRatio),
       r.steady.coefficientOfVariation.toFixed(2),
       formatFairShare(r.fourthPod.fairShareAfterSeconds, r.fourthPod.waitedSeconds),
-      `${r.rollout.failures} of ${r.rollout.calls}${r.rollout.stillFailing ? ' (still failing)' : ''}`,
+      formatRollout(r.rollout),
     ]),
   ];
   return table(rows);
@@ -129,13 +130,14 @@ async function bench(config: BenchConfig): Promise<number> {
     log(`wrote ${path.relative(process.cwd(), config.json)}${notRun.length > 0 ? ` without ${notRun.join(', ')}` : ''}`);
   };
   const stoppers = new Set<() => Promise<void>>();
-  // The phases are bounded, but a busy machine stretches process starts and drains: the limit holds regardless.
+  // The phases are bounded, but a busy machine stretches process starts and drains: the limit (counted from the
+  // process's start) holds regardless.
   const watchdog = setTimeout(() => {
     log(`out of time: the ${mode.limitMs / 1000} s are up (a busy machine?); stopping what runs`);
     finish();
     const stopped = Promise.allSettled([...stoppers].map((stop) => stop()));
     void Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]).then(() => process.exit(1));
-  }, mode.limitMs - STOP_GRACE_MS);
+  }, mode.limitMs - STOP_GRACE_MS - process.uptime() * 1000);
   try {
     log(
       `${paths.length} paths (${paths.map((p) => p.name).join(', ')}), one at a time; each: 3 pods, ${scenario.concurrency} calls in flight on one channel, ` +

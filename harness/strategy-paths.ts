@@ -72,9 +72,11 @@ export function renderedClient(strategy: StrategyName): { target: string; lb: Cl
   return { target, lb };
 }
 
+const ageEnvName = () => serverSettings.maxConnectionAgeMs.env!;
+
 /** The server's max connection age as a pod's environment, or none. */
 function ageEnv(maxConnectionAgeMs: number | undefined): Record<string, string> {
-  return maxConnectionAgeMs === undefined ? {} : { [serverSettings.maxConnectionAgeMs.env!]: String(maxConnectionAgeMs) };
+  return maxConnectionAgeMs === undefined ? {} : { [ageEnvName()]: String(maxConnectionAgeMs) };
 }
 
 /** Pods in rotation, in the order they joined, as a control plane keeps them; add and remove return the new list. */
@@ -138,7 +140,7 @@ export function l4Path(options: { maxConnectionAgeMs?: number } = {}): StrategyP
   const aged = options.maxConnectionAgeMs !== undefined;
   return nginxPath(
     aged ? 'L4+age' : 'L4',
-    aged ? `a ClusterIP Service; pods with MAX_CONNECTION_AGE_MS=${options.maxConnectionAgeMs}` : 'a ClusterIP Service (kube-proxy): connections balanced, not calls',
+    aged ? `ClusterIP Service, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}` : 'ClusterIP Service (kube-proxy)',
     'tcp',
     () => defaultSettings(clientSettings).lb,
     ageEnv(options.maxConnectionAgeMs),
@@ -147,7 +149,7 @@ export function l4Path(options: { maxConnectionAgeMs?: number } = {}): StrategyP
 
 /** ingress-nginx: nginx's grpc_pass balances each call over the pods' endpoints. */
 export function l7Path(): StrategyPath {
-  return nginxPath('L7', 'nginx-ingress (nginx grpc_pass): each call balanced', 'grpc', () => renderedClient('nginx-ingress').lb, {});
+  return nginxPath('L7', 'nginx-ingress strategy (grpc_pass)', 'grpc', () => renderedClient('nginx-ingress').lb, {});
 }
 
 /** Throws unless the grpc-js of this process honours the DNS server in a target (harness/dns-authority.ts). */
@@ -171,7 +173,7 @@ export function dnsPath(options: { maxConnectionAgeMs?: number } = {}): Strategy
   const aged = options.maxConnectionAgeMs !== undefined;
   return {
     name: aged ? 'DNS+age' : 'DNS',
-    stands: aged ? `headless: round_robin over DNS A records; pods with MAX_CONNECTION_AGE_MS=${options.maxConnectionAgeMs}` : 'headless Service, round_robin over DNS A records, no max connection age',
+    stands: aged ? `headless strategy, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}` : 'headless Service, no max connection age',
     podEnv: ageEnv(options.maxConnectionAgeMs),
     missing: () => dnsmasqMissing() && `${dnsmasqMissing()}; install it with: ${DNSMASQ_INSTALL_HINT}`,
     async start(pods) {
@@ -203,7 +205,7 @@ export function dnsPath(options: { maxConnectionAgeMs?: number } = {}): Strategy
 export function kubernetesPath(): StrategyPath {
   return {
     name: 'kubernetes',
-    stands: 'k8s-resolver: round_robin over the EndpointSlices the client watches',
+    stands: 'k8s-resolver strategy (EndpointSlice watch)',
     podEnv: {},
     missing: () => undefined,
     async start(pods) {

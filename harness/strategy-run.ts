@@ -256,7 +256,7 @@ export async function runStrategyPath(path: StrategyPath, scenario: Scenario, pr
           stillFailing: quietFor() < scenario.settleMs,
           steps,
         };
-        say(`rollout of ${rolloutPods} pods in ${rollout.seconds.toFixed(1)} s: ${rollout.failures} of ${rollout.calls} calls failed${rollout.failures ? ` (${formatStatuses(rollout.byStatus)}) over ${rollout.failingSeconds.toFixed(1)} s` : ''}${rollout.stillFailing ? ', still failing at the end' : ''}`);
+        say(`rollout of ${rolloutPods} pods in ${rollout.seconds.toFixed(1)} s: ${formatRollout(rollout)} calls failed${rollout.failures ? ` (${formatStatuses(rollout.byStatus)}) over ${rollout.failingSeconds.toFixed(1)} s` : ''}`);
         const { errors } = await load.stop();
         return { path: path.name, stands: path.stands, target: running.target, lb: running.lb, via: running.via, steady: steadyFigures, fourthPod, rollout, errors };
       } finally {
@@ -297,6 +297,12 @@ export function formatRatio(ratio: number | null): string {
 
 export function formatFairShare(seconds: number | null, waitedSeconds: number): string {
   return seconds === null ? `never within ${waitedSeconds.toFixed(0)} s` : `${seconds.toFixed(1)} s`;
+}
+
+/** `12 of 3456 (0.3%)`, and whether calls still failed at the end. */
+export function formatRollout(rollout: Pick<PathFigures['rollout'], 'failures' | 'calls' | 'failedShare' | 'stillFailing'>): string {
+  const share = rollout.failures === 0 ? '' : ` (${(rollout.failedShare * 100).toFixed(rollout.failedShare < 0.01 ? 2 : 0)}%)`;
+  return `${rollout.failures} of ${rollout.calls}${share}${rollout.stillFailing ? ', still failing' : ''}`;
 }
 
 function formatStatuses(byStatus: Record<string, number>): string {
