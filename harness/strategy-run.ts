@@ -256,7 +256,8 @@ export async function runStrategyPath(path: StrategyPath, scenario: Scenario, pr
           stillFailing: quietFor() < scenario.settleMs,
           steps,
         };
-        say(`rollout of ${rolloutPods} pods in ${rollout.seconds.toFixed(1)} s: ${formatRollout(rollout)} calls failed${rollout.failures ? ` (${formatStatuses(rollout.byStatus)}) over ${rollout.failingSeconds.toFixed(1)} s` : ''}`);
+        const statuses = rollout.failures === 0 ? '' : `; ${formatStatuses(rollout.byStatus)}, over ${rollout.failingSeconds.toFixed(1)} s`;
+        say(`rollout of ${rolloutPods} pods in ${rollout.seconds.toFixed(1)} s: failed calls ${formatRollout(rollout)}${statuses}`);
         const { errors } = await load.stop();
         return { path: path.name, stands: path.stands, target: running.target, lb: running.lb, via: running.via, steady: steadyFigures, fourthPod, rollout, errors };
       } finally {
