@@ -121,7 +121,9 @@ function nginxPath(
       const rotation = new Rotation(pods);
       const backends = () => rotation.current.map(({ host, port }) => ({ host, port }));
       const nginx = await startNginx({ proxy: { kind, backends: backends() } });
-      // An endpoint change reloads nginx: new connections and calls use the new pods, open ones finish where they are.
+      // An endpoint change reloads nginx: new connections and calls use the new pods, open connections stay on the old
+      // worker until they close. (ingress-nginx instead hands endpoint changes to its Lua balancer without a reload:
+      // its docs/how-it-works.md, "Avoiding reloads on Endpoints changes".)
       const follow = async () => nginx.reconfigure({ proxy: backends() });
       return {
         target: `127.0.0.1:${nginx.ports.proxy}`,
