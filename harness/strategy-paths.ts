@@ -201,8 +201,8 @@ export function dnsPath(options: { maxConnectionAgeMs?: number } = {}): Strategy
 /**
  * The k8s-resolver strategy: the client's `kubernetes:///` resolver (app/k8s-resolver.ts) lists and watches the
  * Service's EndpointSlices on the fake API server (harness/fake-kube-api.ts), which holds one slice with an
- * endpoint per pod: added ready, and turned not ready and terminating as the pod is removed, as the EndpointSlice
- * controller does. The client runs in this process, so the path points KUBECONFIG at the fake server while it runs.
+ * endpoint per pod: added ready, and turned terminating (not ready, still serving) as the pod is removed. The
+ * client runs in this process, so the path points KUBECONFIG at the fake server while it runs.
  */
 export function kubernetesPath(): StrategyPath {
   return {
@@ -218,14 +218,16 @@ export function kubernetesPath(): StrategyPath {
       const dir = mkdtempSync(path.join(tmpdir(), 'grpc-lb-kubeconfig-'));
       const previousKubeconfig = process.env.KUBECONFIG;
       process.env.KUBECONFIG = writeKubeconfig(dir, api.port);
-      const endpoints = new Map<string, { pod: PodAddress; ready: boolean }>(pods.map((pod) => [pod.name, { pod, ready: true }]));
+      // A terminating endpoint is never ready but still serving (it drains): io.k8s.api.discovery.v1.EndpointConditions
+      // in upstream/schemas/k8s-v1.32.0-definitions.json.
+      const endpoints = new Map<string, { pod: PodAddress; terminating: boolean }>(pods.map((pod) => [pod.name, { pod, terminating: false }]));
       const publish = () =>
         api.apply({
           metadata: { name: `${service}-bench`, namespace, labels: { 'kubernetes.io/service-name': service } },
           addressType: 'IPv4',
-          endpoints: [...endpoints.values()].map(({ pod, ready }) => ({
+          endpoints: [...endpoints.values()].map(({ pod, terminating }) => ({
             addresses: [pod.host],
-            conditions: { ready, serving: ready, terminating: !ready },
+            conditions: { ready: !terminating, serving: true, terminating },
             targetRef: { kind: 'Pod', name: pod.name, namespace },
           })),
           ports: [{ name: port, port: pods[0].port, protocol: 'TCP' }],
@@ -236,11 +238,11 @@ export function kubernetesPath(): StrategyPath {
         lb: client.lb,
         via: `the fake API server on ${api.url}`,
         added: async (pod) => {
-          endpoints.set(pod.name, { pod, ready: true });
+          endpoints.set(pod.name, { pod, terminating: false });
           publish();
         },
         removing: async (pod) => {
-          endpoints.set(pod.name, { pod, ready: false });
+          endpoints.set(pod.name, { pod, terminating: true });
           publish();
         },
         stop: async () => {
