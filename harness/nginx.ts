@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { makeCertificates, type TestCertificates } from './certs';
 import { freePort, startProcess, stopProcess, type RunningProcess } from './processes';
-import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type ListenerSpec } from './nginx-config';
+import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type Backend, type ListenerSpec } from './nginx-config';
 
 export const NGINX = '/usr/sbin/nginx';
 export const NGINX_INSTALL_HINT = 'apt-get install -y nginx libnginx-mod-stream';
@@ -33,10 +33,16 @@ export interface Nginx<K extends string> {
   /** The CA and certificate of the TLS listeners (for GATEWAY_HOST), when there is one. */
   certificates?: TestCertificates;
   /** The rendered configuration. */
-  config: string;
+  readonly config: string;
   process: RunningProcess;
   /** nginx's error log so far (warnings and errors). */
   errorLog(): string;
+  /**
+   * Renders the configuration again with other backends on the same ports and reloads it (SIGHUP), as a proxy
+   * follows endpoint changes: new connections and calls use the new backends, and the old worker keeps the
+   * connections it holds until they close. Resolves once a worker with the new configuration runs.
+   */
+  reconfigure(backends: Partial<Record<K, readonly Backend[]>>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +58,24 @@ function canConnect(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** The process ids of an nginx master's workers (Linux /proc). */
+function workerPids(masterPid: number): string[] {
+  return readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+}
+
+/** SIGHUP to the master, then waits for a worker it did not have before: nginx starts one only for a configuration it accepted. */
+async function reload(proc: RunningProcess, describe: () => string): Promise<void> {
+  const masterPid = proc.child.pid!;
+  const before = new Set(workerPids(masterPid));
+  proc.child.kill('SIGHUP');
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!workerPids(masterPid).some((pid) => !before.has(pid))) {
+    if (/\[emerg\]/.test(describe())) throw new Error(`nginx rejected the new configuration\n${describe()}`);
+    if (Date.now() > deadline) throw new Error(`nginx started no worker with the new configuration within ${START_TIMEOUT_MS} ms\n${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Resolves once every port accepts connections; rejects when nginx exits first or the time is up. */
@@ -102,12 +126,22 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
         throw error;
       }
       const ports = Object.fromEntries(entries.map(([name], i) => [name, rendered[i].port])) as Record<K, number>;
+      let current = { listeners: rendered, config };
       return {
         ports,
         certificates,
-        config,
+        get config() {
+          return current.config;
+        },
         process: proc,
         errorLog,
+        reconfigure: async (backends) => {
+          const listeners = current.listeners.map((listener, i) => ({ ...listener, backends: backends[entries[i][0]] ?? listener.backends }));
+          const next = renderNginxConfig(dir, listeners, certificates);
+          writeFileSync(configFile, next);
+          await reload(proc, describe);
+          current = { listeners, config: next };
+        },
         stop: async () => {
           try {
             await stopProcess(proc);
