@@ -1,4 +1,4 @@
-/** Test PKI made with openssl: a CA and a server certificate for one DNS name, as the seed's walkthrough does. */
+/** Test PKI made with openssl: a CA and a server certificate for one DNS name, as `npm run certs` does for the walkthrough. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -29,7 +29,7 @@ export interface ArgoCdApplicationProps {
   readonly repoURL: string;
   /** Branch, tag or commit to follow. */
   readonly targetRevision: string;
-  /** Directory in the repository: a synthesized `dist/<env>/<strategy>` (its kustomization.yaml lists the files). */
+  /** Directory in the repository: a synthesized `dist/<env>/<strategy>` (its `Kustomization` file lists the files). */
   readonly path: string;
   /** The namespace of objects that name none; with `CreateNamespace=true` Argo CD creates it if missing. */
   readonly destinationNamespace: string;

@@ -9,7 +9,7 @@ import { containerImage, isImageRepository, type ContainerImage, type ImagePullP
 
 /** Where the gateway's certificate and key come from. */
 export type TlsSource =
-  /** `npm run certs` makes them with openssl and prints the `kubectl create secret tls` command (the seed's path). */
+  /** `npm run certs` makes them with openssl and prints the `kubectl create secret tls` command. */
   | 'kubectl-secret'
   /** cert-manager issues them from a self-signed Issuer into the same Secret (clusters that run cert-manager). */
   | 'cert-manager';
@@ -44,11 +44,14 @@ export interface EnvironmentConfig {
    * @default - none: the environment cannot render the `endpoints` strategy
    */
   readonly endpoints?: { readonly serviceName: string };
-  /** What Argo CD deploys for this environment (dist/argocd/applications). */
+  /** What Argo CD deploys for this environment (dist/argocd/<name>/: its Applications and the root that deploys them). */
   readonly argoCd: {
     /** One of `strategies`: a cluster runs one strategy at a time. */
     readonly strategy: StrategyName;
-    /** The environment's cluster, by API server URL as registered in Argo CD. */
+    /**
+     * The environment's cluster, by API server URL as the Argo CD that holds the environment's root knows it:
+     * `https://kubernetes.default.svc` when Argo CD runs in that cluster (one Argo CD per cluster).
+     */
     readonly destinationServer: string;
   };
 }
@@ -57,7 +60,7 @@ export interface EnvironmentConfig {
 // through its "exports", from lib/ here and from build/library/lib/ in the installed package alike.
 const { version } = require('grpc-k8s-lb/package.json') as { readonly version: string };
 
-/** What every environment shares: the seed's walkthrough. */
+/** What every environment shares: the Istio ILB walkthrough's namespaces, host and TLS Secret. */
 const WALKTHROUGH = {
   namespaces: { app: 'testing', gateway: 'istio-system' },
   host: 'grpc.example.com',
@@ -90,8 +93,8 @@ export const ENVIRONMENTS = {
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',
-    // Docker Desktop's API server as its kubeconfig names it (`argocd cluster add docker-desktop` registers it).
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.docker.internal:6443' },
+    // Argo CD running in the Docker Desktop cluster itself.
+    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
   },
 } as const satisfies Record<string, EnvironmentConfig>;
 

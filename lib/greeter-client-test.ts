@@ -51,7 +51,7 @@ export interface GreeterClientTestProps {
 }
 
 /**
- * The seed's client test: one pod that calls SayHello through an endpoint forever over one channel and logs
+ * The client test: one pod that calls SayHello through an endpoint forever over one channel and logs
  * `Hello grpc.example.com:443 from greeter-<pod>`, so `kubectl logs` shows whether the pods rotate.
  *
  * A client of a TLS endpoint (a gateway or ingress) trusts the certificate in its Secret (self-signed: it is its own

@@ -24,7 +24,7 @@ export interface IstioIlbGatewayProps {
    */
   readonly namespace: INamespace;
   /**
-   * Namespace of the Istio `Gateway` resource. The seed keeps it beside the routes, in the app's namespace.
+   * Namespace of the Istio `Gateway` resource. The walkthrough keeps it beside the routes, in the app's namespace.
    * @default - the workload's namespace
    */
   readonly configNamespace?: INamespace;

@@ -24,7 +24,7 @@ export interface IstioIlbWalkthrough {
 }
 
 /**
- * The seed's Istio ILB walkthrough for one environment, as one chart per concern. Charts depend on each other
+ * The Istio ILB walkthrough for one environment, as one chart per concern. Charts depend on each other
  * in apply order, so cdk8s numbers the files (`0000-namespace.k8s.yaml`, `0001-greeter.k8s.yaml`, ...) and
  * `kubectl apply -f dist/<env>/istio-ilb/` creates the Namespace before anything in it.
  */

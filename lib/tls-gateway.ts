@@ -8,7 +8,7 @@ import type { INamespace } from './workload';
 
 /**
  * The kind of LoadBalancer Service in front of the gateway pods.
- * - `gke-internal`: a GKE internal passthrough load balancer, reachable only from the VPC (the seed's ILB);
+ * - `gke-internal`: a GKE internal passthrough load balancer, reachable only from the VPC (the walkthrough's ILB);
  * - `default`: the cluster's default LoadBalancer (Docker Desktop publishes it on localhost).
  */
 export type GatewayLoadBalancer = 'gke-internal' | 'default';

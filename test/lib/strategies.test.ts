@@ -12,6 +12,7 @@ import { serverSettings } from '../../app/server';
 import { renderNginxConfig } from '../../harness/nginx-config';
 import { ENDPOINT_SLICE_READER_RULES, ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategies, type EnvironmentConfig } from '../../lib';
 import { synthesize } from '../../main';
+import { KUSTOMIZATION_FILE } from '../../deploy/kustomization';
 import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'strategies-'));
@@ -206,7 +207,7 @@ describe('the strategy switch', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'strategy-switch-'));
     try {
       synthesize(dir, ['docker-desktop/linkerd']);
-      const files = [...rendered('docker-desktop', 'linkerd').map((f) => f.file), 'kustomization.yaml'];
+      const files = [...rendered('docker-desktop', 'linkerd').map((f) => f.file), KUSTOMIZATION_FILE];
       expect(readdirSync(dir, { recursive: true }).sort()).toEqual(['docker-desktop', 'docker-desktop/linkerd', ...files.map((file) => `docker-desktop/linkerd/${file}`)].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
