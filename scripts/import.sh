@@ -2,8 +2,11 @@
 # Regenerates imports/ offline from the CRDs in upstream/crds (the same versions cdk8s.yaml names upstream): Istio
 # 1.30.3, and the Gateway API v1.6.1 kinds the constructs use. Only the API groups lib/ uses are kept: the rest would
 # only slow type-checking. --no-save: cdk8s import would otherwise rewrite cdk8s.yaml's imports with these paths.
+# Usage: npm run import [-- <output dir>]   (default imports/; a test writes to a temp dir and compares)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out=${1:-imports}
+[ -d "$out" ] || { echo "import: output directory $out not found" >&2; exit 2; }
 crds=upstream/crds
 istio=$crds/istio-1.30.3-crds.yaml
 gateway_api=("$crds"/gateway-api-v1.6.1-{gateways,grpcroutes,referencegrants}.yaml)
@@ -22,6 +25,6 @@ cdk8s_import "$work/gateway-api-v1.6.1.yaml"
 
 groups=(networking.istio.io security.istio.io gateway.networking.k8s.io)
 for group in "${groups[@]}"; do
-  cp "$work/$group.ts" "imports/$group.ts"
+  cp "$work/$group.ts" "$out/$group.ts"
 done
-echo "imports/: ${groups[*]/%/.ts} regenerated from $istio and ${gateway_api[*]}"
+echo "$out/: ${groups[*]/%/.ts} regenerated from $istio and ${gateway_api[*]}"
