@@ -31,7 +31,7 @@ export const DEFAULT_PORT = 50051;
 export const serverSettings = {
   host: setting({ flag: 'host', env: 'HOST', parser: text, default: '0.0.0.0', help: 'address to listen on' }),
   port: setting({ flag: 'port', env: 'PORT', parser: port, default: DEFAULT_PORT, help: 'port to listen on; 0 picks a free one' }),
-  podName: setting({ flag: 'pod-name', env: 'POD_NAME', parser: text, default: hostname(), help: 'name in replies and the `hostname` header' }),
+  podName: setting({ flag: 'pod-name', env: 'POD_NAME', parser: text, default: hostname(), defaultHelp: 'the host name', help: 'name in replies and the `hostname` header' }),
   tlsCertFile: setting({ flag: 'tls-cert-file', env: 'TLS_CERT_FILE', parser: optionalFile, default: undefined, help: 'PEM certificate chain; with --tls-key-file serves TLS' }),
   tlsKeyFile: setting({ flag: 'tls-key-file', env: 'TLS_KEY_FILE', parser: optionalFile, default: undefined, help: 'PEM private key for --tls-cert-file' }),
   maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', env: 'MAX_CONNECTION_AGE_MS', parser: optionalMilliseconds, default: undefined, help: 'send GOAWAY after this age (±10% jitter) so clients behind an L4 balancer reconnect and spread; unset: never' }),
