@@ -25,6 +25,14 @@ export function readManifestDir(dir: string): Array<{ file: string; text: string
     });
 }
 
+/** Every file under `dir` (generated output: dist/, imports/), as paths relative to it, sorted. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
 /** Every directory under `root` that holds synthesized manifests (`dist/<env>/<strategy>/`), sorted. */
 export function manifestDirs(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })

@@ -4,9 +4,10 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { filesUnder } from '../harness/manifests';
 import { ROOT } from '../harness/processes';
 
 const UPSTREAM = path.join(ROOT, 'upstream');
@@ -19,14 +20,6 @@ interface Source {
 }
 const sources = JSON.parse(readFileSync(path.join(UPSTREAM, 'sources.json'), 'utf8')) as Source[];
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** Every file under dir, relative to it, sorted. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-    .sort();
-}
 
 test('sources.json records every upstream file once, and nothing else', () => {
   const recorded = sources.map((source) => source.path).sort();
