@@ -11,6 +11,8 @@ ARG NODE_MAJOR=24
 FROM node:${NODE_MAJOR}-trixie-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY app/package.json app/
+COPY lib/package.json lib/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.app.json ./
 COPY app app
@@ -19,9 +21,11 @@ RUN npm run build:app
 FROM node:${NODE_MAJOR}-trixie-slim AS runtime-deps
 WORKDIR /srv
 COPY package.json package-lock.json ./
-# cdk8s is a peer dependency of the construct library only; the images need the runtime dependencies alone
-# (the gRPC packages, and @kubernetes/client-node for the client's kubernetes:/// resolver).
-RUN npm ci --omit=dev --omit=peer --no-audit --no-fund && npm cache clean --force
+COPY app/package.json app/
+COPY lib/package.json lib/
+# The app workspace's dependencies alone (the gRPC packages, and @kubernetes/client-node for the client's
+# kubernetes:/// resolver): the root's are the repository's dev tools, and cdk8s is a peer of the construct library.
+RUN npm ci --workspace app --omit=dev --omit=peer --no-audit --no-fund && npm cache clean --force
 
 # Distroless: no shell or package manager, runs as the numeric non-root user 65532 (runAsNonRoot can verify it).
 FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian13:nonroot AS runtime

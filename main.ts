@@ -8,7 +8,7 @@ import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { KUSTOMIZATION_FILE_NAMES, writeKustomization } from './deploy/kustomization';
-import { ENVIRONMENTS, argoCdDirs, annotateSyncWaves, argoCdApplications, argoCdRootApplication, environment, environmentStrategies } from './lib';
+import { ENVIRONMENTS, annotateSyncWaves, argoCdApplications, argoCdDirs, argoCdRootApplication, environment, environmentStrategies } from './deploy';
 
 const ARGO_CD_TARGET = 'argocd';
 

@@ -21,21 +21,23 @@ import {
 } from './config';
 import { KubernetesTargetError, TARGET_FORM, registerKubernetesResolver } from './k8s-resolver';
 import { GREETER_SERVICE, GreeterClient, type HelloReply } from './proto';
+import { CLIENT_ENV } from './settings';
+import { XDS_BOOTSTRAP_ENV, enableXds, isXdsTarget } from './xds';
 
 export const clientSettings = {
-  target: setting({ flag: 'target', env: 'TARGET', parser: text, default: 'localhost:50051', help: 'host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051, or kubernetes:///<service>[.<namespace>]:<port name or number> for the ready pods of a Service, watched through the Kubernetes API (use with --lb round_robin)' }),
+  target: setting({ flag: 'target', env: CLIENT_ENV.target, parser: text, default: 'localhost:50051', help: `host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051, or kubernetes:///<service>[.<namespace>]:<port name or number> for the ready pods of a Service, watched through the Kubernetes API (use with --lb round_robin), or xds:///<listener> through an xDS control plane such as Istio's (bootstrap from ${XDS_BOOTSTRAP_ENV}, which Istio's grpc-agent sets; the control plane picks the balancing policy, so --lb does not apply)` }),
   name: setting({ flag: 'name', env: 'NAME', parser: text, default: undefined as string | undefined, help: 'name to greet (default: the target, as the Go sample does)' }),
   tls: setting({ flag: 'tls', env: 'TLS', parser: boolean, default: false, help: 'use TLS with the system CAs (implied by --ca-file)' }),
-  caFile: setting({ flag: 'ca-file', env: 'CA_FILE', parser: optionalFile, default: undefined, help: 'PEM CA bundle to verify the server; turns TLS on' }),
-  serverName: setting({ flag: 'server-name', env: 'SERVER_NAME', parser: text, default: undefined as string | undefined, help: 'TLS server name and :authority when dialing an address, e.g. grpc.example.com' }),
-  lb: setting({ flag: 'lb', env: 'LB_POLICY', parser: oneOf('pick_first', 'round_robin'), default: 'pick_first', help: 'client-side load-balancing policy' }),
+  caFile: setting({ flag: 'ca-file', env: CLIENT_ENV.caFile, parser: optionalFile, default: undefined, help: 'PEM CA bundle to verify the server; turns TLS on' }),
+  serverName: setting({ flag: 'server-name', env: CLIENT_ENV.serverName, parser: text, default: undefined as string | undefined, help: 'TLS server name and :authority when dialing an address, e.g. grpc.example.com' }),
+  lb: setting({ flag: 'lb', env: CLIENT_ENV.lbPolicy, parser: oneOf('pick_first', 'round_robin'), default: 'pick_first', help: 'client-side load-balancing policy' }),
   maxAttempts: setting({ flag: 'max-attempts', env: 'MAX_ATTEMPTS', parser: integer(1, 5), default: 1, help: 'attempts per call: above 1, a call that fails UNAVAILABLE is retried (safe: SayHello has no side effects)' }),
   count: setting({ flag: 'count', env: 'COUNT', parser: integer(0), default: 0, help: 'calls to make; 0 runs until SIGINT/SIGTERM' }),
-  intervalMs: setting({ flag: 'interval-ms', env: 'INTERVAL_MS', parser: milliseconds, default: 1000, help: 'pause after each call, per worker' }),
+  intervalMs: setting({ flag: 'interval-ms', env: CLIENT_ENV.intervalMs, parser: milliseconds, default: 1000, help: 'pause after each call, per worker' }),
   concurrency: setting({ flag: 'concurrency', env: 'CONCURRENCY', parser: integer(1, 10_000), default: 1, help: 'calls in flight at once' }),
   deadlineMs: setting({ flag: 'deadline-ms', env: 'DEADLINE_MS', parser: integer(1), default: 5000, help: 'deadline of each call' }),
   warmupMs: setting({ flag: 'warmup-ms', env: 'WARMUP_MS', parser: milliseconds, default: 0, help: 'call for this long before counting, so round_robin has connected every subchannel' }),
-  summaryEvery: setting({ flag: 'summary-every', env: 'SUMMARY_EVERY', parser: integer(0), default: 0, help: 'print the per-pod summary every N calls; 0: only at the end' }),
+  summaryEvery: setting({ flag: 'summary-every', env: CLIENT_ENV.summaryEvery, parser: integer(0), default: 0, help: 'print the per-pod summary every N calls; 0: only at the end' }),
   quiet: setting({ flag: 'quiet', env: 'QUIET', parser: boolean, default: false, help: 'no line per reply, only summaries and errors' }),
 };
 
@@ -114,8 +116,9 @@ export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' 
     }),
   };
   registerKubernetesResolver();
+  const channelCredentials = isXdsTarget(config.target) ? enableXds(config, credentials) : credentials;
   try {
-    return new GreeterClient(config.target, credentials, options);
+    return new GreeterClient(config.target, channelCredentials, options);
   } catch (error) {
     // grpc-js parses a kubernetes: target when it makes the channel: a bad one is a bad setting like any other.
     if (error instanceof KubernetesTargetError) throw new ConfigError('TARGET', config.target, `${TARGET_FORM} (${error.reason})`);

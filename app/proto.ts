@@ -3,10 +3,12 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { GREETER_SERVICE } from './settings';
+
+export { GREETER_SERVICE };
 
 /** protos/ sits beside app/ in the repository and in the images (see Dockerfile). */
 export const GREETER_PROTO = path.resolve(__dirname, '..', 'protos', 'helloworld.proto');
-export const GREETER_SERVICE = 'helloworld.Greeter';
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 /** The messages of helloworld.proto as proto-loader hands them over (keepCase, defaults). */

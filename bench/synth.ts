@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KUSTOMIZATION_FILE } from '../deploy/kustomization';
-import { ENVIRONMENTS } from '../lib';
+import { ENVIRONMENTS } from '../deploy';
 import { haveCommand, table } from './h2load';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -5,7 +5,7 @@
  * traps found on the way are written into the rendered file, each with a comment saying why.
  */
 import * as path from 'node:path';
-import { ENVIRONMENTS } from '../lib/environments';
+import { ENVIRONMENTS } from '../deploy/environments';
 import type { TestCertificates } from './certs';
 
 /** Debian builds the stream module as a dynamic module (package libnginx-mod-stream). */

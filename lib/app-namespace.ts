@@ -1,34 +1,12 @@
 import { Construct } from 'constructs';
 import * as kplus from 'cdk8s-plus-27';
-import { dnsLabel, oneOf, type ValidationSubject } from './validate';
-import type { INamespace } from './workload';
+import { dnsLabel, oneOf, type ValidationSubject } from './internal/validate';
+import type { INamespace } from './namespace';
 
-/** A Pod Security Standards level, as Pod Security Admission's namespace labels take it. */
-export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
-const LEVELS: readonly PodSecurityLevel[] = ['privileged', 'baseline', 'restricted'];
+/** The Pod Security Standards levels, as Pod Security Admission's namespace labels take them. */
+const LEVELS = ['privileged', 'baseline', 'restricted'] as const;
 
-/** The sidecar mesh that injects its proxy into every pod of a namespace, if any. */
-export type SidecarMesh = 'istio' | 'linkerd' | 'none';
-const MESHES: readonly SidecarMesh[] = ['istio', 'linkerd', 'none'];
-
-/** What Pod Security Admission does with pods in the namespace, per mode. */
-export interface PodSecurityAdmission {
-  /**
-   * Pods that violate this level are rejected.
-   * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
-   */
-  readonly enforce?: PodSecurityLevel;
-  /**
-   * Violations of this level are reported to the user who applies (kubectl prints a warning).
-   * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
-   */
-  readonly warn?: PodSecurityLevel;
-  /**
-   * Violations of this level are recorded in the audit log.
-   * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
-   */
-  readonly audit?: PodSecurityLevel;
-}
+const MESHES = ['istio', 'linkerd', 'none'] as const;
 
 export interface AppNamespaceProps {
   /** Name of the Namespace, a DNS-1123 label. */
@@ -38,7 +16,7 @@ export interface AppNamespaceProps {
    * `istio-injection=enabled`, `linkerd` annotates it `linkerd.io/inject: enabled`, `none` leaves pods alone.
    * @default 'istio'
    */
-  readonly mesh?: SidecarMesh;
+  readonly mesh?: 'istio' | 'linkerd' | 'none';
   /**
    * Pod Security Admission labels. In a meshed namespace the default enforces `baseline`, the level Istio and
    * Linkerd document when installed with their CNI plugins (without CNI, their init containers need NET_ADMIN and
@@ -46,13 +24,29 @@ export interface AppNamespaceProps {
    * containers meet. Both warn and audit against `restricted`.
    * @default - meshed: { enforce: 'baseline', warn: 'restricted', audit: 'restricted' }; mesh 'none': restricted for all three
    */
-  readonly podSecurity?: PodSecurityAdmission;
+  readonly podSecurity?: {
+    /**
+     * Pods that violate this level are rejected.
+     * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
+     */
+    readonly enforce?: 'privileged' | 'baseline' | 'restricted';
+    /**
+     * Violations of this level are reported to the user who applies (kubectl prints a warning).
+     * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
+     */
+    readonly warn?: 'privileged' | 'baseline' | 'restricted';
+    /**
+     * Violations of this level are recorded in the audit log.
+     * @default - no label: the cluster's default applies (`privileged` unless its admission configuration sets one)
+     */
+    readonly audit?: 'privileged' | 'baseline' | 'restricted';
+  };
 }
 
-/** The Namespace the greeter runs in; other constructs take it by reference instead of repeating its name. */
+/** A Namespace for gRPC apps, with its mesh injection and Pod Security Admission; other constructs take it by reference. */
 export class AppNamespace extends Construct implements INamespace {
   readonly name: string;
-  readonly mesh: SidecarMesh;
+  readonly mesh: 'istio' | 'linkerd' | 'none';
   readonly namespace: kplus.Namespace;
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {

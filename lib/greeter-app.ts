@@ -1,23 +1,10 @@
 import { Duration } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
-import type { IGrpcEndpoint } from './grpc-endpoint';
-import { dnsLabel, integerIn, istioDuration, milliseconds, port as validPort, type ValidationSubject } from './validate';
-import {
-  containerImage,
-  containerResources,
-  DISTROLESS_NONROOT_UID,
-  oneAtATimeDisruptionBudget,
-  spreadOverNodes,
-  workloadLabels,
-  zeroDowntimeRollout,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
-  type ContainerImage,
-  type ContainerResources,
-  type INamespace,
-  type MeshIdentity,
-} from './workload';
+import type { Construct } from 'constructs';
+import { GREETER_DEFAULT_PORT, SERVER_ENV } from '../app/settings';
+import type { ContainerImage, ContainerResources } from './container';
+import { GrpcApp } from './grpc-app';
+import { milliseconds } from './internal/validate';
+import type { INamespace } from './namespace';
 
 export interface GreeterAppProps {
   /** Namespace of every object the app renders. */
@@ -68,150 +55,46 @@ export interface GreeterAppProps {
    * @default - connections are not aged out
    */
   readonly maxConnectionAge?: Duration;
+  /**
+   * Istio's proxyless gRPC instead of its sidecar (see `GrpcAppProps.istioProxyless`).
+   * @default false
+   */
+  readonly istioProxyless?: boolean;
 }
 
 /**
- * Where a mesh's sidecar is not a native sidecar (Kubernetes < 1.29), it gets SIGTERM with the server and would stop
- * proxying before the server has drained (Istio after its default 5 s): keep it up as long as the server may drain.
+ * The greeter gRPC server (app/server.ts) as a `GrpcApp`: its image, port and probes, and the settings it reads
+ * from the environment (port, pod name for its replies, drain time, max connection age).
  */
-function sidecarDrainAnnotations(mesh: INamespace['mesh'], shutdownGraceMs: number): Record<string, string> | undefined {
-  switch (mesh) {
-    case 'istio':
-      return { 'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: istioDuration(shutdownGraceMs) }) };
-    case 'linkerd':
-      return { 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds': String(Math.ceil(shutdownGraceMs / 1000)) };
-    default:
-      return undefined;
-  }
-}
-
-/**
- * The greeter gRPC server: a Deployment with gRPC health probes, a ClusterIP Service with a port named `grpc`
- * (`appProtocol: grpc`, so Istio treats it as HTTP/2 and balances each call), its own ServiceAccount (its mesh
- * identity) and a PodDisruptionBudget. Pods run under the "restricted" Pod Security Standard.
- */
-export class GreeterApp extends Construct implements IGrpcEndpoint {
-  readonly name: string;
-  readonly namespace: INamespace;
-  readonly port: number;
-  /** Name of the Service port; Istio also reads the protocol from it. */
-  readonly portName = 'grpc';
-  /** Labels every pod carries; the Service, PDB and mesh policies select on them. */
-  readonly podLabels: Record<string, string>;
-  /** The subset of `podLabels` that selectors use (stable across versions). */
-  readonly selectorLabels: Record<string, string>;
-  readonly identity: MeshIdentity;
-  /** The server's `SHUTDOWN_GRACE_MS`: how long it drains after SIGTERM. Sidecars stay up at least this long. */
-  readonly shutdownGraceMs: number;
-  /** The server's `MAX_CONNECTION_AGE_MS`, if connections are aged out. */
-  readonly maxConnectionAgeMs?: number;
-  readonly deployment: k8s.KubeDeployment;
-  readonly service: k8s.KubeService;
-
+export class GreeterApp extends GrpcApp {
   constructor(scope: Construct, id: string, props: GreeterAppProps) {
-    super(scope, id);
-    const subject: ValidationSubject = { construct: 'GreeterApp', id };
-    this.name = dnsLabel(subject, 'name', props.name ?? 'greeter');
-    this.namespace = props.namespace;
-    this.port = validPort(subject, 'port', props.port ?? 50051);
-    const version = dnsLabel(subject, 'version', props.version ?? 'v1');
-    const replicas = integerIn(subject, 'replicas', props.replicas ?? 3, 1);
-    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
-    const resources = containerResources(subject, 'resources', props.resources ?? {
-      requests: { cpu: '50m', memory: '96Mi' },
-      limits: { cpu: '500m', memory: '192Mi' },
-    });
-    const shutdownGraceMs = milliseconds(subject, 'shutdownGrace', props.shutdownGrace ?? Duration.seconds(20), 0);
-    const terminationMarginMs = milliseconds(subject, 'terminationMargin', props.terminationMargin ?? Duration.seconds(10), 1000);
+    const port = props.port ?? GREETER_DEFAULT_PORT;
+    const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
+    const subject = { construct: 'GreeterApp', id };
+    const shutdownGraceMs = milliseconds(subject, 'shutdownGrace', shutdownGrace, 0);
     const maxConnectionAgeMs = props.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
-    this.maxConnectionAgeMs = maxConnectionAgeMs;
-    this.shutdownGraceMs = shutdownGraceMs;
-
-    this.selectorLabels = { app: this.name };
-    this.podLabels = workloadLabels(this.name, { version });
-    this.identity = { namespace: this.namespace, serviceAccountName: this.name };
-    const metadata = { name: this.name, namespace: this.namespace.name, labels: this.podLabels };
-
-    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata,
-      // The server never calls the Kubernetes API; Istio mounts its own token for the sidecar.
-      automountServiceAccountToken: false,
-    });
-
-    const env: k8s.EnvVar[] = [
-      { name: 'PORT', value: String(this.port) },
-      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'SHUTDOWN_GRACE_MS', value: String(shutdownGraceMs) },
-      ...(maxConnectionAgeMs === undefined ? [] : [{ name: 'MAX_CONNECTION_AGE_MS', value: String(maxConnectionAgeMs) }]),
-    ];
-    // Native gRPC probes (Kubernetes >= 1.24) call grpc.health.v1.Health/Check on the server's overall status,
-    // which turns NOT_SERVING as the drain starts. Istio rewrites them to its agent, so they pass under STRICT mTLS.
-    const grpcProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
-      grpc: { port: this.port },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds: 1,
-    });
-
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata,
-      spec: {
-        replicas,
-        selector: { matchLabels: this.selectorLabels },
-        strategy: zeroDowntimeRollout(),
-        template: {
-          metadata: { labels: this.podLabels, annotations: sidecarDrainAnnotations(this.namespace.mesh, shutdownGraceMs) },
-          spec: {
-            serviceAccountName: serviceAccount.name,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurityContext(DISTROLESS_NONROOT_UID),
-            terminationGracePeriodSeconds: Math.ceil((shutdownGraceMs + terminationMarginMs) / 1000),
-            topologySpreadConstraints: spreadOverNodes(this.selectorLabels),
-            containers: [{
-              name: 'server',
-              image,
-              imagePullPolicy,
-              ports: [{ name: this.portName, containerPort: this.port, protocol: 'TCP' }],
-              env,
-              resources,
-              securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
-              readinessProbe: grpcProbe(5, 1),
-              livenessProbe: grpcProbe(10, 3),
-            }],
-          },
-        },
+    super(scope, id, {
+      namespace: props.namespace,
+      name: props.name ?? 'greeter',
+      image: props.image,
+      port,
+      replicas: props.replicas ?? 3,
+      version: props.version,
+      containerName: 'server',
+      istioProxyless: props.istioProxyless,
+      maxConnectionAge: props.maxConnectionAge,
+      resources: props.resources ?? {
+        requests: { cpu: '50m', memory: '96Mi' },
+        limits: { cpu: '500m', memory: '192Mi' },
       },
+      drainTime: shutdownGrace,
+      terminationMargin: props.terminationMargin ?? Duration.seconds(10),
+      env: [
+        { name: SERVER_ENV.port, value: String(port) },
+        { name: SERVER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: SERVER_ENV.shutdownGraceMs, value: String(shutdownGraceMs) },
+        ...(maxConnectionAgeMs === undefined ? [] : [{ name: SERVER_ENV.maxConnectionAgeMs, value: String(maxConnectionAgeMs) }]),
+      ],
     });
-
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata,
-      spec: {
-        type: 'ClusterIP',
-        selector: this.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: 'grpc', port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
-      },
-    });
-
-    oneAtATimeDisruptionBudget(this, metadata, this.selectorLabels);
-    this.deployment.addDependency(serviceAccount);
-  }
-
-  /** The Service's cluster DNS name, as Istio routes and DestinationRules name their host. */
-  get serviceHost(): string {
-    return `${this.name}.${this.namespace.name}.svc.cluster.local`;
-  }
-
-  /** The ClusterIP Service as a client dials it: one virtual IP, so only a mesh's sidecar can balance each call. */
-  get grpcTarget(): string {
-    return `${this.serviceHost}:${this.port}`;
-  }
-
-  /** One address behind the virtual IP: nothing for the client to balance. */
-  readonly loadBalancingPolicy = 'pick_first';
-
-  /** Clients of the Service run beside it. */
-  get clientNamespace(): INamespace {
-    return this.namespace;
   }
 }
-

@@ -1,30 +1,24 @@
-import type { INamespace } from './workload';
-
-/** The client-side load-balancing policy a grpc-js client uses (its `LB_POLICY`). */
-export type ClientLoadBalancingPolicy = 'pick_first' | 'round_robin';
-
-/** TLS that an endpoint terminates, and where a client finds the certificate to trust. */
-export interface GrpcEndpointTls {
-  /** Name the client verifies in the certificate and sends as `:authority`, such as `grpc.example.com`. */
-  readonly serverName: string;
-  /** The `kubernetes.io/tls` Secret whose `tls.crt` the client trusts (self-signed: the certificate is its own CA). */
-  readonly secretName: string;
-}
+import type { INamespace } from './namespace';
 
 /**
- * Something a greeter client can call: a gateway, an ingress, a Service. Each load-balancing strategy's front door
- * implements it, so `GreeterClientTest` dials any of them without repeating a host, port or Secret name.
+ * Something a gRPC client can call: a gateway, an ingress, a Service. Each load-balancing strategy's front door
+ * implements it, so `GreeterClient` dials any of them without repeating a host, port or Secret name.
  */
 export interface IGrpcEndpoint {
   /** The grpc-js target the client dials, such as `greeter-gateway.istio-system.svc.cluster.local:443`. */
   readonly grpcTarget: string;
   /** What the client must balance itself: `round_robin` where the target resolves to every pod. */
-  readonly loadBalancingPolicy: ClientLoadBalancingPolicy;
+  readonly loadBalancingPolicy: 'pick_first' | 'round_robin';
   /**
    * TLS the endpoint terminates; absent where the client speaks plaintext (a mesh adds mTLS underneath).
    * @default - plaintext
    */
-  readonly tls?: GrpcEndpointTls;
+  readonly tls?: {
+    /** Name the client verifies in the certificate and sends as `:authority`, such as `grpc.example.com`. */
+    readonly serverName: string;
+    /** The `kubernetes.io/tls` Secret whose `tls.crt` the client trusts (self-signed: the certificate is its own CA). */
+    readonly secretName: string;
+  };
   /** Where a client of this endpoint runs by default: where the TLS Secret (if any) is readable. */
   readonly clientNamespace: INamespace;
   /**
@@ -33,4 +27,9 @@ export interface IGrpcEndpoint {
    * @default - the namespace's default ServiceAccount, with no API token mounted
    */
   readonly clientServiceAccountName?: string;
+  /**
+   * Annotations a client's pod needs to reach the endpoint, such as Istio's proxyless gRPC agent.
+   * @default - none
+   */
+  readonly clientPodAnnotations?: Readonly<Record<string, string>>;
 }

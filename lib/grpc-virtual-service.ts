@@ -1,21 +1,20 @@
-import { Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
-import type { GreeterApp } from './greeter-app';
+import type { IGrpcBackend } from './grpc-backend';
+import { serviceDnsName } from './internal/names';
 import type { IstioIlbGateway } from './istio-ilb-gateway';
-import { dnsLabel, integerIn, invalidProp, istioDuration, milliseconds, oneOf, type ValidationSubject } from './validate';
+import { grpcRetries, outlierEjection } from './internal/call-policy';
+import { dnsLabel, integerIn, istioDuration, oneOf, type ValidationSubject } from './internal/validate';
 
-/** How the gateway's Envoy picks a pod for each call (`DestinationRule.trafficPolicy.loadBalancer.simple`). */
-export type GrpcLoadBalancer = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH';
-const LOAD_BALANCERS: readonly GrpcLoadBalancer[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'];
+const ALGORITHMS = ['ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'] as const;
 
 /** Conditions Istio (Envoy) can retry on: its HTTP ones and the gRPC status names. */
-export const RETRY_CONDITIONS = [
+const RETRY_CONDITIONS = [
   '5xx', 'gateway-error', 'reset', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx', 'refused-stream',
   'retriable-status-codes', 'retriable-headers',
   'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
 ] as const;
-export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
 
 export interface GrpcRetryPolicy {
   /**
@@ -33,24 +32,24 @@ export interface GrpcRetryPolicy {
    * it is going away (a draining pod answers UNAVAILABLE), so retrying SayHello cannot run it twice to harm.
    * @default ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled']
    */
-  readonly retryOn?: RetryCondition[];
+  readonly retryOn?: ReadonlyArray<(typeof RETRY_CONDITIONS)[number]>;
 }
 
 export interface GrpcVirtualServiceProps {
-  /** The app to route to: its Service is the destination and the DestinationRule's host. */
-  readonly app: GreeterApp;
+  /** Where the calls go: its Service is the destination and the DestinationRule's host. */
+  readonly backend: IGrpcBackend;
   /** The gateway whose host and Gateway resource the route binds to. */
   readonly gateway: IstioIlbGateway;
   /**
    * Name of the VirtualService and DestinationRule.
-   * @default - the app's name
+   * @default - the backend's Service name
    */
   readonly name?: string;
   /**
-   * Load-balancing policy over the app's pods.
+   * How the gateway's Envoy picks a pod for each call (`DestinationRule.trafficPolicy.loadBalancer.simple`).
    * @default 'ROUND_ROBIN'
    */
-  readonly loadBalancer?: GrpcLoadBalancer;
+  readonly loadBalancingAlgorithm?: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH';
   /**
    * Retries of failed calls.
    * @default - see `GrpcRetryPolicy`
@@ -70,7 +69,7 @@ export interface GrpcVirtualServiceProps {
 }
 
 /**
- * Routes the gateway's host to a GreeterApp: a VirtualService bound to the Gateway, with retries, and a
+ * Routes the gateway's host to a gRPC backend: a VirtualService bound to the Gateway, with retries, and a
  * DestinationRule that balances each call (not each connection) over the pods, with a connection pool,
  * outlier detection and Istio mutual TLS to the sidecars.
  */
@@ -81,17 +80,13 @@ export class GrpcVirtualService extends Construct {
   constructor(scope: Construct, id: string, props: GrpcVirtualServiceProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'GrpcVirtualService', id };
-    const { app, gateway } = props;
-    const name = dnsLabel(subject, 'name', props.name ?? app.name);
-    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'ROUND_ROBIN', LOAD_BALANCERS);
-    const attempts = integerIn(subject, 'retries.attempts', props.retries?.attempts ?? 3, 0, 10);
-    const perTryTimeoutMs = milliseconds(subject, 'retries.perTryTimeout', props.retries?.perTryTimeout ?? Duration.seconds(2), 1);
-    const retryOn = props.retries?.retryOn ?? ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'];
-    if (retryOn.length === 0) throw invalidProp(subject, 'retries.retryOn', retryOn, `a non-empty list of ${RETRY_CONDITIONS.join(', ')}`);
-    retryOn.forEach((condition, i) => oneOf(subject, `retries.retryOn[${i}]`, condition, RETRY_CONDITIONS));
+    const { backend, gateway } = props;
+    const name = dnsLabel(subject, 'name', props.name ?? backend.serviceName);
+    const algorithm = oneOf(subject, 'loadBalancingAlgorithm', props.loadBalancingAlgorithm ?? 'ROUND_ROBIN', ALGORITHMS);
+    const { attempts, perTryTimeoutMs, retryOn } = grpcRetries(subject, props.retries, RETRY_CONDITIONS);
     const maxConcurrentRequests = integerIn(subject, 'maxConcurrentRequests', props.maxConcurrentRequests ?? 1000, 1);
     const consecutiveErrorsToEject = integerIn(subject, 'consecutiveErrorsToEject', props.consecutiveErrorsToEject ?? 5, 1);
-    const metadata = { name, namespace: app.namespace.name };
+    const metadata = { name, namespace: backend.namespace.name };
 
     this.virtualService = new istio.VirtualService(this, 'VirtualService', {
       metadata,
@@ -100,7 +95,7 @@ export class GrpcVirtualService extends Construct {
         gateways: [gateway.gatewayRef],
         http: [{
           name: name,
-          route: [{ destination: { host: app.serviceHost, port: { number: app.port } } }],
+          route: [{ destination: { host: serviceDnsName(backend.serviceName, backend.namespace), port: { number: backend.port } } }],
           retries: attempts === 0 ? { attempts: 0 } : { attempts, perTryTimeout: istioDuration(perTryTimeoutMs), retryOn: retryOn.join(',') },
         }],
       },
@@ -109,21 +104,14 @@ export class GrpcVirtualService extends Construct {
     this.destinationRule = new istio.DestinationRule(this, 'DestinationRule', {
       metadata,
       spec: {
-        host: app.serviceHost,
+        host: serviceDnsName(backend.serviceName, backend.namespace),
         trafficPolicy: {
-          loadBalancer: { simple: loadBalancer as istio.DestinationRuleSpecTrafficPolicyLoadBalancerSimple },
+          loadBalancer: { simple: algorithm as istio.DestinationRuleSpecTrafficPolicyLoadBalancerSimple },
           connectionPool: {
             tcp: { connectTimeout: '1s' },
             http: { http2MaxRequests: maxConcurrentRequests },
           },
-          // Eject a pod that keeps failing, for 30 s at first, but never more than half of them: with few replicas a
-          // burst of errors must not empty the pool.
-          outlierDetection: {
-            consecutiveGatewayErrors: consecutiveErrorsToEject,
-            interval: '10s',
-            baseEjectionTime: '30s',
-            maxEjectionPercent: 50,
-          },
+          outlierDetection: outlierEjection(consecutiveErrorsToEject),
           tls: { mode: istio.DestinationRuleSpecTrafficPolicyTlsMode.ISTIO_UNDERSCORE_MUTUAL },
         },
       },

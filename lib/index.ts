@@ -1,27 +1,25 @@
-/** The public library surface: what other repositories import. */
-export * from './app-namespace';
-export * from './argo-cd-application';
-export * from './environments';
-export * from './gitops';
-export * from './greeter-app';
-export * from './greeter-client-test';
-export * from './grpc-endpoint';
-export * from './grpc-virtual-service';
-export * from './istio-ilb-gateway';
-export * from './istio-ilb-walkthrough';
-export * from './mesh-access-policy';
-export * from './self-signed-certificate';
-export * from './strategy';
-export * from './strategies';
-export * from './strategies/cloud-endpoints';
-export * from './strategies/gateway-api';
-export * from './strategies/grpc-gateway';
-export * from './strategies/grpc-route';
-export * from './strategies/headless';
-export * from './strategies/k8s-resolver';
-export * from './strategies/linkerd';
-export * from './strategies/nginx-ingress';
-export * from './sync-waves';
-export { GATEWAY_LOAD_BALANCERS, type GatewayLoadBalancer } from './tls-gateway';
-export * from './validate';
-export * from './workload';
+/**
+ * The public API of the construct library: what other repositories import. Hand-written on purpose: helpers stay
+ * internal, and every name here is documented in API.md.
+ */
+export { AppNamespace, type AppNamespaceProps } from './app-namespace';
+export { CloudEndpointsProxy, type CloudEndpointsProxyProps } from './cloud-endpoints-proxy';
+export type { ContainerImage, ContainerResources } from './container';
+export { EndpointSliceReader, type EndpointSliceReaderProps } from './endpoint-slice-reader';
+export { EnvoyGatewayGrpcPolicy, type EnvoyGatewayGrpcPolicyProps } from './envoy-gateway-grpc-policy';
+export { GreeterApp, type GreeterAppProps } from './greeter-app';
+export { GreeterClient, type GreeterClientProps } from './greeter-client';
+export { GrpcApp, type GrpcAppProps } from './grpc-app';
+export { GrpcBackend, type GrpcServiceReference, type IGrpcBackend, type MeshIdentity } from './grpc-backend';
+export type { IGrpcEndpoint } from './grpc-endpoint';
+export { GrpcGateway, type GrpcGatewayProps } from './grpc-gateway';
+export { GrpcRoute, type GrpcRouteProps } from './grpc-route';
+export { GrpcVirtualService, type GrpcRetryPolicy, type GrpcVirtualServiceProps } from './grpc-virtual-service';
+export { HeadlessGrpcService, type HeadlessGrpcServiceProps } from './headless-grpc-service';
+export { IstioIlbGateway, type IstioIlbGatewayProps } from './istio-ilb-gateway';
+export { LinkerdGrpcPolicy, type LinkerdGrpcPolicyProps } from './linkerd-grpc-policy';
+export { GKE_INTERNAL_LOAD_BALANCER } from './load-balancer';
+export { MeshAccessPolicy, type MeshAccessPolicyProps } from './mesh-access-policy';
+export { existingNamespace, type INamespace } from './namespace';
+export { NginxGrpcIngress, type NginxGrpcIngressProps } from './nginx-grpc-ingress';
+export { SelfSignedCertificate, type SelfSignedCertificateProps } from './self-signed-certificate';

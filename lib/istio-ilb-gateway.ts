@@ -1,8 +1,10 @@
 import { k8s } from 'cdk8s-plus-27';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
-import { GATEWAY_LOAD_BALANCER_ANNOTATIONS, GATEWAY_LOAD_BALANCERS, TlsGatewayEndpoint, type GatewayLoadBalancer } from './tls-gateway';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, port as validPort, type ValidationSubject } from './validate';
+import type { MeshIdentity } from './grpc-backend';
+import type { IGrpcEndpoint } from './grpc-endpoint';
+import { serviceDnsName } from './internal/names';
+import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, metadataMap, port as validPort, type ValidationSubject } from './internal/validate';
 import {
   containerResources,
   restrictedContainerSecurityContext,
@@ -11,10 +13,9 @@ import {
   spreadOverNodes,
   workloadLabels,
   zeroDowntimeRollout,
-  type ContainerResources,
-  type INamespace,
-  type MeshIdentity,
-} from './workload';
+} from './internal/workload';
+import type { ContainerResources } from './container';
+import type { INamespace } from './namespace';
 
 
 export interface IstioIlbGatewayProps {
@@ -24,7 +25,7 @@ export interface IstioIlbGatewayProps {
    */
   readonly namespace: INamespace;
   /**
-   * Namespace of the Istio `Gateway` resource. The walkthrough keeps it beside the routes, in the app's namespace.
+   * Namespace of the Istio `Gateway` resource. Keep it beside the routes, in the app's namespace, so the app's team owns both.
    * @default - the workload's namespace
    */
   readonly configNamespace?: INamespace;
@@ -34,7 +35,7 @@ export interface IstioIlbGatewayProps {
   readonly tlsSecretName: string;
   /**
    * Name of the Deployment, Service, ServiceAccount, Role, PDB and Gateway, and the `istio` label of the pods.
-   * @default 'greeter-gateway'
+   * @default 'grpc-gateway'
    */
   readonly name?: string;
   /**
@@ -43,10 +44,11 @@ export interface IstioIlbGatewayProps {
    */
   readonly port?: number;
   /**
-   * Kind of LoadBalancer Service.
-   * @default 'gke-internal'
+   * Annotations of the LoadBalancer Service that choose its kind, such as `GKE_INTERNAL_LOAD_BALANCER` for a GKE
+   * internal load balancer.
+   * @default - none: the cluster's default LoadBalancer (Docker Desktop publishes it on localhost)
    */
-  readonly loadBalancer?: GatewayLoadBalancer;
+  readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /**
    * Gateway pods.
    * @default 2
@@ -65,7 +67,7 @@ export interface IstioIlbGatewayProps {
  * `istio-proxy` container is injected from the `gateway` template), plus the `networking.istio.io/v1` Gateway
  * that configures it. Istio's control plane must be installed already; this renders none of it.
  */
-export class IstioIlbGateway extends TlsGatewayEndpoint {
+export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly configNamespace: INamespace;
@@ -81,7 +83,7 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
   constructor(scope: Construct, id: string, props: IstioIlbGatewayProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'IstioIlbGateway', id };
-    this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-gateway');
+    this.name = dnsLabel(subject, 'name', props.name ?? 'grpc-gateway');
     this.namespace = props.namespace;
     this.configNamespace = props.configNamespace ?? props.namespace;
     this.host = hostName(subject, 'host', props.host);
@@ -90,7 +92,6 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
     }
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     this.port = validPort(subject, 'port', props.port ?? 443);
-    const loadBalancer = oneOf(subject, 'loadBalancer', props.loadBalancer ?? 'gke-internal', GATEWAY_LOAD_BALANCERS);
     const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
     const resources = containerResources(subject, 'resources', props.resources ?? {
       requests: { cpu: '100m', memory: '128Mi' },
@@ -101,11 +102,19 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
     this.identity = { namespace: this.namespace, serviceAccountName: this.name };
     const metadata = { name: this.name, namespace: this.namespace.name, labels: this.podLabels };
 
-    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata });
-    // istiod sends the gateway a credentialName Secret only if the gateway's ServiceAccount may read it.
+    // No API token in the pod: pilot-agent authenticates to istiod with the projected `istio-token` (audience
+    // istio-ca, which the API server does not accept) that Istio's `gateway` injection template mounts (Istio 1.30.3
+    // manifests/charts/istio-control/istio-discovery/files/gateway-injection-template.yaml). Code in the edge pod
+    // therefore cannot use the Role below to read the namespace's Secrets, istiod's CA key included.
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+    // istiod sends the gateway a credentialName Secret only if a SubjectAccessReview says the gateway's ServiceAccount
+    // may `list` `secrets` in its namespace, with no resource name (1.30.3 pilot/pkg/credentials/kube/secrets.go
+    // Authorize, called from pilot/pkg/xds/sds.go filterAuthorizedResources). That one verb is all the Role grants; a
+    // rule with resourceNames would not match a request that names no object (Kubernetes
+    // pkg/apis/rbac/v1/evaluation_helpers.go ResourceNameMatches).
     const role = new k8s.KubeRole(this, 'SecretReader', {
       metadata,
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }],
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }],
     });
     const roleBinding = new k8s.KubeRoleBinding(this, 'SecretReaderBinding', {
       metadata,
@@ -128,6 +137,7 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
           },
           spec: {
             serviceAccountName: serviceAccount.name,
+            automountServiceAccountToken: false,
             // Istio permits the "restricted" profile here: `ip_unprivileged_port_start` is a namespaced sysctl in the
             // Pod Security Standards' safe set, and lets the non-root proxy bind port 443 without NET_BIND_SERVICE.
             securityContext: restrictedPodSecurityContext(ISTIO_PROXY_UID, { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }),
@@ -146,7 +156,7 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
     deployment.addDependency(roleBinding);
 
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { ...metadata, annotations: GATEWAY_LOAD_BALANCER_ANNOTATIONS[loadBalancer] },
+      metadata: { ...metadata, annotations: props.loadBalancerAnnotations === undefined ? undefined : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations') },
       spec: {
         type: 'LoadBalancer',
         selector: this.podLabels,
@@ -179,9 +189,21 @@ export class IstioIlbGateway extends TlsGatewayEndpoint {
     return `${this.configNamespace.name}/${this.name}`;
   }
 
-  /** The gateway Service's cluster DNS name, which in-cluster clients dial. */
-  get serviceHost(): string {
-    return `${this.name}.${this.namespace.name}.svc.cluster.local`;
+  /** The gateway balances each call; the client needs one connection to it. */
+  readonly loadBalancingPolicy = 'pick_first';
+
+  /** In-cluster clients dial the gateway's Service. */
+  get grpcTarget(): string {
+    return `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
+  }
+
+  get tls(): NonNullable<IGrpcEndpoint['tls']> {
+    return { serverName: this.host, secretName: this.tlsSecretName };
+  }
+
+  /** Clients run beside the gateway, where its TLS Secret is. */
+  get clientNamespace(): INamespace {
+    return this.namespace;
   }
 }
 

@@ -1,12 +1,13 @@
 import { Construct } from 'constructs';
 import * as security from '../imports/security.istio.io';
-import type { GreeterApp } from './greeter-app';
-import { hostName, invalidProp, type ValidationSubject } from './validate';
-import { meshPrincipal, type MeshIdentity } from './workload';
+import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
+import { requireSelector } from './internal/backend';
+import { hostName, invalidProp, type ValidationSubject } from './internal/validate';
+import { meshPrincipal } from './internal/workload';
 
 export interface MeshAccessPolicyProps {
-  /** The app to protect: its namespace gets STRICT mutual TLS and its pods an allow-list of callers. */
-  readonly app: GreeterApp;
+  /** The backend to protect: its namespace gets STRICT mutual TLS and its pods an allow-list of callers. */
+  readonly backend: IGrpcBackend;
   /** Who may call the app, by mesh identity: the gateway, and any in-mesh client. */
   readonly allowedCallers: MeshIdentity[];
   /**
@@ -28,7 +29,8 @@ export class MeshAccessPolicy extends Construct {
   constructor(scope: Construct, id: string, props: MeshAccessPolicyProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'MeshAccessPolicy', id };
-    const { app } = props;
+    const { backend } = props;
+    const selector = requireSelector(subject, 'backend', backend, 'the AuthorizationPolicy selects the pods');
     if (!Array.isArray(props.allowedCallers) || props.allowedCallers.length === 0) {
       throw invalidProp(subject, 'allowedCallers', props.allowedCallers, 'at least one mesh identity: with none, nothing could call the app');
     }
@@ -37,18 +39,18 @@ export class MeshAccessPolicy extends Construct {
 
     // Named `default` and without a selector: the namespace-wide policy.
     this.peerAuthentication = new security.PeerAuthentication(this, 'PeerAuthentication', {
-      metadata: { name: 'default', namespace: app.namespace.name },
+      metadata: { name: 'default', namespace: backend.namespace.name },
       spec: { mtls: { mode: security.PeerAuthenticationSpecMtlsMode.STRICT } },
     });
 
     this.authorizationPolicy = new security.AuthorizationPolicy(this, 'AuthorizationPolicy', {
-      metadata: { name: app.name, namespace: app.namespace.name },
+      metadata: { name: backend.serviceName, namespace: backend.namespace.name },
       spec: {
-        selector: { matchLabels: app.selectorLabels },
+        selector: { matchLabels: { ...selector } },
         action: security.AuthorizationPolicySpecAction.ALLOW,
         rules: [{
           from: [{ source: { principals: props.allowedCallers.map((caller) => meshPrincipal(caller, trustDomain)) } }],
-          to: [{ operation: { ports: [String(app.port)] } }],
+          to: [{ operation: { ports: [String(backend.port)] } }],
         }],
       },
     });

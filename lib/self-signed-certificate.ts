@@ -1,7 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { invalidProp, milliseconds, type ValidationSubject } from './validate';
+import { invalidProp, milliseconds, type ValidationSubject } from './internal/validate';
 
 export interface SelfSignedCertificateProps {
   /**

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { environment, requiredTlsSecrets, type RequiredTlsSecret } from '../lib';
+import { environment, requiredTlsSecrets, type RequiredTlsSecret } from '../deploy';
 
 export interface CertificateFiles {
   readonly certFile: string;

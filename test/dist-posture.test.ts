@@ -14,7 +14,8 @@
 import * as path from 'node:path';
 import { ROOT } from '../harness/processes';
 import { manifestDirs, readManifestDir, type KubeObject } from '../harness/manifests';
-import { ENVIRONMENTS, IMAGE_NAMES, SYNC_WAVE_ANNOTATION } from '../lib';
+import { CLIENT_ENV } from '../app/settings';
+import { ENVIRONMENTS, IMAGE_NAMES, SYNC_WAVE_ANNOTATION } from '../deploy';
 
 const DIST = path.join(ROOT, 'dist');
 const dirs = manifestDirs(DIST).map((dir) => path.relative(DIST, dir));
@@ -113,7 +114,7 @@ describe.each(dirs)('dist/%s', (dir) => {
   test('API tokens are mounted only for processes that read the Kubernetes API', () => {
     for (const workload of workloads) {
       const pod = podSpec(workload);
-      const readsApi = pod.containers.some((c: KubeObject) => c.image === ISTIO_AUTO_IMAGE || (c.env ?? []).some((e: KubeObject) => e.name === 'TARGET' && e.value.startsWith('kubernetes:///')));
+      const readsApi = pod.containers.some((c: KubeObject) => c.image === ISTIO_AUTO_IMAGE || (c.env ?? []).some((e: KubeObject) => e.name === CLIENT_ENV.target && e.value.startsWith('kubernetes:///')));
       expect({ workload: workload.metadata.name, automount: pod.automountServiceAccountToken !== false }).toEqual({ workload: workload.metadata.name, automount: readsApi });
     }
   });

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { ENVIRONMENTS, GITOPS, IMAGE_NAMES } from '../lib';
+import { ENVIRONMENTS, GITOPS, IMAGE_NAMES } from '../deploy';
 import { ROOT } from '../harness/processes';
 import { SETTINGS_DOC, renderedSettingsDoc } from '../scripts/settings-doc';
 
@@ -58,7 +58,7 @@ describe('README', () => {
     for (const image of Object.values(IMAGE_NAMES)) expect(script).toContain(`-t ${image}:$VERSION`);
     // The one place a fork edits for Argo CD, named where a newcomer starts.
     expect(section).toContain('`GITOPS` in `lib/gitops.ts`');
-    expect(readFileSync(path.join(ROOT, 'lib', 'gitops.ts'), 'utf8')).toContain(`repoURL: '${GITOPS.repoURL}'`);
+    expect(readFileSync(path.join(ROOT, 'deploy', 'gitops.ts'), 'utf8')).toContain(`repoURL: '${GITOPS.repoURL}'`);
   });
 
   test('states the Node versions the tests run on (`engines`) and the images run (the Dockerfile)', () => {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { KUSTOMIZATION_FILE, manifestFiles } from '../deploy/kustomization';
-import { ENVIRONMENTS, GITOPS, ROOT_APPLICATION_NAME, SYNC_WAVE_ANNOTATION, argoCdDirs } from '../lib';
+import { ENVIRONMENTS, GITOPS, ROOT_APPLICATION_NAME, SYNC_WAVE_ANNOTATION, argoCdDirs } from '../deploy';
 import { apiResource } from '../harness/kube-discovery';
 import { KUBECTL, KUBECTL_INSTALL_HINT, kubectlMissing } from '../harness/kubectl';
 import { ROOT } from '../harness/processes';
@@ -121,12 +121,24 @@ describe.each(dirs.filter((dir) => !dir.startsWith('argocd/')))('sync waves of d
     expect(files.slice(1).every((file) => wave(file.objects[0]) > 0)).toBe(true);
   });
 
-  test('routes and policies sync after the workloads and gateways they refer to', () => {
+  test('routes and policies sync after the workloads and gateways they refer to; an outbound route with its Service', () => {
     const objects = files.flatMap((file) => file.objects);
     const refersToOthers = new Set(['VirtualService', 'DestinationRule', 'GRPCRoute', 'PeerAuthentication', 'AuthorizationPolicy']);
     const referredTo = objects.filter((o) => o.kind === 'Gateway' || (o.kind === 'Deployment' && o.metadata.name === 'greeter'));
-    for (const route of objects.filter((o) => refersToOthers.has(o.kind))) {
+    // Linkerd's outbound GRPCRoute has Services for parents, no Gateway: it carries the retry and timeout settings of
+    // calls to the Service beside it, in the Service's wave. Within a wave Argo CD applies built-in kinds before custom
+    // resources (https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/), and the file lists it after them.
+    const outbound = (o: KubeObject) => o.kind === 'GRPCRoute' && o.spec.parentRefs.every((parent: KubeObject) => parent.kind === 'Service');
+    expect(objects.filter(outbound)).toHaveLength(dir.endsWith('/linkerd') ? 1 : 0);
+    for (const route of objects.filter((o) => refersToOthers.has(o.kind) && !outbound(o))) {
       for (const target of referredTo) expect({ route: identity(route), after: identity(target), later: wave(route) > wave(target) }).toEqual({ route: identity(route), after: identity(target), later: true });
+    }
+    for (const route of objects.filter(outbound)) {
+      const file = files.find((f) => f.objects.includes(route))!;
+      for (const parent of route.spec.parentRefs) {
+        const service = findObject(file.objects.filter((o) => o.metadata.namespace === (parent.namespace ?? route.metadata.namespace)), 'Service', parent.name);
+        expect({ route: identity(route), with: identity(service), appliedAfter: file.objects.indexOf(route) > file.objects.indexOf(service) }).toEqual({ route: identity(route), with: identity(service), appliedAfter: true });
+      }
     }
   });
 });

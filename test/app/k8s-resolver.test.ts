@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { clientSettings, createGreeterClient } from '../../app/client';
 import { ConfigError, defaultSettings } from '../../app/config';
 import { KubernetesTargetError, TARGET_FORM, parseKubernetesTarget, readPodNamespace, readyAddresses } from '../../app/k8s-resolver';
-import { ENDPOINT_SLICE_READER_RULES } from '../../lib/strategies/k8s-resolver';
+import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
 import { FakeKubeApi, FAKE_TOKEN, writeKubeconfig, type EndpointSlice, type RecordedRequest } from '../../harness/fake-kube-api';
 import { startTestServer } from '../../harness/greeter';
 import { freePort, startTs, stopProcess, type RunningProcess } from '../../harness/processes';

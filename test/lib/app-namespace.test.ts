@@ -5,7 +5,20 @@ describe('AppNamespace', () => {
   test('renders a Namespace labelled for Istio sidecar injection by default', () => {
     const chart = Testing.chart();
     new AppNamespace(chart, 'ns', { name: 'testing' });
-    expect(Testing.synth(chart)).toMatchSnapshot();
+    expect(Testing.synth(chart)).toEqual([{
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: 'testing',
+        labels: {
+          'istio-injection': 'enabled',
+          'pod-security.kubernetes.io/enforce': 'baseline',
+          'pod-security.kubernetes.io/warn': 'restricted',
+          'pod-security.kubernetes.io/audit': 'restricted',
+        },
+      },
+      spec: {},
+    }]);
   });
 
   test("mesh: 'none' and no Pod Security Admission leave the labels off", () => {

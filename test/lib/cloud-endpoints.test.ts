@@ -7,8 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Duration, Testing } from 'cdk8s';
-import { AppNamespace, ENVIRONMENTS, GreeterApp, type EnvironmentConfig } from '../../lib';
-import { CloudEndpointsProxy, cloudEndpoints, endpointsStrategy, type CloudEndpointsProxyProps } from '../../lib/strategies/cloud-endpoints';
+import { GREETER_SERVICE } from '../../app/settings';
+import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
+import { endpoints } from '../../deploy/strategies/endpoints';
+import { AppNamespace, CloudEndpointsProxy, GreeterApp, type CloudEndpointsProxyProps } from '../../lib';
 import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'cloud-endpoints-'));
@@ -17,7 +19,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) => env.strategies.includes('endpoints'));
 const rendered = Object.fromEntries(environments.map((env) => {
   const app = new App({ outdir: path.join(outdir, env.name) });
-  const output = endpointsStrategy.render(app, env);
+  const output = endpoints.render(app, env);
   app.synth();
   return [env.name, { output, files: readManifestDir(app.outdir) }];
 }));
@@ -27,7 +29,7 @@ const flags = (args: readonly string[]) => Object.fromEntries(args.map((arg) => 
 
 test('renders for GKE only: Docker Desktop has no Google Cloud service to report to', () => {
   expect(environments.map((env) => env.name)).toEqual(['gke']);
-  expect(() => endpointsStrategy.render(Testing.app(), ENVIRONMENTS['docker-desktop'])).toThrow(
+  expect(() => endpoints.render(Testing.app(), ENVIRONMENTS['docker-desktop'])).toThrow(
     new Error(`EnvironmentConfig 'docker-desktop': endpoints must be { serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud, got undefined`),
   );
 });
@@ -63,6 +65,7 @@ describe.each(environments)('endpoints for $name', (env) => {
 
   test('the ESPv2 Service targets the ESPv2 container port of the greeter pods, as gRPC', () => {
     expect(espService.metadata.namespace).toBe(greeter.metadata.namespace);
+    expect(espService.metadata.labels).toBeUndefined();
     expect(greeter.spec.template.metadata.labels).toMatchObject(espService.spec.selector);
     expect(espService.spec.type).toBe('ClusterIP');
     expect(espService.spec.ports).toEqual([{ name: 'grpc', appProtocol: 'grpc', port: Number(espFlags.listener_port), targetPort: esp.ports[0].name, protocol: 'TCP' }]);
@@ -107,7 +110,7 @@ describe.each(environments)('endpoints for $name', (env) => {
 });
 
 test("api_config names what the sidecar's --service names, and the services the route matches", () => {
-  const { proxy, route } = cloudEndpoints(Testing.app(), ENVIRONMENTS.gke);
+  const { proxy, route } = endpoints.render(Testing.app(), ENVIRONMENTS.gke);
   expect(proxy.apiConfig).toEqual({
     type: 'google.api.Service',
     config_version: 3,
@@ -126,18 +129,19 @@ function fixture() {
   const app = new GreeterApp(chart, 'greeter', { namespace, image, name: 'hello', port: 8443, shutdownGrace: Duration.seconds(5) });
   return { chart, namespace, app };
 }
-const serviceName = 'hello.endpoints.my-project.cloud.goog';
+const endpointsServiceName = 'hello.endpoints.my-project.cloud.goog';
+const apis = [GREETER_SERVICE];
 
 describe('CloudEndpointsProxy options', () => {
   test('port, name, APIs, API keys and drain time', () => {
     const { chart, app } = fixture();
     const proxy = new CloudEndpointsProxy(chart, 'esp', {
-      app, serviceName, port: 8081, name: 'hello-api', apis: ['helloworld.Greeter', 'grpc.health.v1.Health'], title: 'Hello', allowUnregisteredCalls: false, drainTime: Duration.seconds(3),
+      app, endpointsServiceName, port: 8081, name: 'hello-api', apis: ['helloworld.Greeter', 'grpc.health.v1.Health'], title: 'Hello', allowUnregisteredCalls: false, drainTime: Duration.seconds(3),
     });
     const objects = Testing.synth(chart) as KubeObject[];
     const [server, esp] = findObject(objects, 'Deployment', 'hello').spec.template.spec.containers;
     expect(server.name).toBe('server');
-    expect(flags(esp.args)).toMatchObject({ listener_port: '8081', backend: 'grpc://127.0.0.1:8443', service: serviceName });
+    expect(flags(esp.args)).toMatchObject({ listener_port: '8081', backend: 'grpc://127.0.0.1:8443', service: endpointsServiceName });
     expect(esp.lifecycle.preStop.exec.command).toEqual(['sleep', '3']);
     expect(findObject(objects, 'Service', 'hello-api').spec.ports[0]).toMatchObject({ port: 8081, targetPort: 'esp' });
     expect(proxy.grpcTarget).toBe('hello-api.apps.svc.cluster.local:8081');
@@ -147,7 +151,7 @@ describe('CloudEndpointsProxy options', () => {
 
   test("by default the sidecar drains for the server's shutdown grace", () => {
     const { chart, app } = fixture();
-    new CloudEndpointsProxy(chart, 'esp', { app, serviceName });
+    new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName, apis });
     const esp = findObject(Testing.synth(chart) as KubeObject[], 'Deployment', 'hello').spec.template.spec.containers[1];
     expect(esp.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
   });
@@ -156,8 +160,8 @@ describe('CloudEndpointsProxy options', () => {
 // Each bad prop fails with a message that names the construct, the prop and the value.
 type BadCase = [label: string, props: Partial<CloudEndpointsProxyProps>, message: string];
 const badCases: BadCase[] = [
-  ['serviceName', { serviceName: 'greeter' }, `CloudEndpointsProxy 'bad': serviceName must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "greeter"`],
-  ['no apis', { apis: [] }, `CloudEndpointsProxy 'bad': apis must be at least one fully qualified gRPC service name, got []`],
+  ['endpointsServiceName', { endpointsServiceName: 'greeter' }, `CloudEndpointsProxy 'bad': endpointsServiceName must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "greeter"`],
+  ['no apis', { apis: [] }, `CloudEndpointsProxy 'bad': apis must be a non-empty list of fully qualified gRPC service names, got []`],
   ['api without a package', { apis: ['Greeter'] }, `CloudEndpointsProxy 'bad': apis[0] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "Greeter"`],
   ['empty title', { title: ' ' }, `CloudEndpointsProxy 'bad': title must be a non-empty title, got " "`],
   ['port 0', { port: 0 }, `CloudEndpointsProxy 'bad': port must be an integer from 1 to 65535, got 0`],
@@ -170,13 +174,13 @@ const badCases: BadCase[] = [
 
 test.each(badCases)('bad prop: %s', (_label, props, message) => {
   const { chart, app } = fixture();
-  expect(() => new CloudEndpointsProxy(chart, 'bad', { app, serviceName, ...props })).toThrow(new Error(message));
+  expect(() => new CloudEndpointsProxy(chart, 'bad', { app, endpointsServiceName, apis, ...props })).toThrow(new Error(message));
 });
 
 test('bad prop: a second proxy for the same app', () => {
   const { chart, app } = fixture();
-  new CloudEndpointsProxy(chart, 'esp', { app, serviceName });
-  expect(() => new CloudEndpointsProxy(chart, 'bad', { app, serviceName, port: 9001, name: 'other' })).toThrow(
-    new Error(`CloudEndpointsProxy 'bad': app must be a GreeterApp without an ESPv2 sidecar: one proxy per pod, got "hello"`),
+  new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName, apis });
+  expect(() => new CloudEndpointsProxy(chart, 'bad', { app, endpointsServiceName, apis, port: 9001, name: 'other' })).toThrow(
+    new Error(`CloudEndpointsProxy 'bad': app must be an app without an ESPv2 sidecar: one proxy per pod, got "hello"`),
   );
 });

@@ -3,17 +3,16 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Chart, Duration, Testing } from 'cdk8s';
+import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
+import { istioIlb } from '../../deploy/strategies/istio-ilb';
 import {
   AppNamespace,
-  ENVIRONMENTS,
   GreeterApp,
   GrpcVirtualService,
   IstioIlbGateway,
   MeshAccessPolicy,
   SelfSignedCertificate,
   existingNamespace,
-  istioIlbWalkthrough,
-  type EnvironmentConfig,
 } from '../../lib';
 import { fixture, image } from '../../harness/fixtures';
 import { synthesize } from '../../main';
@@ -30,7 +29,7 @@ describe('GreeterApp', () => {
     const namespace = new AppNamespace(chart, 'ns', { name: 'apps' });
     const app = new GreeterApp(chart, 'greeter', { namespace, image, name: 'hello', port: 8443, replicas: 5 });
     const gateway = new IstioIlbGateway(chart, 'gateway', { namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls' });
-    new GrpcVirtualService(chart, 'routes', { app, gateway });
+    new GrpcVirtualService(chart, 'routes', { backend: app, gateway });
     const objects = synthOf(chart);
     const deployment = findObject(objects, 'Deployment', 'hello');
     const container = deployment.spec.template.spec.containers[0];
@@ -55,12 +54,12 @@ describe('GreeterApp', () => {
 });
 
 describe('GrpcVirtualService', () => {
-  test('takes a load balancer and a retry policy', () => {
+  test('takes a load-balancing algorithm and a retry policy', () => {
     const { chart, app, gateway } = fixture();
     new GrpcVirtualService(chart, 'routes', {
-      app,
+      backend: app,
       gateway,
-      loadBalancer: 'LEAST_REQUEST',
+      loadBalancingAlgorithm: 'LEAST_REQUEST',
       retries: { attempts: 2, perTryTimeout: Duration.millis(1500), retryOn: ['unavailable', 'resource-exhausted'] },
     });
     const objects = synthOf(chart);
@@ -70,7 +69,7 @@ describe('GrpcVirtualService', () => {
 
   test('attempts: 0 turns retries off', () => {
     const { chart, app, gateway } = fixture();
-    new GrpcVirtualService(chart, 'routes', { app, gateway, retries: { attempts: 0 } });
+    new GrpcVirtualService(chart, 'routes', { backend: app, gateway, retries: { attempts: 0 } });
     expect(findObject(synthOf(chart), 'VirtualService').spec.http[0].retries).toEqual({ attempts: 0 });
   });
 });
@@ -97,7 +96,7 @@ describe('SelfSignedCertificate (cert-manager, opt-in)', () => {
   test("an environment with tls.source 'cert-manager' renders it into the gateway file", () => {
     const app = Testing.app();
     const env: EnvironmentConfig = { ...ENVIRONMENTS.gke, tls: { ...ENVIRONMENTS.gke.tls, source: 'cert-manager' } };
-    const { certificate, gateway } = istioIlbWalkthrough(app, env);
+    const { certificate, gateway } = istioIlb.render(app, env);
     expect(certificate).toBeDefined();
     const gatewayChart = Chart.of(gateway);
     expect((gatewayChart.toJson() as KubeObject[]).map((o) => o.kind)).toEqual(expect.arrayContaining(['Issuer', 'Certificate', 'Gateway']));
@@ -108,9 +107,9 @@ describe('MeshAccessPolicy', () => {
   test('allows every caller named, in a custom trust domain', () => {
     const { chart, app, gateway } = fixture();
     const caller = { namespace: existingNamespace('batch'), serviceAccountName: 'reporter' };
-    new MeshAccessPolicy(chart, 'access', { app, allowedCallers: [gateway.identity, caller], trustDomain: 'prod.example.com' });
+    new MeshAccessPolicy(chart, 'access', { backend: app, allowedCallers: [gateway.identity, caller], trustDomain: 'prod.example.com' });
     expect(findObject(synthOf(chart), 'AuthorizationPolicy').spec.rules[0].from[0].source.principals).toEqual([
-      'prod.example.com/ns/istio-system/sa/greeter-gateway',
+      'prod.example.com/ns/istio-system/sa/grpc-gateway',
       'prod.example.com/ns/batch/sa/reporter',
     ]);
   });
@@ -132,7 +131,7 @@ describe('environments', () => {
     try {
       const app = new App({ outdir });
       const env: EnvironmentConfig = { ...ENVIRONMENTS['docker-desktop'], replicas: { greeter: 0, gateway: 1 } };
-      expect(() => istioIlbWalkthrough(app, env)).toThrow(`GreeterApp 'greeter': replicas must be an integer >= 1, got 0`);
+      expect(() => istioIlb.render(app, env)).toThrow(`GreeterApp 'greeter': replicas must be an integer >= 1, got 0`);
       expect(readdirSync(outdir)).toEqual([]);
     } finally {
       rmSync(outdir, { recursive: true, force: true });

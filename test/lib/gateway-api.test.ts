@@ -7,10 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Testing } from 'cdk8s';
-import { AppNamespace, ENVIRONMENTS, GreeterApp, existingNamespace, type EnvironmentConfig } from '../../lib';
-import { gatewayApi, gatewayApiStrategy } from '../../lib/strategies/gateway-api';
-import { GrpcGateway, type GrpcGatewayProps } from '../../lib/strategies/grpc-gateway';
-import { GrpcRoute, type GrpcRouteProps } from '../../lib/strategies/grpc-route';
+import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
+import { gatewayApi } from '../../deploy/strategies/gateway-api';
+import { AppNamespace, GreeterApp, GrpcGateway, GrpcRoute, existingNamespace, type GrpcGatewayProps, type GrpcRouteProps } from '../../lib';
 import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'gateway-api-'));
@@ -22,7 +21,7 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
 const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) => env.strategies.includes('gateway-api'));
 const rendered = Object.fromEntries(environments.map((env) => {
   const app = new App({ outdir: path.join(outdir, env.name) });
-  const output = gatewayApiStrategy.render(app, env);
+  const output = gatewayApi.render(app, env);
   app.synth();
   return [env.name, { output, files: readManifestDir(app.outdir) }];
 }));
@@ -118,7 +117,7 @@ describe.each(environments)('gateway-api for $name', (env) => {
 test("with tls.source 'cert-manager' a Certificate writes the listener's Secret beside the Gateway, and no Secret is asked for", () => {
   const env: EnvironmentConfig = { ...ENVIRONMENTS.gke, tls: { ...ENVIRONMENTS.gke.tls, source: 'cert-manager' } };
   const app = Testing.app();
-  const { certificate, gateway, tlsSecret } = gatewayApi(app, env);
+  const { certificate, gateway, tlsSecret } = gatewayApi.render(app, env);
   expect(tlsSecret).toBeUndefined();
   const certificateJson = certificate!.certificate.toJson();
   expect(certificateJson.metadata.namespace).toBe(gateway.namespace.name);
@@ -138,24 +137,25 @@ describe('GrpcGateway and GrpcRoute options', () => {
   test('a Gateway in another namespace admits routes from the app namespace by its name label', () => {
     const { chart, namespace, app } = fixture();
     const gateway = new GrpcGateway(chart, 'gateway', { namespace: existingNamespace('gateways'), routeNamespace: namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls', replicas: 1 });
-    new GrpcRoute(chart, 'route', { gateway, backend: app, grpcServices: [] });
+    const route = new GrpcRoute(chart, 'route', { gateway, backend: app });
     const objects = synthOf(chart);
     const [listener] = findObject(objects, 'Gateway').spec.listeners;
     expect(listener.allowedRoutes.namespaces).toEqual({ from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } } });
-    const route = findObject(objects, 'GRPCRoute');
-    expect(route.metadata).toMatchObject({ name: 'hello', namespace: 'apps' });
-    expect(route.spec.parentRefs[0]).toMatchObject({ name: 'greeter-gateway', namespace: 'gateways' });
-    // No services listed: one rule without matches, so every service (health, reflection) is routed.
-    expect(route.spec.rules).toEqual([{ backendRefs: [{ group: '', kind: 'Service', name: 'hello', port: 8443 }] }]);
-    expect(gateway.grpcTarget).toBe('greeter-gateway-istio.gateways.svc.cluster.local:443');
-    expect(gateway.identity).toEqual({ namespace: existingNamespace('gateways'), serviceAccountName: 'greeter-gateway-istio' });
+    const routeObject = findObject(objects, 'GRPCRoute');
+    expect(routeObject.metadata).toMatchObject({ name: 'hello', namespace: 'apps' });
+    expect(routeObject.spec.parentRefs[0]).toMatchObject({ name: 'grpc-gateway', namespace: 'gateways' });
+    // By default no services are listed: one rule without matches, so every service (health, reflection) is routed.
+    expect(route.grpcServices).toEqual([]);
+    expect(routeObject.spec.rules).toEqual([{ backendRefs: [{ group: '', kind: 'Service', name: 'hello', port: 8443 }] }]);
+    expect(gateway.grpcTarget).toBe('grpc-gateway-istio.gateways.svc.cluster.local:443');
+    expect(gateway.identity).toEqual({ namespace: existingNamespace('gateways'), serviceAccountName: 'grpc-gateway-istio' });
     expect(validateAgainstSchemas(objects).filter((r) => r.error !== null)).toEqual([]);
   });
 
   test('another GatewayClass: its Service by name, no Istio options and no mesh identity', () => {
     const { chart, namespace } = fixture();
     const gateway = new GrpcGateway(chart, 'gateway', {
-      namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls', gatewayClassName: 'eg', serviceName: 'envoy-gateway', loadBalancer: 'default', port: 8443,
+      namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls', gatewayClassName: 'eg', serviceName: 'envoy-gateway', port: 8443,
     });
     const objects = synthOf(chart);
     expect(objects.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
@@ -186,7 +186,6 @@ const badCases: BadCase[] = [
   ['gatewayClassName', withGateway({ gatewayClassName: 'Istio Class' }), `GrpcGateway 'bad': gatewayClassName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Istio Class"`],
   ['serviceName missing for another class', withGateway({ gatewayClassName: 'gke-l7-rilb' }), `GrpcGateway 'bad': serviceName must be the Service that the controller of class "gke-l7-rilb" deploys for the Gateway, got undefined`],
   ['serviceName', withGateway({ serviceName: 'Gateway' }), `GrpcGateway 'bad': serviceName must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Gateway"`],
-  ['loadBalancer', withGateway({ loadBalancer: 'external' as 'default' }), `GrpcGateway 'bad': loadBalancer must be one of "gke-internal", "default", got "external"`],
   ['replicas 0', withGateway({ replicas: 0 }), `GrpcGateway 'bad': replicas must be an integer >= 1, got 0`],
   ['replicas for another class', withGateway({ gatewayClassName: 'eg', serviceName: 'envoy', replicas: 2 }), `GrpcGateway 'bad': replicas must be unset for class "eg": only Istio's options ConfigMap is rendered, got 2`],
   ['route name', withRoute({ name: 'Hello World' }), `GrpcRoute 'bad': name must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Hello World"`],
@@ -196,7 +195,7 @@ const badCases: BadCase[] = [
     const gateway = new GrpcGateway(chart, 'gateway', { namespace: existingNamespace('gateways'), host: 'grpc.example.com', tlsSecretName: 'grpc-tls' });
     expect(gateway.routeNamespace.name).not.toBe(namespace.name);
     new GrpcRoute(chart, 'bad', { gateway, backend: app });
-  }, `GrpcRoute 'bad': backend.namespace must be the namespace whose routes Gateway "greeter-gateway" admits ("gateways"), got "apps"`],
+  }, `GrpcRoute 'bad': backend.namespace must be the namespace whose routes Gateway "grpc-gateway" admits ("gateways"), got "apps"`],
 ];
 
 test.each(badCases)('bad prop: %s', (_label, build, message) => {

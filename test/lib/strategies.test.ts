@@ -1,7 +1,8 @@
 /**
- * Every environment × strategy directory, synthesized the way `npm run synth` writes dist/: a snapshot each, schema
- * validation of every object, and the wiring between the client and each strategy's front door, checked from the
- * YAML the way the cluster reads it. The one switch: an environment's `strategies` picks what is rendered.
+ * Every environment × strategy directory, synthesized the way `npm run synth` writes dist/: schema validation of
+ * every object, and the wiring between the client and each strategy's front door, checked from the YAML the way the
+ * cluster reads it. The one switch: an environment's `strategies` picks what is rendered. The full output's golden
+ * copy is the committed dist/ (synth.test.ts checks it fresh); each construct's is construct-snapshots.test.ts.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { clientSettings } from '../../app/client';
 import { parseSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
 import { renderNginxConfig } from '../../harness/nginx-config';
-import { ENDPOINT_SLICE_READER_RULES, ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategies, type EnvironmentConfig } from '../../lib';
+import { ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategies, type EnvironmentConfig } from '../../deploy';
+import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
+import { declaresGrpc } from '../../lib/internal/app-protocol';
 import { synthesize } from '../../main';
 import { KUSTOMIZATION_FILE } from '../../deploy/kustomization';
 import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
@@ -44,7 +47,7 @@ function greeterOf(objects: readonly KubeObject[]) {
   const [deployment] = deployments(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
   const parsed = parseSettings(serverSettings, [], containerEnv(deployment.spec.template.spec.containers[0]));
   if (parsed.help) throw new Error('unexpected --help');
-  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: KubeObject) => p.appProtocol === 'grpc') };
+  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: { name?: string; appProtocol?: string }) => declaresGrpc(p)) };
 }
 
 test('dist/ holds one directory per environment and strategy, each applying on its own from its Namespace', () => {
@@ -59,10 +62,6 @@ test('dist/ holds one directory per environment and strategy, each applying on i
 
 describe.each(cases)('dist/%s/%s', (env, strategy) => {
   const objects = objectsOf(env, strategy);
-
-  test('matches the snapshot', () => {
-    expect(rendered(env, strategy).map(({ file, text }) => `# ${file}\n${text}`).join('\n')).toMatchSnapshot();
-  });
 
   test('every object is valid against its published schema', () => {
     const results = validateAgainstSchemas(objects);
@@ -93,6 +92,7 @@ describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
     expect(ingress.spec.tls).toEqual([{ hosts: [rule.host], secretName: expect.any(String) }]);
     expect(rule.http.paths).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: greeter.service.metadata.name, port: { name: greeter.grpcPort.name } } } }]);
     expect(ingress.metadata.namespace).toBe(greeter.service.metadata.namespace);
+    expect(ingress.metadata.labels).toBeUndefined();
   });
 
   test('the client dials the controller with the host as server name and trusts only the Ingress Secret’s certificate', () => {
@@ -137,15 +137,23 @@ describe.each(each('linkerd'))('linkerd in %s', (env) => {
     expect(settings).toEqual(expect.objectContaining({ TARGET: `${serviceHost(greeter.service)}:${greeter.grpcPort.port}`, LB_POLICY: 'pick_first' }));
     expect(settings.SERVER_NAME).toBeUndefined();
     expect(podLabels(deployment)).not.toHaveProperty('sidecar.istio.io/inject');
+    // Linkerd ≥ 2.18 carries an appProtocol it does not know (such as grpc) as opaque TCP: linkerd2 PR #13948.
+    expect(greeter.grpcPort.appProtocol).toBe('kubernetes.io/h2c');
   });
 
-  test('retries and timeouts for gRPC are annotations on the Service, and the proxy outlives the drain', () => {
-    expect(withoutSyncWave(greeter.service.metadata.annotations)).toEqual({
+  test("retries and timeouts for gRPC are annotations on an outbound GRPCRoute whose parent is the greeter's Service, and the proxy outlives the drain", () => {
+    const route = findObject(objects, 'GRPCRoute');
+    const service = { group: '', kind: 'Service', name: greeter.service.metadata.name, port: greeter.grpcPort.port };
+    expect(route.metadata.namespace).toBe(greeter.service.metadata.namespace);
+    expect(withoutSyncWave(route.metadata.annotations)).toEqual({
       'retry.linkerd.io/grpc': 'cancelled,unavailable',
       'retry.linkerd.io/limit': '2',
       'retry.linkerd.io/timeout': '2000ms',
       'timeout.linkerd.io/request': '10000ms',
     });
+    // A Service parent (no Gateway): Linkerd applies the route to every meshed call to the Service.
+    expect(route.spec).toEqual({ parentRefs: [service], rules: [{ backendRefs: [service] }] });
+    expect(withoutSyncWave(greeter.service.metadata.annotations)).toEqual({});
     const annotations = greeter.deployment.spec.template.metadata.annotations;
     expect(Number(annotations['config.alpha.linkerd.io/proxy-wait-before-exit-seconds']) * 1000).toBeGreaterThanOrEqual(greeter.settings.shutdownGraceMs);
     expect(annotations).not.toHaveProperty('proxy.istio.io/config');
@@ -162,6 +170,7 @@ describe.each(each('headless'))('headless in %s', (env) => {
     expect(headless.spec.selector).toEqual(greeter.service.spec.selector);
     expect(headless.spec.publishNotReadyAddresses).toBe(false);
     expect(headless.spec.ports).toEqual(greeter.service.spec.ports);
+    expect(headless.metadata.labels).toBeUndefined();
   });
 
   test('the client resolves every pod through DNS and balances with round_robin; servers age connections out', () => {
@@ -215,7 +224,7 @@ describe('the strategy switch', () => {
   });
 
   test.each([
-    [['istio-ilb', 'consul'], `EnvironmentConfig 'docker-desktop': strategies[1] must be one of "istio-ilb", "nginx-ingress", "linkerd", "headless", "gateway-api", "endpoints", "k8s-resolver", got "consul"`],
+    [['istio-ilb', 'consul'], `EnvironmentConfig 'docker-desktop': strategies[1] must be one of ${STRATEGY_NAMES.map((name) => `"${name}"`).join(', ')}, got "consul"`],
     [['linkerd', 'linkerd'], `EnvironmentConfig 'docker-desktop': strategies[1] must be listed once, got "linkerd"`],
     [[], `EnvironmentConfig 'docker-desktop': strategies must be a non-empty list of strategy names`],
   ])('rejects strategies %j, naming the entry and the value', (strategies, message) => {

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { clientSettings } from '../../app/client';
 import { parseSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
-import { ENVIRONMENTS, IMAGE_NAMES, SYNC_WAVE_ANNOTATION } from '../../lib';
+import { CLIENT_ENV, SERVER_ENV } from '../../app/settings';
+import { ENVIRONMENTS, IMAGE_NAMES, SYNC_WAVE_ANNOTATION } from '../../deploy';
 import { synthesize } from '../../main';
 import { containerEnv, findObject, readManifestDir, type KubeObject } from '../../harness/manifests';
 
@@ -134,8 +135,8 @@ describe.each(environments)('dist/%s', (env) => {
     const [service] = greeterService;
     const [greeter] = workloads(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
     const server = containerEnv(greeter.spec.template.spec.containers[0]);
-    const serverEnvNames = Object.values(serverSettings).map((s) => s.env);
-    expect(serverEnvNames).toEqual(expect.arrayContaining(Object.keys(server)));
+    // Only names of app/settings.ts (app-settings.test.ts ties those to the parsers).
+    expect(Object.values(SERVER_ENV)).toEqual(expect.arrayContaining(Object.keys(server)));
     const parsed = parseSettings(serverSettings, [], server);
     expect(parsed.help === false && parsed.settings.port).toBe(destination.port.number);
     const grace = parsed.help === false ? parsed.settings.shutdownGraceMs : NaN;
@@ -143,8 +144,7 @@ describe.each(environments)('dist/%s', (env) => {
     expect(JSON.parse(greeter.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: `${grace / 1000}s` });
 
     const clientEnv = containerEnv(client[0].spec.template.spec.containers[0]);
-    const clientEnvNames = Object.values(clientSettings).map((s) => s.env);
-    expect(clientEnvNames).toEqual(expect.arrayContaining(Object.keys(clientEnv)));
+    expect(Object.values(CLIENT_ENV)).toEqual(expect.arrayContaining(Object.keys(clientEnv)));
     // CA_FILE names a file in the pod; everything else must parse as the client will parse it.
     const clientParsed = parseSettings(clientSettings, [], { ...clientEnv, CA_FILE: undefined });
     expect(clientParsed.help === false && clientParsed.settings.serverName).toBe(gateway.spec.servers[0].hosts[0]);

@@ -20,14 +20,14 @@ function firstDifference(committed: string, generated: string): string | undefin
   return `line ${at + 1}:\n  committed: ${JSON.stringify(a[at] ?? '<end of file>')}\n  generated: ${JSON.stringify(b[at] ?? '<end of file>')}`;
 }
 
-test('API.md is current with lib/', async () => {
+test('lib/API.md is current with lib/', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'api-docs-'));
   try {
     await promisify(execFile)(process.execPath, [TYPEDOC, '--out', out, '--logLevel', 'Error'], { cwd: ROOT, encoding: 'utf8' });
     const generated = readFileSync(path.join(out, 'API.md'), 'utf8');
     expect(generated).toContain('### GreeterApp');
-    const difference = firstDifference(readFileSync(path.join(ROOT, 'API.md'), 'utf8'), generated);
-    if (difference !== undefined) throw new Error(`API.md is out of date with lib/: run npm run docs\nfirst difference at ${difference}`);
+    const difference = firstDifference(readFileSync(path.join(ROOT, 'lib', 'API.md'), 'utf8'), generated);
+    if (difference !== undefined) throw new Error(`lib/API.md is out of date with lib/: run npm run docs\nfirst difference at ${difference}`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -10,13 +10,13 @@ import ts from 'typescript';
 const ROOT = path.resolve(__dirname, '..', '..');
 const LIB = path.join(ROOT, 'lib') + path.sep;
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.lib.json'), {}, {
+const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'lib', 'tsconfig.json'), {}, {
   ...ts.sys,
   onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
     throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
   },
 });
-if (config === undefined) throw new Error('tsconfig.lib.json could not be read');
+if (config === undefined) throw new Error('lib/tsconfig.json could not be read');
 const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
 const checker = program.getTypeChecker();
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { defaultSettings } from '../../app/config';
 import { clientSettings, runClient } from '../../app/client';
-import { ENVIRONMENTS, requiredTlsSecrets } from '../../lib';
+import { ENVIRONMENTS, requiredTlsSecrets } from '../../deploy';
 import { createSecretCommand, makeSelfSignedCertificate } from '../../scripts/certs';
 import { startTestServer } from '../../harness/greeter';
 import { containerEnv, manifestDirs, readManifestDir } from '../../harness/manifests';

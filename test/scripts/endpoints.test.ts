@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { App } from 'cdk8s';
 import * as descriptor from 'protobufjs/ext/descriptor';
 import { parse } from 'yaml';
-import { ENVIRONMENTS } from '../../lib';
-import { endpointsStrategy } from '../../lib/strategies/cloud-endpoints';
+import { ENVIRONMENTS } from '../../deploy';
+import { endpoints } from '../../deploy/strategies/endpoints';
 import { deployCommand, endpointsProject } from '../../scripts/endpoints';
 import { findObject, readManifestDir, type KubeObject } from '../../harness/manifests';
 import { startProcess } from '../../harness/processes';
@@ -30,7 +30,7 @@ const runEndpoints = (...args: string[]) => startProcess(process.execPath, ['-r'
 /** The `--service` of the ESPv2 container that dist/<env>/endpoints/ renders. */
 function renderedEspService(envName: keyof typeof ENVIRONMENTS, dir: string): string {
   const app = new App({ outdir: path.join(dir, 'dist') });
-  endpointsStrategy.render(app, ENVIRONMENTS[envName]);
+  endpoints.render(app, ENVIRONMENTS[envName]);
   app.synth();
   const objects = readManifestDir(app.outdir).flatMap((f) => f.objects);
   const esp = findObject(objects, 'Deployment', 'greeter').spec.template.spec.containers.find((c: KubeObject) => c.name === 'esp');

@@ -1,0 +1,68 @@
+/** Every load-balancing strategy by name: what an environment's `strategies` picks from. */
+import { App } from 'cdk8s';
+import { invalidProp } from '../../lib/internal/validate';
+import { validateEnvironment, type EnvironmentConfig } from '../environments';
+import type { RequiredTlsSecret, Strategy, StrategyName } from '../strategy';
+import { STRATEGY_NAMES } from '../strategy';
+import { endpoints } from './endpoints';
+import { envoyGateway } from './envoy-gateway';
+import { gatewayApi } from './gateway-api';
+import { headless } from './headless';
+import { istioIlb } from './istio-ilb';
+import { istioProxyless } from './istio-proxyless';
+import { k8sResolver } from './k8s-resolver';
+import { linkerd } from './linkerd';
+import { nginxIngress } from './nginx-ingress';
+
+export const STRATEGIES: Record<StrategyName, Strategy> = {
+  'istio-ilb': istioIlb,
+  'nginx-ingress': nginxIngress,
+  linkerd,
+  headless,
+  'gateway-api': gatewayApi,
+  endpoints,
+  'k8s-resolver': k8sResolver,
+  'envoy-gateway': envoyGateway,
+  'istio-proxyless': istioProxyless,
+};
+
+/** The strategies an environment picks, or an error naming the environment, the entry and the value. */
+export function environmentStrategies(env: EnvironmentConfig): Strategy[] {
+  validateEnvironment(env);
+  const subject = { construct: 'EnvironmentConfig', id: env.name };
+  if (!Array.isArray(env.strategies) || env.strategies.length === 0) {
+    throw invalidProp(subject, 'strategies', env.strategies, `a non-empty list of strategy names (${STRATEGY_NAMES.join(', ')})`);
+  }
+  const strategies = env.strategies.map((name: StrategyName, index) => {
+    // A name from a config file or JavaScript caller may be anything: check it before indexing.
+    if (!Object.hasOwn(STRATEGIES, name)) throw invalidProp(subject, `strategies[${index}]`, name, `one of ${STRATEGY_NAMES.map((n) => JSON.stringify(n)).join(', ')}`);
+    if (env.strategies.indexOf(name) !== index) throw invalidProp(subject, `strategies[${index}]`, name, 'listed once');
+    return STRATEGIES[name];
+  });
+  if (!env.strategies.includes(env.argoCd.strategy)) {
+    throw invalidProp(subject, 'argoCd.strategy', env.argoCd.strategy, `one of the environment's strategies (${env.strategies.join(', ')})`);
+  }
+  return strategies;
+}
+
+/** A TLS Secret the operator creates, and the strategies whose front door serves it. */
+export interface TlsSecretUse extends RequiredTlsSecret {
+  readonly strategies: readonly StrategyName[];
+}
+
+/**
+ * The TLS Secrets an environment's strategies need (none where cert-manager issues them), one entry per namespace
+ * and name. Renders the strategies in memory; writes nothing.
+ */
+export function requiredTlsSecrets(env: EnvironmentConfig): TlsSecretUse[] {
+  const uses = new Map<string, { secret: RequiredTlsSecret; strategies: StrategyName[] }>();
+  for (const strategy of environmentStrategies(env)) {
+    const { tlsSecret } = strategy.render(new App(), env);
+    if (tlsSecret === undefined) continue;
+    const key = `${tlsSecret.namespace}/${tlsSecret.secretName}`;
+    const use = uses.get(key) ?? { secret: tlsSecret, strategies: [] };
+    use.strategies.push(strategy.name);
+    uses.set(key, use);
+  }
+  return [...uses.values()].map(({ secret, strategies }) => ({ ...secret, strategies }));
+}

@@ -1,0 +1,84 @@
+/**
+ * A gRPC Service reached over its ClusterIP with nothing balancing each call. A gRPC client keeps one HTTP/2
+ * connection per address and sends every call down it; a ClusterIP is one address, and kube-proxy picks a pod per
+ * connection, not per call. So unless a proxy in the caller's pod (a mesh sidecar, an ambient waypoint) or an L7
+ * proxy in front of the Service balances the calls, each client talks to one pod for the life of its connection.
+ */
+import { absentSeverity, describe, uniqueRefs, type CheckContext, type Finding, type Rule } from '../findings';
+import type { ClientCall, ServiceNode, Workload } from '../graph';
+import { callerPlane, describeCall, noProxyReason, policyOf, resolvesByDns } from './callers';
+
+const FIX_CALLERS =
+  'put the callers in a mesh that balances each call (label their namespace istio-injection=enabled, or annotate it linkerd.io/inject: enabled), ' +
+  'or dial a headless Service (clusterIP: None) with dns:/// and round_robin, or route them through an L7 proxy (an Istio or Gateway API gateway)';
+
+/** True when the pods of one Service are also the pods of another. */
+const samePods = (a: ServiceNode, b: ServiceNode) => a !== b && a.namespace === b.namespace && a.workloads.some((w) => b.workloads.includes(w));
+
+/** Some client, route or headless Service of the input already reaches these pods with calls balanced one by one. */
+function balancedPathTo(service: ServiceNode, context: CheckContext): string | undefined {
+  const { graph } = context;
+  const routed = graph.routes.find((r) => r.route.kind !== 'DestinationRule' && r.service !== undefined && (r.service === service || samePods(r.service, service)));
+  if (routed) return `${describe(routed.route)} routes to ${routed.service === service ? 'it' : `Service ${routed.service?.name} over the same pods`}`;
+  const headless = graph.services.find((s) => s.headless && samePods(s, service));
+  if (headless) return `the headless Service ${headless.name} reaches the same pods`;
+  const resolver = graph.clients.find((c) => (c.scheme === 'kubernetes' || c.scheme === 'xds') && (c.service === service || samePods(c.service, service)));
+  if (resolver) return `${describeCall(resolver)} through its resolver`;
+  return undefined;
+}
+
+function unbalancedCallers(service: ServiceNode, calls: readonly ClientCall[], context: CheckContext): Finding {
+  const lines = calls.map((call) => `${describeCall(call)} with ${policyOf(call)} and ${noProxyReason(call)}`);
+  const allUnknown = calls.every((call) => !call.workload.mesh.known);
+  return {
+    rule: rule.id,
+    severity: allUnknown ? absentSeverity(context) : 'error',
+    object: service.ref,
+    path: calls.length === 1 ? calls[0].port?.path : undefined,
+    message: `every call of a client lands on one pod: ${lines.join('; ')}. The client's one HTTP/2 connection to the ClusterIP goes to one pod, and all its calls follow it.`,
+    fix: FIX_CALLERS,
+    related: uniqueRefs(calls.map((call) => call.workload.ref)),
+  };
+}
+
+function meshedPods(workloads: readonly Workload[]): boolean {
+  return workloads.some((w) => w.mesh.kind === 'istio-sidecar' || w.mesh.kind === 'linkerd');
+}
+
+export const rule: Rule = {
+  id: 'grpc-clusterip-single-pod',
+  title: 'gRPC Service reached over its ClusterIP with nothing balancing each call',
+  why: 'A gRPC client sends all its calls over one HTTP/2 connection, and kube-proxy balances connections, not calls: behind a ClusterIP every call of a client lands on the same pod, new pods get no traffic, and one pod can carry all the load.',
+  source: 'https://kubernetes.io/docs/reference/networking/virtual-ips/ (kube-proxy balances connections); https://grpc.io/blog/grpc-load-balancing/',
+  severity: 'error',
+  check(context) {
+    const { graph } = context;
+    const findings: Finding[] = [];
+    for (const service of graph.services) {
+      // Headless Services are the client-side rules' business; an ExternalName is a DNS alias, not a ClusterIP.
+      if (service.headless || service.type === 'ExternalName' || service.ports.length === 0) continue;
+      // Gateways and ingress controllers balance each call themselves: a client pinned to one replica is fine.
+      if (service.workloads.some((w) => w.l7Proxy !== undefined)) continue;
+      const calls = graph.clients.filter((call) => call.service === service);
+      if (calls.length > 0) {
+        const unbalanced = calls.filter((call) => resolvesByDns(call) && callerPlane(call, context) === undefined);
+        if (unbalanced.length > 0) findings.push(unbalancedCallers(service, unbalanced, context));
+        continue;
+      }
+      // No caller in the input: judge by what the input shows about the ones that will come.
+      const grpcPorts = service.ports.filter((p) => p.grpcBecause.length > 0);
+      if (grpcPorts.length === 0 || service.workloads.length === 0 || meshedPods(service.workloads)) continue;
+      if (balancedPathTo(service, context) !== undefined) continue;
+      findings.push({
+        rule: rule.id,
+        severity: 'warning',
+        object: service.ref,
+        path: grpcPorts[0].path,
+        message: `port ${grpcPorts[0].name ?? grpcPorts[0].port} carries gRPC (${[...new Set(grpcPorts[0].grpcBecause)].join(', ')}) behind a ClusterIP, and no caller, mesh, headless Service or L7 route in the input balances its calls: every client that dials it will send all its calls to one pod`,
+        fix: FIX_CALLERS,
+        related: uniqueRefs(service.workloads.map((w) => w.ref)),
+      });
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,293 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import type { ContainerImage, ContainerResources } from './container';
+import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
+import type { IGrpcEndpoint } from './grpc-endpoint';
+import { serviceGrpcAppProtocol } from './internal/app-protocol';
+import { serviceDnsName } from './internal/names';
+import { appProtocolName, dnsLabel, envName, integerIn, invalidProp, istioDuration, metadataMap, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
+import {
+  containerImage,
+  containerResources,
+  DISTROLESS_NONROOT_UID,
+  oneAtATimeDisruptionBudget,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  spreadOverNodes,
+  workloadLabels,
+  zeroDowntimeRollout,
+} from './internal/workload';
+import type { INamespace } from './namespace';
+
+export interface GrpcAppProps {
+  /** Namespace of every object the app renders. */
+  readonly namespace: INamespace;
+  /** Name of the Deployment, Service, ServiceAccount and PodDisruptionBudget, and the `app` label of the pods. */
+  readonly name: string;
+  /** The server's image. */
+  readonly image: ContainerImage;
+  /** The port the server listens on: the container port and the Service port, both named `grpc`. */
+  readonly port: number;
+  /**
+   * The Service port's `appProtocol`, which meshes and gateways read to carry each call as HTTP/2.
+   * @default - from the namespace's mesh: `grpc` under Istio, `kubernetes.io/h2c` (the Kubernetes standard value,
+   *   the only one Linkerd >= 2.18 balances per call) otherwise
+   */
+  readonly appProtocol?: string;
+  /**
+   * Pods.
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * Environment of the server container.
+   * @default - none
+   */
+  readonly env?: readonly k8s.EnvVar[];
+  /**
+   * Requests and limits of the server container.
+   * @default requests 100m CPU and 128Mi memory, limits 1 CPU and 256Mi memory
+   */
+  readonly resources?: ContainerResources;
+  /**
+   * The numeric, non-root user the container runs as (the Pod Security "restricted" profile requires non-root; a
+   * number lets the kubelet verify it).
+   * @default 65532 (distroless `nonroot`)
+   */
+  readonly runAsUser?: number;
+  /**
+   * Name of the server container.
+   * @default - the app's name
+   */
+  readonly containerName?: string;
+  /**
+   * Readiness and liveness probes that call `grpc.health.v1.Health/Check` on the port (native gRPC probes,
+   * Kubernetes >= 1.24), which Istio rewrites to its agent under STRICT mTLS. Off for servers without the health
+   * service: then give your own probes.
+   * @default true
+   */
+  readonly grpcHealthProbes?: boolean;
+  /**
+   * The readiness probe, in place of the gRPC health one.
+   * @default - gRPC health Check every 5 s, one failure marks the pod unready (or none without `grpcHealthProbes`)
+   */
+  readonly readinessProbe?: k8s.Probe;
+  /**
+   * The liveness probe, in place of the gRPC health one.
+   * @default - gRPC health Check every 10 s, three failures restart the container (or none without `grpcHealthProbes`)
+   */
+  readonly livenessProbe?: k8s.Probe;
+  /**
+   * How long the server drains calls in flight after SIGTERM. A mesh's sidecar (Istio, Linkerd) is kept up that
+   * long, and the pod's termination grace period covers it plus `terminationMargin`.
+   * @default Duration.seconds(0): the server stops at once
+   */
+  readonly drainTime?: Duration;
+  /**
+   * Time between the end of the drain and SIGKILL: process exit and the sidecar's own shutdown.
+   * @default Duration.seconds(30) (the Kubernetes default grace period, with no drain)
+   */
+  readonly terminationMargin?: Duration;
+  /**
+   * The `version` label of the pods, which Istio reports in its telemetry and DestinationRule subsets select on.
+   * @default 'v1'
+   */
+  readonly version?: string;
+  /**
+   * The max connection age the server enforces (gRPC's `MAX_CONNECTION_AGE`), if it ages connections out. This
+   * construct does not configure the server; `HeadlessGrpcService` requires it so clients re-resolve DNS.
+   * @default - unknown, or connections are never aged out
+   */
+  readonly maxConnectionAge?: Duration;
+  /**
+   * Istio's proxyless gRPC instead of its Envoy sidecar (only in a namespace with `mesh: 'istio'`): the pods get the
+   * `grpc-agent` injection template, whose pilot-agent writes the xDS bootstrap (`GRPC_XDS_BOOTSTRAP`) and proxies
+   * the xDS stream to istiod, and the application starts only once the agent is ready. Clients then dial
+   * `xds:///<service>.<namespace>.svc.cluster.local:<port>` and balance each call themselves, as istiod programs them
+   * (https://istio.io/latest/blog/2021/proxyless-grpc/). The server needs an xDS-aware gRPC library only for mTLS.
+   * @default false
+   */
+  readonly istioProxyless?: boolean;
+  /**
+   * More labels for the pods (selectors use only `app`).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A gRPC server of any image: a Deployment, a ClusterIP Service whose port is named `grpc` with the appProtocol its
+ * namespace's mesh and gateways read as HTTP/2 (so they balance each call), its own ServiceAccount (its mesh identity) and a
+ * PodDisruptionBudget. Pods run under the Pod Security "restricted" profile, spread over nodes, and roll out with
+ * no loss of capacity.
+ */
+export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
+  readonly name: string;
+  readonly namespace: INamespace;
+  readonly port: number;
+  /** Name of the Service port and the container port; Istio also reads the protocol from it. */
+  readonly portName = 'grpc';
+  readonly appProtocol: string;
+  /** Labels every pod carries. */
+  readonly podLabels: Record<string, string>;
+  /** The subset of `podLabels` that selectors use (stable across versions). */
+  readonly selectorLabels: Record<string, string>;
+  readonly identity: MeshIdentity;
+  /** How long the server drains after SIGTERM, in milliseconds. */
+  readonly drainTimeMs: number;
+  readonly maxConnectionAgeMs?: number;
+  readonly deployment: k8s.KubeDeployment;
+  readonly service: k8s.KubeService;
+  readonly serviceAccount: k8s.KubeServiceAccount;
+  /** Whether the pods run Istio's proxyless gRPC agent instead of a sidecar. */
+  readonly istioProxyless: boolean;
+
+  constructor(scope: Construct, id: string, props: GrpcAppProps) {
+    super(scope, id);
+    // Errors name the class the user constructed (GreeterApp extends this one).
+    const subject: ValidationSubject = { construct: new.target.name, id };
+    this.name = dnsLabel(subject, 'name', props.name);
+    this.namespace = props.namespace;
+    this.port = validPort(subject, 'port', props.port);
+    this.appProtocol = appProtocolName(subject, 'appProtocol', props.appProtocol ?? serviceGrpcAppProtocol(this.namespace.mesh));
+    const version = dnsLabel(subject, 'version', props.version ?? 'v1');
+    const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
+    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
+    const resources = containerResources(subject, 'resources', props.resources ?? {
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '1', memory: '256Mi' },
+    });
+    const uid = integerIn(subject, 'runAsUser', props.runAsUser ?? DISTROLESS_NONROOT_UID, 1);
+    const containerName = dnsLabel(subject, 'containerName', props.containerName ?? this.name);
+    this.drainTimeMs = milliseconds(subject, 'drainTime', props.drainTime ?? Duration.seconds(0), 0);
+    const terminationMarginMs = milliseconds(subject, 'terminationMargin', props.terminationMargin ?? Duration.seconds(30), 1000);
+    this.istioProxyless = props.istioProxyless ?? false;
+    if (this.istioProxyless && this.namespace.mesh !== 'istio') {
+      throw invalidProp(subject, 'istioProxyless', true, `false: namespace ${JSON.stringify(this.namespace.name)} has no Istio injection (mesh ${JSON.stringify(this.namespace.mesh ?? 'none')})`);
+    }
+    this.maxConnectionAgeMs = props.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+    const extraLabels = metadataMap(subject, 'labels', props.labels ?? {}, 'labels');
+    (props.env ?? []).forEach((variable, index) => envName(subject, `env[${index}].name`, variable?.name));
+    for (const key of ['app', 'app.kubernetes.io/name', 'version']) {
+      if (Object.hasOwn(extraLabels, key)) throw invalidProp(subject, `labels.${key}`, extraLabels[key], 'unset: the construct sets it');
+    }
+
+    this.selectorLabels = { app: this.name };
+    this.podLabels = { ...extraLabels, ...workloadLabels(this.name, { version }) };
+    this.identity = { namespace: this.namespace, serviceAccountName: this.name };
+    const metadata = { name: this.name, namespace: this.namespace.name, labels: this.podLabels };
+
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata,
+      // The server does not call the Kubernetes API; a mesh mounts its own token for the sidecar.
+      automountServiceAccountToken: false,
+    });
+
+    const healthProbes = props.grpcHealthProbes ?? true;
+    const grpcProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe | undefined => (healthProbes
+      ? { grpc: { port: this.port }, periodSeconds, failureThreshold, timeoutSeconds: 1 }
+      : undefined);
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        replicas,
+        selector: { matchLabels: this.selectorLabels },
+        strategy: zeroDowntimeRollout(),
+        template: {
+          metadata: { labels: this.podLabels, annotations: meshAnnotations(this.namespace.mesh, this.drainTimeMs, this.istioProxyless) },
+          spec: {
+            serviceAccountName: this.serviceAccount.name,
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurityContext(uid),
+            terminationGracePeriodSeconds: Math.ceil((this.drainTimeMs + terminationMarginMs) / 1000),
+            topologySpreadConstraints: spreadOverNodes(this.selectorLabels),
+            containers: [{
+              name: containerName,
+              image,
+              imagePullPolicy,
+              ports: [{ name: this.portName, containerPort: this.port, protocol: 'TCP' }],
+              env: props.env === undefined || props.env.length === 0 ? undefined : [...props.env],
+              resources,
+              securityContext: restrictedContainerSecurityContext(uid),
+              readinessProbe: props.readinessProbe ?? grpcProbe(5, 1),
+              livenessProbe: props.livenessProbe ?? grpcProbe(10, 3),
+            }],
+          },
+        },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata,
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selectorLabels,
+        ports: [{ name: this.portName, appProtocol: this.appProtocol, port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
+      },
+    });
+
+    oneAtATimeDisruptionBudget(this, metadata, this.selectorLabels);
+    this.deployment.addDependency(this.serviceAccount);
+  }
+
+  /** The Service's name. */
+  get serviceName(): string {
+    return this.name;
+  }
+
+  /**
+   * The Service as a client dials it: its cluster DNS name, one virtual IP, so only a mesh's sidecar can balance each
+   * call; or, with Istio proxyless, the `xds:///` name whose endpoints istiod sends the client.
+   */
+  get grpcTarget(): string {
+    const target = `${serviceDnsName(this.name, this.namespace)}:${this.port}`;
+    return this.istioProxyless ? `xds:///${target}` : target;
+  }
+
+  /** One address behind the virtual IP, nothing for the client to balance; with xDS, each call over the endpoints. */
+  get loadBalancingPolicy(): 'pick_first' | 'round_robin' {
+    return this.istioProxyless ? 'round_robin' : 'pick_first';
+  }
+
+  /** A proxyless client needs Istio's grpc-agent too, for its xDS bootstrap. */
+  get clientPodAnnotations(): Readonly<Record<string, string>> | undefined {
+    return this.istioProxyless ? proxylessAnnotations() : undefined;
+  }
+
+  /** Clients of the Service run beside it. */
+  get clientNamespace(): INamespace {
+    return this.namespace;
+  }
+}
+
+/**
+ * The annotations a mesh reads on the pods. A sidecar that is not a native sidecar (Kubernetes < 1.29) gets SIGTERM
+ * with the server and would stop proxying before the server has drained (Istio after its default 5 s): keep it up as
+ * long as the server may drain.
+ */
+function meshAnnotations(mesh: INamespace['mesh'], drainTimeMs: number, istioProxyless: boolean): Record<string, string> | undefined {
+  if (istioProxyless) return proxylessAnnotations(drainTimeMs);
+  if (drainTimeMs === 0) return undefined;
+  switch (mesh) {
+    case 'istio':
+      return { [ISTIO_PROXY_CONFIG]: JSON.stringify({ terminationDrainDuration: istioDuration(drainTimeMs) }) };
+    case 'linkerd':
+      return { 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds': String(Math.ceil(drainTimeMs / 1000)) };
+    default:
+      return undefined;
+  }
+}
+
+const ISTIO_PROXY_CONFIG = 'proxy.istio.io/config';
+
+/**
+ * Istio's `grpc-agent` injection template (manifests/charts/istio-control/istio-discovery/files/grpc-agent.yaml): no
+ * Envoy, an agent that sets `GRPC_XDS_BOOTSTRAP` in the app's containers; with `holdApplicationUntilProxyStarts` its
+ * postStart hook (`pilot-agent wait`) holds the app until the bootstrap and the xDS proxy are ready.
+ */
+function proxylessAnnotations(drainTimeMs = 0): Record<string, string> {
+  const proxyConfig = drainTimeMs === 0 ? { holdApplicationUntilProxyStarts: true } : { holdApplicationUntilProxyStarts: true, terminationDrainDuration: istioDuration(drainTimeMs) };
+  return { 'inject.istio.io/templates': 'grpc-agent', [ISTIO_PROXY_CONFIG]: JSON.stringify(proxyConfig) };
+}

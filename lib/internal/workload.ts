@@ -1,0 +1,93 @@
+/**
+ * What every workload construct shares: references to namespaces and images, resource sizes, and the
+ * Pod Security Standards "restricted" security contexts, so each construct states only what is its own.
+ */
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import type { ContainerImage, ContainerResources } from '../container';
+import type { MeshIdentity } from '../grpc-backend';
+import { invalidProp, oneOf, quantity, type ValidationSubject } from './validate';
+
+/** The principal an AuthorizationPolicy names: `<trust domain>/ns/<namespace>/sa/<service account>`. */
+export function meshPrincipal(identity: MeshIdentity, trustDomain: string): string {
+  return `${trustDomain}/ns/${identity.namespace.name}/sa/${identity.serviceAccountName}`;
+}
+
+type ImagePullPolicy = NonNullable<ContainerImage['pullPolicy']>;
+const PULL_POLICIES: readonly ImagePullPolicy[] = ['Always', 'IfNotPresent', 'Never'];
+
+// Docker's reference grammar, simplified: lower-case path components separated by "/", an optional registry host:port.
+const REPOSITORY = /^([a-zA-Z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Whether a string is an image repository (`gcr.io/my-project/greeter-server`, `greeter-server`). */
+export function isImageRepository(value: unknown): value is string {
+  return typeof value === 'string' && REPOSITORY.test(value);
+}
+
+/** Checks an image prop and returns the container fields it becomes. */
+export function containerImage(subject: ValidationSubject, prop: string, image: ContainerImage): { image: string; imagePullPolicy: ImagePullPolicy } {
+  if (!isImageRepository(image?.repository)) {
+    throw invalidProp(subject, `${prop}.repository`, image?.repository, 'an image repository such as "gcr.io/my-project/greeter-server"');
+  }
+  if (typeof image.tag !== 'string' || !TAG.test(image.tag)) {
+    throw invalidProp(subject, `${prop}.tag`, image.tag, 'an image tag (letters, digits, "_", "." and "-", at most 128 characters)');
+  }
+  const imagePullPolicy = oneOf(subject, `${prop}.pullPolicy`, image.pullPolicy ?? 'IfNotPresent', PULL_POLICIES);
+  return { image: `${image.repository}:${image.tag}`, imagePullPolicy };
+}
+
+export function containerResources(subject: ValidationSubject, prop: string, resources: ContainerResources): k8s.ResourceRequirements {
+  const amounts = (kind: 'requests' | 'limits') => ({
+    cpu: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.cpu`, resources[kind]?.cpu)),
+    memory: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.memory`, resources[kind]?.memory)),
+  });
+  return { requests: amounts('requests'), limits: amounts('limits') };
+}
+
+/** The user the Dockerfile's distroless `nonroot` runtime image runs as. */
+export const DISTROLESS_NONROOT_UID = 65532;
+
+/**
+ * Pod-level settings of the "restricted" profile: non-root, the runtime's default seccomp profile, and the
+ * user the image runs as (distroless `nonroot` is 65532; Istio's proxy is 1337).
+ */
+export function restrictedPodSecurityContext(uid: number, extra: Partial<k8s.PodSecurityContext> = {}): k8s.PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' }, ...extra };
+}
+
+/** Container-level settings of the "restricted" profile, plus a read-only root file system. */
+export function restrictedContainerSecurityContext(uid: number): k8s.SecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  };
+}
+
+/** Labels of the pods a workload owns: set once by the construct, selected by everything that targets it. */
+export function workloadLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { app: name, 'app.kubernetes.io/name': name, ...extra };
+}
+
+/** Surge one pod at a time and never drop below the desired count: a rollout loses no serving capacity. */
+export function zeroDowntimeRollout(): k8s.DeploymentStrategy {
+  return { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } };
+}
+
+/** Spread replicas over nodes where there are several; one node (Docker Desktop) still schedules them all. */
+export function spreadOverNodes(selectorLabels: Record<string, string>): k8s.TopologySpreadConstraint[] {
+  return [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels } }];
+}
+
+/** Voluntary disruptions (node drains, upgrades) take at most one of the selected pods at a time. */
+export function oneAtATimeDisruptionBudget(scope: Construct, metadata: k8s.ObjectMeta, selectorLabels: Record<string, string>): k8s.KubePodDisruptionBudget {
+  return new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
+    metadata,
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels } },
+  });
+}

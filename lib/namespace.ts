@@ -1,0 +1,17 @@
+import { dnsLabel } from './internal/validate';
+
+/** A Namespace that constructs place objects in: an `AppNamespace`, or one that exists already (see `existingNamespace`). */
+export interface INamespace {
+  /** Name of the Namespace. */
+  readonly name: string;
+  /**
+   * The mesh that injects a sidecar into pods of the Namespace, so workloads can set its proxy's options.
+   * @default - none (an existing namespace such as `istio-system`, where this project does not inject)
+   */
+  readonly mesh?: 'istio' | 'linkerd' | 'none';
+}
+
+/** A Namespace created by someone else, such as `istio-system`, which the Istio install owns. */
+export function existingNamespace(name: string, mesh?: INamespace['mesh']): INamespace {
+  return { name: dnsLabel({ construct: 'existingNamespace', id: name }, 'name', name), mesh };
+}

@@ -1,0 +1,143 @@
+/**
+ * One snapshot per exported construct, rendered with its minimal props, so a change to what a construct renders shows
+ * in review as a diff of that construct alone. The golden copy of the full output is the committed dist/, which
+ * synth.test.ts checks fresh; nothing here repeats it. Each construct renders into a chart of its own: what it is
+ * wired to (a gateway, an app) lives in another chart, or is a plain reference (`GrpcBackend.fromService`, an
+ * endpoint object), and is not in its snapshot.
+ */
+import { App, Chart, Duration, Testing } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as lib from '../../lib';
+import {
+  AppNamespace,
+  CloudEndpointsProxy,
+  EndpointSliceReader,
+  GreeterApp,
+  GreeterClient,
+  GrpcApp,
+  GrpcBackend,
+  GrpcGateway,
+  GrpcRoute,
+  GrpcVirtualService,
+  HeadlessGrpcService,
+  IstioIlbGateway,
+  LinkerdGrpcPolicy,
+  MeshAccessPolicy,
+  NginxGrpcIngress,
+  SelfSignedCertificate,
+  existingNamespace,
+  type IGrpcEndpoint,
+} from '../../lib';
+import { findObject, type KubeObject } from '../../harness/manifests';
+
+const namespace = existingNamespace('payments');
+const image = { repository: 'payments', tag: '2.0.0' };
+const host = 'payments.example.com';
+const tlsSecretName = 'payments-tls';
+/** A Service rendered elsewhere, by name, namespace and port only. */
+const service = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090 });
+/** The same Service with what constructs that apply to its pods need. */
+const servicePods = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090, selectorLabels: { app: 'payments' } });
+const plaintextEndpoint: IGrpcEndpoint = { grpcTarget: 'payments.payments.svc.cluster.local:9090', loadBalancingPolicy: 'pick_first', clientNamespace: namespace };
+const tlsEndpoint: IGrpcEndpoint = { ...plaintextEndpoint, tls: { serverName: host, secretName: tlsSecretName } };
+
+/** The chart under test and, beside it in the same App, a chart for what it is wired to. */
+function charts() {
+  const app: App = Testing.app();
+  return { chart: new Chart(app, 'subject'), other: new Chart(app, 'other') };
+}
+
+/** Each exported construct, rendered with its minimal props; the value is what the snapshot holds. */
+const renderers: Record<string, () => unknown> = {
+  AppNamespace: () => {
+    const { chart } = charts();
+    new AppNamespace(chart, 'namespace', { name: 'payments' });
+    return Testing.synth(chart);
+  },
+  GrpcApp: () => {
+    const { chart } = charts();
+    new GrpcApp(chart, 'app', { namespace, name: 'payments', image, port: 9090 });
+    return Testing.synth(chart);
+  },
+  GreeterApp: () => {
+    const { chart } = charts();
+    new GreeterApp(chart, 'greeter', { namespace, image: { repository: 'greeter-server', tag: '1.0.0' } });
+    return Testing.synth(chart);
+  },
+  GreeterClient: () => {
+    const { chart } = charts();
+    new GreeterClient(chart, 'client', { endpoint: plaintextEndpoint, image: { repository: 'greeter-client', tag: '1.0.0' } });
+    return Testing.synth(chart);
+  },
+  // The proxy adds a sidecar and a volume to the app's Deployment (the app's own output is GrpcApp's snapshot), a
+  // Service, and the api_config.yaml content.
+  CloudEndpointsProxy: () => {
+    const { chart, other } = charts();
+    const app = new GrpcApp(other, 'app', { namespace, name: 'payments', image, port: 9090 });
+    const proxy = new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName: 'payments.endpoints.my-project.cloud.goog', apis: ['payments.v1.Payments'] });
+    const pod = findObject(Testing.synth(other) as KubeObject[], 'Deployment', 'payments').spec.template.spec;
+    return { objects: Testing.synth(chart), sidecar: pod.containers.find((c: KubeObject) => c.name === 'esp'), volumes: pod.volumes, apiConfig: proxy.apiConfig };
+  },
+  EndpointSliceReader: () => {
+    const { chart } = charts();
+    new EndpointSliceReader(chart, 'reader', { backend: service });
+    return Testing.synth(chart);
+  },
+  GrpcGateway: () => {
+    const { chart } = charts();
+    new GrpcGateway(chart, 'gateway', { namespace, host, tlsSecretName });
+    return Testing.synth(chart);
+  },
+  GrpcRoute: () => {
+    const { chart, other } = charts();
+    const gateway = new GrpcGateway(other, 'gateway', { namespace, host, tlsSecretName });
+    new GrpcRoute(chart, 'route', { gateway, backend: service });
+    return Testing.synth(chart);
+  },
+  GrpcVirtualService: () => {
+    const { chart, other } = charts();
+    const gateway = new IstioIlbGateway(other, 'gateway', { namespace: existingNamespace('istio-system'), host, tlsSecretName });
+    new GrpcVirtualService(chart, 'routes', { backend: service, gateway });
+    return Testing.synth(chart);
+  },
+  HeadlessGrpcService: () => {
+    const { chart } = charts();
+    const backend = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090, selectorLabels: { app: 'payments' }, maxConnectionAge: Duration.seconds(30) });
+    new HeadlessGrpcService(chart, 'headless', { backend });
+    return Testing.synth(chart);
+  },
+  IstioIlbGateway: () => {
+    const { chart } = charts();
+    new IstioIlbGateway(chart, 'gateway', { namespace: existingNamespace('istio-system'), host, tlsSecretName });
+    return Testing.synth(chart);
+  },
+  LinkerdGrpcPolicy: () => {
+    const { chart } = charts();
+    new LinkerdGrpcPolicy(chart, 'policy', { backend: service });
+    return Testing.synth(chart);
+  },
+  MeshAccessPolicy: () => {
+    const { chart } = charts();
+    new MeshAccessPolicy(chart, 'access', { backend: servicePods, allowedCallers: [{ namespace: existingNamespace('istio-system'), serviceAccountName: 'grpc-gateway' }] });
+    return Testing.synth(chart);
+  },
+  NginxGrpcIngress: () => {
+    const { chart } = charts();
+    new NginxGrpcIngress(chart, 'ingress', { backend: service, host, tlsSecretName });
+    return Testing.synth(chart);
+  },
+  SelfSignedCertificate: () => {
+    const { chart } = charts();
+    new SelfSignedCertificate(chart, 'certificate', { endpoint: tlsEndpoint });
+    return Testing.synth(chart);
+  },
+};
+
+test('every construct the library exports has a snapshot, and nothing else does', () => {
+  const constructs = Object.entries(lib).filter(([, value]) => typeof value === 'function' && value.prototype instanceof Construct).map(([name]) => name);
+  expect(Object.keys(renderers).sort()).toEqual(constructs.sort());
+});
+
+test.each(Object.keys(renderers).sort())('%s with minimal props', (name) => {
+  expect(renderers[name]()).toMatchSnapshot();
+});
