@@ -45,8 +45,8 @@ export function manifestDirs(root: string): string[] {
 
 /**
  * Each object's validation errors (null when valid): lib/validation (Kubernetes 1.27 and 1.32 definitions, the CRDs'
- * schemas and CEL rules) for every kind it has a schema for, `validate-manifests.mjs` (kubernetes-models) for the
- * rest (Argo CD, cert-manager).
+ * schemas and CEL rules, Argo CD's Application among them) for every kind it has a schema for,
+ * `validate-manifests.mjs` (@kubernetes-models/cert-manager) for the rest.
  */
 export function validateAgainstSchemas(objects: readonly KubeObject[]): Array<{ subject: string; error: string | null }> {
   const report = validateObjects(objects);
