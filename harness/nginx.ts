@@ -91,6 +91,21 @@ async function waitUntilListening(proc: RunningProcess, ports: readonly number[]
   }
 }
 
+/** Where a run's files go: a new temp dir, so no two runs (or a run and a preview) share a path. */
+const RUN_DIR_PREFIX = 'grpc-lb-nginx-';
+
+/**
+ * The configuration startNginx would write for these listeners, without starting or writing anything: listener
+ * ports from 8443 up and the run dir and certificate paths as placeholders, since a run picks free ones.
+ */
+export function nginxConfigPreview<K extends string>(listeners: Record<K, ListenerSpec>): string {
+  const dir = path.join(tmpdir(), `${RUN_DIR_PREFIX}XXXXXX`);
+  const rendered = Object.entries<ListenerSpec>(listeners).map(([name, spec], i) => ({ ...spec, name: `greeter_${name}`, port: 8443 + i }));
+  const file = (name: string) => path.join(dir, 'tls', name);
+  const certificates = { dir: path.join(dir, 'tls'), caFile: file('ca.crt'), certFile: file('tls.crt'), keyFile: file('tls.key') };
+  return `# Example ports and paths: each run picks free 127.0.0.1 ports and makes its own temp dir and certificates.\n${renderNginxConfig(dir, rendered, certificates)}`;
+}
+
 /**
  * Renders the configuration for these listeners, starts nginx in the foreground with its own prefix and temp dir,
  * and resolves once every listener accepts connections. `stop` ends nginx and removes the dir.
@@ -100,7 +115,7 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
   if (missing) throw new Error(`${missing}: ${NGINX_INSTALL_HINT}`);
   const entries = Object.entries(listeners) as Array<[K, ListenerSpec]>;
   const certificates = entries.some(([, spec]) => spec.kind === 'grpc-tls') ? makeCertificates(GATEWAY_HOST) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'grpc-lb-nginx-'));
+  const dir = mkdtempSync(path.join(tmpdir(), RUN_DIR_PREFIX));
   // Run as root, nginx's workers drop to nobody and create their temp dirs here: they must be able to enter it.
   chmodSync(dir, 0o755);
   const cleanUp = () => {

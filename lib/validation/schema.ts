@@ -99,7 +99,8 @@ export class SchemaValidator {
         meta.validate(metadata, { $ref: `${REF_PREFIX}${OBJECT_META_REF}` }, 'metadata');
         this.issues.push(...meta.issues);
       }
-      this.validate({ ...rest }, schema, '', { root: true });
+      // Present for the schema's `required` (Argo CD's Application CRD requires metadata), checked above.
+      this.validate(metadata === undefined ? rest : { ...rest, metadata: {} }, schema, '', { root: true });
     } else this.validate(object, schema, '', { root: true });
   }
 
