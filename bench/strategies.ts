@@ -69,6 +69,7 @@ function versions() {
   return {
     node: process.version,
     grpcJs: packageVersion('@grpc/grpc-js'),
+    grpcJsXds: packageVersion('@grpc/grpc-js-xds'),
     kubernetesClient: packageVersion('@kubernetes/client-node'),
     nginx: toolVersion(NGINX, ['-v'], /nginx\/(\S+)/),
     dnsmasq: toolVersion(DNSMASQ, ['--version'], /Dnsmasq version (\S+)/),
