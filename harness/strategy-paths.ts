@@ -15,6 +15,7 @@ import { clientSettings, type ClientConfig } from '../app/client';
 import { INVALID, defaultSettings } from '../app/config';
 import { parseKubernetesTarget } from '../app/k8s-resolver';
 import { serverSettings } from '../app/server';
+import { XDS_BOOTSTRAP_CONFIG_ENV, XDS_SCHEME } from '../app/xds';
 import { ENVIRONMENTS, type StrategyName } from '../deploy';
 import { DNSMASQ_INSTALL_HINT, dnsmasqMissing, startDnsmasq } from './dnsmasq';
 import { FakeKubeApi, writeKubeconfig, type EndpointSlice } from './fake-kube-api';
@@ -23,6 +24,7 @@ import { NGINX_INSTALL_HINT, nginxMissing, startNginx } from './nginx';
 import type { ProxyKind } from './nginx-config';
 import type { PodAddress, RolloutHooks } from './pods';
 import { ROOT } from './processes';
+import { XdsControlPlane } from './xds-control-plane';
 
 /** A path as it runs: the client dials `target` with `lb`; the hooks are the control plane following the pods. */
 export interface RunningPath extends RolloutHooks {
@@ -255,7 +257,64 @@ export function kubernetesPath(): StrategyPath {
   };
 }
 
+/** The control plane this process's grpc-js-xds was pointed at, once an xDS path has started here. */
+let xdsBootstrapGiven: string | undefined;
+
+/**
+ * The istio-proxyless strategy: the client dials the rendered `xds:///<host>:<port>` target and takes the Listener,
+ * route, Cluster (ROUND_ROBIN, as the strategy's DestinationRule says) and endpoints from the harness's ADS server
+ * (harness/xds-control-plane.ts), as from istiod through the grpc-agent; each pod change is one EDS push. The cluster
+ * is named as istiod names a Service's port, `outbound|<port>||<host>` (istio 1.30.3 pilot/pkg/model/service.go
+ * BuildSubsetKey). The client runs in this process, whose grpc-js-xds reads its bootstrap once and keeps it
+ * (@grpc/grpc-js-xds 1.14.1 src/xds-bootstrap.ts loadBootstrapInfo), so the path starts once per process.
+ */
+export function xdsPath(): StrategyPath {
+  return {
+    name: 'xDS',
+    stands: 'istio-proxyless (EDS)',
+    podEnv: {},
+    missing: () => undefined,
+    async start(pods) {
+      if (xdsBootstrapGiven !== undefined) {
+        throw new Error(`the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap (control plane ${xdsBootstrapGiven}), now stopped`);
+      }
+      const client = renderedClient('istio-proxyless');
+      const [, listener, serviceHost, servicePort] = new RegExp(`^${XDS_SCHEME}:///((.+):(\\d+))$`).exec(client.target) ?? [];
+      if (!listener) throw new Error(`the istio-proxyless client's target ${client.target} is not ${XDS_SCHEME}:///<host>:<port>`);
+      const cluster = `outbound|${servicePort}||${serviceHost}`;
+      const rotation = new Rotation(pods);
+      const endpoints = () => rotation.current.map(({ host, port }) => ({ host, port }));
+      const plane = await XdsControlPlane.start();
+      const previousBootstrap = process.env[XDS_BOOTSTRAP_CONFIG_ENV];
+      const stop = async () => {
+        if (previousBootstrap === undefined) delete process.env[XDS_BOOTSTRAP_CONFIG_ENV];
+        else process.env[XDS_BOOTSTRAP_CONFIG_ENV] = previousBootstrap;
+        await plane.stop();
+      };
+      try {
+        // Before the load's first channel: grpc-js-xds reads the bootstrap as it makes its first xDS client.
+        plane.useInThisProcess();
+        xdsBootstrapGiven = plane.address;
+        plane.setService({ listener, clusters: { [cluster]: endpoints() } });
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      // The push is on the ADS stream when setEndpoints returns; the client applies it and ACKs after that.
+      const push = () => void plane.setEndpoints(cluster, endpoints());
+      return {
+        target: plane.target(listener),
+        lb: client.lb,
+        via: `the harness xDS control plane (ADS) on ${plane.address}`,
+        added: async (pod) => (rotation.add(pod), push()),
+        removing: async (pod) => (rotation.remove(pod), push()),
+        stop,
+      };
+    },
+  };
+}
+
 /** Every path, in table order; `maxConnectionAgeMs` is the age of the paths that age connections out. */
 export function strategyPaths({ maxConnectionAgeMs }: { maxConnectionAgeMs: number }): StrategyPath[] {
-  return [l4Path(), l4Path({ maxConnectionAgeMs }), l7Path(), dnsPath(), dnsPath({ maxConnectionAgeMs }), kubernetesPath()];
+  return [l4Path(), l4Path({ maxConnectionAgeMs }), l7Path(), dnsPath(), dnsPath({ maxConnectionAgeMs }), kubernetesPath(), xdsPath()];
 }

@@ -1,7 +1,7 @@
 /**
  * The strategies benchmark's machinery (harness/strategy-run.ts, harness/strategy-paths.ts): its figures on known
  * counts and a synthetic series, the DNS path resolving through a real dnsmasq to the pods' own addresses, and the
- * whole scenario on the DNS and L4 paths with tiny phases. What a path does is asserted where it follows from how it
+ * whole scenario on the DNS, L4 and xDS paths with tiny phases. What a path does is asserted where it follows from how it
  * balances (one pinned connection never reaches a new pod; per-call balancing does); never a timing.
  *
  * Needs Debian's dnsmasq-base and nginx (+ libnginx-mod-stream). Without them those suites are skipped with one
@@ -16,7 +16,7 @@ import { DNSMASQ_INSTALL_HINT, dnsmasqMissing, startDnsmasq } from '../../harnes
 import { NGINX_INSTALL_HINT, nginxMissing } from '../../harness/nginx';
 import { LoopbackPods, podHost } from '../../harness/pods';
 import { CallTimeline, FAIR_SHARE, evenness, fairShareAfter, runStrategyPath, type Scenario } from '../../harness/strategy-run';
-import { dnsPath, l4Path, renderedClient } from '../../harness/strategy-paths';
+import { dnsPath, l4Path, renderedClient, xdsPath, type StrategyPath } from '../../harness/strategy-paths';
 import { describeWhenInstalled } from '../../harness/system-packages';
 
 describe('evenness over the pods', () => {
@@ -82,9 +82,10 @@ describe('fair share of a new pod', () => {
   });
 });
 
-test('the DNS and kubernetes paths dial what the headless and k8s-resolver strategies render', () => {
+test('the DNS, kubernetes and xDS paths dial what the headless, k8s-resolver and istio-proxyless strategies render', () => {
   expect(renderedClient('headless')).toEqual({ target: 'dns:///greeter-headless.testing.svc.cluster.local:50051', lb: 'round_robin' });
   expect(renderedClient('k8s-resolver')).toEqual({ target: 'kubernetes:///greeter.testing:grpc', lb: 'round_robin' });
+  expect(renderedClient('istio-proxyless')).toEqual({ target: 'xds:///greeter.testing.svc.cluster.local:50051', lb: 'round_robin' });
   expect(renderedClient('nginx-ingress').lb).toBe('pick_first');
 });
 
@@ -170,5 +171,28 @@ describeWhenInstalled('nginx', nginxMissing(), NGINX_INSTALL_HINT)('the scenario
       '[L4] greeter-3 added at 127.0.0.14',
       expect.stringMatching(/^\[L4\] rollout of 4 pods in [\d.]+ s$/),
     ]);
+  }, 90_000);
+});
+
+describe('the xDS path through the harness control plane', () => {
+  test("the whole scenario, the client's own LB policy set to pick_first: the control plane's ROUND_ROBIN balances anyway", async () => {
+    const path = xdsPath();
+    // For an xds: target the app's grpc.service_config is only grpc-js's default, used when the resolver gives no
+    // service config; the xDS resolver gives its own (xds_cluster_manager over the route's clusters) with every
+    // resolution (@grpc/grpc-js 1.14.7 src/resolving-load-balancer.ts handleResolverResult; @grpc/grpc-js-xds 1.14.1
+    // src/resolver-xds.ts handleXdsConfig). With pick_first winning, one pod would answer every call.
+    const pickFirst: StrategyPath = { ...path, start: async (pods) => ({ ...(await path.start(pods)), lb: 'pick_first' }) };
+    const figures = await runStrategyPath(pickFirst, TINY, silent);
+    expect(figures).toMatchObject({ path: 'xDS', lb: 'pick_first', target: renderedClient('istio-proxyless').target, fourthPod: { pod: 'greeter-3' }, rollout: { pods: 4 } });
+    expect(Object.keys(figures.steady.byPod)).toEqual(['greeter-0', 'greeter-1', 'greeter-2']);
+    expect(Object.values(figures.steady.byPod).reduce((a, b) => a + b, 0)).toBe(figures.steady.calls - figures.steady.failures);
+    // Round robin over the three endpoints of the first EDS push: every pod answered.
+    expect(figures.steady.maxMinRatio).not.toBeNull();
+    // The EDS push with the fourth pod reaches the client on its open ADS stream: the pod gets calls.
+    expect(figures.fourthPod.lastSecondShare).toBeGreaterThan(0);
+    expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
+    expect(figures.rollout.failures).toBe(Object.values(figures.rollout.byStatus).reduce((a, b) => a + b, 0));
+    // grpc-js-xds kept the first bootstrap, so a second start here is refused by name.
+    await expect(xdsPath().start([])).rejects.toThrow(/^the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap \(control plane 127\.0\.0\.1:\d+\), now stopped$/);
   }, 90_000);
 });
