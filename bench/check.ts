@@ -8,7 +8,7 @@
  * Istio, by Linkerd or not at all, fronted by a VirtualService and DestinationRule, an Ingress, a GRPCRoute or a
  * headless Service, so every rule has work. Rows: loading the modules; the first check (parse, graph, validation,
  * rules, text output); later checks in the same process; and the whole command as a process (`node -r
- * scripts/register.js lib/check/cli.ts FILE`), start-up included.
+ * scripts/register.js lib/check/bin.ts FILE`), start-up included.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,7 +125,7 @@ function main(): number {
 
     const processRuns = Array.from({ length: runs }, () => {
       started = process.hrtime.bigint();
-      const result = spawnSync(process.execPath, ['-r', './scripts/register.js', 'lib/check/cli.ts', file], { cwd: ROOT, stdio: 'pipe' });
+      const result = spawnSync(process.execPath, ['-r', './scripts/register.js', 'lib/check/bin.ts', file], { cwd: ROOT, stdio: 'pipe' });
       if (result.status === 2) throw new Error(`grpc-lb-check failed: ${result.stderr}`);
       return seconds(started);
     });
