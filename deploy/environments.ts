@@ -78,7 +78,7 @@ export const ENVIRONMENTS = {
   gke: {
     ...WALKTHROUGH,
     name: 'gke',
-    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver', 'istio-proxyless'],
+    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver', 'envoy-gateway', 'istio-proxyless'],
     // Images are tagged with the version of the app package they are built from.
     images: { registry: 'gcr.io/my-project', tag: version, pullPolicy: 'IfNotPresent' },
     replicas: { greeter: 3, gateway: 2 },
@@ -93,7 +93,7 @@ export const ENVIRONMENTS = {
     ...WALKTHROUGH,
     name: 'docker-desktop',
     // Cloud Endpoints needs Google Cloud's Service Management and Service Control.
-    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'k8s-resolver', 'istio-proxyless'],
+    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'k8s-resolver', 'envoy-gateway', 'istio-proxyless'],
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',

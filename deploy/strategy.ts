@@ -18,7 +18,7 @@ import {
 import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
 
 /** The ways out of L4 stickiness this project renders, by the name an environment picks them with. */
-export const STRATEGY_NAMES = ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver', 'istio-proxyless'] as const;
+export const STRATEGY_NAMES = ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver', 'envoy-gateway', 'istio-proxyless'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The gRPC services the greeter serves to callers outside its namespace: health and reflection stay in-cluster. */
@@ -92,7 +92,7 @@ export function frontDoorTls(chart: Chart, env: EnvironmentConfig, endpoint: IGr
 }
 
 /** The `gateway` chart of the strategies whose front door is a Gateway API gateway, with its TLS. */
-export function gatewayApiGateway(app: App, env: EnvironmentConfig, placement: Pick<GrpcGatewayProps, 'namespace' | 'routeNamespace'>, namespaceChart: Chart) {
+export function gatewayApiGateway(app: App, env: EnvironmentConfig, placement: Pick<GrpcGatewayProps, 'namespace' | 'routeNamespace' | 'gatewayClassName'>, namespaceChart: Chart) {
   const gatewayChart = new Chart(app, 'gateway');
   const gateway = new GrpcGateway(gatewayChart, 'gateway', {
     ...placement,

@@ -5,11 +5,11 @@ import type { ContainerImage, ContainerResources } from './container';
 import type { GrpcApp } from './grpc-app';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
+import { serviceGrpcAppProtocol } from './internal/app-protocol';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, protoServiceNames, type ValidationSubject } from './internal/validate';
 import { containerImage, containerResources, DISTROLESS_NONROOT_UID, restrictedContainerSecurityContext } from './internal/workload';
 import type { INamespace } from './namespace';
-import { grpcAppProtocol, meshDataPlanes } from './internal/app-protocol';
 
 const ESP_CONTAINER = 'esp';
 const ESP_PORT_NAME = 'esp';
@@ -85,6 +85,12 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
   readonly port: number;
   /** The Service port's name (and Istio's hint of the protocol). */
   readonly portName = 'grpc';
+  /**
+   * The Service port's appProtocol, as for the app's own Service: ESPv2's listener takes HTTP/1.1 and cleartext
+   * HTTP/2 alike (its HTTP connection manager's codec is AUTO: GoogleCloudPlatform/esp-v2 v2.55.7
+   * src/go/configgenerator/filtergen/http_connection_manager.go).
+   */
+  readonly appProtocol: string;
   /** The app's pods, which carry the sidecars. */
   readonly selectorLabels: Readonly<Record<string, string>>;
   readonly identity: MeshIdentity;
@@ -111,6 +117,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
     this.selectorLabels = app.selectorLabels;
     this.identity = app.identity;
     this.name = dnsLabel(subject, 'name', props.name ?? `${app.name}-esp`);
+    this.appProtocol = serviceGrpcAppProtocol(app.namespace.mesh);
     this.endpointsServiceName = hostName(subject, 'endpointsServiceName', props.endpointsServiceName);
     this.apis = protoServiceNames(subject, 'apis', props.apis, 1);
     const title = props.title ?? this.endpointsServiceName;
@@ -188,7 +195,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
       spec: {
         type: 'ClusterIP',
         selector: app.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: grpcAppProtocol(meshDataPlanes(this.namespace.mesh)), port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
+        ports: [{ name: this.portName, appProtocol: this.appProtocol, port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
       },
     });
   }

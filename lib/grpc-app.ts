@@ -4,8 +4,9 @@ import { Construct } from 'constructs';
 import type { ContainerImage, ContainerResources } from './container';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
+import { serviceGrpcAppProtocol } from './internal/app-protocol';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, envName, integerIn, invalidProp, istioDuration, metadataMap, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
+import { appProtocolName, dnsLabel, envName, integerIn, invalidProp, istioDuration, metadataMap, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
 import {
   containerImage,
   containerResources,
@@ -18,7 +19,6 @@ import {
   zeroDowntimeRollout,
 } from './internal/workload';
 import type { INamespace } from './namespace';
-import { grpcAppProtocol, meshDataPlanes } from './internal/app-protocol';
 
 export interface GrpcAppProps {
   /** Namespace of every object the app renders. */
@@ -29,6 +29,12 @@ export interface GrpcAppProps {
   readonly image: ContainerImage;
   /** The port the server listens on: the container port and the Service port, both named `grpc`. */
   readonly port: number;
+  /**
+   * The Service port's `appProtocol`, which meshes and gateways read to carry each call as HTTP/2.
+   * @default - from the namespace's mesh: `grpc` under Istio, `kubernetes.io/h2c` (the Kubernetes standard value,
+   *   the only one Linkerd >= 2.18 balances per call) otherwise
+   */
+  readonly appProtocol?: string;
   /**
    * Pods.
    * @default 2
@@ -111,8 +117,8 @@ export interface GrpcAppProps {
 }
 
 /**
- * A gRPC server of any image: a Deployment, a ClusterIP Service whose port is named `grpc` (`appProtocol: grpc`, so
- * a mesh treats it as HTTP/2 and balances each call), its own ServiceAccount (its mesh identity) and a
+ * A gRPC server of any image: a Deployment, a ClusterIP Service whose port is named `grpc` with the appProtocol its
+ * namespace's mesh and gateways read as HTTP/2 (so they balance each call), its own ServiceAccount (its mesh identity) and a
  * PodDisruptionBudget. Pods run under the Pod Security "restricted" profile, spread over nodes, and roll out with
  * no loss of capacity.
  */
@@ -122,6 +128,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
   readonly port: number;
   /** Name of the Service port and the container port; Istio also reads the protocol from it. */
   readonly portName = 'grpc';
+  readonly appProtocol: string;
   /** Labels every pod carries. */
   readonly podLabels: Record<string, string>;
   /** The subset of `podLabels` that selectors use (stable across versions). */
@@ -143,6 +150,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     this.name = dnsLabel(subject, 'name', props.name);
     this.namespace = props.namespace;
     this.port = validPort(subject, 'port', props.port);
+    this.appProtocol = appProtocolName(subject, 'appProtocol', props.appProtocol ?? serviceGrpcAppProtocol(this.namespace.mesh));
     const version = dnsLabel(subject, 'version', props.version ?? 'v1');
     const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
     const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
@@ -216,7 +224,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
       spec: {
         type: 'ClusterIP',
         selector: this.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: grpcAppProtocol(meshDataPlanes(this.namespace.mesh)), port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
+        ports: [{ name: this.portName, appProtocol: this.appProtocol, port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
       },
     });
 

@@ -1,5 +1,5 @@
 import type { Duration } from 'cdk8s';
-import { dnsLabel, invalidProp, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
+import { appProtocolName, dnsLabel, invalidProp, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** The mesh identity of a workload: its ServiceAccount, which Istio turns into the SPIFFE principal of its certificate. */
@@ -23,6 +23,11 @@ export interface IGrpcBackend {
   readonly port: number;
   /** Name of that Service port. */
   readonly portName: string;
+  /**
+   * That Service port's `appProtocol`, which meshes and gateways read to carry calls as HTTP/2.
+   * @default - unknown
+   */
+  readonly appProtocol?: string;
   /**
    * Labels that select the Service's pods, for policies that apply to the pods themselves.
    * @default - unknown: constructs that need them refuse the backend
@@ -53,6 +58,11 @@ export interface GrpcServiceReference {
    * @default 'grpc'
    */
   readonly portName?: string;
+  /**
+   * That Service port's `appProtocol`, so policies can refuse a value their mesh would not balance per call.
+   * @default - unknown
+   */
+  readonly appProtocol?: string;
   /**
    * Labels that select the Service's pods.
    * @default - unknown: constructs that apply to pods (MeshAccessPolicy, HeadlessGrpcService) refuse the backend
@@ -87,6 +97,7 @@ export class GrpcBackend {
       namespace: ref.namespace,
       port: validPort(subject, 'port', ref.port),
       portName: dnsLabel(subject, 'portName', ref.portName ?? 'grpc'),
+      appProtocol: ref.appProtocol === undefined ? undefined : appProtocolName(subject, 'appProtocol', ref.appProtocol),
       selectorLabels,
       identity: ref.serviceAccountName === undefined ? undefined : { namespace: ref.namespace, serviceAccountName: dnsLabel(subject, 'serviceAccountName', ref.serviceAccountName) },
       maxConnectionAgeMs: ref.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', ref.maxConnectionAge, 1000),

@@ -1,12 +1,13 @@
 import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import * as eg from '../imports/gateway.envoyproxy.io';
 import * as gw from '../imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, metadataMap, port as validPort, type ValidationSubject } from './internal/validate';
-import type { INamespace } from './namespace';
+import { existingNamespace, type INamespace } from './namespace';
 
 
 /** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
@@ -14,6 +15,16 @@ export const GATEWAY_API_GROUP = gw.Gateway.GVK.apiVersion.split('/')[0];
 
 /** The GatewayClass of Istio's Gateway API controller, which deploys an Envoy Deployment and Service per Gateway. */
 export const ISTIO_GATEWAY_CLASS = 'istio';
+
+/** The GatewayClass Envoy Gateway's installation guide creates; its controller deploys Envoy for each Gateway too. */
+export const ENVOY_GATEWAY_CLASS = 'eg';
+
+/**
+ * Where Envoy Gateway puts the Deployment and Service of every Gateway in its default (ControllerNamespace) deploy
+ * mode: its own namespace (v1.9.0 internal/infrastructure/kubernetes/proxy_infra.go GetResourceNamespace), which its
+ * installation guide names `envoy-gateway-system` (internal/envoygateway/config/config.go DefaultNamespace).
+ */
+const ENVOY_GATEWAY_NAMESPACE = 'envoy-gateway-system';
 
 export interface GrpcGatewayProps {
   /**
@@ -41,22 +52,30 @@ export interface GrpcGatewayProps {
    */
   readonly port?: number;
   /**
-   * The Service that in-cluster clients dial. Istio's automated deployment names it `<name>-istio`, in the Gateway's
-   * namespace; other controllers name (and place) it their own way, so for any other class it must be given.
-   * @default `${name}-istio` for class 'istio'; required for any other class
+   * The Service that in-cluster clients dial. Istio's automated deployment names it `<name>-istio`; for class 'eg'
+   * the Gateway's `EnvoyProxy` names it (Envoy Gateway would otherwise name it with a hash); other controllers name
+   * it their own way, so for any other class it must be given.
+   * @default `${name}-istio` for class 'istio', `${namespace.name}-${name}` for class 'eg'; required for any other class
    */
   readonly serviceName?: string;
   /**
-   * Annotations in `spec.infrastructure`, which the controller copies onto the Service it deploys: choose the kind of
-   * load balancer, such as `GKE_INTERNAL_LOAD_BALANCER`.
+   * The namespace of that Service.
+   * @default - `envoy-gateway-system` for class 'eg' (Envoy Gateway's ControllerNamespace deploy mode); the Gateway's
+   *   namespace for any other class
+   */
+  readonly serviceNamespace?: INamespace;
+  /**
+   * Annotations of the LoadBalancer Service the controller deploys, which choose the kind of load balancer, such as
+   * `GKE_INTERNAL_LOAD_BALANCER`: in `spec.infrastructure.annotations`, which Istio copies onto the Service, or for
+   * class 'eg' in the EnvoyProxy's `envoyService.annotations`, which Envoy Gateway copies onto the Service only.
    * @default - none: the cluster's default LoadBalancer
    */
   readonly loadBalancerAnnotations?: Readonly<Record<string, string>>;
   /**
-   * Gateway pods. Istio reads it (and, for more than one, a PodDisruptionBudget allowing one pod down at a time) from
-   * a ConfigMap that `spec.infrastructure.parametersRef` names; other classes scale their data plane their own way, so
-   * for any other class it must be left unset.
-   * @default 2 for class 'istio'
+   * Gateway pods, and for more than one a PodDisruptionBudget allowing one pod down at a time. Istio reads them from a
+   * ConfigMap, Envoy Gateway from an `EnvoyProxy`, that `spec.infrastructure.parametersRef` names; other classes scale
+   * their data plane their own way, so for any other class it must be left unset.
+   * @default 2 for classes 'istio' and 'eg'
    */
   readonly replicas?: number;
   /**
@@ -68,9 +87,9 @@ export interface GrpcGatewayProps {
 
 /**
  * A Kubernetes Gateway API `Gateway` (v1) for gRPC: one HTTPS listener for the host that terminates TLS with the
- * host's Secret and admits GRPCRoutes from one namespace. Its controller (Istio by default, which deploys an Envoy
- * Deployment and a LoadBalancer Service for it) balances each call over the route's backends. The Gateway API CRDs and
- * the controller must be installed already.
+ * host's Secret and admits GRPCRoutes from one namespace. Its controller (Istio by default, or Envoy Gateway with
+ * class 'eg', each of which deploys an Envoy Deployment and a LoadBalancer Service for it) balances each call over the
+ * route's backends. The Gateway API CRDs and the controller must be installed already.
  */
 export class GrpcGateway extends Construct implements IGrpcEndpoint {
   readonly name: string;
@@ -81,15 +100,19 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   readonly tlsSecretName: string;
   /** The listener's name: routes attach to it with `sectionName`. */
   readonly listenerName = 'https';
-  /** The Service clients dial, in the Gateway's namespace. */
+  /** The Service clients dial. */
   readonly serviceName: string;
+  /** The namespace of that Service. */
+  readonly serviceNamespace: INamespace;
   /** Where routes may attach from. */
   readonly routeNamespace: INamespace;
   /** The gateway pods' mesh identity: Istio's automated deployment runs them as ServiceAccount `<name>-istio`. */
   readonly identity?: MeshIdentity;
   readonly gateway: gw.Gateway;
-  /** Istio's per-Gateway options (replicas, disruption budget); only for class 'istio'. */
+  /** Istio's per-Gateway options (replicas, disruption budget, no API token); only for class 'istio'. */
   readonly options?: k8s.KubeConfigMap;
+  /** Envoy Gateway's per-Gateway options (Service name and annotations, replicas, disruption budget); only for class 'eg'. */
+  readonly envoyProxy?: eg.EnvoyProxy;
 
   constructor(scope: Construct, id: string, props: GrpcGatewayProps) {
     super(scope, id);
@@ -98,39 +121,71 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
     this.namespace = props.namespace;
     this.gatewayClassName = dnsSubdomain(subject, 'gatewayClassName', props.gatewayClassName ?? ISTIO_GATEWAY_CLASS);
     const istio = this.gatewayClassName === ISTIO_GATEWAY_CLASS;
+    const envoyGateway = this.gatewayClassName === ENVOY_GATEWAY_CLASS;
     this.host = hostName(subject, 'host', props.host);
     if (!props.tlsSecretName) {
       throw invalidProp(subject, 'tlsSecretName', props.tlsSecretName, `the name of the kubernetes.io/tls Secret for ${JSON.stringify(this.host)}: the listener terminates TLS`);
     }
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     this.port = validPort(subject, 'port', props.port ?? 443);
-    if (props.serviceName === undefined && !istio) {
+    if (props.serviceName === undefined && !istio && !envoyGateway) {
       throw invalidProp(subject, 'serviceName', props.serviceName, `the Service that the controller of class ${JSON.stringify(this.gatewayClassName)} deploys for the Gateway`);
     }
-    this.serviceName = dnsLabel(subject, 'serviceName', props.serviceName ?? `${this.name}-${ISTIO_GATEWAY_CLASS}`);
-    if (props.replicas !== undefined && !istio) {
-      throw invalidProp(subject, 'replicas', props.replicas, `unset for class ${JSON.stringify(this.gatewayClassName)}: only Istio's options ConfigMap is rendered`);
+    // Envoy Gateway's Services share its namespace: the Gateway's namespace in the name keeps them apart.
+    const defaultServiceName = envoyGateway ? `${this.namespace.name}-${this.name}` : `${this.name}-${ISTIO_GATEWAY_CLASS}`;
+    this.serviceName = dnsLabel(subject, 'serviceName', props.serviceName ?? defaultServiceName);
+    this.serviceNamespace = props.serviceNamespace ?? (envoyGateway ? existingNamespace(ENVOY_GATEWAY_NAMESPACE) : this.namespace);
+    if (istio && this.serviceNamespace.name !== this.namespace.name) {
+      throw invalidProp(subject, 'serviceNamespace', this.serviceNamespace.name, `unset or the Gateway's namespace (${JSON.stringify(this.namespace.name)}): Istio deploys the Service beside the Gateway`);
     }
-    const replicas = istio ? integerIn(subject, 'replicas', props.replicas ?? 2, 1) : undefined;
+    if (props.replicas !== undefined && !istio && !envoyGateway) {
+      throw invalidProp(subject, 'replicas', props.replicas, `unset for class ${JSON.stringify(this.gatewayClassName)}: only Istio's and Envoy Gateway's options are rendered`);
+    }
+    const replicas = istio || envoyGateway ? integerIn(subject, 'replicas', props.replicas ?? 2, 1) : undefined;
     this.routeNamespace = props.routeNamespace ?? this.namespace;
     // Istio names the ServiceAccount like the Service; `gateway.istio.io/service-account` could change it, and is not set.
     this.identity = istio ? { namespace: this.namespace, serviceAccountName: `${this.name}-${ISTIO_GATEWAY_CLASS}` } : undefined;
 
-    if (replicas !== undefined) {
-      // Istio merges these into the Deployment it generates for this Gateway, and creates a PodDisruptionBudget only
-      // when configured: one pod down at a time, as minAvailable (the form Istio's documentation shows).
+    const loadBalancerAnnotations = props.loadBalancerAnnotations === undefined ? undefined : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations');
+    let parametersRef: gw.GatewaySpecInfrastructureParametersRef | undefined;
+    if (istio && replicas !== undefined) {
+      // Istio strategic-merges these into the ServiceAccount and Deployment it generates for this Gateway, and creates
+      // a PodDisruptionBudget only when configured (1.30.3 pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go
+      // applyOverlay): one pod down at a time, as minAvailable (the form Istio's documentation shows). No API token:
+      // pilot-agent uses the projected istio-token its template mounts (istio-discovery/files/kube-gateway.yaml).
       this.options = new k8s.KubeConfigMap(this, 'Options', {
         metadata: { name: `${this.name}-options`, namespace: this.namespace.name },
         data: {
-          deployment: Yaml.stringify({ spec: { replicas } }),
+          serviceAccount: Yaml.stringify({ automountServiceAccountToken: false }),
+          deployment: Yaml.stringify({ spec: { replicas, template: { spec: { automountServiceAccountToken: false } } } }),
           ...(replicas > 1 ? { podDisruptionBudget: Yaml.stringify({ spec: { minAvailable: replicas - 1 } }) } : {}),
         },
       });
+      parametersRef = { group: '', kind: 'ConfigMap', name: this.options.name };
+    }
+    if (envoyGateway && replicas !== undefined) {
+      // A Gateway's own EnvoyProxy, in its namespace (v1.9.0 internal/gatewayapi/contexts.go attachEnvoyProxy). Envoy
+      // Gateway names the Service after envoyService.name and copies envoyService.annotations onto it
+      // (internal/infrastructure/kubernetes/proxy/resource_provider.go Service); its Envoy pods mount no API token.
+      this.envoyProxy = new eg.EnvoyProxy(this, 'EnvoyProxy', {
+        metadata: { name: this.name, namespace: this.namespace.name },
+        spec: {
+          provider: {
+            type: eg.EnvoyProxySpecProviderType.KUBERNETES,
+            kubernetes: {
+              envoyService: { name: this.serviceName, type: eg.EnvoyProxySpecProviderKubernetesEnvoyServiceType.LOAD_BALANCER, annotations: loadBalancerAnnotations },
+              envoyDeployment: { replicas },
+              envoyPdb: replicas > 1 ? { maxUnavailable: eg.EnvoyProxySpecProviderKubernetesEnvoyPdbMaxUnavailable.fromNumber(1) } : undefined,
+            },
+          },
+        },
+      });
+      parametersRef = { group: eg.EnvoyProxy.GVK.apiVersion.split('/')[0], kind: eg.EnvoyProxy.GVK.kind, name: this.envoyProxy.name };
     }
 
     const sameNamespace = this.routeNamespace.name === this.namespace.name;
-    const annotations = props.loadBalancerAnnotations === undefined ? undefined : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations');
-    const parametersRef = this.options === undefined ? undefined : { group: '', kind: 'ConfigMap', name: this.options.name };
+    // Envoy Gateway copies spec.infrastructure.annotations onto every object it deploys: the Service's go in its EnvoyProxy.
+    const annotations = envoyGateway ? undefined : loadBalancerAnnotations;
     this.gateway = new gw.Gateway(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
@@ -159,6 +214,7 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
       },
     });
     if (this.options !== undefined) this.gateway.addDependency(this.options);
+    if (this.envoyProxy !== undefined) this.gateway.addDependency(this.envoyProxy);
   }
 
   /** Whether a route in that namespace may attach to the listener. */
@@ -171,7 +227,7 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
 
   /** In-cluster clients dial the Service the controller deploys. */
   get grpcTarget(): string {
-    return `${serviceDnsName(this.serviceName, this.namespace)}:${this.port}`;
+    return `${serviceDnsName(this.serviceName, this.serviceNamespace)}:${this.port}`;
   }
 
   get tls(): NonNullable<IGrpcEndpoint['tls']> {

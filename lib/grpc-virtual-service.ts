@@ -1,10 +1,11 @@
-import { Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as istio from '../imports/networking.istio.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { serviceDnsName } from './internal/names';
 import type { IstioIlbGateway } from './istio-ilb-gateway';
-import { dnsLabel, integerIn, invalidProp, istioDuration, milliseconds, oneOf, type ValidationSubject } from './internal/validate';
+import { grpcRetries, outlierEjection } from './internal/call-policy';
+import { dnsLabel, integerIn, istioDuration, oneOf, type ValidationSubject } from './internal/validate';
 
 const ALGORITHMS = ['ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'] as const;
 
@@ -82,11 +83,7 @@ export class GrpcVirtualService extends Construct {
     const { backend, gateway } = props;
     const name = dnsLabel(subject, 'name', props.name ?? backend.serviceName);
     const algorithm = oneOf(subject, 'loadBalancingAlgorithm', props.loadBalancingAlgorithm ?? 'ROUND_ROBIN', ALGORITHMS);
-    const attempts = integerIn(subject, 'retries.attempts', props.retries?.attempts ?? 3, 0, 10);
-    const perTryTimeoutMs = milliseconds(subject, 'retries.perTryTimeout', props.retries?.perTryTimeout ?? Duration.seconds(2), 1);
-    const retryOn = props.retries?.retryOn ?? ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'];
-    if (retryOn.length === 0) throw invalidProp(subject, 'retries.retryOn', retryOn, `a non-empty list of ${RETRY_CONDITIONS.join(', ')}`);
-    retryOn.forEach((condition, i) => oneOf(subject, `retries.retryOn[${i}]`, condition, RETRY_CONDITIONS));
+    const { attempts, perTryTimeoutMs, retryOn } = grpcRetries(subject, props.retries, RETRY_CONDITIONS);
     const maxConcurrentRequests = integerIn(subject, 'maxConcurrentRequests', props.maxConcurrentRequests ?? 1000, 1);
     const consecutiveErrorsToEject = integerIn(subject, 'consecutiveErrorsToEject', props.consecutiveErrorsToEject ?? 5, 1);
     const metadata = { name, namespace: backend.namespace.name };
@@ -114,14 +111,7 @@ export class GrpcVirtualService extends Construct {
             tcp: { connectTimeout: '1s' },
             http: { http2MaxRequests: maxConcurrentRequests },
           },
-          // Eject a pod that keeps failing, for 30 s at first, but never more than half of them: with few replicas a
-          // burst of errors must not empty the pool.
-          outlierDetection: {
-            consecutiveGatewayErrors: consecutiveErrorsToEject,
-            interval: '10s',
-            baseEjectionTime: '30s',
-            maxEjectionPercent: 50,
-          },
+          outlierDetection: outlierEjection(consecutiveErrorsToEject),
           tls: { mode: istio.DestinationRuleSpecTrafficPolicyTlsMode.ISTIO_UNDERSCORE_MUTUAL },
         },
       },

@@ -2,11 +2,11 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
+import { serviceGrpcAppProtocol } from './internal/app-protocol';
 import { requireSelector } from './internal/backend';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, invalidProp, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
-import { grpcAppProtocol, meshDataPlanes } from './internal/app-protocol';
 
 export interface HeadlessGrpcServiceProps {
   /** The backend whose pods the Service publishes, one DNS A record each. */
@@ -51,7 +51,8 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
         selector: { ...selector },
         // Only ready pods get an A record: a draining pod (health NOT_SERVING) leaves DNS before it stops.
         publishNotReadyAddresses: false,
-        ports: [{ name: backend.portName, appProtocol: grpcAppProtocol(meshDataPlanes(backend.namespace.mesh)), port: backend.port, targetPort: k8s.IntOrString.fromString(backend.portName), protocol: 'TCP' }],
+        // The backend's own value where known: the same pods and port, read by the same mesh.
+        ports: [{ name: backend.portName, appProtocol: backend.appProtocol ?? serviceGrpcAppProtocol(backend.namespace.mesh), port: backend.port, targetPort: k8s.IntOrString.fromString(backend.portName), protocol: 'TCP' }],
       },
     });
   }

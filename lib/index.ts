@@ -6,6 +6,7 @@ export { AppNamespace, type AppNamespaceProps } from './app-namespace';
 export { CloudEndpointsProxy, type CloudEndpointsProxyProps } from './cloud-endpoints-proxy';
 export type { ContainerImage, ContainerResources } from './container';
 export { EndpointSliceReader, type EndpointSliceReaderProps } from './endpoint-slice-reader';
+export { EnvoyGatewayGrpcPolicy, type EnvoyGatewayGrpcPolicyProps } from './envoy-gateway-grpc-policy';
 export { GreeterApp, type GreeterAppProps } from './greeter-app';
 export { GreeterClient, type GreeterClientProps } from './greeter-client';
 export { GrpcApp, type GrpcAppProps } from './grpc-app';

@@ -102,11 +102,19 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     this.identity = { namespace: this.namespace, serviceAccountName: this.name };
     const metadata = { name: this.name, namespace: this.namespace.name, labels: this.podLabels };
 
-    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata });
-    // istiod sends the gateway a credentialName Secret only if the gateway's ServiceAccount may read it.
+    // No API token in the pod: pilot-agent authenticates to istiod with the projected `istio-token` (audience
+    // istio-ca, which the API server does not accept) that Istio's `gateway` injection template mounts (Istio 1.30.3
+    // manifests/charts/istio-control/istio-discovery/files/gateway-injection-template.yaml). Code in the edge pod
+    // therefore cannot use the Role below to read the namespace's Secrets, istiod's CA key included.
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+    // istiod sends the gateway a credentialName Secret only if a SubjectAccessReview says the gateway's ServiceAccount
+    // may `list` `secrets` in its namespace, with no resource name (1.30.3 pilot/pkg/credentials/kube/secrets.go
+    // Authorize, called from pilot/pkg/xds/sds.go filterAuthorizedResources). That one verb is all the Role grants; a
+    // rule with resourceNames would not match a request that names no object (Kubernetes
+    // pkg/apis/rbac/v1/evaluation_helpers.go ResourceNameMatches).
     const role = new k8s.KubeRole(this, 'SecretReader', {
       metadata,
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }],
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }],
     });
     const roleBinding = new k8s.KubeRoleBinding(this, 'SecretReaderBinding', {
       metadata,
@@ -129,6 +137,7 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
           },
           spec: {
             serviceAccountName: serviceAccount.name,
+            automountServiceAccountToken: false,
             // Istio permits the "restricted" profile here: `ip_unprivileged_port_start` is a namespaced sysctl in the
             // Pod Security Standards' safe set, and lets the non-root proxy bind port 443 without NET_BIND_SERVICE.
             securityContext: restrictedPodSecurityContext(ISTIO_PROXY_UID, { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }),

@@ -1,11 +1,18 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from '../imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
-import { dnsSubdomain, integerIn, invalidProp, milliseconds, type ValidationSubject } from './internal/validate';
+import { GATEWAY_API_GROUP } from './grpc-gateway';
+import { portHandling } from './internal/app-protocol';
+import { dnsSubdomain, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './internal/validate';
 
-/** The gRPC status codes Linkerd's `retry.linkerd.io/grpc` annotation accepts. */
+/**
+ * The gRPC status codes Linkerd's `retry.linkerd.io/grpc` annotation accepts (linkerd2 version-2.16 to version-2.20
+ * policy-controller/k8s/index/src/outbound/index/grpc.rs parse_grpc_retry; any other value fails the route).
+ */
 const LINKERD_GRPC_RETRY_CONDITIONS = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'] as const;
+
+const GRPC_ROUTE_VERSIONS = ['v1', 'v1alpha2'] as const;
 
 export interface LinkerdGrpcPolicyProps {
   /** The backend whose calls the policy governs; meshed clients' proxies apply it to every call to its Service. */
@@ -36,27 +43,38 @@ export interface LinkerdGrpcPolicyProps {
    * @default Duration.seconds(10)
    */
   readonly requestTimeout?: Duration;
+  /**
+   * The GRPCRoute version Linkerd's policy controller watches: `v1` from Linkerd 2.18 (the `gateway-api` crate,
+   * whose GRPCRoute is v1), `v1alpha2` in 2.16 and 2.17 (the `k8s-gateway-api` 0.16 crate), whose bundled Gateway API
+   * CRDs (v0.7.1) serve only v1alpha2. The API server hands a route to watchers of any version its CRD serves.
+   * @default 'v1'
+   */
+  readonly gatewayApiVersion?: 'v1' | 'v1alpha2';
 }
 
 /**
  * Linkerd's per-call policy for a gRPC backend: a Gateway API `GRPCRoute` whose parent is the backend's Service (an
  * outbound route, which meshed clients' proxies apply to every call to that Service), carrying Linkerd's retry and
  * timeout annotations (`retry.linkerd.io/grpc`, `retry.linkerd.io/limit`, `retry.linkerd.io/timeout`,
- * `timeout.linkerd.io/request`). Linkerd documents these annotations on a Service or on a GRPCRoute whose parent is a
- * Service, the route's overriding the Service's (https://linkerd.io/2/reference/retries,
- * https://linkerd.io/2/reference/timeouts). The balancing itself needs no resource: a meshed client's proxy resolves
- * the ClusterIP Service to its endpoints and balances each HTTP/2 request over them (EWMA).
+ * `timeout.linkerd.io/request`), which Linkerd 2.16 to 2.20 read on the route itself and which override the
+ * Service's (https://linkerd.io/2/reference/retries, https://linkerd.io/2/reference/timeouts). A Service's own
+ * `retry.linkerd.io/grpc` applies only when such a route is attached. The balancing itself needs no resource: a
+ * meshed client's proxy resolves the ClusterIP Service to its endpoints and balances each HTTP/2 request over them
+ * (EWMA), provided the Service port's appProtocol is `kubernetes.io/h2c` or unset (Linkerd >= 2.18 carries any other
+ * value, `grpc` included, as opaque TCP and ignores the route).
  */
 export class LinkerdGrpcPolicy extends Construct {
   /** Linkerd's annotations on the route. */
   readonly annotations: Readonly<Record<string, string>>;
-  readonly route: gw.GrpcRoute;
+  /** The GRPCRoute, of `gatewayApiVersion`. */
+  readonly route: ApiObject;
 
   constructor(scope: Construct, id: string, props: LinkerdGrpcPolicyProps) {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'LinkerdGrpcPolicy', id };
     const { backend } = props;
     const name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
+    const version = oneOf(subject, 'gatewayApiVersion', props.gatewayApiVersion ?? 'v1', GRPC_ROUTE_VERSIONS);
     const retryOn = props.retryOn ?? ['cancelled', 'unavailable'];
     if (!Array.isArray(retryOn) || retryOn.length === 0) {
       throw invalidProp(subject, 'retryOn', retryOn, `a non-empty list of ${LINKERD_GRPC_RETRY_CONDITIONS.join(', ')}`);
@@ -70,6 +88,15 @@ export class LinkerdGrpcPolicy extends Construct {
     const perTryMs = milliseconds(subject, 'perTryTimeout', props.perTryTimeout ?? Duration.seconds(2), 1);
     const requestMs = milliseconds(subject, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), 1);
     if (requestMs < perTryMs) throw invalidProp(subject, 'requestTimeout', `${requestMs} ms`, `at least perTryTimeout (${perTryMs} ms)`);
+    // Linkerd >= 2.18 (the one that watches v1 routes) applies GRPCRoutes only to ports it reads as HTTP/2
+    // (policy-controller/grpc/src/outbound.rs: the AppProtocol::Http2 branch, or detection when unset); anything else
+    // makes the port opaque or HTTP/1. 2.16 and 2.17 read no appProtocol.
+    if (version === 'v1' && backend.appProtocol !== undefined) {
+      const handling = portHandling('linkerd-2.18', { appProtocol: backend.appProtocol, port: backend.port });
+      if (handling !== 'http2') {
+        throw invalidProp(subject, 'backend.appProtocol', backend.appProtocol, `"kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as ${handling} and applies no GRPCRoute`);
+      }
+    }
 
     this.annotations = {
       'retry.linkerd.io/grpc': retryOn.join(','),
@@ -77,14 +104,16 @@ export class LinkerdGrpcPolicy extends Construct {
       'retry.linkerd.io/timeout': `${perTryMs}ms`,
       'timeout.linkerd.io/request': `${requestMs}ms`,
     };
+    // Linkerd reads a parent or backend group of "" or "core" alike as the core group, and needs the kind
+    // (policy-controller/k8s/api/src/policy.rs targets_kind, version-2.16 to version-2.20).
     const service = { group: '', kind: 'Service', name: backend.serviceName, port: backend.port };
-    this.route = new gw.GrpcRoute(this, 'Resource', {
+    // A Service parent makes this an outbound (GAMMA) route: it applies to calls to the Service, from any client.
+    const spec: gw.GrpcRouteSpec = { parentRefs: [service], rules: [{ backendRefs: [service] }] };
+    this.route = new ApiObject(this, 'Resource', {
+      apiVersion: `${GATEWAY_API_GROUP}/${version}`,
+      kind: gw.GrpcRoute.GVK.kind,
       metadata: { name, namespace: backend.namespace.name, annotations: { ...this.annotations } },
-      spec: {
-        // A Service parent makes this an outbound (GAMMA) route: it applies to calls to the Service, from any client.
-        parentRefs: [service],
-        rules: [{ backendRefs: [service] }],
-      },
+      spec: gw.toJson_GrpcRouteSpec(spec),
     });
   }
 }

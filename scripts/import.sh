@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates imports/ offline from the CRDs in upstream/crds (the same versions cdk8s.yaml names upstream): Istio
-# 1.30.3, and the Gateway API v1.6.1 kinds the constructs use. Only the API groups lib/ uses are kept: the rest would
-# only slow type-checking. --no-save: cdk8s import would otherwise rewrite cdk8s.yaml's imports with these paths.
+# 1.30.3, and the Gateway API v1.6.1 and Envoy Gateway v1.9.0 (EnvoyProxy, BackendTrafficPolicy) kinds the constructs
+# use. Only the API groups lib/ uses are kept: the rest would only slow type-checking. --no-save: cdk8s import would
+# otherwise rewrite cdk8s.yaml's imports with these paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crds=upstream/crds
 istio=$crds/istio-1.30.3-crds.yaml
 gateway_api=("$crds"/gateway-api-v1.6.1-{gateways,grpcroutes,referencegrants}.yaml)
-for file in "$istio" "${gateway_api[@]}"; do
+envoy_gateway=("$crds"/envoy-gateway-v1.9.0-{backendtrafficpolicies,envoyproxies}.yaml)
+for file in "$istio" "${gateway_api[@]}" "${envoy_gateway[@]}"; do
   [ -f "$file" ] || { echo "import: $file not found (see upstream/sources.json)" >&2; exit 2; }
 done
 work=$(mktemp -d)
@@ -17,11 +19,16 @@ cdk8s_import() { npx cdk8s import --no-check-upgrade --no-save "$1" --language t
 cdk8s_import "$istio"
 # Given several files, cdk8s import generated the kinds of the first only: one multi-document file (in the temp dir,
 # never the repo) instead.
-for file in "${gateway_api[@]}"; do cat "$file"; echo '---'; done >"$work/gateway-api-v1.6.1.yaml"
-cdk8s_import "$work/gateway-api-v1.6.1.yaml"
+import_all() {
+  local bundle=$1; shift
+  for file in "$@"; do cat "$file"; echo '---'; done >"$work/$bundle.yaml"
+  cdk8s_import "$work/$bundle.yaml"
+}
+import_all gateway-api-v1.6.1 "${gateway_api[@]}"
+import_all envoy-gateway-v1.9.0 "${envoy_gateway[@]}"
 
-groups=(networking.istio.io security.istio.io gateway.networking.k8s.io)
+groups=(networking.istio.io security.istio.io gateway.networking.k8s.io gateway.envoyproxy.io)
 for group in "${groups[@]}"; do
   cp "$work/$group.ts" "imports/$group.ts"
 done
-echo "imports/: ${groups[*]/%/.ts} regenerated from $istio and ${gateway_api[*]}"
+echo "imports/: ${groups[*]/%/.ts} regenerated from $istio, ${gateway_api[*]} and ${envoy_gateway[*]}"

@@ -6,8 +6,8 @@
  * Documented exceptions, each checked to be exactly that:
  * - The Istio gateway's container is `image: auto`: Istio's `gateway` injection template replaces it with its proxy,
  *   including the proxy's readiness probe, so it has no probe of its own here.
- * - API tokens are mounted only where a process reads the Kubernetes API: the Istio gateway's proxy (istiod's
- *   `credentialName` Secret access) and the `k8s-resolver` client (EndpointSlices).
+ * - API tokens are mounted only where a process reads the Kubernetes API: the `k8s-resolver` client (EndpointSlices).
+ *   The Istio gateway's pilot-agent authenticates with its own projected `istio-token` (Istio's gateway template).
  * - Meshed namespaces enforce Pod Security `baseline`, the level Istio and Linkerd document with their CNI plugins;
  *   the rest enforce `restricted`. All warn and audit against `restricted`, which every pod here meets.
  */
@@ -114,7 +114,7 @@ describe.each(dirs)('dist/%s', (dir) => {
   test('API tokens are mounted only for processes that read the Kubernetes API', () => {
     for (const workload of workloads) {
       const pod = podSpec(workload);
-      const readsApi = pod.containers.some((c: KubeObject) => c.image === ISTIO_AUTO_IMAGE || (c.env ?? []).some((e: KubeObject) => e.name === CLIENT_ENV.target && e.value.startsWith('kubernetes:///')));
+      const readsApi = pod.containers.some((c: KubeObject) => (c.env ?? []).some((e: KubeObject) => e.name === CLIENT_ENV.target && e.value.startsWith('kubernetes:///')));
       expect({ workload: workload.metadata.name, automount: pod.automountServiceAccountToken !== false }).toEqual({ workload: workload.metadata.name, automount: readsApi });
     }
   });

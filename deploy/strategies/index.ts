@@ -5,6 +5,7 @@ import { validateEnvironment, type EnvironmentConfig } from '../environments';
 import type { RequiredTlsSecret, Strategy, StrategyName } from '../strategy';
 import { STRATEGY_NAMES } from '../strategy';
 import { endpoints } from './endpoints';
+import { envoyGateway } from './envoy-gateway';
 import { gatewayApi } from './gateway-api';
 import { headless } from './headless';
 import { istioIlb } from './istio-ilb';
@@ -21,6 +22,7 @@ export const STRATEGIES: Record<StrategyName, Strategy> = {
   'gateway-api': gatewayApi,
   endpoints,
   'k8s-resolver': k8sResolver,
+  'envoy-gateway': envoyGateway,
   'istio-proxyless': istioProxyless,
 };
 

@@ -11,15 +11,15 @@ export type DataPlane =
   | 'istio-sidecar'
   /** An Istio gateway (Istio `Gateway` + `VirtualService`, or Gateway API with the `istio` class) forwarding to the Service. */
   | 'istio-gateway'
-  /** A Linkerd proxy in the calling pod before 2.18 (read at 2.16 and 2.17, which do not read appProtocol). */
+  /** A Linkerd proxy in the calling pod, 2.16 or 2.17. */
   | 'linkerd-2.16'
   /** A Linkerd proxy in the calling pod, 2.18 or later (checked unchanged through 2.20). */
   | 'linkerd-2.18'
   /** ingress-nginx forwarding an Ingress to the Service. */
   | 'ingress-nginx'
-  /** Envoy Gateway forwarding an HTTPRoute to the Service. */
+  /** Envoy Gateway forwarding a GRPCRoute or an HTTPRoute (see `PortHandlingContext.route`) to the Service. */
   | 'envoy-gateway'
-  /** Any other Gateway API implementation forwarding an HTTPRoute to the Service (only the core of GEP-1911). */
+  /** Any other Gateway API implementation forwarding a route to the Service (only the core of GEP-1911). */
   | 'gateway-api';
 
 /**
@@ -50,14 +50,26 @@ export interface PortHandlingContext {
   readonly linkerdOpaquePorts?: readonly number[];
   /** ingress-nginx: the Ingress's `nginx.ingress.kubernetes.io/backend-protocol`. @default 'HTTP' */
   readonly nginxBackendProtocol?: string;
+  /**
+   * The kind of Gateway API route that sends the traffic (Envoy Gateway reads appProtocol for HTTPRoutes only).
+   * @default 'HTTPRoute'
+   */
+  readonly route?: 'HTTPRoute' | 'GRPCRoute';
 }
 
+// Gateway API GEP-1911 (v1.6.1 geps/gep-1911/index.md): implementations MUST recognize the Kubernetes standard
+// application protocols, of which `kubernetes.io/h2c` (HTTP/2 over cleartext) is the one for gRPC, for GRPCRoute and
+// HTTPRoute backends alike; anything else is implementation-specific.
+const GATEWAY_API_H2C = 'kubernetes.io/h2c';
+
 // Istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol: appProtocol wins over the port name; the Kubernetes
-// `kubernetes.io/h2c` is HTTP2; otherwise the text before the first '-' is parsed case-insensitively
+// standard values are matched exactly (`kubernetes.io/h2c` is HTTP2, `kubernetes.io/ws` HTTP, `kubernetes.io/wss`
+// HTTPS); otherwise the text before the first '-' is parsed case-insensitively
 // (pkg/config/protocol/instance.go Parse); `grpc-web` is matched first. IsHTTP2 = HTTP2, GRPC, GRPC-Web.
 const ISTIO_HTTP2 = new Set(['http2', 'grpc', 'grpc-web']);
 const ISTIO_HTTP1 = new Set(['http', 'http_proxy']);
 const ISTIO_OPAQUE = new Set(['tcp', 'https', 'tls', 'mongo', 'redis', 'mysql', 'udp']);
+const ISTIO_KUBERNETES_APP_PROTOCOLS: Readonly<Record<string, string>> = { [GATEWAY_API_H2C]: 'http2', 'kubernetes.io/ws': 'http', 'kubernetes.io/wss': 'https' };
 // conversion.go wellKnownPorts: an undeclared port among these is TCP, never sniffed (SMTP, DNS, MySQL, MongoDB).
 const ISTIO_TCP_PORTS = new Set([25, 53, 3306, 27017]);
 
@@ -65,7 +77,9 @@ const ISTIO_TCP_PORTS = new Set([25, 53, 3306, 27017]);
 function istioProtocol(port: ServicePortProtocol): string {
   if ((port.protocol ?? 'TCP').toUpperCase() === 'UDP') return 'udp';
   const name = (port.appProtocol ?? port.name ?? '').toLowerCase();
-  if (port.appProtocol?.toLowerCase() === 'kubernetes.io/h2c') return 'http2';
+  // Only appProtocol carries the Kubernetes standard names (a port name cannot contain "/"), matched exactly.
+  const standard = port.appProtocol === undefined ? undefined : ISTIO_KUBERNETES_APP_PROTOCOLS[port.appProtocol];
+  if (standard !== undefined) return standard;
   if (name.startsWith('grpc-web')) return 'grpc-web';
   const prefix = name.split('-')[0];
   if (ISTIO_HTTP2.has(prefix) || ISTIO_HTTP1.has(prefix) || ISTIO_OPAQUE.has(prefix)) return prefix;
@@ -77,9 +91,9 @@ function istioHandling(port: ServicePortProtocol, gateway: boolean): PortHandlin
   if (ISTIO_HTTP2.has(protocol)) return 'http2';
   if (ISTIO_HTTP1.has(protocol)) return 'http1';
   if (protocol !== 'unsupported') return 'opaque';
-  // Sidecars (and waypoints) sniff an undeclared port and forward with the client's protocol
-  // (pilot/pkg/networking/core/cluster_builder.go setUseDownstreamProtocol); gateways do not sniff and forward
-  // HTTP/1.1 unless the port says otherwise (istio.io docs, Protocol Selection: "HTTP gateway protocol selection").
+  // Sidecars (and waypoints) sniff an undeclared port and forward with the client's protocol; gateways do not sniff
+  // and forward HTTP/1.1 unless the port says otherwise (1.30.3 pilot/pkg/networking/core/cluster_builder.go
+  // setUpstreamProtocol: use_downstream_protocol only for sidecars and waypoints).
   return gateway ? 'http1' : 'detected';
 }
 
@@ -120,12 +134,15 @@ function nginxHandling(context: PortHandlingContext): PortHandling {
   return backend === 'GRPC' || backend === 'GRPCS' ? 'http2' : 'http1';
 }
 
-// Gateway API GEP-1911 (v1.6.1 geps/gep-1911): `kubernetes.io/h2c` is the one standard HTTP/2 appProtocol every
-// implementation must support for HTTPRoute backends; anything else is implementation-specific.
-const GATEWAY_API_H2C = 'kubernetes.io/h2c';
-// Envoy Gateway v1.9.0 internal/gatewayapi/route.go resolveBackendProtocol: for an HTTPRoute, `kubernetes.io/h2c`
-// and `gateway.envoyproxy.io/h2c` are HTTP/2 and `grpc` is gRPC; any other value keeps HTTP/1.1.
+// Envoy Gateway v1.9.0 internal/gatewayapi/route.go: inspectAppProtocolByRouteKind makes every GRPCRoute backend
+// gRPC (HTTP/2) whatever the Service says; for an HTTPRoute, resolveBackendProtocol makes `kubernetes.io/h2c` and
+// `gateway.envoyproxy.io/h2c` HTTP/2 and `grpc` gRPC, and any other value keeps HTTP/1.1.
 const ENVOY_GATEWAY_HTTP2 = new Set([GATEWAY_API_H2C, 'gateway.envoyproxy.io/h2c', 'grpc']);
+
+function envoyGatewayHandling(port: ServicePortProtocol, context: PortHandlingContext): PortHandling {
+  if (context.route === 'GRPCRoute') return 'http2';
+  return port.appProtocol !== undefined && ENVOY_GATEWAY_HTTP2.has(port.appProtocol) ? 'http2' : 'http1';
+}
 
 /** One row per data plane: how it reads a port, and where that was read. */
 const DATA_PLANES: Record<DataPlane, { readonly handling: (port: ServicePortProtocol, context: PortHandlingContext) => PortHandling; readonly source: string }> = {
@@ -150,12 +167,12 @@ const DATA_PLANES: Record<DataPlane, { readonly handling: (port: ServicePortProt
     source: 'kubernetes/ingress-nginx controller-v1.15.1 docs/user-guide/nginx-configuration/annotations.md#backend-protocol',
   },
   'envoy-gateway': {
-    handling: (port) => (port.appProtocol !== undefined && ENVOY_GATEWAY_HTTP2.has(port.appProtocol) ? 'http2' : 'http1'),
-    source: 'envoyproxy/gateway v1.9.0 internal/gatewayapi/route.go resolveBackendProtocol',
+    handling: envoyGatewayHandling,
+    source: 'envoyproxy/gateway v1.9.0 internal/gatewayapi/route.go inspectAppProtocolByRouteKind, resolveBackendProtocol',
   },
   'gateway-api': {
     handling: (port) => (port.appProtocol === GATEWAY_API_H2C ? 'http2' : 'http1'),
-    source: 'kubernetes-sigs/gateway-api v1.6.1 geps/gep-1911 (Backend Protocol Selection)',
+    source: 'kubernetes-sigs/gateway-api v1.6.1 geps/gep-1911/index.md (Backend Protocol Selection)',
   },
 };
 
@@ -212,4 +229,26 @@ export function grpcAppProtocol(planes: readonly DataPlane[]): string {
   const chosen = APP_PROTOCOL_PREFERENCE.find((appProtocol) => planes.every((plane) => balancesEachCall(portHandling(plane, { appProtocol, port: 0 }, { nginxBackendProtocol: 'GRPC' }))));
   if (chosen === undefined) throw new Error(`no appProtocol is HTTP/2 for all of ${planes.join(', ')}`);
   return chosen;
+}
+
+/**
+ * The front doors that may forward calls to a Service besides its mesh's own data planes. An Istio namespace is
+ * fronted by Istio's gateways, Envoy Gateway or ingress-nginx, which all read Istio's `grpc` as HTTP/2 (or read no
+ * appProtocol); another GEP-1911-only gateway there is outside the mesh (plaintext only in PERMISSIVE mode), and its
+ * users set `kubernetes.io/h2c` themselves (`GrpcAppProps.appProtocol`), which Istio reads as HTTP2 too.
+ */
+function frontDoors(mesh: 'istio' | 'linkerd' | 'none' | undefined): DataPlane[] {
+  const gateways: DataPlane[] = ['istio-gateway', 'envoy-gateway', 'ingress-nginx'];
+  return mesh === 'istio' ? gateways : [...gateways, 'gateway-api'];
+}
+
+/**
+ * The appProtocol of a gRPC Service port in a namespace of `mesh`, so that its mesh and any front door balance each
+ * call: `grpc` under Istio (whose inbound route then also skips the `reset-before-request` retries it adds to HTTP2
+ * ports, which do not suit gRPC streams: 1.30.3 pilot/pkg/networking/core/route/route.go
+ * BuildDefaultHTTPInboundRoute), `kubernetes.io/h2c` elsewhere (Linkerd ≥ 2.18 and GEP-1911). ESPv2 reads none: its
+ * `--backend=grpc://` scheme decides (GoogleCloudPlatform/esp-v2 v2.55.7 src/go/util/url_util.go ParseBackendProtocol).
+ */
+export function serviceGrpcAppProtocol(mesh: 'istio' | 'linkerd' | 'none' | undefined): string {
+  return grpcAppProtocol([...meshDataPlanes(mesh), ...frontDoors(mesh)]);
 }

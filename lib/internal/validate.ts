@@ -24,9 +24,13 @@ export function dnsLabel(subject: ValidationSubject, prop: string, value: string
   return value;
 }
 
+function isDnsSubdomain(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 253 && value.split('.').every((label) => label.length <= 63 && DNS1123_LABEL.test(label));
+}
+
 /** A DNS-1123 subdomain: what Kubernetes requires of Secret, Deployment and most other object names. */
 export function dnsSubdomain(subject: ValidationSubject, prop: string, value: string): string {
-  if (typeof value !== 'string' || value.length > 253 || !value.split('.').every((label) => label.length <= 63 && DNS1123_LABEL.test(label))) {
+  if (!isDnsSubdomain(value)) {
     throw invalidProp(subject, prop, value, 'a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters)');
   }
   return value;
@@ -58,6 +62,24 @@ export function apiServerUrl(subject: ValidationSubject, prop: string, value: st
 export function integerIn(subject: ValidationSubject, prop: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw invalidProp(subject, prop, value, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+// The name part of a Kubernetes qualified name (IsQualifiedName): at most 63 alphanumerics, "-", "_" or ".",
+// alphanumeric at both ends.
+const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * A Service port's appProtocol, such as `grpc` or `kubernetes.io/h2c`: a qualified name, as the API server validates
+ * it (an optional DNS-1123 subdomain prefix and "/", then the name).
+ */
+export function appProtocolName(subject: ValidationSubject, prop: string, value: string): string {
+  const parts = typeof value === 'string' ? value.split('/') : [];
+  const name = parts.at(-1) ?? '';
+  const prefixOk = parts.length === 1 || (parts.length === 2 && isDnsSubdomain(parts[0]));
+  if (!prefixOk || !QUALIFIED_NAME_PART.test(name)) {
+    throw invalidProp(subject, prop, value, 'a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c"');
   }
   return value;
 }
@@ -94,6 +116,18 @@ export function milliseconds(subject: ValidationSubject, prop: string, duration:
 /** Istio's duration strings: whole seconds as `2s`, anything finer as `1500ms`. */
 export function istioDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * The Gateway API's duration strings (GEP-2257, which Envoy Gateway's policies use too: `^([0-9]{1,5}(h|m|s|ms)){1,4}$`):
+ * whole seconds as `2s`, anything finer as `1500ms` or `120s500ms`; at most 99999 of each unit.
+ */
+export function gatewayApiDuration(subject: ValidationSubject, prop: string, ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const rest = ms % 1000;
+  if (!Number.isInteger(ms) || ms < 0 || seconds > 99_999) throw invalidProp(subject, prop, `${ms} ms`, 'a Duration of at most 99999 s');
+  if (rest === 0) return `${seconds}s`;
+  return ms <= 99_999 ? `${ms}ms` : `${seconds}s${rest}ms`;
 }
 
 // A fully qualified protobuf service name: a package and the service, such as `helloworld.Greeter`. This is a subset of

@@ -12,6 +12,7 @@ import {
   EndpointSliceReader,
   GreeterApp,
   GreeterClient,
+  EnvoyGatewayGrpcPolicy,
   GrpcApp,
   GrpcBackend,
   GrpcGateway,
@@ -26,6 +27,7 @@ import {
   existingNamespace,
   type GreeterAppProps,
   type GreeterClientProps,
+  type EnvoyGatewayGrpcPolicyProps,
   type GrpcAppProps,
   type GrpcServiceReference,
   type GrpcVirtualServiceProps,
@@ -180,6 +182,18 @@ const withArgoCd = (props: Partial<ArgoCdApplicationProps>) => () => {
     name: 'greeter', repoURL: 'https://github.com/example-org/grpc-k8s-lb.git', targetRevision: 'main', path: 'dist/gke/istio-ilb', destinationNamespace: 'testing', ...props,
   });
 };
+const withEnvoyGatewayPolicy = (props: Partial<EnvoyGatewayGrpcPolicyProps>) => () => {
+  const { chart, app } = fixture();
+  const gateway = new GrpcGateway(chart, 'eg-gateway', { name: 'eg-gateway', namespace: app.namespace, host: 'grpc.example.com', tlsSecretName: 'grpc-tls', gatewayClassName: 'eg' });
+  const route = new GrpcRoute(chart, 'eg-route', { gateway, backend: app });
+  new EnvoyGatewayGrpcPolicy(chart, 'bad', { route, ...props });
+};
+badCases.push(
+  ['envoy gateway load balancing', withEnvoyGatewayPolicy({ loadBalancing: 'ConsistentHash' as 'Random' }), `EnvoyGatewayGrpcPolicy 'bad': loadBalancing must be one of "RoundRobin", "LeastRequest", "Random"`, 'ConsistentHash'],
+  ['envoy gateway retry attempts', withEnvoyGatewayPolicy({ retries: { attempts: 11 } }), `EnvoyGatewayGrpcPolicy 'bad': retries.attempts must be an integer from 0 to 10`, 11],
+  ['envoy gateway consecutive errors', withEnvoyGatewayPolicy({ consecutiveErrorsToEject: 0 }), `EnvoyGatewayGrpcPolicy 'bad': consecutiveErrorsToEject must be an integer >= 1`, 0],
+  ['envoy gateway name', withEnvoyGatewayPolicy({ name: 'Greeter Policy' }), `EnvoyGatewayGrpcPolicy 'bad': name must be a DNS-1123 subdomain`, 'Greeter Policy'],
+);
 badCases.push(
   ['ingress host', withIngress({ host: 'grpc_example.com' }), `NginxGrpcIngress 'bad': host must be a fully qualified lower-case host name`, 'grpc_example.com'],
   ['ingress class', withIngress({ ingressClassName: 'Nginx' }), `NginxGrpcIngress 'bad': ingressClassName must be a DNS-1123 subdomain`, 'Nginx'],

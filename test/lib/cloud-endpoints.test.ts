@@ -68,7 +68,7 @@ describe.each(environments)('endpoints for $name', (env) => {
     expect(espService.metadata.labels).toBeUndefined();
     expect(greeter.spec.template.metadata.labels).toMatchObject(espService.spec.selector);
     expect(espService.spec.type).toBe('ClusterIP');
-    expect(espService.spec.ports).toEqual([{ name: 'grpc', appProtocol: 'grpc', port: Number(espFlags.listener_port), targetPort: esp.ports[0].name, protocol: 'TCP' }]);
+    expect(espService.spec.ports).toEqual([{ name: 'grpc', appProtocol: 'kubernetes.io/h2c', port: Number(espFlags.listener_port), targetPort: esp.ports[0].name, protocol: 'TCP' }]);
     expect(backendRef).toEqual({ group: '', kind: 'Service', name: espService.metadata.name, port: espService.spec.ports[0].port });
   });
 

@@ -12,6 +12,7 @@ import {
   AppNamespace,
   CloudEndpointsProxy,
   EndpointSliceReader,
+  EnvoyGatewayGrpcPolicy,
   GreeterApp,
   GreeterClient,
   GrpcApp,
@@ -92,6 +93,13 @@ const renderers: Record<string, () => unknown> = {
     const { chart, other } = charts();
     const gateway = new GrpcGateway(other, 'gateway', { namespace, host, tlsSecretName });
     new GrpcRoute(chart, 'route', { gateway, backend: service });
+    return Testing.synth(chart);
+  },
+  EnvoyGatewayGrpcPolicy: () => {
+    const { chart, other } = charts();
+    const gateway = new GrpcGateway(other, 'gateway', { namespace, host, tlsSecretName, gatewayClassName: 'eg' });
+    const route = new GrpcRoute(other, 'route', { gateway, backend: service });
+    new EnvoyGatewayGrpcPolicy(chart, 'policy', { route });
     return Testing.synth(chart);
   },
   GrpcVirtualService: () => {

@@ -107,7 +107,9 @@ describe.each(environments)('gateway-api for $name', (env) => {
     const options = findObject(objects, 'ConfigMap');
     expect(gateway.spec.infrastructure.parametersRef).toEqual({ group: '', kind: 'ConfigMap', name: options.metadata.name });
     expect(options.metadata.namespace).toBe(gateway.metadata.namespace);
-    expect(options.data.deployment).toBe(`spec:\n  replicas: ${env.replicas.gateway}\n`);
+    // The gateway's pods hold no API token (Istio 1.30.3 deploymentcontroller.go strategic-merges these overlays).
+    expect(options.data.deployment).toBe(`spec:\n  replicas: ${env.replicas.gateway}\n  template:\n    spec:\n      automountServiceAccountToken: false\n`);
+    expect(options.data.serviceAccount).toBe('automountServiceAccountToken: false\n');
     if (env.replicas.gateway > 1) expect(options.data.podDisruptionBudget).toBe(`spec:\n  minAvailable: ${env.replicas.gateway - 1}\n`);
     else expect(options.data.podDisruptionBudget).toBeUndefined();
     expect(gateway.spec.infrastructure.annotations).toEqual(env.gatewayLoadBalancer === 'gke-internal' ? { 'networking.gke.io/load-balancer-type': 'Internal' } : undefined);
@@ -155,14 +157,14 @@ describe('GrpcGateway and GrpcRoute options', () => {
   test('another GatewayClass: its Service by name, no Istio options and no mesh identity', () => {
     const { chart, namespace } = fixture();
     const gateway = new GrpcGateway(chart, 'gateway', {
-      namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls', gatewayClassName: 'eg', serviceName: 'envoy-gateway', port: 8443,
+      namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls', gatewayClassName: 'cilium', serviceName: 'cilium-gateway', port: 8443,
     });
     const objects = synthOf(chart);
     expect(objects.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
-    expect(findObject(objects, 'Gateway').spec.gatewayClassName).toBe('eg');
+    expect(findObject(objects, 'Gateway').spec.gatewayClassName).toBe('cilium');
     expect(findObject(objects, 'Gateway').spec.infrastructure).toBeUndefined();
     expect(gateway.identity).toBeUndefined();
-    expect(gateway.grpcTarget).toBe('envoy-gateway.apps.svc.cluster.local:8443');
+    expect(gateway.grpcTarget).toBe('cilium-gateway.apps.svc.cluster.local:8443');
   });
 });
 
@@ -187,7 +189,7 @@ const badCases: BadCase[] = [
   ['serviceName missing for another class', withGateway({ gatewayClassName: 'gke-l7-rilb' }), `GrpcGateway 'bad': serviceName must be the Service that the controller of class "gke-l7-rilb" deploys for the Gateway, got undefined`],
   ['serviceName', withGateway({ serviceName: 'Gateway' }), `GrpcGateway 'bad': serviceName must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Gateway"`],
   ['replicas 0', withGateway({ replicas: 0 }), `GrpcGateway 'bad': replicas must be an integer >= 1, got 0`],
-  ['replicas for another class', withGateway({ gatewayClassName: 'eg', serviceName: 'envoy', replicas: 2 }), `GrpcGateway 'bad': replicas must be unset for class "eg": only Istio's options ConfigMap is rendered, got 2`],
+  ['replicas for another class', withGateway({ gatewayClassName: 'cilium', serviceName: 'cilium', replicas: 2 }), `GrpcGateway 'bad': replicas must be unset for class "cilium": only Istio's and Envoy Gateway's options are rendered, got 2`],
   ['route name', withRoute({ name: 'Hello World' }), `GrpcRoute 'bad': name must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Hello World"`],
   ['route service', withRoute({ grpcServices: ['helloworld.Greeter', 'hello world'] }), `GrpcRoute 'bad': grpcServices[1] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "hello world"`],
   ['route from a namespace the gateway does not admit', () => {
