@@ -89,18 +89,30 @@ export class SchemaValidator {
     return target;
   }
 
-  /** A top-level object against its kind's schema (`root`: apiVersion, kind and metadata are the API server's). */
+  /**
+   * A top-level object against its kind's schema (`root`: apiVersion, kind and metadata are the API server's). A
+   * custom object's metadata is checked with {@link validateObjectMeta} and the rest with {@link validateCustomBody}.
+   */
   validateRoot(object: JsonObject, schema: JsonSchema): void {
     if (this.dialect === 'crd') {
-      const { metadata, ...rest } = object;
-      if (metadata !== undefined) {
-        // Decoded into ObjectMeta like every object's metadata, so checked against its definition.
-        const meta = new SchemaValidator('core', this.core);
-        meta.validate(metadata, { $ref: `${REF_PREFIX}${OBJECT_META_REF}` }, 'metadata');
-        this.issues.push(...meta.issues);
-      }
-      this.validate({ ...rest }, schema, '', { root: true });
+      this.validateObjectMeta(object.metadata);
+      this.validateCustomBody(object, schema);
     } else this.validate(object, schema, '', { root: true });
+  }
+
+  /** A custom object's metadata, decoded into ObjectMeta like every object's, so checked against its core definition. */
+  validateObjectMeta(metadata: Json | undefined): void {
+    if (metadata === undefined) return;
+    const meta = new SchemaValidator('core', this.core);
+    meta.validate(metadata, { $ref: `${REF_PREFIX}${OBJECT_META_REF}` }, 'metadata');
+    this.issues.push(...meta.issues);
+  }
+
+  /** A custom object without its metadata against its CRD's schema: the same for every Kubernetes version. */
+  validateCustomBody(object: JsonObject, schema: JsonSchema): void {
+    const body = { ...object };
+    delete body.metadata;
+    this.validate(body, schema, '', { root: true });
   }
 
   /** Validates `value` at `path`; `structural` false for the value-only subschemas of allOf/anyOf/oneOf/not. */
