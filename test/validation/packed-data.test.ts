@@ -9,12 +9,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ROOT } from '../../harness/processes';
-import { manifestDirs, readManifestDir } from '../../harness/manifests';
-import { parseManifests } from '../../lib/check';
 import { schemaData } from '../../lib/validation/data';
 import { DEFAULT_KUBERNETES_VERSIONS, validateObjects } from '../../lib/validation';
 import { UPSTREAM_DIR, withoutDescriptions, writeCheckData } from '../../scripts/bundle-check';
+import { manifestCorpus, variantsOf } from './variants';
 
 const packed = mkdtempSync(path.join(tmpdir(), 'packed-data-'));
 afterAll(() => rmSync(packed, { recursive: true, force: true }));
@@ -59,31 +57,11 @@ test.each(DEFAULT_KUBERNETES_VERSIONS.map((v) => [v]))('Kubernetes %s definition
   expect(fromPacked.definitionFor('apps/v1', 'Deployment')).toBe(fromUpstream.definitionFor('apps/v1', 'Deployment'));
 });
 
-/** Every leaf replaced (strings by one no pattern, enum or format accepts, numbers by -1, booleans flipped). */
-function scrambled(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(scrambled);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, scrambled(v)]));
-  if (typeof value === 'string') return 'Not valid: *';
-  if (typeof value === 'number') return -1;
-  if (typeof value === 'boolean') return !value;
-  return value;
-}
-
 describe('validation against the packed data and against upstream/', () => {
-  const dist = manifestDirs(path.join(ROOT, 'dist')).flatMap((dir) => readManifestDir(dir).flatMap((file) => file.objects));
-  const corpusDir = path.join(ROOT, 'test', 'check', 'corpus');
-  const corpus = readdirSync(corpusDir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .flatMap((e) => parseManifests(readFileSync(path.join(e.parentPath, e.name), 'utf8'), e.name).map((m) => m.object));
-  const objects = [...dist, ...corpus] as Array<{ apiVersion: string; kind: string; spec?: object }>;
-  const variants = {
-    'dist/ and the corpus as they are': objects,
-    'with an unknown field in spec': objects.map((o) => ({ ...o, spec: { ...o.spec, notAField: 1 } })),
-    'with every value replaced': objects.map(({ apiVersion, kind, ...rest }) => ({ apiVersion, kind, ...(scrambled(rest) as object) })),
-    'with a version nothing serves': objects.map((o) => ({ ...o, apiVersion: `${o.apiVersion.split('/')[0]}/v0` })),
-  };
+  const objects = manifestCorpus();
+  const variants = variantsOf(objects);
 
-  test.each(Object.entries(variants))('%s: identical reports', (_, input) => {
+  test.each(Object.entries(variants))('dist/ and the corpus %s: identical reports', (_, input) => {
     const fromUpstream = validateObjects(input, { dataDir: UPSTREAM_DIR });
     expect(validateObjects(input, { dataDir: packed })).toEqual(fromUpstream);
     expect(fromUpstream.unknownKinds.length).toBeLessThan(input.length);
