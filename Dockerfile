@@ -4,8 +4,11 @@
 #   docker build --target client -t greeter-client .
 # The steps are the ones CI runs: `npm ci`, `npm run build:app`, and the compiled `build/server.js` is started
 # by test/app/compiled.test.ts with protos/ beside it, the same layout as /srv below.
+# Node 24 LTS throughout. Distroless builds its Node images on Debian 13 only (GoogleContainerTools/distroless
+# nodejs/config.bzl: NODEJS_DISTROS = ["debian13"], majors 22, 24, 26), so the build stages use Debian 13 (trixie) too.
+ARG NODE_MAJOR=24
 
-FROM node:20-bookworm-slim AS build
+FROM node:${NODE_MAJOR}-trixie-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY app/package.json app/
@@ -15,7 +18,7 @@ COPY tsconfig.json tsconfig.app.json ./
 COPY app app
 RUN npm run build:app
 
-FROM node:20-bookworm-slim AS runtime-deps
+FROM node:${NODE_MAJOR}-trixie-slim AS runtime-deps
 WORKDIR /srv
 COPY package.json package-lock.json ./
 COPY app/package.json app/
@@ -25,7 +28,7 @@ COPY lib/package.json lib/
 RUN npm ci --workspace app --omit=dev --omit=peer --no-audit --no-fund && npm cache clean --force
 
 # Distroless: no shell or package manager, runs as the numeric non-root user 65532 (runAsNonRoot can verify it).
-FROM gcr.io/distroless/nodejs20-debian12:nonroot AS runtime
+FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian13:nonroot AS runtime
 WORKDIR /srv
 ENV NODE_ENV=production
 COPY --from=runtime-deps /srv/node_modules node_modules

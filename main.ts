@@ -1,13 +1,14 @@
 /**
- * Synthesizes dist/: every environment's strategies into dist/<env>/<strategy>/ and the Argo CD Applications into
- * dist/argocd/, each directory with a kustomization.yaml listing its files. Or only the targets named:
+ * Synthesizes dist/: every environment's strategies into dist/<env>/<strategy>/ and its Argo CD Applications and root
+ * into dist/argocd/<env>/, each directory with a `Kustomization` file listing its files. Or only the targets named:
  * `npm run synth -- docker-desktop` (all its strategies), `npm run synth -- gke/linkerd` (one), `npm run synth -- argocd`.
  * Thin on purpose: the constructs in lib/ hold the logic. `npm run synth` and `npx cdk8s synth` both run this file.
  */
-import { existsSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
-import { ARGO_CD_DIRS, ENVIRONMENTS, annotateSyncWaves, argoCdApplications, argoCdRootApplication, environment, environmentStrategies } from './deploy';
+import { KUSTOMIZATION_FILE_NAMES, writeKustomization } from './deploy/kustomization';
+import { ENVIRONMENTS, annotateSyncWaves, argoCdApplications, argoCdDirs, argoCdRootApplication, environment, environmentStrategies } from './deploy';
 
 const ARGO_CD_TARGET = 'argocd';
 
@@ -15,11 +16,14 @@ const ARGO_CD_TARGET = 'argocd';
 function appsFor(outdir: string, target: string): App[] {
   const newApp = (dir: string) => new App({ outdir: path.join(outdir, dir) });
   if (target === ARGO_CD_TARGET) {
-    const applications = newApp(ARGO_CD_DIRS.applications);
-    argoCdApplications(applications, Object.values(ENVIRONMENTS));
-    const root = newApp(ARGO_CD_DIRS.root);
-    argoCdRootApplication(root);
-    return [applications, root];
+    return Object.values(ENVIRONMENTS).flatMap((env) => {
+      const dirs = argoCdDirs(env);
+      const applications = newApp(dirs.applications);
+      argoCdApplications(applications, env);
+      const root = newApp(dirs.root);
+      argoCdRootApplication(root, env);
+      return [applications, root];
+    });
   }
   const [envName, strategyName, ...rest] = target.split('/');
   const env = environment(envName);
@@ -36,14 +40,10 @@ function appsFor(outdir: string, target: string): App[] {
   });
 }
 
-/** `kubectl apply -k <dir>`, `kubectl kustomize <dir>` and Argo CD read the directory through this file. */
-function writeKustomization(dir: string): void {
-  const resources = readdirSync(dir).filter((file) => file.endsWith('.k8s.yaml')).sort();
-  const lines = ['# Written by `npm run synth`: the files of this directory, in apply order.', 'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', ...resources.map((file) => `  - ${file}`)];
-  writeFileSync(path.join(dir, 'kustomization.yaml'), `${lines.join('\n')}\n`);
-}
-
-/** Removes what an earlier synth wrote under `dir` (and directories left empty), so no stale file survives. */
+/**
+ * Removes what an earlier synth wrote under `dir` (and directories left empty), so no stale file survives: also a
+ * kustomization file under another recognised name, since Kustomize refuses a directory with two.
+ */
 function removeSynthOutput(dir: string): void {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -51,7 +51,7 @@ function removeSynthOutput(dir: string): void {
     if (entry.isDirectory()) {
       removeSynthOutput(entryPath);
       if (readdirSync(entryPath).length === 0) rmdirSync(entryPath);
-    } else if (entry.name.endsWith('.k8s.yaml') || entry.name === 'kustomization.yaml') {
+    } else if (entry.name.endsWith('.k8s.yaml') || KUSTOMIZATION_FILE_NAMES.includes(entry.name)) {
       rmSync(entryPath);
     }
   }

@@ -32,6 +32,8 @@ export interface SettingSpec<T> {
   readonly env?: string;
   readonly parser: Parser<T>;
   readonly default: T;
+  /** What `--help` says the default is, where the value depends on the machine (the host name). */
+  readonly defaultHelp?: string;
   readonly help: string;
 }
 
@@ -140,7 +142,8 @@ export function parseSettings<S extends Specs>(specs: S, argv: readonly string[]
 export function usage(command: string, specs: Specs): string {
   const rows = Object.values(specs).map((spec) => {
     const names = `--${spec.flag}${spec.env ? ` / ${spec.env}` : ''}`;
-    const fallback = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    const shown = spec.defaultHelp ?? spec.default;
+    const fallback = shown === undefined ? '' : ` (default: ${String(shown)})`;
     return `  ${names.padEnd(48)} ${spec.help}${fallback}`;
   });
   const byEnv = Object.values(specs).some((spec) => spec.env !== undefined) ? 'Every flag can also be set by its environment variable; a flag wins.\n' : '';

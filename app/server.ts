@@ -32,12 +32,12 @@ export const DEFAULT_PORT = GREETER_DEFAULT_PORT;
 export const serverSettings = {
   host: setting({ flag: 'host', env: 'HOST', parser: text, default: '0.0.0.0', help: 'address to listen on' }),
   port: setting({ flag: 'port', env: SERVER_ENV.port, parser: port, default: DEFAULT_PORT, help: 'port to listen on; 0 picks a free one' }),
-  podName: setting({ flag: 'pod-name', env: SERVER_ENV.podName, parser: text, default: hostname(), help: 'name in replies and the `hostname` header' }),
+  podName: setting({ flag: 'pod-name', env: SERVER_ENV.podName, parser: text, default: hostname(), defaultHelp: 'the host name', help: 'name in replies and the `hostname` header' }),
   tlsCertFile: setting({ flag: 'tls-cert-file', env: 'TLS_CERT_FILE', parser: optionalFile, default: undefined, help: 'PEM certificate chain; with --tls-key-file serves TLS' }),
   tlsKeyFile: setting({ flag: 'tls-key-file', env: 'TLS_KEY_FILE', parser: optionalFile, default: undefined, help: 'PEM private key for --tls-cert-file' }),
   maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', env: SERVER_ENV.maxConnectionAgeMs, parser: optionalMilliseconds, default: undefined, help: 'send GOAWAY after this age (±10% jitter) so clients behind an L4 balancer reconnect and spread; unset: never' }),
   maxConnectionAgeGraceMs: setting({ flag: 'max-connection-age-grace-ms', env: 'MAX_CONNECTION_AGE_GRACE_MS', parser: optionalMilliseconds, default: undefined, help: 'time calls may still run on an aged connection; unset: unlimited' }),
-  // Well under gRPC's 2 h: the ping also reaps sessions Node never closes (see the README's server limits).
+  // Well under gRPC's 2 h: the ping also reaps sessions Node never closes (see docs/settings.md, limits).
   keepaliveTimeMs: setting({ flag: 'keepalive-time-ms', env: 'KEEPALIVE_TIME_MS', parser: integer(1000), default: 60_000, help: 'ping every connection this often' }),
   keepaliveTimeoutMs: setting({ flag: 'keepalive-timeout-ms', env: 'KEEPALIVE_TIMEOUT_MS', parser: integer(1), default: 20_000, help: 'close a connection whose ping is not answered within this' }),
   shutdownGraceMs: setting({ flag: 'shutdown-grace-ms', env: SERVER_ENV.shutdownGraceMs, parser: milliseconds, default: 20_000, help: 'on SIGTERM, how long calls in flight may finish before the server closes them' }),

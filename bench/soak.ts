@@ -106,7 +106,7 @@ async function soak(config: BenchConfig): Promise<SoakRun> {
     // --trace-gc: one line per collection on stdout, beside the JSON log; the full ones show the live heap.
     const proc = startProcess(process.execPath, ['--trace-gc', '-r', 'ts-node/register', path.join(ROOT, 'app', 'server.ts')], { env: { HOST: '127.0.0.1', PORT: '0', POD_NAME: POD } });
     track(proc);
-    const server: ServerProcess = { ...proc, port: await listeningPort(proc) };
+    const server: ServerProcess = { ...proc, pod: POD, port: await listeningPort(proc) };
     const pid = server.child.pid!;
     const body = sayHelloFrame(NAME);
     const expected = { name: NAME, pods: [POD] };

@@ -14,6 +14,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { KUSTOMIZATION_FILE } from '../deploy/kustomization';
 import { ENVIRONMENTS } from '../deploy';
 import { haveCommand, table } from './h2load';
 
@@ -66,9 +67,9 @@ function main(): number {
     timeRun(variants[0], outdir);
     const rows = variants.map((variant) => timeRuns(variant, outdir, runs));
     if (haveCommand('kubectl')) {
-      // Every directory synth wrote a kustomization.yaml into: each environment × strategy, and Argo CD's.
+      // Every directory synth wrote a Kustomization file into: each environment × strategy, and Argo CD's.
       const dirs = readdirSync(outdir, { recursive: true, withFileTypes: true })
-        .filter((entry) => entry.isFile() && entry.name === 'kustomization.yaml')
+        .filter((entry) => entry.isFile() && entry.name === KUSTOMIZATION_FILE)
         .map((entry) => entry.parentPath);
       const kustomize: Variant = { label: `kubectl kustomize, each of ${dirs.length} directories`, command: 'sh', args: ['-c', dirs.map((dir) => `kubectl kustomize ${dir} >/dev/null`).join(' && ')] };
       rows.push(timeRuns(kustomize, outdir, runs));

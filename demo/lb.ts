@@ -3,10 +3,11 @@
  * nginx as an L7 and an L4 proxy, then sends calls through six paths, each over ONE client channel, and prints
  * how they spread over the pods. Flags: `npm run demo:lb -- --help`.
  */
+import { constants } from 'node:os';
 import { clientSettings, runClient, type ClientConfig, type RunResult } from '../app/client';
 import { boolean, defaultSettings, integer, milliseconds, setting, type Settings } from '../app/config';
-import { nginxNeeded, startNginx, type Nginx } from '../harness/nginx';
-import { GATEWAY_HOST } from '../harness/nginx-config';
+import { nginxConfigPreview, nginxNeeded, startNginx, type Nginx } from '../harness/nginx';
+import { GATEWAY_HOST, type ListenerSpec } from '../harness/nginx-config';
 import { startPods, type Pods } from '../harness/pods';
 import { runScript } from '../harness/script';
 import { formatSpread, spreadOver, type Spread } from '../harness/spread';
@@ -18,7 +19,7 @@ const demoSettings = {
   warmupMs: setting({ flag: 'warmup-ms', parser: milliseconds, default: 300, help: 'round_robin: calls before counting starts, so every subchannel is connected' }),
   maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', parser: integer(100, 60_000), default: 500, help: "MAX_CONNECTION_AGE_MS of the last path's pods" }),
   agePathMs: setting({ flag: 'age-path-ms', parser: integer(100, 600_000), default: 3000, help: 'the last path spreads its calls over about this long, so connections age' }),
-  printConfig: setting({ flag: 'print-config', parser: boolean, default: false, help: 'print the rendered nginx.conf first' }),
+  printConfig: setting({ flag: 'print-config', parser: boolean, default: false, help: 'print the nginx.conf the demo renders (example ports and paths) and exit, starting nothing' }),
 };
 
 type DemoConfig = Settings<typeof demoSettings>;
@@ -32,6 +33,23 @@ interface DemoPath {
   note?: string;
   pods: Pods;
   client: Partial<ClientConfig>;
+}
+
+/** nginx's listeners: L7 plaintext and TLS, and L4, in front of the pods; L4 in front of the pods that age connections. */
+function demoListeners(podPorts: readonly number[], agedPodPorts: readonly number[]): Record<Listener, ListenerSpec> {
+  return {
+    l7: { kind: 'grpc', backends: podPorts },
+    l7Tls: { kind: 'grpc-tls', backends: podPorts },
+    l4: { kind: 'tcp', backends: podPorts },
+    l4Aged: { kind: 'tcp', backends: agedPodPorts },
+  };
+}
+
+/** `--print-config`: the configuration from the same template, with example pod ports, before anything starts. */
+function printConfig(config: DemoConfig): number {
+  const examplePorts = (first: number) => Array.from({ length: config.pods }, (_, i) => first + i);
+  process.stdout.write(nginxConfigPreview(demoListeners(examplePorts(50051), examplePorts(50061))));
+  return 0;
 }
 
 function demoPaths(config: DemoConfig, pods: Pods, agedPods: Pods, nginx: Nginx<Listener>): DemoPath[] {
@@ -118,6 +136,10 @@ function printOverview(outcomes: readonly PathOutcome[]): void {
   process.stdout.write(`\n${rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')}\n`);
 }
 
+/**
+ * Runs the demo until it ends or `stop` is aborted (a signal, or stdout closed); either way every greeter and nginx
+ * it started is stopped, and nginx's temp dir removed, before it resolves.
+ */
 async function demo(config: DemoConfig, stop: AbortSignal): Promise<number> {
   process.stdout.write(`starting ${config.pods} greeter pods, ${config.pods} more with MAX_CONNECTION_AGE_MS=${config.maxConnectionAgeMs}, and nginx…\n`);
   const started = await Promise.allSettled([
@@ -133,39 +155,59 @@ async function demo(config: DemoConfig, stop: AbortSignal): Promise<number> {
   const [pods, agedPods] = started.map((result) => (result as PromiseFulfilledResult<Pods>).value);
   let nginx: Nginx<Listener> | undefined;
   try {
-    nginx = await startNginx<Listener>({
-      l7: { kind: 'grpc', backends: pods.ports },
-      l7Tls: { kind: 'grpc-tls', backends: pods.ports },
-      l4: { kind: 'tcp', backends: pods.ports },
-      l4Aged: { kind: 'tcp', backends: agedPods.ports },
-    });
-    if (config.printConfig) process.stdout.write(`\n${nginx.config}\n`);
+    if (stop.aborted) return 1;
+    nginx = await startNginx<Listener>(demoListeners(pods.ports, agedPods.ports));
     const paths = demoPaths(config, pods, agedPods, nginx);
     process.stdout.write(`${paths.length} paths, ${config.calls} calls each over ONE client channel (${config.concurrency} in flight unless said)\n`);
     const outcomes: PathOutcome[] = [];
     for (const path of paths) {
       if (stop.aborted) break;
       const outcome = await runPath(path, config, stop);
+      if (stop.aborted) break;
       printPath(outcome, outcomes.length, paths.length);
       outcomes.push(outcome);
     }
-    printOverview(outcomes);
+    if (stop.reason !== STDOUT_CLOSED) printOverview(outcomes);
     return outcomes.some(({ result }) => result.failures > 0) ? 1 : 0;
   } finally {
     await Promise.all([nginx?.stop(), pods.stop(), agedPods.stop()]);
   }
 }
 
+/** The abort reason when stdout's reader went away (`npm run demo:lb | head`). */
+const STDOUT_CLOSED = 'stdout closed';
+
+/**
+ * Stops the demo on SIGINT, SIGTERM or a closed stdout, and says how it ended: a signal's exit code is 128 + its
+ * number, as a shell reports it, and a closed stdout's is SIGPIPE's (141). Further signals while it cleans up are
+ * taken, not fatal: cleaning up ends by itself (each process gets SIGKILL 10 s after SIGTERM).
+ */
+async function untilStopped(run: (stop: AbortSignal) => Promise<number>): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
+  // EPIPE is what a write gets once the reader closed the pipe; without a listener it would crash the process.
+  const onStdoutError = (error: NodeJS.ErrnoException) => stop.abort(error.code === 'EPIPE' ? STDOUT_CLOSED : error);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  process.stdout.on('error', onStdoutError);
+  try {
+    const code = await run(stop.signal);
+    if (!stop.signal.aborted) return code;
+    const reason: unknown = stop.signal.reason;
+    if (reason === STDOUT_CLOSED) return 128 + constants.signals.SIGPIPE;
+    if (reason === 'SIGINT' || reason === 'SIGTERM') return 128 + constants.signals[reason];
+    throw reason;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}
+
 if (require.main === module) {
-  // Exit 0 when every call succeeded, 1 when any failed, 2 on a bad flag or without nginx.
+  // Exit 0 when every call succeeded, 1 when any failed or the demo failed, 2 on a bad flag or without nginx,
+  // 128 + the signal's number when stopped by SIGINT or SIGTERM, 141 when stdout closed.
   runScript({
     name: 'demo:lb',
     settings: demoSettings,
     missing: nginxNeeded,
-    run: (config) => {
-      const stop = new AbortController();
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
-      return demo(config, stop.signal);
-    },
+    run: (config) => (config.printConfig ? Promise.resolve(printConfig(config)) : untilStopped((stop) => demo(config, stop))),
   });
 }

@@ -29,7 +29,7 @@ export interface ArgoCdApplicationProps {
   readonly repoURL: string;
   /** Branch, tag or commit to follow. */
   readonly targetRevision: string;
-  /** Directory in the repository: a synthesized `dist/<env>/<strategy>` (its kustomization.yaml lists the files). */
+  /** Directory in the repository: a synthesized `dist/<env>/<strategy>` (its `Kustomization` file lists the files). */
   readonly path: string;
   /** The namespace of objects that name none; with `CreateNamespace=true` Argo CD creates it if missing. */
   readonly destinationNamespace: string;
@@ -67,7 +67,7 @@ const REPO_PATH = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
  * An Argo CD `Application` (argoproj.io/v1alpha1) that deploys one directory of this repository's dist/ to a cluster.
  * `CreateNamespace=true` is always set; `PruneLast=true` deletes removed objects only after everything else synced.
  * Argo CD's CRDs are not in imports/, so the object is typed here with the fields used (tests validate it against
- * @kubernetes-models/argo-cd).
+ * Argo CD's Application CRD).
  */
 export class ArgoCdApplication extends Construct {
   readonly name: string;

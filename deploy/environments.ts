@@ -53,11 +53,14 @@ export interface EnvironmentConfig {
    * @default - none: the environment cannot render the `endpoints` strategy
    */
   readonly endpoints?: { readonly serviceName: string };
-  /** What Argo CD deploys for this environment (dist/argocd/applications). */
+  /** What Argo CD deploys for this environment (dist/argocd/<name>/: its Applications and the root that deploys them). */
   readonly argoCd: {
     /** One of `strategies`: a cluster runs one strategy at a time. */
     readonly strategy: StrategyName;
-    /** The environment's cluster, by API server URL as registered in Argo CD. */
+    /**
+     * The environment's cluster, by API server URL as the Argo CD that holds the environment's root knows it:
+     * `https://kubernetes.default.svc` when Argo CD runs in that cluster (one Argo CD per cluster).
+     */
     readonly destinationServer: string;
   };
 }
@@ -97,8 +100,8 @@ export const ENVIRONMENTS = {
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',
-    // Docker Desktop's API server as its kubeconfig names it (`argocd cluster add docker-desktop` registers it).
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.docker.internal:6443' },
+    // Argo CD running in the Docker Desktop cluster itself.
+    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
   },
 } as const satisfies Record<string, EnvironmentConfig>;
 

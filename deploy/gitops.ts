@@ -1,6 +1,6 @@
 /**
  * The GitOps side of dist/: Argo CD Applications that deploy each environment's chosen strategy from this repository,
- * and the app of apps that deploys those Applications.
+ * and, per environment, the app of apps that deploys that environment's Applications.
  */
 import { Chart, type App } from 'cdk8s';
 import { ArgoCdApplication, type ArgoCdSyncPolicy } from './argo-cd-application';
@@ -22,6 +22,7 @@ export interface GitOpsConfig {
   readonly syncPolicy: ArgoCdSyncPolicy;
 }
 
+/** What a fork edits (repoURL, targetRevision) before `npm run synth`: every Application takes it from here. */
 export const GITOPS: GitOpsConfig = {
   repoURL: 'https://github.com/example-org/grpc-k8s-lb.git',
   targetRevision: 'main',
@@ -32,8 +33,14 @@ export const GITOPS: GitOpsConfig = {
   syncPolicy: { automated: true, prune: true, selfHeal: true },
 };
 
-/** Where the Argo CD manifests go under dist/: the children (one Application per environment), and the root. */
-export const ARGO_CD_DIRS = { applications: 'argocd/applications', root: 'argocd/root' } as const;
+/**
+ * Where one environment's Argo CD manifests go under dist/: its Applications, and the root (app of apps) that
+ * deploys them. One root per environment, because one Argo CD runs in each cluster: a root that deployed every
+ * environment's Applications would put the other clusters' objects into this one.
+ */
+export function argoCdDirs(env: Pick<EnvironmentConfig, 'name'>): { readonly applications: string; readonly root: string } {
+  return { applications: `argocd/${env.name}/applications`, root: `argocd/${env.name}/root` };
+}
 
 /** The strategy an environment's Application deploys (checked: one the environment renders). */
 function deployedStrategy(env: EnvironmentConfig): string {
@@ -41,11 +48,11 @@ function deployedStrategy(env: EnvironmentConfig): string {
   return env.argoCd.strategy;
 }
 
-/** One Application per environment, deploying `dist/<env>/<argoCd.strategy>` to the environment's cluster. */
-export function argoCdApplications(app: App, envs: readonly EnvironmentConfig[], gitops: GitOpsConfig = GITOPS): ArgoCdApplication[] {
-  return envs.map((env) => {
-    const chart = new Chart(app, env.name);
-    return new ArgoCdApplication(chart, 'application', {
+/** The environment's Applications: one, deploying `dist/<env>/<argoCd.strategy>` to the environment's cluster. */
+export function argoCdApplications(app: App, env: EnvironmentConfig, gitops: GitOpsConfig = GITOPS): ArgoCdApplication[] {
+  const chart = new Chart(app, 'applications');
+  return [
+    new ArgoCdApplication(chart, 'application', {
       name: `greeter-${env.name}`,
       repoURL: gitops.repoURL,
       targetRevision: gitops.targetRevision,
@@ -55,21 +62,27 @@ export function argoCdApplications(app: App, envs: readonly EnvironmentConfig[],
       argoCdNamespace: existingNamespace(gitops.argoCdNamespace),
       project: gitops.project,
       syncPolicy: gitops.syncPolicy,
-    });
-  });
+    }),
+  ];
 }
 
-/** The app of apps: one Application, applied by hand once, that deploys every Application in `dist/argocd/applications`. */
-export function argoCdRootApplication(app: App, gitops: GitOpsConfig = GITOPS): ArgoCdApplication {
+/**
+ * The environment's app of apps: one Application, applied by hand once to the Argo CD of the environment's cluster,
+ * that deploys the environment's Applications (`dist/argocd/<env>/applications`) and nothing else.
+ */
+export function argoCdRootApplication(app: App, env: EnvironmentConfig, gitops: GitOpsConfig = GITOPS): ArgoCdApplication {
   const chart = new Chart(app, 'root');
   return new ArgoCdApplication(chart, 'application', {
-    name: 'grpc-k8s-lb',
+    name: ROOT_APPLICATION_NAME,
     repoURL: gitops.repoURL,
     targetRevision: gitops.targetRevision,
-    path: `${gitops.distPath}/${ARGO_CD_DIRS.applications}`,
+    path: `${gitops.distPath}/${argoCdDirs(env).applications}`,
     destinationNamespace: gitops.argoCdNamespace,
     argoCdNamespace: existingNamespace(gitops.argoCdNamespace),
     project: gitops.project,
     syncPolicy: gitops.syncPolicy,
   });
 }
+
+/** The root Application's name: the same in every cluster, since each cluster's Argo CD holds one root. */
+export const ROOT_APPLICATION_NAME = 'grpc-k8s-lb';

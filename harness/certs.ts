@@ -1,6 +1,6 @@
-/** Test PKI made with openssl: a CA and a server certificate for one DNS name, as the seed's walkthrough does. */
+/** Test PKI made with openssl: a CA and a server certificate for one DNS name, as `npm run certs` does for the walkthrough. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -13,6 +13,15 @@ export interface TestCertificates {
 
 export function makeCertificates(host: string): TestCertificates {
   const dir = mkdtempSync(path.join(tmpdir(), 'greeter-tls-'));
+  try {
+    return writeCertificates(dir, host);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function writeCertificates(dir: string, host: string): TestCertificates {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=greeter test CA', '-keyout', file('ca.key'), '-out', file('ca.crt'));

@@ -19,24 +19,51 @@ export interface RestartFigures {
   backInRotationMs: number;
 }
 
+export interface RollingRestartOptions {
+  /** Calls of the load the replacement must serve before the next pod is restarted; 0: go on once it listens. */
+  readyCalls?: number;
+  timeoutMs?: number;
+  track: (proc: ServerProcess) => void;
+  /** Starts the replacement of pod `index` (default: `<pod>-new` on the same port, once the old pod has exited). */
+  replace?: (index: number, old: ServerProcess) => Promise<ServerProcess>;
+  /**
+   * Start each replacement, and put it in rotation, before stopping the old pod, as a Deployment rolls out with
+   * maxSurge 1 and maxUnavailable 0 (lib/workload.ts zeroDowntimeRollout). Needs a `replace` that binds elsewhere.
+   */
+  surge?: boolean;
+  /** Before SIGTERM: a control plane taking the pod out of rotation (a terminating pod's endpoint turns not ready). */
+  stopping?: (index: number) => Promise<void>;
+  /** Once the replacement listens: a control plane putting it in rotation. */
+  started?: (index: number, replacement: ServerProcess) => Promise<void>;
+}
+
 /**
  * Restarts each pod in turn while `load` runs against them: SIGTERM, wait for the drain to end, start a replacement
- * on the same port (named `<pod>-new`, so its replies can be told apart), and wait until it has served `readyCalls`.
+ * (named `<pod>-new` on the same port unless `replace` says otherwise, so its replies can be told apart; with
+ * `surge`, started first), and wait until it has served `readyCalls`.
  */
 export async function rollingRestart(
   pods: { names: readonly string[]; processes: readonly ServerProcess[] },
   load: Load,
-  { readyCalls = 50, timeoutMs = 20_000, track }: { readyCalls?: number; timeoutMs?: number; track: (proc: ServerProcess) => void },
+  { readyCalls = 50, timeoutMs = 20_000, track, replace, surge = false, stopping, started }: RollingRestartOptions,
 ): Promise<RestartFigures[]> {
+  if (surge && !replace) throw new Error('rollingRestart: surge needs a replace that binds another address or port');
   const figures: RestartFigures[] = [];
   for (const [i, old] of pods.processes.entries()) {
-    const replacement = `${pods.names[i]}-new`;
+    const startReplacement = async () => {
+      const next = await (replace?.(i, old) ?? startServerProcess(`${pods.names[i]}-new`, { PORT: String(old.port) }));
+      track(next);
+      await started?.(i, next);
+      return next;
+    };
+    const surged = surge ? await startReplacement() : undefined;
+    await stopping?.(i);
     const start = Date.now();
     old.child.kill('SIGTERM');
     const exitCode = await old.exited;
     const drainMs = Date.now() - start;
-    track(await startServerProcess(replacement, { PORT: String(old.port) }));
-    await load.until((counts) => (counts.byPod.get(replacement) ?? 0) >= readyCalls, timeoutMs);
+    const replacement = (surged ?? (await startReplacement())).pod;
+    if (readyCalls > 0) await load.until((counts) => (counts.byPod.get(replacement) ?? 0) >= readyCalls, timeoutMs);
     figures.push({ pod: pods.names[i], replacement, drainMs, exitCode, backInRotationMs: Date.now() - start });
   }
   return figures;

@@ -22,6 +22,19 @@ export interface LoadOptions {
   /** Above 1, a call that fails UNAVAILABLE is resent, as the app's client does with MAX_ATTEMPTS. */
   maxAttempts?: number;
   name?: string;
+  /** Makes each channel, e.g. with the app's own createGreeterClient; then lb, maxAttempts and the backoff above are its business. */
+  createClient?: (target: string) => GreeterClient;
+  /** Told of every call as it ends, for figures over time. */
+  onCall?: (call: CallRecord) => void;
+}
+
+export interface CallRecord {
+  /** performance.now() when the call ended. */
+  endedAt: number;
+  ms: number;
+  /** The pod that replied; undefined when the call failed. */
+  pod?: string;
+  status: grpc.status;
 }
 
 export interface LoadSnapshot {
@@ -65,6 +78,7 @@ export function startLoad(options: LoadOptions): Load {
   const clients = Array.from(
     { length: channelCount },
     () =>
+      options.createClient?.(options.target) ??
       new GreeterClient(options.target, grpc.credentials.createInsecure(), {
         'grpc.service_config': JSON.stringify({
           loadBalancingConfig: [{ [options.lb ?? 'pick_first']: {} }],
@@ -91,6 +105,7 @@ export function startLoad(options: LoadOptions): Load {
   let stopping: Promise<LoadResult> | undefined;
 
   const record = (ms: number, error: grpc.ServiceError | null, pod: string) => {
+    options.onCall?.({ endedAt: performance.now(), ms, pod: error ? undefined : pod, status: error ? error.code : grpc.status.OK });
     if (counts.calls === latencies.length) {
       const grown = new Float64Array(latencies.length * 2);
       grown.set(latencies);

@@ -26,6 +26,14 @@ export function readManifestDir(dir: string): Array<{ file: string; text: string
     });
 }
 
+/** Every file under `dir` (generated output: dist/, imports/), as paths relative to it, sorted. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
 /** Every directory under `root` that holds synthesized manifests (`dist/<env>/<strategy>/`), sorted. */
 export function manifestDirs(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })
@@ -37,8 +45,8 @@ export function manifestDirs(root: string): string[] {
 
 /**
  * Each object's validation errors (null when valid): lib/validation (Kubernetes 1.27 and 1.32 definitions, the CRDs'
- * schemas and CEL rules) for every kind it has a schema for, `validate-manifests.mjs` (kubernetes-models) for the
- * rest (Argo CD, cert-manager).
+ * schemas and CEL rules, Argo CD's Application among them) for every kind it has a schema for,
+ * `validate-manifests.mjs` (@kubernetes-models/cert-manager) for the rest.
  */
 export function validateAgainstSchemas(objects: readonly KubeObject[]): Array<{ subject: string; error: string | null }> {
   const report = validateObjects(objects);

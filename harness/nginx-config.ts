@@ -19,10 +19,13 @@ export const GATEWAY_HOST = ENVIRONMENTS['docker-desktop'].host;
 /** `grpc`: L7, each call balanced; `grpc-tls`: the same behind TLS for GATEWAY_HOST; `tcp`: L4, each connection. */
 export type ProxyKind = 'grpc' | 'grpc-tls' | 'tcp';
 
+/** A pod behind a listener: its port on 127.0.0.1, or its own loopback address and port. */
+export type Backend = number | { host: string; port: number };
+
 export interface ListenerSpec {
   kind: ProxyKind;
-  /** Ports of the pods on 127.0.0.1. */
-  backends: readonly number[];
+  /** The pods it balances over. */
+  backends: readonly Backend[];
   /** The pods' MAX_CONNECTION_AGE_MS, if set: L7 upstream keepalive must retire connections before it. */
   backendMaxConnectionAgeMs?: number;
 }
@@ -54,7 +57,8 @@ export interface RenderedListener extends ListenerSpec {
 }
 
 function upstreamServers(listener: RenderedListener, parameters = ''): string {
-  return listener.backends.map((port) => `    server 127.0.0.1:${port}${parameters};`).join('\n');
+  const address = (backend: Backend) => (typeof backend === 'number' ? `127.0.0.1:${backend}` : `${backend.host}:${backend.port}`);
+  return listener.backends.map((backend) => `    server ${address(backend)}${parameters};`).join('\n');
 }
 
 function grpcServer(listener: RenderedListener, certificates: TestCertificates | undefined): string {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { makeCertificates, type TestCertificates } from './certs';
 import { freePort, startProcess, stopProcess, type RunningProcess } from './processes';
-import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type ListenerSpec } from './nginx-config';
+import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type Backend, type ListenerSpec } from './nginx-config';
 
 export const NGINX = '/usr/sbin/nginx';
 export const NGINX_INSTALL_HINT = 'apt-get install -y nginx libnginx-mod-stream';
@@ -33,10 +33,16 @@ export interface Nginx<K extends string> {
   /** The CA and certificate of the TLS listeners (for GATEWAY_HOST), when there is one. */
   certificates?: TestCertificates;
   /** The rendered configuration. */
-  config: string;
+  readonly config: string;
   process: RunningProcess;
   /** nginx's error log so far (warnings and errors). */
   errorLog(): string;
+  /**
+   * Renders the configuration again with other backends on the same ports and reloads it (SIGHUP), as a proxy
+   * follows endpoint changes: new connections and calls use the new backends, and the old worker keeps the
+   * connections it holds until they close. Resolves once a worker with the new configuration runs.
+   */
+  reconfigure(backends: Partial<Record<K, readonly Backend[]>>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +60,24 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** The process ids of an nginx master's workers (Linux /proc). */
+function workerPids(masterPid: number): string[] {
+  return readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+}
+
+/** SIGHUP to the master, then waits for a worker it did not have before: nginx starts one only for a configuration it accepted. */
+async function reload(proc: RunningProcess, describe: () => string): Promise<void> {
+  const masterPid = proc.child.pid!;
+  const before = new Set(workerPids(masterPid));
+  proc.child.kill('SIGHUP');
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!workerPids(masterPid).some((pid) => !before.has(pid))) {
+    if (/\[emerg\]/.test(describe())) throw new Error(`nginx rejected the new configuration\n${describe()}`);
+    if (Date.now() > deadline) throw new Error(`nginx started no worker with the new configuration within ${START_TIMEOUT_MS} ms\n${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Resolves once every port accepts connections; rejects when nginx exits first or the time is up. */
 async function waitUntilListening(proc: RunningProcess, ports: readonly number[], describe: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -67,6 +91,21 @@ async function waitUntilListening(proc: RunningProcess, ports: readonly number[]
   }
 }
 
+/** Where a run's files go: a new temp dir, so no two runs (or a run and a preview) share a path. */
+const RUN_DIR_PREFIX = 'grpc-lb-nginx-';
+
+/**
+ * The configuration startNginx would write for these listeners, without starting or writing anything: listener
+ * ports from 8443 up and the run dir and certificate paths as placeholders, since a run picks free ones.
+ */
+export function nginxConfigPreview<K extends string>(listeners: Record<K, ListenerSpec>): string {
+  const dir = path.join(tmpdir(), `${RUN_DIR_PREFIX}XXXXXX`);
+  const rendered = Object.entries<ListenerSpec>(listeners).map(([name, spec], i) => ({ ...spec, name: `greeter_${name}`, port: 8443 + i }));
+  const file = (name: string) => path.join(dir, 'tls', name);
+  const certificates = { dir: path.join(dir, 'tls'), caFile: file('ca.crt'), certFile: file('tls.crt'), keyFile: file('tls.key') };
+  return `# Example ports and paths: each run picks free 127.0.0.1 ports and makes its own temp dir and certificates.\n${renderNginxConfig(dir, rendered, certificates)}`;
+}
+
 /**
  * Renders the configuration for these listeners, starts nginx in the foreground with its own prefix and temp dir,
  * and resolves once every listener accepts connections. `stop` ends nginx and removes the dir.
@@ -76,7 +115,7 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
   if (missing) throw new Error(`${missing}: ${NGINX_INSTALL_HINT}`);
   const entries = Object.entries(listeners) as Array<[K, ListenerSpec]>;
   const certificates = entries.some(([, spec]) => spec.kind === 'grpc-tls') ? makeCertificates(GATEWAY_HOST) : undefined;
-  const dir = mkdtempSync(path.join(tmpdir(), 'grpc-lb-nginx-'));
+  const dir = mkdtempSync(path.join(tmpdir(), RUN_DIR_PREFIX));
   // Run as root, nginx's workers drop to nobody and create their temp dirs here: they must be able to enter it.
   chmodSync(dir, 0o755);
   const cleanUp = () => {
@@ -102,12 +141,22 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
         throw error;
       }
       const ports = Object.fromEntries(entries.map(([name], i) => [name, rendered[i].port])) as Record<K, number>;
+      let current = { listeners: rendered, config };
       return {
         ports,
         certificates,
-        config,
+        get config() {
+          return current.config;
+        },
         process: proc,
         errorLog,
+        reconfigure: async (backends) => {
+          const listeners = current.listeners.map((listener, i) => ({ ...listener, backends: backends[entries[i][0]] ?? listener.backends }));
+          const next = renderNginxConfig(dir, listeners, certificates);
+          writeFileSync(configFile, next);
+          await reload(proc, describe);
+          current = { listeners, config: next };
+        },
         stop: async () => {
           try {
             await stopProcess(proc);

@@ -17,9 +17,16 @@ export interface RunningProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs a TypeScript file of this repository as `npm run server`/`client` do (ts-node, transpile-only). */
-export function startTs(script: string, args: readonly string[], env: Record<string, string> = {}): RunningProcess {
-  return startProcess(process.execPath, ['-r', 'ts-node/register', path.join(ROOT, script), ...args], { env });
+/**
+ * How a TypeScript file of this repository runs: `ts-node` (transpile-only) as `npm run server`/`client` do, or
+ * `swc` through scripts/register.js (transpiles cached across processes: starts about twice as fast), for where many
+ * processes start and how they start is not what is measured.
+ */
+export type TsRunner = 'ts-node' | 'swc';
+const TS_REGISTER: Record<TsRunner, string> = { 'ts-node': 'ts-node/register', swc: path.join(ROOT, 'scripts', 'register.js') };
+
+export function startTs(script: string, args: readonly string[], env: Record<string, string> = {}, runner: TsRunner = 'ts-node'): RunningProcess {
+  return startProcess(process.execPath, ['-r', TS_REGISTER[runner], path.join(ROOT, script), ...args], { env });
 }
 
 export function startProcess(command: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): RunningProcess {
@@ -64,6 +71,8 @@ export function startProcess(command: string, args: readonly string[], options: 
 }
 
 export interface ServerProcess extends RunningProcess {
+  /** Its POD_NAME: what its replies' `hostname` header says. */
+  pod: string;
   port: number;
 }
 
@@ -73,9 +82,9 @@ export async function listeningPort(proc: RunningProcess, timeoutMs?: number): P
 }
 
 /** Starts `app/server.ts` on 127.0.0.1 with a free port and waits for its `listening` line. */
-export async function startServerProcess(podName: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const proc = startTs('app/server.ts', [], { HOST: '127.0.0.1', PORT: '0', POD_NAME: podName, ...env });
-  return { ...proc, port: await listeningPort(proc) };
+export async function startServerProcess(podName: string, env: Record<string, string> = {}, runner?: TsRunner): Promise<ServerProcess> {
+  const proc = startTs('app/server.ts', [], { HOST: '127.0.0.1', PORT: '0', POD_NAME: podName, ...env }, runner);
+  return { ...proc, pod: podName, port: await listeningPort(proc) };
 }
 
 /** SIGTERM to a process we started; SIGKILL if it is still there after timeoutMs. Resolves with how it ended. */

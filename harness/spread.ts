@@ -12,6 +12,8 @@ export interface Spread {
   maxMinRatio: number;
   /** The largest distance of a pod's share from 1/N, in percentage points. */
   maxDeviationPoints: number;
+  /** Standard deviation of the per-pod counts over their mean (population form): 0 is perfect balance, √(N−1) all on one pod. */
+  coefficientOfVariation: number;
 }
 
 export function spreadOver(pods: readonly string[], result: RunResult): Spread {
@@ -20,6 +22,8 @@ export function spreadOver(pods: readonly string[], result: RunResult): Spread {
   const replies = result.calls - result.failures;
   const counts = [...byPod.values()];
   const fair = 1 / pods.length;
+  const mean = replies / counts.length;
+  const variance = counts.reduce((sum, count) => sum + (count - mean) ** 2, 0) / counts.length;
   return {
     byPod,
     replies,
@@ -27,6 +31,7 @@ export function spreadOver(pods: readonly string[], result: RunResult): Spread {
     pods: pods.length,
     maxMinRatio: Math.min(...counts) === 0 ? Infinity : Math.max(...counts) / Math.min(...counts),
     maxDeviationPoints: replies === 0 ? 100 : Math.max(...counts.map((count) => Math.abs(count / replies - fair))) * 100,
+    coefficientOfVariation: replies === 0 ? NaN : Math.sqrt(variance) / mean,
   };
 }
 

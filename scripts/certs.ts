@@ -1,5 +1,5 @@
 /**
- * `npm run certs -- <environment> [--out <dir>]`: the seed's TLS step. Makes a self-signed certificate and key
+ * `npm run certs -- <environment> [--out <dir>]`: the walkthrough's TLS step. Makes a self-signed certificate and key
  * for the environment's host with openssl (in `certs/<host>/`, which git ignores), then prints the exact
  * `kubectl create secret tls` command that puts them where the gateway's `credentialName` and the client test
  * look. Key material never enters dist/ or git. Existing files are kept, so running it again only prints.

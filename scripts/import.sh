@@ -3,8 +3,11 @@
 # 1.30.3, and the Gateway API v1.6.1 and Envoy Gateway v1.9.0 (EnvoyProxy, BackendTrafficPolicy) kinds the constructs
 # use. Only the API groups lib/ uses are kept: the rest would only slow type-checking. --no-save: cdk8s import would
 # otherwise rewrite cdk8s.yaml's imports with these paths.
+# Usage: npm run import [-- <output dir>]   (default imports/; a test writes to a temp dir and compares)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out=${1:-imports}
+[ -d "$out" ] || { echo "import: output directory $out not found" >&2; exit 2; }
 crds=upstream/crds
 istio=$crds/istio-1.30.3-crds.yaml
 gateway_api=("$crds"/gateway-api-v1.6.1-{gateways,grpcroutes,referencegrants}.yaml)
@@ -29,6 +32,6 @@ import_all envoy-gateway-v1.9.0 "${envoy_gateway[@]}"
 
 groups=(networking.istio.io security.istio.io gateway.networking.k8s.io gateway.envoyproxy.io)
 for group in "${groups[@]}"; do
-  cp "$work/$group.ts" "imports/$group.ts"
+  cp "$work/$group.ts" "$out/$group.ts"
 done
-echo "imports/: ${groups[*]/%/.ts} regenerated from $istio, ${gateway_api[*]} and ${envoy_gateway[*]}"
+echo "$out/: ${groups[*]/%/.ts} regenerated from $istio, ${gateway_api[*]} and ${envoy_gateway[*]}"

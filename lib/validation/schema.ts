@@ -108,11 +108,11 @@ export class SchemaValidator {
     this.issues.push(...meta.issues);
   }
 
-  /** A custom object without its metadata against its CRD's schema: the same for every Kubernetes version. */
+  /** A custom object, its metadata apart, against its CRD's schema: the same for every Kubernetes version. */
   validateCustomBody(object: JsonObject, schema: JsonSchema): void {
-    const body = { ...object };
-    delete body.metadata;
-    this.validate(body, schema, '', { root: true });
+    const { metadata, ...rest } = object;
+    // Present for the schema's `required` (Argo CD's Application CRD requires metadata), checked by validateObjectMeta.
+    this.validate(metadata === undefined ? rest : { ...rest, metadata: {} }, schema, '', { root: true });
   }
 
   /** Validates `value` at `path`; `structural` false for the value-only subschemas of allOf/anyOf/oneOf/not. */

@@ -110,7 +110,7 @@ describe('greeter server over loopback', () => {
         output,
       );
       expect(result.failures).toBe(0);
-      // The seed's log line: the name defaults to the host the client believes it talks to.
+      // The Go sample's log line: the name defaults to the host the client believes it talks to.
       expect(lines.info).toHaveLength(3);
       for (const line of lines.info) expect(line).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d Hello grpc\.example\.com:\d+ from greeter-tls$/);
 

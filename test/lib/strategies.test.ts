@@ -15,6 +15,7 @@ import { ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategi
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
 import { declaresGrpc } from '../../lib/internal/app-protocol';
 import { synthesize } from '../../main';
+import { KUSTOMIZATION_FILE } from '../../deploy/kustomization';
 import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'strategies-'));
@@ -215,7 +216,7 @@ describe('the strategy switch', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'strategy-switch-'));
     try {
       synthesize(dir, ['docker-desktop/linkerd']);
-      const files = [...rendered('docker-desktop', 'linkerd').map((f) => f.file), 'kustomization.yaml'];
+      const files = [...rendered('docker-desktop', 'linkerd').map((f) => f.file), KUSTOMIZATION_FILE];
       expect(readdirSync(dir, { recursive: true }).sort()).toEqual(['docker-desktop', 'docker-desktop/linkerd', ...files.map((file) => `docker-desktop/linkerd/${file}`)].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 /**
- * `npm run certs`: the seed's openssl step. The certificate it makes must be one the greeter serves and the client
+ * `npm run certs`: the walkthrough's openssl step. The certificate it makes must be one the greeter serves and the client
  * test (configured exactly as dist/ configures it) verifies over real TLS, and the key must stay out of git and dist/.
  */
 import { execFileSync } from 'node:child_process';
