@@ -18,6 +18,8 @@ export interface CheckOptions {
   readonly namespace?: string;
   /** Kubernetes versions to validate core objects against (the validation's own default when unset). */
   readonly kubernetesVersions?: readonly string[];
+  /** The schemas to validate against (the validation's own default, the repository's `upstream/`, when unset). */
+  readonly dataDir?: string;
   /** The schema and CEL validation. @default validateObjects of lib/validation */
   readonly validate?: (objects: readonly object[], options?: ValidationOptions) => ValidationReport;
 }
@@ -41,7 +43,7 @@ const RULE_ORDER = new Map(RULES.map((rule, i) => [rule.id, i]));
 export function checkManifests(input: readonly ManifestObject[], options: CheckOptions = {}): CheckReport {
   const graph = buildGraph(input, { namespace: options.namespace });
   const validate = options.validate ?? validateObjects;
-  const validation = validate(input.map((m) => m.object), { kubernetesVersions: options.kubernetesVersions });
+  const validation = validate(input.map((m) => m.object), { kubernetesVersions: options.kubernetesVersions, dataDir: options.dataDir });
   const context = { graph, partial: options.partial ?? false, linkerd: linkerdDataPlane(options.linkerdVersion ?? DEFAULT_LINKERD_VERSION), validation };
   const findings = RULES.flatMap((rule) => rule.check(context)).sort(
     (a, b) =>

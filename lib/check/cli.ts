@@ -1,7 +1,7 @@
-#!/usr/bin/env node
 /**
  * grpc-lb-check PATH...: finds the gRPC load-balancing faults in Kubernetes manifests. Exit status 0 when there is
- * no error (warnings allowed), 1 when there is one, 2 when the input cannot be read or checked.
+ * no error (warnings allowed), 1 when there is one, 2 when the input cannot be read or checked. The process around
+ * {@link main} is bin.ts.
  */
 import { parseArgs } from 'node:util';
 import { checkManifests, DEFAULT_LINKERD_VERSION, type CheckOptions } from './check';
@@ -49,7 +49,7 @@ export interface CliIo {
 }
 
 /** Runs the command; resolves to its exit status. Never throws: every failure is a message and status 2. */
-export async function main(argv: readonly string[], io: CliIo, options: Pick<CheckOptions, 'validate'> = {}): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo, options: Pick<CheckOptions, 'validate' | 'dataDir'> = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -90,6 +90,7 @@ export async function main(argv: readonly string[], io: CliIo, options: Pick<Che
       namespace: values.namespace,
       kubernetesVersions: values['kubernetes-version'],
       validate: options.validate,
+      dataDir: options.dataDir,
     });
     io.stdout(FORMATS[format as Format](report, input.files));
     return report.errors > 0 ? EXIT_FINDINGS : EXIT_OK;
@@ -99,14 +100,4 @@ export async function main(argv: readonly string[], io: CliIo, options: Pick<Che
     io.stderr(`grpc-lb-check: ${message}\n`);
     return EXIT_UNREADABLE;
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2), {
-    stdin: process.stdin,
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  }).then((status) => {
-    process.exitCode = status;
-  });
 }

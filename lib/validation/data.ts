@@ -1,11 +1,12 @@
 /**
- * The schemas objects are validated against, read lazily from the data directory (the repository's `upstream/`) and
- * cached per directory: the Kubernetes OpenAPI definitions per version, and each CRD parsed only when an object of
- * its kind is validated (the Istio bundle holds 14 CRDs in one file, and parsing all of it takes over a second).
+ * The schemas objects are validated against, read lazily from the data directory (the repository's `upstream/`, or
+ * the trimmed copy the packed grpc-lb-check carries) and cached per directory: the Kubernetes OpenAPI definitions per
+ * version, and each CRD's schema only when an object of its kind and version is validated (the Istio bundle holds 15
+ * CRDs in one file). CRD files are YAML as upstream publishes them, or JSON (a CRD, or a List of CRDs).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import type { JsonSchema } from './schema-types';
 
 /** The file that marks the data directory, recording where each schema came from. */
@@ -39,12 +40,23 @@ export interface CrdVersion {
   readonly schema: JsonSchema;
 }
 
-/** One CRD document, indexed by group and kind; a version's schema is parsed on first use. */
+/** One version of a CRD: whether it is served, and its schema, read on first call. */
+interface VersionSource {
+  readonly served: boolean;
+  readonly schema: () => JsonSchema | undefined;
+}
+
+/** One CRD, indexed by group and kind; its versions are read on first call. */
 interface CrdSource {
   readonly file: string;
   readonly name: string;
-  readonly text: string;
-  versions?: ReadonlyMap<string, { readonly served: boolean; readonly text: string; schema?: JsonSchema }>;
+  readonly versions: () => ReadonlyMap<string, VersionSource>;
+}
+
+/** `read`, called once, on the first call of the function returned. */
+function once<T>(read: () => T): () => T {
+  let result: { readonly value: T } | undefined;
+  return () => (result ??= { value: read() }).value;
 }
 
 /** What one data directory holds, loaded on first use. */
@@ -79,15 +91,15 @@ export class SchemaData {
     const { group, version } = splitApiVersion(apiVersion);
     const source = this.crdFor(group, kind);
     if (!source) return undefined;
-    source.versions ??= versionBlocks(source.text, `${source.file}: ${source.name}`);
-    const block = source.versions.get(version);
+    const versions = source.versions();
+    const block = versions.get(version);
     if (!block?.served) {
-      const served = [...source.versions].filter(([, v]) => v.served).map(([name]) => name);
+      const served = [...versions].filter(([, v]) => v.served).map(([name]) => name);
       return new Error(`${source.name} does not serve version ${JSON.stringify(version)} (served: ${served.join(', ')})`);
     }
-    block.schema ??= (parse(block.text) as { schema?: { openAPIV3Schema?: JsonSchema } }).schema?.openAPIV3Schema;
-    if (!block.schema) return new Error(`${source.name} version ${version} has no openAPIV3Schema`);
-    return { crd: source.name, version, schema: block.schema };
+    const schema = block.schema();
+    if (!schema) return new Error(`${source.name} version ${version} has no openAPIV3Schema`);
+    return { crd: source.name, version, schema };
   }
 }
 
@@ -110,9 +122,9 @@ function loadCoreSchemas(version: string, file: string): CoreSchemas {
 
 // CRD YAML as kubectl, controller-gen and Istio's generator write it (2-space indentation): `metadata.name` and
 // `spec.group` at indent 2, `spec.names.kind` at indent 4, `spec.versions` items at "  - ". Reading just these lines,
-// and parsing only the requested version's block without its descriptions, makes a CRD cost milliseconds instead of
-// the second the YAML parser spends on the Istio bundle; test/validation/data.test.ts checks the result against a full
-// parse of every CRD.
+// and parsing only the requested version's block without its descriptions (with js-yaml, several times faster than
+// the `yaml` package here), makes a CRD cost milliseconds; test/validation/data.test.ts checks the result against a
+// full parse of every CRD.
 const NAME_LINE = /^ {2}name: *["']?([^"'\s]+)/m;
 const GROUP_LINE = /^ {2}group: *["']?([^"'\s]+)/m;
 const KIND_LINE = /^ {4}kind: *["']?([^"'\s]+)/m;
@@ -120,19 +132,45 @@ const KIND_LINE = /^ {4}kind: *["']?([^"'\s]+)/m;
 function indexCrds(dir: string): Map<string, CrdSource> {
   const index = new Map<string, CrdSource>();
   if (!existsSync(dir)) return index;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort()) {
-    for (const text of readFileSync(path.join(dir, file), 'utf8').split(/^---\s*$/m)) {
-      if (!/^kind: *CustomResourceDefinition\s*$/m.test(text)) continue;
-      const [name, group, kind] = [NAME_LINE, GROUP_LINE, KIND_LINE].map((re) => re.exec(text)?.[1]);
-      if (!name || !group || !kind) throw new Error(`validation: a CustomResourceDefinition in ${path.join(dir, file)} has no metadata.name, spec.group or spec.names.kind at the usual indentation`);
-      index.set(`${group}/${kind}`, { file, name, text });
-    }
+  for (const file of readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
+    const text = readFileSync(path.join(dir, file), 'utf8');
+    const crds = file.endsWith('.json') ? jsonCrds(text, path.join(dir, file)) : yamlCrds(text, path.join(dir, file));
+    for (const { group, kind, ...source } of crds) index.set(`${group}/${kind}`, { file, ...source });
   }
   return index;
 }
 
-/** The items of `spec.versions`, each as YAML text of its own (dedented), by version name. */
-function versionBlocks(text: string, where: string): Map<string, { served: boolean; text: string }> {
+type IndexedCrd = Omit<CrdSource, 'file'> & { readonly group: string; readonly kind: string };
+
+function yamlCrds(text: string, file: string): IndexedCrd[] {
+  return text.split(/^---\s*$/m).flatMap((doc) => {
+    if (!/^kind: *CustomResourceDefinition\s*$/m.test(doc)) return [];
+    const [name, group, kind] = [NAME_LINE, GROUP_LINE, KIND_LINE].map((re) => re.exec(doc)?.[1]);
+    if (!name || !group || !kind) throw new Error(`validation: a CustomResourceDefinition in ${file} has no metadata.name, spec.group or spec.names.kind at the usual indentation`);
+    return [{ name, group, kind, versions: once(() => versionBlocks(doc, `${file}: ${name}`)) }];
+  });
+}
+
+interface CrdJson {
+  readonly kind?: string;
+  readonly metadata?: { readonly name?: string };
+  readonly spec?: { readonly group?: string; readonly names?: { readonly kind?: string }; readonly versions?: ReadonlyArray<{ readonly name?: string; readonly served?: boolean; readonly schema?: { readonly openAPIV3Schema?: JsonSchema } }> };
+}
+
+/** The CRDs of a JSON file: one CustomResourceDefinition, or a List of them (as `kubectl get crd -o json` writes). */
+function jsonCrds(text: string, file: string): IndexedCrd[] {
+  const parsed = JSON.parse(text) as CrdJson & { items?: CrdJson[] };
+  return (parsed.kind === 'CustomResourceDefinition' ? [parsed] : (parsed.items ?? [])).flatMap((crd) => {
+    if (crd.kind !== 'CustomResourceDefinition') return [];
+    const [name, group, kind] = [crd.metadata?.name, crd.spec?.group, crd.spec?.names?.kind];
+    if (!name || !group || !kind || !Array.isArray(crd.spec?.versions)) throw new Error(`validation: a CustomResourceDefinition in ${file} has no metadata.name, spec.group, spec.names.kind or spec.versions`);
+    const versions = new Map(crd.spec.versions.map((v) => [String(v.name), { served: v.served === true, schema: () => v.schema?.openAPIV3Schema }]));
+    return [{ name, group, kind, versions: () => versions }];
+  });
+}
+
+/** The items of `spec.versions`, each as YAML text of its own (dedented) parsed on first use, by version name. */
+function versionBlocks(text: string, where: string): Map<string, VersionSource> {
   const lines = text.split('\n');
   const start = lines.indexOf('  versions:');
   if (start < 0) throw new Error(`validation: ${where}: no spec.versions at the usual indentation`);
@@ -142,12 +180,13 @@ function versionBlocks(text: string, where: string): Map<string, { served: boole
     else if (line.startsWith('    ') || line.trim() === '') items.at(-1)?.push(line.slice(4));
     else break;
   }
-  const blocks = new Map<string, { served: boolean; text: string }>();
+  const blocks = new Map<string, VersionSource>();
   for (const item of items) {
     const name = item.map((l) => /^name: *["']?([^"'\s]+)/.exec(l)?.[1]).find(Boolean);
     const served = item.map((l) => /^served: *(true|false)/.exec(l)?.[1]).find(Boolean);
     if (!name || !served) throw new Error(`validation: ${where}: a spec.versions item has no name or served at the usual indentation`);
-    blocks.set(name, { served: served === 'true', text: withoutDescriptions(item).join('\n') });
+    const parse = () => loadYaml(withoutDescriptions(item).join('\n'), { schema: CORE_SCHEMA, filename: where }) as { schema?: { openAPIV3Schema?: JsonSchema } };
+    blocks.set(name, { served: served === 'true', schema: once(() => parse().schema?.openAPIV3Schema) });
   }
   return blocks;
 }

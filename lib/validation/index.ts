@@ -7,7 +7,7 @@
 import { schemaData, splitApiVersion, type CoreSchemas } from './data';
 import { metadataIssues } from './metadata';
 import { applyDefaults, SchemaValidator, type SchemaIssue } from './schema';
-import { isJsonObject, type Json, type JsonObject } from './schema-types';
+import { isJsonObject, type Json, type JsonObject, type JsonSchema } from './schema-types';
 import type * as Engine from './cel/engine';
 
 export interface ValidationIssue {
@@ -98,20 +98,28 @@ export function validateObjects(objects: readonly object[], options: ValidationO
     }
     const perVersion: VersionFinding[][] = [];
     if (crd) {
+      // Defaulting, the schema and the CEL rules give the same on every version: they run once. What differs is the
+      // metadata's ObjectMeta definition, and which rules run (the CEL libraries each version has).
+      const defaulted = structuredClone(object);
+      applyDefaults(defaulted, crd.schema);
+      const body = new SchemaValidator('crd', data.coreSchemas(versions[0]));
+      body.validateCustomBody(defaulted, crd.schema);
+      const metadata = metadataIssues(defaulted.metadata as Json | undefined);
+      const outcomes: Engine.RuleOutcome[] = versions.map(() => ({ evaluated: 0, violations: [], skipped: [] }));
+      celEngine().evaluateRules(defaulted, crd.schema, '', minors, outcomes);
       versions.forEach((version, v) => {
-        const findings: VersionFinding[] = [];
-        const defaulted = structuredClone(object);
-        applyDefaults(defaulted, crd.schema);
-        findings.push(...schemaFindings(data.coreSchemas(version), 'crd', defaulted, crd.schema));
-        const outcome: Engine.RuleOutcome = { evaluated: 0, violations: [], skipped: [] };
-        celEngine().evaluateRules(defaulted, crd.schema, '', minors[v], outcome);
+        const objectMeta = new SchemaValidator('crd', data.coreSchemas(version));
+        objectMeta.validateObjectMeta(defaulted.metadata);
+        const outcome = outcomes[v];
         celRulesEvaluated += outcome.evaluated;
         for (const skip of outcome.skipped) {
           const path = skip.path.replace(/\[\d+\]/g, '[*]');
           skipped.set(`${crd.crd}\u0000${path}\u0000${skip.rule}\u0000${skip.reason}`, { crd: crd.crd, path, rule: skip.rule, reason: skip.reason });
         }
-        findings.push(...outcome.violations.map((x) => ({ kind: 'cel' as const, path: x.path, message: x.message, rule: x.rule })));
-        perVersion.push(findings);
+        perVersion.push([
+          ...schemaFindings([...objectMeta.issues, ...body.issues, ...metadata]),
+          ...outcome.violations.map((x) => ({ kind: 'cel' as const, path: x.path, message: x.message, rule: x.rule })),
+        ]);
       });
     } else {
       const definitions = versions.map((version) => {
@@ -125,7 +133,7 @@ export function validateObjects(objects: readonly object[], options: ValidationO
       for (const { core, name } of definitions) {
         perVersion.push(
           name
-            ? schemaFindings(core, 'core', object, core.definitions[name])
+            ? coreFindings(core, object, core.definitions[name])
             : [{ kind: 'schema', path: 'apiVersion', message: `Invalid value: ${JSON.stringify(apiVersion)}: ${splitApiVersion(apiVersion).group || 'core'} ${kind} is not served by Kubernetes ${core.version}` }],
         );
       }
@@ -136,11 +144,14 @@ export function validateObjects(objects: readonly object[], options: ValidationO
   return { issues, celRulesEvaluated, celRulesSkipped: [...skipped.values()], unknownKinds };
 }
 
-function schemaFindings(core: CoreSchemas, dialect: 'core' | 'crd', object: JsonObject, schema: Parameters<SchemaValidator['validateRoot']>[1]): VersionFinding[] {
-  const validator = new SchemaValidator(dialect, core);
+function schemaFindings(issues: readonly SchemaIssue[]): VersionFinding[] {
+  return issues.map((issue) => ({ kind: 'schema', path: issue.path, message: issue.message }));
+}
+
+function coreFindings(core: CoreSchemas, object: JsonObject, schema: JsonSchema): VersionFinding[] {
+  const validator = new SchemaValidator('core', core);
   validator.validateRoot(object, schema);
-  const all: SchemaIssue[] = [...validator.issues, ...metadataIssues(object.metadata as Json | undefined)];
-  return all.map((issue) => ({ kind: 'schema', path: issue.path, message: issue.message }));
+  return schemaFindings([...validator.issues, ...metadataIssues(object.metadata as Json | undefined)]);
 }
 
 /** One issue for a finding every version shares; one per version, marked with it, for the rest. */

@@ -89,19 +89,30 @@ export class SchemaValidator {
     return target;
   }
 
-  /** A top-level object against its kind's schema (`root`: apiVersion, kind and metadata are the API server's). */
+  /**
+   * A top-level object against its kind's schema (`root`: apiVersion, kind and metadata are the API server's). A
+   * custom object's metadata is checked with {@link validateObjectMeta} and the rest with {@link validateCustomBody}.
+   */
   validateRoot(object: JsonObject, schema: JsonSchema): void {
     if (this.dialect === 'crd') {
-      const { metadata, ...rest } = object;
-      if (metadata !== undefined) {
-        // Decoded into ObjectMeta like every object's metadata, so checked against its definition.
-        const meta = new SchemaValidator('core', this.core);
-        meta.validate(metadata, { $ref: `${REF_PREFIX}${OBJECT_META_REF}` }, 'metadata');
-        this.issues.push(...meta.issues);
-      }
-      // Present for the schema's `required` (Argo CD's Application CRD requires metadata), checked above.
-      this.validate(metadata === undefined ? rest : { ...rest, metadata: {} }, schema, '', { root: true });
+      this.validateObjectMeta(object.metadata);
+      this.validateCustomBody(object, schema);
     } else this.validate(object, schema, '', { root: true });
+  }
+
+  /** A custom object's metadata, decoded into ObjectMeta like every object's, so checked against its core definition. */
+  validateObjectMeta(metadata: Json | undefined): void {
+    if (metadata === undefined) return;
+    const meta = new SchemaValidator('core', this.core);
+    meta.validate(metadata, { $ref: `${REF_PREFIX}${OBJECT_META_REF}` }, 'metadata');
+    this.issues.push(...meta.issues);
+  }
+
+  /** A custom object, its metadata apart, against its CRD's schema: the same for every Kubernetes version. */
+  validateCustomBody(object: JsonObject, schema: JsonSchema): void {
+    const { metadata, ...rest } = object;
+    // Present for the schema's `required` (Argo CD's Application CRD requires metadata), checked by validateObjectMeta.
+    this.validate(metadata === undefined ? rest : { ...rest, metadata: {} }, schema, '', { root: true });
   }
 
   /** Validates `value` at `path`; `structural` false for the value-only subschemas of allOf/anyOf/oneOf/not. */

@@ -2,20 +2,25 @@
  * The library as another repository gets it: `npm pack -w lib` (whose prepack builds it), the tarball installed into
  * a fresh project offline from npm's cache with only its peer dependencies, and a cdk8s app for a service that is not
  * the greeter (its own image and port) compiled with tsc (strict, no skipLibCheck, so the shipped .d.ts are checked
- * too), run, and its manifests validated against their schemas and checked for their wiring.
+ * too), run, and its manifests validated against their schemas and checked for their wiring; and the package's bin,
+ * grpc-lb-check (one bundled file with the schemas beside it), run from the consumer as `npx grpc-lb-check` runs it.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import { main as checkFromSource } from '../../lib/check/cli';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LIBRARY_DIR = path.join(ROOT, 'lib');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PEERS = ['cdk8s', 'cdk8s-plus-27', 'constructs'];
+/** Where the package holds the bundled grpc-lb-check and its data (scripts/bundle-check.ts). */
+const CHECK_DIR = 'build/check';
 const execFileAsync = promisify(execFile);
 const REGISTRY = (process.env.npm_config_registry ?? 'https://registry.npmjs.org/').replace(/\/?$/, '/');
 
@@ -25,6 +30,7 @@ interface PackageJson {
   main: string;
   types: string;
   exports: Record<string, string | Record<string, string>>;
+  bin?: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
 }
@@ -115,6 +121,8 @@ function consumerLockfile(consumer: { name: string; dependencies: Record<string,
       ...tarball,
       dependencies: library.dependencies,
       peerDependencies: library.peerDependencies,
+      // npm records a package's bins in the lock, and npm ci links node_modules/.bin from there.
+      bin: library.bin,
     },
   };
   for (const location of [...closure(true)].sort()) {
@@ -266,10 +274,23 @@ describe('the packed library', () => {
     expect(paths.filter((p) => /(^|\/)(test|dist|certs|bench|demo|deploy|harness|scripts|node_modules)\//.test(p))).toEqual([]);
     expect(paths.filter((p) => p.startsWith('build/app/') && !/^build\/app\/settings\.(js|d\.ts)$/.test(p))).toEqual([]);
     expect(paths.filter((p) => /\.(ts|map|pem|key|crt|tgz)$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
-    // Every module ships with its declarations.
-    const js = paths.filter((p) => p.endsWith('.js')).map((p) => p.replace(/\.js$/, ''));
+    // Every module of the construct API ships with its declarations; the bin is one bundled file, with no API.
+    const js = paths.filter((p) => p.endsWith('.js') && !p.startsWith(`${CHECK_DIR}/`)).map((p) => p.replace(/\.js$/, ''));
     expect(paths.filter((p) => p.endsWith('.d.ts')).map((p) => p.replace(/\.d\.ts$/, '')).sort()).toEqual(js.sort());
     expect(pack.size).toBeLessThan(1024 * 1024);
+  });
+
+  test('holds grpc-lb-check as one bundled file with its data beside it: JSON schemas, their sources, the licences', () => {
+    const checkFiles = pack.files.filter((file) => file.path.startsWith(`${CHECK_DIR}/`));
+    expect(packed.bin).toEqual({ 'grpc-lb-check': `${CHECK_DIR}/grpc-lb-check.js` });
+    expect(checkFiles.filter((file) => file.path.endsWith('.js')).map((file) => file.path)).toEqual([`${CHECK_DIR}/grpc-lb-check.js`]);
+    expect(readFileSync(path.join(installedDir, CHECK_DIR, 'grpc-lb-check.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    const data = checkFiles.filter((file) => file.path.startsWith(`${CHECK_DIR}/data/`)).map((file) => file.path.slice(`${CHECK_DIR}/data/`.length));
+    expect(data).toEqual(expect.arrayContaining(['sources.json', 'schemas/k8s-v1.27.0-definitions.json', 'schemas/k8s-v1.32.0-definitions.json', 'crds/istio-1.30.3-crds.json']));
+    expect(data.filter((file) => !file.endsWith('.json'))).toEqual([]);
+    expect(checkFiles.map((file) => file.path)).toContain(`${CHECK_DIR}/THIRD-PARTY-LICENSES.txt`);
+    const bytes = checkFiles.reduce((sum, file) => sum + file.size, 0);
+    process.stdout.write(`grpc-lb-check in the package: ${checkFiles.length} files, ${(bytes / 1024).toFixed(0)} KiB unpacked\n`);
   });
 
   test('main, types and exports point at files in the tarball, and internal paths stay hidden', async () => {
@@ -369,3 +390,131 @@ describe('a cdk8s app for another service, compiled against the package and run'
     expect(route.spec.rules[0].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'payments', port: 9090 }]);
   });
 });
+
+/** What the installed bin did: exit status and output. */
+interface BinRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npx grpc-lb-check ARGS` in the consumer, as a user runs it: node_modules/.bin, with `stdin` piped in. */
+function grpcLbCheck(args: readonly string[], stdin = ''): Promise<BinRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(consumerDir, 'node_modules', '.bin', 'grpc-lb-check'), args, { cwd: consumerDir, stdio: 'pipe' });
+    const [stdout, stderr]: string[][] = [[], []];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    const timer = setTimeout(() => child.kill(), 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout: stdout.join(''), stderr: stderr.join('') });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+/** The same command run from this repository's sources against upstream/, in this process. */
+async function checkWithSources(args: readonly string[]): Promise<BinRun> {
+  const [stdout, stderr]: string[][] = [[], []];
+  const status = await checkFromSource(args, { stdin: Readable.from([]), stdout: (text) => stdout.push(text), stderr: (text) => stderr.push(text) });
+  return { status, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+interface JsonReport {
+  summary: { errors: number; warnings: number; objects: number };
+  findings: Array<{ rule: string; severity: string; object: { kind: string; namespace?: string; name: string; file: string; line: number } }>;
+  validation: { celRulesEvaluated: number };
+}
+
+// A payments service in a namespace no mesh injects, and a checkout client dialing its ClusterIP: every call of
+// checkout goes to one payments pod (grpc-clusterip-single-pod, on the Service).
+const UNBALANCED = `apiVersion: v1
+kind: Namespace
+metadata: { name: billing }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: payments, namespace: billing }
+spec:
+  replicas: 3
+  selector: { matchLabels: { app: payments } }
+  template:
+    metadata: { labels: { app: payments } }
+    spec:
+      containers:
+        - name: payments
+          image: registry.example.com/shop/payments:2.3.4
+          ports: [{ name: grpc, containerPort: 9090 }]
+          readinessProbe: { grpc: { port: 9090 } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: payments, namespace: billing }
+spec:
+  selector: { app: payments }
+  ports: [{ name: grpc, port: 9090, targetPort: grpc }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: checkout, namespace: billing }
+spec:
+  selector: { matchLabels: { app: checkout } }
+  template:
+    metadata: { labels: { app: checkout } }
+    spec:
+      containers:
+        - name: checkout
+          image: registry.example.com/shop/checkout:1.0.0
+          env: [{ name: PAYMENTS_ADDRESS, value: "payments.billing.svc.cluster.local:9090" }]
+`;
+
+describe('grpc-lb-check, the bin the package installs, run from the consumer', () => {
+  const errors = (report: JsonReport) => report.findings.filter((f) => f.severity === 'error').map((f) => `${f.rule} on ${f.object.kind} ${f.object.namespace}/${f.object.name}`);
+
+  test('the consumer’s rendered dist/ has no error (--partial: the orders Service is rendered elsewhere), CRDs and CEL rules included', async () => {
+    const result = await grpcLbCheck(['--partial', '--format', 'json', 'dist']);
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout) as JsonReport;
+    expect(errors(report)).toEqual([]);
+    expect(result.status).toBe(0);
+    expect(report.summary.objects).toBe(objects.length);
+    // The VirtualServices, Gateways and GRPCRoutes went through their CRDs' rules: the shipped data was found.
+    expect(report.validation.celRulesEvaluated).toBeGreaterThan(0);
+  }, 60_000);
+
+  test('a planted unbalanced client: exit 1 with grpc-clusterip-single-pod on the Service, from a file and from standard input', async () => {
+    writeFileSync(path.join(consumerDir, 'unbalanced.yaml'), UNBALANCED);
+    const fromFile = await grpcLbCheck(['--format', 'json', 'unbalanced.yaml']);
+    const fromStdin = await grpcLbCheck(['--format', 'json', '-'], UNBALANCED);
+    for (const [result, file] of [[fromFile, 'unbalanced.yaml'], [fromStdin, '<stdin>']] as const) {
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 1, stderr: '' });
+      const report = JSON.parse(result.stdout) as JsonReport;
+      expect(errors(report)).toEqual(['grpc-clusterip-single-pod on Service billing/payments']);
+      // The Service document's first line (its apiVersion, just above its kind).
+      expect(report.findings.find((f) => f.severity === 'error')?.object).toEqual(expect.objectContaining({ file, line: UNBALANCED.split('\n').indexOf('kind: Service') }));
+    }
+    const text = await grpcLbCheck(['-'], UNBALANCED);
+    expect(text.status).toBe(1);
+    expect(text.stdout).toMatch(/grpc-clusterip-single-pod/);
+  }, 60_000);
+
+  test('bad input: exit 2 with the reason and no stack trace', async () => {
+    const result = await grpcLbCheck(['-'], 'kind: [unclosed');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^grpc-lb-check: <stdin>:1: not YAML or JSON/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  test('reports exactly what the checker run from source against upstream/ reports', async () => {
+    writeFileSync(path.join(consumerDir, 'unbalanced.yaml'), UNBALANCED);
+    const inputs = [path.join(consumerDir, 'dist'), path.join(consumerDir, 'unbalanced.yaml')];
+    for (const format of ['json', 'sarif', 'text']) {
+      const args = ['--partial', '--format', format, ...inputs];
+      const [installed, fromSource] = await Promise.all([grpcLbCheck(args), checkWithSources(args)]);
+      expect(installed).toEqual(fromSource);
+    }
+  }, 120_000);
+});
+

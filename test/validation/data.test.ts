@@ -9,17 +9,9 @@ import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../../harness/processes';
 import { findDefaultDataDir, schemaData } from '../../lib/validation/data';
 import { validateObjects } from '../../lib/validation';
+import { withoutDescriptions } from '../../scripts/bundle-check';
 
 const UPSTREAM = path.join(ROOT, 'upstream');
-
-/** A schema without its descriptions (string-valued `description` keys), which validation never reads. */
-function withoutDescriptions(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutDescriptions);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([key, v]) => !(key === 'description' && typeof v === 'string')).map(([key, v]) => [key, withoutDescriptions(v)]));
-  }
-  return value;
-}
 
 interface Crd {
   spec: { group: string; names: { kind: string }; versions: Array<{ name: string; served: boolean; schema: { openAPIV3Schema: unknown } }> };

@@ -201,8 +201,12 @@ function celValue(value: Json, schema: JsonSchema, root: boolean): unknown {
 /** @bufbuild/cel's error for a function it has no implementation of (e.g. two-variable comprehensions). */
 const UNBOUND = /^unbound function/;
 
-/** Evaluates every rule in `schema` over `value` for Kubernetes 1.`minor`, adding to `outcome`. */
-export function evaluateRules(value: Json | undefined, schema: JsonSchema, path: string, minor: number, outcome: RuleOutcome, root = true): void {
+/**
+ * Evaluates every rule in `schema` over `value` for each Kubernetes 1.`minors[i]`, adding to `outcomes[i]`. A rule's
+ * result does not depend on the version, only whether it runs there (the libraries it calls), so each rule is
+ * evaluated once for all of them.
+ */
+export function evaluateRules(value: Json | undefined, schema: JsonSchema, path: string, minors: readonly number[], outcomes: readonly RuleOutcome[], root = true): void {
   if (value === undefined || value === null) return;
   const rules = schema['x-kubernetes-validations'] ?? [];
   if (rules.length) {
@@ -216,38 +220,42 @@ export function evaluateRules(value: Json | undefined, schema: JsonSchema, path:
     }
     for (const rule of rules) {
       const entry = compile(rule);
-      const unavailable = entry.skip ?? missingLibrary(entry.calls, minor);
-      if (unavailable) {
-        outcome.skipped.push({ path, rule: rule.rule, reason: unavailable });
-        continue;
-      }
       const at = rule.fieldPath ? `${path}${rule.fieldPath.startsWith('[') ? '' : '.'}${rule.fieldPath.replace(/^\./, '')}` : path;
-      if (conversionError) {
-        // The schema check reports the bad value itself; the API server also fails the rule on it.
-        outcome.violations.push({ path, rule: rule.rule, message: `${conversionError} evaluating rule: ${rule.rule}` });
-        continue;
-      }
-      const result = entry.program!({ self });
-      if (isCelError(result) && UNBOUND.test(result.message)) {
-        // A function this evaluator lacks: no verdict on the object, so the rule counts as skipped, with the reason.
-        outcome.skipped.push({ path, rule: rule.rule, reason: `cannot be evaluated here: ${result.message}` });
-        continue;
-      }
-      outcome.evaluated++;
-      if (isCelError(result)) outcome.violations.push({ path: at, rule: rule.rule, message: `${result.message} evaluating rule: ${rule.rule}` });
-      else if (result !== true) outcome.violations.push({ path: at, rule: rule.rule, message: failureMessage(rule, entry, self) });
+      let result: CelResult | undefined;
+      minors.forEach((minor, m) => {
+        const outcome = outcomes[m];
+        const unavailable = entry.skip ?? missingLibrary(entry.calls, minor);
+        if (unavailable) {
+          outcome.skipped.push({ path, rule: rule.rule, reason: unavailable });
+          return;
+        }
+        if (conversionError) {
+          // The schema check reports the bad value itself; the API server also fails the rule on it.
+          outcome.violations.push({ path, rule: rule.rule, message: `${conversionError} evaluating rule: ${rule.rule}` });
+          return;
+        }
+        result ??= entry.program!({ self });
+        if (isCelError(result) && UNBOUND.test(result.message)) {
+          // A function this evaluator lacks: no verdict on the object, so the rule counts as skipped, with the reason.
+          outcome.skipped.push({ path, rule: rule.rule, reason: `cannot be evaluated here: ${result.message}` });
+          return;
+        }
+        outcome.evaluated++;
+        if (isCelError(result)) outcome.violations.push({ path: at, rule: rule.rule, message: `${result.message} evaluating rule: ${rule.rule}` });
+        else if (result !== true) outcome.violations.push({ path: at, rule: rule.rule, message: failureMessage(rule, entry, self) });
+      });
     }
   }
-  for (const sub of schema.allOf ?? []) evaluateRules(value, sub, path, minor, outcome, root);
+  for (const sub of schema.allOf ?? []) evaluateRules(value, sub, path, minors, outcomes, root);
   if (Array.isArray(value)) {
-    if (schema.items) value.forEach((item, i) => evaluateRules(item, schema.items!, indexPath(path, i), minor, outcome, false));
+    if (schema.items) value.forEach((item, i) => evaluateRules(item, schema.items!, indexPath(path, i), minors, outcomes, false));
   } else if (isJsonObject(value)) {
     const additional = typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
     for (const [key, child] of Object.entries(value)) {
       if (root && key === 'metadata') continue;
       const property = schema.properties?.[key];
-      if (property) evaluateRules(child, property, childPath(path, key), minor, outcome, false);
-      else if (additional) evaluateRules(child, additional, indexPath(path, key), minor, outcome, false);
+      if (property) evaluateRules(child, property, childPath(path, key), minors, outcomes, false);
+      else if (additional) evaluateRules(child, additional, indexPath(path, key), minors, outcomes, false);
     }
   }
 }
