@@ -7,7 +7,9 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
+# patches/: what `postinstall` (patch-package) applies to @grpc/grpc-js; see docs/hardening.md.
 COPY package.json package-lock.json ./
+COPY patches patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.app.json ./
 COPY app app
@@ -16,6 +18,7 @@ RUN npm run build:app
 FROM node:20-bookworm-slim AS runtime-deps
 WORKDIR /srv
 COPY package.json package-lock.json ./
+COPY patches patches
 # cdk8s is a peer dependency of the construct library only; the images need the runtime dependencies alone
 # (the gRPC packages, and @kubernetes/client-node for the client's kubernetes:/// resolver).
 RUN npm ci --omit=dev --omit=peer --no-audit --no-fund && npm cache clean --force
