@@ -68,6 +68,12 @@ export interface GreeterAppProps {
    * @default - connections are not aged out
    */
   readonly maxConnectionAge?: Duration;
+  /**
+   * Serve gRPC server reflection (the server's `REFLECTION`), which lists and describes every service to whoever
+   * can reach the pods. Routes from outside the cluster never expose it (`grpcServices`).
+   * @default false
+   */
+  readonly reflection?: boolean;
 }
 
 /**
@@ -105,6 +111,11 @@ export class GreeterApp extends Construct implements IGrpcEndpoint {
   readonly shutdownGraceMs: number;
   /** The server's `MAX_CONNECTION_AGE_MS`, if connections are aged out. */
   readonly maxConnectionAgeMs?: number;
+  /**
+   * The gRPC services the greeter serves its clients: what routes from outside the cluster expose. Health (probes,
+   * mesh health checks) and reflection stay in-cluster.
+   */
+  readonly grpcServices: readonly string[] = ['helloworld.Greeter'];
   readonly deployment: k8s.KubeDeployment;
   readonly service: k8s.KubeService;
 
@@ -142,6 +153,8 @@ export class GreeterApp extends Construct implements IGrpcEndpoint {
       { name: 'PORT', value: String(this.port) },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'SHUTDOWN_GRACE_MS', value: String(shutdownGraceMs) },
+      // The server's own default is on, for grpcurl on a laptop; a pod serves only what it means to.
+      { name: 'REFLECTION', value: String(props.reflection ?? false) },
       ...(maxConnectionAgeMs === undefined ? [] : [{ name: 'MAX_CONNECTION_AGE_MS', value: String(maxConnectionAgeMs) }]),
     ];
     // Native gRPC probes (Kubernetes >= 1.24) call grpc.health.v1.Health/Check on the server's overall status,

@@ -100,6 +100,9 @@ export class GrpcVirtualService extends Construct {
         gateways: [gateway.gatewayRef],
         http: [{
           name: name,
+          // The app's own services only: a call to any other path (health, reflection) matches no route and the
+          // gateway answers it 404, which gRPC clients see as UNIMPLEMENTED.
+          match: app.grpcServices.map((service) => ({ uri: { prefix: `/${service}/` } })),
           route: [{ destination: { host: app.serviceHost, port: { number: app.port } } }],
           retries: attempts === 0 ? { attempts: 0 } : { attempts, perTryTimeout: istioDuration(perTryTimeoutMs), retryOn: retryOn.join(',') },
         }],

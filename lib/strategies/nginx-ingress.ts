@@ -87,7 +87,8 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
         rules: [{
           host: this.host,
           http: {
-            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: app.name, port: { name: app.portName } } } }],
+            // The app's own services only (a gRPC path is /<service>/<method>): health and reflection stay in-cluster.
+            paths: app.grpcServices.map((service) => ({ path: `/${service}/`, pathType: 'Prefix', backend: { service: { name: app.name, port: { name: app.portName } } } })),
           },
         }],
       },

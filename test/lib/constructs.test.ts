@@ -52,6 +52,15 @@ describe('GreeterApp', () => {
     // The sidecar keeps proxying for as long as the server drains.
     expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: '45s' });
   });
+
+  test('reflection is off unless asked for (the server itself defaults to on)', () => {
+    const { chart, namespace } = fixture();
+    new GreeterApp(chart, 'plain', { namespace, image, name: 'plain' });
+    new GreeterApp(chart, 'reflective', { namespace, image, name: 'reflective', reflection: true });
+    const objects = synthOf(chart);
+    expect(envOf(findObject(objects, 'Deployment', 'plain')).REFLECTION).toBe('false');
+    expect(envOf(findObject(objects, 'Deployment', 'reflective')).REFLECTION).toBe('true');
+  });
 });
 
 describe('GrpcVirtualService', () => {
@@ -66,6 +75,13 @@ describe('GrpcVirtualService', () => {
     const objects = synthOf(chart);
     expect(findObject(objects, 'DestinationRule').spec.trafficPolicy.loadBalancer).toEqual({ simple: 'LEAST_REQUEST' });
     expect(findObject(objects, 'VirtualService').spec.http[0].retries).toEqual({ attempts: 2, perTryTimeout: '1500ms', retryOn: 'unavailable,resource-exhausted' });
+  });
+
+  test("routes the app's own service alone: health and reflection get no route through the gateway", () => {
+    const { chart, app, gateway } = fixture();
+    new GrpcVirtualService(chart, 'routes', { app, gateway });
+    // Istio's HTTPMatchRequest: a list of match blocks is an OR; a path no route matches gets 404 from Envoy.
+    expect(findObject(synthOf(chart), 'VirtualService').spec.http[0].match).toEqual([{ uri: { prefix: '/helloworld.Greeter/' } }]);
   });
 
   test('attempts: 0 turns retries off', () => {
