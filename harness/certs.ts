@@ -1,5 +1,6 @@
-/** Test PKI made with openssl: a CA and a server certificate for one DNS name, as the seed's walkthrough does. */
+/** Test PKI made with openssl: a CA and a server certificate for one DNS name (or IP address), as the seed's walkthrough does. */
 import { execFileSync } from 'node:child_process';
+import { isIP } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +19,7 @@ export function makeCertificates(host: string): TestCertificates {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=greeter test CA', '-keyout', file('ca.key'), '-out', file('ca.crt'));
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${host}`, '-keyout', file('tls.key'), '-out', file('tls.csr'));
   // Clients verify the subjectAltName, not the CN.
-  writeFileSync(file('san.ext'), `subjectAltName = DNS:${host}\n`);
+  writeFileSync(file('san.ext'), `subjectAltName = ${isIP(host) ? 'IP' : 'DNS'}:${host}\n`);
   openssl(
     'x509', '-req', '-in', file('tls.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2',
     '-extfile', file('san.ext'), '-out', file('tls.crt'),
