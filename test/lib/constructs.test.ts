@@ -53,6 +53,19 @@ describe('GreeterApp', () => {
     expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: '45s' });
   });
 
+  test("Node's heap is capped at half the container's memory limit, so V8 collects long before the limit", () => {
+    const { chart, namespace } = fixture();
+    new GreeterApp(chart, 'standard', { namespace, image, name: 'standard' });
+    new GreeterApp(chart, 'large', { namespace, image, name: 'large', resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } } });
+    new GreeterApp(chart, 'decimal', { namespace, image, name: 'decimal', resources: { requests: { cpu: '1', memory: '500M' }, limits: { cpu: '2', memory: '500M' } } });
+    const objects = synthOf(chart);
+    expect(['standard', 'large', 'decimal'].map((name) => envOf(findObject(objects, 'Deployment', name)).NODE_OPTIONS)).toEqual([
+      '--max-old-space-size=96',
+      '--max-old-space-size=512',
+      '--max-old-space-size=238',
+    ]);
+  });
+
   test('reflection is off unless asked for (the server itself defaults to on)', () => {
     const { chart, namespace } = fixture();
     new GreeterApp(chart, 'plain', { namespace, image, name: 'plain' });

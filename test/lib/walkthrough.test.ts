@@ -133,7 +133,9 @@ describe.each(environments)('dist/%s', (env) => {
   test('the containers get settings the greeter server and client accept, and the pod outlives the drain', () => {
     const [service] = greeterService;
     const [greeter] = workloads(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
-    const server = containerEnv(greeter.spec.template.spec.containers[0]);
+    // NODE_OPTIONS is Node's own (the heap cap); every other variable is a server setting.
+    const { NODE_OPTIONS, ...server } = containerEnv(greeter.spec.template.spec.containers[0]);
+    expect(NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);
     const serverEnvNames = Object.values(serverSettings).map((s) => s.env);
     expect(serverEnvNames).toEqual(expect.arrayContaining(Object.keys(server)));
     const parsed = parseSettings(serverSettings, [], server);
