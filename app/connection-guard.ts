@@ -30,15 +30,35 @@ export const LINGER_MS = 250;
 /** How often each connection's reading is checked against its allowance. */
 export const FLOOD_CHECK_MS = 250;
 /**
- * A connection may read this much per second besides what its calls carry: PINGs, SETTINGS, WINDOW_UPDATEs and
- * headers of a busy client are a few KiB per second. Node's http2 shows no WINDOW_UPDATE, PRIORITY or unknown frame
- * to JavaScript and nghttp2 1.61 (Node 20.20) limits none of them, so bytes are what can be counted.
+ * What a connection may spend per second beyond what its calls need; over it, it is cut off. Node's http2 shows no
+ * WINDOW_UPDATE, PRIORITY or unknown frame to JavaScript and nghttp2 1.61 (Node 20.20) limits none of them, so for
+ * those the bytes read are what can be counted.
  */
-export const FLOOD_BYTES_PER_SECOND = 1024 * 1024;
-/** DATA frames per second besides one per call and one per KiB of its largest message. */
-export const FLOOD_DATA_FRAMES_PER_SECOND = 1000;
-/** Unused allowance carried from one check to the next is capped here, so quiet time cannot buy a flood. */
+export const FLOOD_RATES = {
+  /** Bytes read besides what each call may carry: PINGs, SETTINGS, WINDOW_UPDATEs, headers are KiB per second. */
+  bytes: 1024 * 1024,
+  /** DATA frames besides one per call and one per KiB of its largest message. */
+  dataFrames: 1000,
+  /**
+   * Streams opened while the server refuses them (its stream cap): a client that retries them in a tight loop.
+   * Saved up, a full connection's worth (100 streams) may be refused at once; the next is cut off at once.
+   */
+  refusedStreams: 25,
+} as const;
+type Spending = keyof typeof FLOOD_RATES;
+const SPENDINGS = Object.keys(FLOOD_RATES) as Spending[];
+const FLOOD_REASONS: Record<Spending, string> = {
+  bytes: 'bytes beyond what its calls carry',
+  dataFrames: 'DATA frames beyond what its calls need',
+  refusedStreams: 'streams opened while the server refuses them',
+};
+/** Unused allowance carried from one check to the next is capped at this many seconds' worth. */
 const FLOOD_BURST_SECONDS = 4;
+/**
+ * Connections beyond the cap that Node still accepts, so that one can be admitted by closing an idle one; more
+ * arrive within LINGER_MS only in a flood of connections, and those are refused as they are accepted.
+ */
+const EVICTION_HEADROOM = 16;
 /** Headers, trailers and padding a call may send besides its message. */
 const HEADER_ALLOWANCE_BYTES = 16 * 1024;
 /** While draining, how often streams are checked for the end of their response. */
@@ -56,11 +76,10 @@ interface Connection {
   idleSince: number;
   /** socket.bytesRead at the last check. */
   bytesRead: number;
-  /** DATA frames received since the last check. */
-  dataFrames: number;
-  /** Allowance left, in bytes and in DATA frames; below zero the connection is cut. */
-  byteAllowance: number;
-  frameAllowance: number;
+  /** Spent since the last check (bytes are counted at the check). */
+  spent: Record<Spending, number>;
+  /** Allowance left; below zero the connection is cut off. */
+  allowance: Record<Spending, number>;
   closing: boolean;
 }
 
@@ -132,6 +151,10 @@ export class ConnectionGuard {
   }
 
   private watch(http2Server: AnyHttp2Server): void {
+    // Beyond the cap and what evicted connections may still hold while they linger, Node refuses a connection as
+    // it accepts it (net.Server `maxConnections`), before any session is made for it.
+    http2Server.maxConnections = this.limits.maxConnections + EVICTION_HEADROOM;
+    http2Server.on('drop', () => this.refused++);
     // Before Node's own listener, which creates the session (synchronously, for h2c) that `session` maps back here.
     http2Server.prependListener('connection', (socket: net.Socket) => this.onConnection(socket));
     http2Server.on('secureConnection', (socket: net.Socket) => this.onTls(socket));
@@ -143,7 +166,7 @@ export class ConnectionGuard {
       grpcStreamListener.call(http2Server, stream, headers, flags, rawHeaders);
       // After grpc-js's listener, which pauses the stream: a 'data' listener added before would start it flowing.
       const connection = this.bySession.get(stream.session as http2.ServerHttp2Session);
-      if (connection) stream.on('data', () => connection.dataFrames++);
+      if (connection) stream.on('data', () => connection.spent.dataFrames++);
     };
     http2Server.on('stream', guarded);
   }
@@ -163,9 +186,8 @@ export class ConnectionGuard {
       streams: new Set(),
       idleSince: now,
       bytesRead: socket.bytesRead,
-      dataFrames: 0,
-      byteAllowance: FLOOD_BYTES_PER_SECOND * FLOOD_BURST_SECONDS,
-      frameAllowance: FLOOD_DATA_FRAMES_PER_SECOND * FLOOD_BURST_SECONDS,
+      spent: { bytes: 0, dataFrames: 0, refusedStreams: 0 },
+      allowance: { bytes: FLOOD_RATES.bytes * FLOOD_BURST_SECONDS, dataFrames: FLOOD_RATES.dataFrames * FLOOD_BURST_SECONDS, refusedStreams: FLOOD_RATES.refusedStreams * FLOOD_BURST_SECONDS },
       closing: false,
     };
     const key = keyOf(socket);
@@ -206,8 +228,9 @@ export class ConnectionGuard {
     if (oldest === undefined) return false;
     this.byKey.delete(keyOf(oldest.socket));
     oldest.closing = true;
-    // GOAWAY NO_ERROR, and the socket lingers: the client reconnects for its next call.
-    if (oldest.session && !oldest.session.destroyed) oldest.session.close();
+    // A connection that never sent a byte goes at once, freeing its place now; any other gets GOAWAY NO_ERROR and
+    // lingers (its client reconnects for its next call).
+    if (oldest.session && !oldest.session.destroyed && oldest.socket.bytesRead > 0) oldest.session.close();
     else oldest.socket.destroy();
     return true;
   }
@@ -223,13 +246,17 @@ export class ConnectionGuard {
     if (this.openStreams >= this.limits.maxStreams && !this.makeRoomFor(connection)) {
       // Closing with an error code emits 'error', which must have a listener.
       stream.on('error', () => undefined).close(NGHTTP2_REFUSED_STREAM);
+      // Each refused stream costs Node a stream's objects: a client retrying in a loop is cut off now, not at the
+      // next check.
+      connection.spent.refusedStreams++;
+      if (connection.spent.refusedStreams > connection.allowance.refusedStreams) this.cutOff(connection, 'refusedStreams');
       return false;
     }
     if (connection.streams.size === 0) this.busyConnections++;
     connection.streams.add(stream);
     this.openStreams++;
-    connection.byteAllowance += this.perStreamBytes;
-    connection.frameAllowance += this.perStreamFrames;
+    connection.allowance.bytes += this.perStreamBytes;
+    connection.allowance.dataFrames += this.perStreamFrames;
     stream.once('close', () => {
       if (!connection.streams.delete(stream)) return;
       this.openStreams--;
@@ -257,22 +284,28 @@ export class ConnectionGuard {
   /** Each connection's reading since the last check against its allowance; over it, GOAWAY ENHANCE_YOUR_CALM. */
   private checkFloods(seconds: number): void {
     if (this.refused > 0) {
-      this.logger.log('warn', 'connections refused', { reason: 'connection cap, and every connection has a call in flight', count: this.refused, maxConnections: this.limits.maxConnections });
+      this.logger.log('warn', 'connections refused', { reason: 'connection cap: every connection has a call in flight, or too many arrived at once', count: this.refused, maxConnections: this.limits.maxConnections });
       this.refused = 0;
     }
     for (const connection of this.byKey.values()) {
-      const read = connection.socket.bytesRead - connection.bytesRead;
+      connection.spent.bytes = connection.socket.bytesRead - connection.bytesRead;
       connection.bytesRead = connection.socket.bytesRead;
-      connection.byteAllowance = Math.min(connection.byteAllowance + FLOOD_BYTES_PER_SECOND * seconds - read, FLOOD_BYTES_PER_SECOND * FLOOD_BURST_SECONDS);
-      connection.frameAllowance = Math.min(connection.frameAllowance + FLOOD_DATA_FRAMES_PER_SECOND * seconds - connection.dataFrames, FLOOD_DATA_FRAMES_PER_SECOND * FLOOD_BURST_SECONDS);
-      const frames = connection.dataFrames;
-      connection.dataFrames = 0;
-      if (connection.closing || (connection.byteAllowance >= 0 && connection.frameAllowance >= 0)) continue;
-      connection.closing = true;
-      const reason = connection.byteAllowance < 0 ? 'bytes beyond what its calls carry' : 'DATA frames beyond what its calls need';
-      this.logger.log('warn', 'connection cut', { reason, peer: connection.peer, bytesPerSecond: Math.round(read / seconds), dataFramesPerSecond: Math.round(frames / seconds), streams: connection.streams.size });
-      this.cut(connection);
+      const perSecond = Object.fromEntries(SPENDINGS.map((spending) => [spending, Math.round(connection.spent[spending] / seconds)]));
+      for (const spending of SPENDINGS) {
+        const rate = FLOOD_RATES[spending];
+        connection.allowance[spending] = Math.min(connection.allowance[spending] + rate * seconds - connection.spent[spending], rate * FLOOD_BURST_SECONDS);
+        connection.spent[spending] = 0;
+      }
+      const over = SPENDINGS.find((spending) => connection.allowance[spending] < 0);
+      if (over !== undefined) this.cutOff(connection, over, perSecond);
     }
+  }
+
+  private cutOff(connection: Connection, over: Spending, perSecond: Record<string, number> = {}): void {
+    if (connection.closing) return;
+    connection.closing = true;
+    this.logger.log('warn', 'connection cut', { reason: FLOOD_REASONS[over], peer: connection.peer, streams: connection.streams.size, ...perSecond });
+    this.cut(connection);
   }
 
   /**

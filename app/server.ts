@@ -50,7 +50,7 @@ export const serverSettings = {
   // call on a connection the pod is closing; still reaps abandoned and silent connections.
   maxConnectionIdleMs: setting({ flag: 'max-connection-idle-ms', env: 'MAX_CONNECTION_IDLE_MS', parser: optionalMilliseconds, default: 300_000 as number | undefined, help: 'send GOAWAY to a connection with no call for this long, and close it; empty: never' }),
   // Sized with MAX_CALLS_IN_FLIGHT so that the pods' 192Mi limit holds whatever clients send (docs/hardening.md).
-  maxConnections: setting({ flag: 'max-connections', env: 'MAX_CONNECTIONS', parser: integer(1), default: 256, help: 'connections at once; at the cap the longest-idle connection is closed to admit a new one, and a new one is refused if every connection has a call in flight' }),
+  maxConnections: setting({ flag: 'max-connections', env: 'MAX_CONNECTIONS', parser: integer(1), default: 128, help: 'connections at once; at the cap the longest-idle connection is closed to admit a new one, and a new one is refused if every connection has a call in flight' }),
   maxCallsInFlight: setting({ flag: 'max-calls-in-flight', env: 'MAX_CALLS_IN_FLIGHT', parser: integer(1), default: 500, help: 'calls (HTTP/2 streams) open at once on the whole server; beyond it a new one is refused (REFUSED_STREAM), unless its connection holds less than its share, when the fullest connection gives up its newest call' }),
   reflection: setting({ flag: 'reflection', env: 'REFLECTION', parser: boolean, default: true, help: 'serve grpc.reflection (v1 and v1alpha), for grpcurl; the manifests turn it off' }),
   logCalls: setting({ flag: 'log-calls', env: 'LOG_CALLS', parser: boolean, default: false, help: 'log one line per call' }),

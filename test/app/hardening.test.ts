@@ -102,7 +102,7 @@ describe('a server process at its defaults under floods', () => {
     await expect(sayHello(`127.0.0.1:${server.port}`)).resolves.toBe('Hello real from greeter-hardening');
   }, 30_000);
 
-  test('2000 silent TCP connections, twice the connection cap: the longest idle make room, and real calls are answered', async () => {
+  test(`2000 silent TCP connections, beyond the cap of ${defaults.maxConnections}: the longest idle make room, and real calls are answered`, async () => {
     const idle = idleConnections(server.port, { count: 2000, kind: 'tcp' });
     try {
       await idle.opened;
