@@ -228,9 +228,9 @@ export class ConnectionGuard {
     if (oldest === undefined) return false;
     this.byKey.delete(keyOf(oldest.socket));
     oldest.closing = true;
-    // A connection that never sent a byte goes at once, freeing its place now; any other gets GOAWAY NO_ERROR and
-    // lingers (its client reconnects for its next call).
-    if (oldest.session && !oldest.session.destroyed && oldest.socket.bytesRead > 0) oldest.session.close();
+    // Its place is freed now, not after a linger: with no call on it, nothing is lost should its client miss the
+    // GOAWAY (NO_ERROR); it reconnects for its next call. A connection that never sent a byte gets no GOAWAY.
+    if (oldest.session && !oldest.session.destroyed && oldest.socket.bytesRead > 0) oldest.session.destroy();
     else oldest.socket.destroy();
     return true;
   }
