@@ -13,6 +13,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY app/package.json app/
 COPY lib/package.json lib/
+# patches/: what `postinstall` (patch-package) applies to @grpc/grpc-js; see docs/hardening.md.
+COPY patches patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.app.json ./
 COPY app app
@@ -23,6 +25,8 @@ WORKDIR /srv
 COPY package.json package-lock.json ./
 COPY app/package.json app/
 COPY lib/package.json lib/
+# patches/: what `postinstall` (patch-package) applies to @grpc/grpc-js; see docs/hardening.md.
+COPY patches patches
 # The app workspace's dependencies alone (the gRPC packages, and @kubernetes/client-node for the client's
 # kubernetes:/// resolver): the root's are the repository's dev tools, and cdk8s is a peer of the construct library.
 RUN npm ci --workspace app --omit=dev --omit=peer --no-audit --no-fund && npm cache clean --force

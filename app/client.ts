@@ -59,6 +59,22 @@ export interface RunResult {
   byStatus: Map<string, number>;
 }
 
+/** A server's status message is printed up to this many characters. */
+export const MAX_DETAILS_CHARS = 200;
+
+/**
+ * A failed call's status name and the text to print. grpc-js hands over a grpc-status that is not a number as NaN:
+ * that is the server's fault, reported as INTERNAL as grpc-go does ("malformed grpc-status"). Long messages are cut.
+ */
+export function describeFailure(error: Pick<grpc.ServiceError, 'code' | 'details'>): { status: string; text: string } {
+  const details = error.details.length > MAX_DETAILS_CHARS ? `${error.details.slice(0, MAX_DETAILS_CHARS)}… (${error.details.length - MAX_DETAILS_CHARS} more characters)` : error.details;
+  if (!Number.isInteger(error.code)) {
+    return { status: 'INTERNAL', text: `INTERNAL: malformed grpc-status from the server (not a status code)${details ? `; its message: ${details}` : ''}` };
+  }
+  const status = grpc.status[error.code] ?? `status ${error.code}`;
+  return { status, text: `${status}: ${details}` };
+}
+
 /** Go's log timestamp: `2019/10/09 14:21:32` in local time. */
 export function goLogTime(date = new Date()): string {
   const two = (n: number) => String(n).padStart(2, '0');
@@ -148,17 +164,22 @@ export async function runClient(config: ClientConfig, output: ClientOutput, stop
   let issued = 0;
   const more = () => !stop?.aborted && (config.count === 0 || issued < config.count);
 
+  // Stopping cancels the calls in flight, so that it never waits out a deadline.
+  const inFlight = new Set<grpc.ClientUnaryCall>();
+  const cancelAll = () => inFlight.forEach((call) => call.cancel());
+  stop?.addEventListener('abort', cancelAll);
   const callOnce = (counted: boolean) =>
     new Promise<void>((resolve) => {
       let pod = 'unknown';
       const call = client.SayHello({ name }, new grpc.Metadata(), { deadline: Date.now() + config.deadlineMs }, (error, reply?: HelloReply) => {
-        if (!counted) return resolve();
+        inFlight.delete(call);
+        if (!counted || (stop?.aborted && error?.code === grpc.status.CANCELLED)) return resolve();
         result.calls++;
         if (error) {
           result.failures++;
-          const status = grpc.status[error.code] ?? String(error.code);
+          const { status, text } = describeFailure(error);
           result.byStatus.set(status, (result.byStatus.get(status) ?? 0) + 1);
-          output.error(`${goLogTime()} call failed: ${status}: ${error.details}`);
+          output.error(`${goLogTime()} call failed: ${text}`);
         } else {
           result.byPod.set(pod, (result.byPod.get(pod) ?? 0) + 1);
           if (!config.quiet) output.info(`${goLogTime()} ${reply!.message}`);
@@ -166,6 +187,7 @@ export async function runClient(config: ClientConfig, output: ClientOutput, stop
         if (config.summaryEvery > 0 && result.calls % config.summaryEvery === 0) output.info(formatSummary(result));
         resolve();
       });
+      inFlight.add(call);
       call.on('metadata', (metadata: grpc.Metadata) => {
         pod = String(metadata.get('hostname')[0] ?? pod);
       });
@@ -202,6 +224,7 @@ export async function runClient(config: ClientConfig, output: ClientOutput, stop
     }
     await workers(worker);
   } finally {
+    stop?.removeEventListener('abort', cancelAll);
     client.close();
   }
   return result;

@@ -1,14 +1,13 @@
 /**
  * The greeter server: helloworld.Greeter/SayHello answers `Hello <name> from <pod>` and sends the pod name as
  * response header `hostname`, so clients behind any balancer can count which pod replied. It also serves
- * grpc.health.v1 (Kubernetes gRPC probes, NOT_SERVING while draining) and server reflection (grpcurl).
+ * grpc.health.v1 (Kubernetes gRPC probes, NOT_SERVING while draining) and, unless turned off, server reflection
+ * (grpcurl). Its limits (docs/hardening.md) hold whatever clients send.
  */
 import { readFileSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import { format } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
 import {
   ConfigError,
   boolean,
@@ -23,9 +22,12 @@ import {
   usage,
   type Settings,
 } from './config';
+import { ConnectionGuard } from './connection-guard';
+import { GreeterHealth } from './health';
 import { jsonLogger, type Logger } from './log';
+import { greeterService, type HelloReply, type HelloRequest } from './proto';
+import { addBoundedReflection } from './reflection';
 import { GREETER_DEFAULT_PORT, SERVER_ENV } from './settings';
-import { GREETER_SERVICE, greeterService, packageDefinition, type HelloReply, type HelloRequest } from './proto';
 
 export const DEFAULT_PORT = GREETER_DEFAULT_PORT;
 
@@ -47,7 +49,11 @@ export const serverSettings = {
   maxConcurrentStreams: setting({ flag: 'max-concurrent-streams', env: 'MAX_CONCURRENT_STREAMS', parser: integer(1, 2 ** 31 - 1), default: 100, help: 'calls in flight per connection (SETTINGS_MAX_CONCURRENT_STREAMS); clients queue beyond it, a stream that ignores it is refused' }),
   // Longer than proxies keep idle connections to pods (nginx: 60 s), so the proxy closes first and never sends a
   // call on a connection the pod is closing; still reaps abandoned and silent connections.
-  maxConnectionIdleMs: setting({ flag: 'max-connection-idle-ms', env: 'MAX_CONNECTION_IDLE_MS', parser: optionalMilliseconds, default: 300_000 as number | undefined, help: 'send GOAWAY to a connection with no call for this long; empty: never' }),
+  maxConnectionIdleMs: setting({ flag: 'max-connection-idle-ms', env: 'MAX_CONNECTION_IDLE_MS', parser: optionalMilliseconds, default: 300_000 as number | undefined, help: 'send GOAWAY to a connection with no call for this long, and close it; empty: never' }),
+  // Sized with MAX_CALLS_IN_FLIGHT so that the pods' 192Mi limit holds whatever clients send (docs/hardening.md).
+  maxConnections: setting({ flag: 'max-connections', env: 'MAX_CONNECTIONS', parser: integer(1), default: 128, help: 'connections at once; at the cap the longest-idle connection is closed to admit a new one, and a new one is refused if every connection has a call in flight' }),
+  maxCallsInFlight: setting({ flag: 'max-calls-in-flight', env: 'MAX_CALLS_IN_FLIGHT', parser: integer(1), default: 500, help: 'calls (HTTP/2 streams) open at once on the whole server; beyond it a new one is refused (REFUSED_STREAM), unless its connection holds less than its share, when the fullest connection gives up its newest call' }),
+  reflection: setting({ flag: 'reflection', env: SERVER_ENV.reflection, parser: boolean, default: true, help: 'serve grpc.reflection (v1 and v1alpha), for grpcurl; the manifests turn it off' }),
   logCalls: setting({ flag: 'log-calls', env: 'LOG_CALLS', parser: boolean, default: false, help: 'log one line per call' }),
 };
 
@@ -59,7 +65,8 @@ export class GreeterServer {
 
   private constructor(
     private readonly server: grpc.Server,
-    private readonly health: HealthImplementation,
+    private readonly health: GreeterHealth,
+    private readonly guard: ConnectionGuard,
     private readonly config: ServerConfig,
     private readonly logger: Logger,
     /** The port actually bound (differs from config.port when that is 0). */
@@ -78,14 +85,15 @@ export class GreeterServer {
 
     const server = new grpc.Server(serverOptions(config));
     server.addService(checkedGreeterService, { SayHello: sayHelloHandler(config, logger) });
-    const health = new HealthImplementation({ '': 'SERVING', [GREETER_SERVICE]: 'SERVING' });
+    const health = new GreeterHealth();
     health.addToServer(server);
-    new ReflectionService(packageDefinition).addToServer(server);
+    if (config.reflection) addBoundedReflection(server);
 
     const address = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
     const boundPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
     );
+    const guard = ConnectionGuard.attach(server, { maxConnections: config.maxConnections, maxStreams: config.maxCallsInFlight, maxMessageBytes: config.maxReceiveMessageBytes }, logger);
     logger.log('info', 'listening', {
       address: config.host,
       port: boundPort,
@@ -94,24 +102,30 @@ export class GreeterServer {
       maxConnectionAgeMs: config.maxConnectionAgeMs,
       maxConnectionIdleMs: config.maxConnectionIdleMs,
       maxConcurrentStreams: config.maxConcurrentStreams,
+      maxConnections: config.maxConnections,
+      maxCallsInFlight: config.maxCallsInFlight,
+      reflection: config.reflection,
       shutdownGraceMs: config.shutdownGraceMs,
     });
-    return new GreeterServer(server, health, config, logger, boundPort);
+    return new GreeterServer(server, health, guard, config, logger, boundPort);
   }
 
   /**
-   * Drains: health turns NOT_SERVING, the listener closes and every connection gets GOAWAY so no new call
-   * starts here, and calls in flight run to completion. Calls still running after the grace period are cancelled.
+   * Drains: health turns NOT_SERVING and every health Watch ends, the listener closes and every connection gets
+   * GOAWAY so no new call starts here, each connection closes as soon as its calls are answered (idle ones at
+   * once), and the promise resolves when the last one has. Calls still running after the grace period are
+   * cancelled: only then is the drain `forced`.
    */
   shutdown(reason: string): Promise<{ forced: boolean }> {
     this.stopping ??= new Promise((resolve) => {
-      for (const service of ['', GREETER_SERVICE]) this.health.setStatus(service, 'NOT_SERVING');
+      this.health.drain();
       this.logger.log('info', 'draining', { reason, shutdownGraceMs: this.config.shutdownGraceMs });
       let done = false;
       const finish = (forced: boolean) => {
         if (done) return;
         done = true;
         clearTimeout(deadline);
+        this.guard.stop({ destroy: forced });
         this.logger.log(forced ? 'warn' : 'info', 'stopped', { reason, forced });
         resolve({ forced });
       };
@@ -120,6 +134,9 @@ export class GreeterServer {
         this.server.forceShutdown();
         finish(true);
       }, this.config.shutdownGraceMs);
+      // The guard first: it PINGs connections with calls open, which Node no longer does once a session is closed.
+      this.guard.drain();
+      // Its callback comes when the listener has closed, and so every connection.
       this.server.tryShutdown(() => finish(false));
     });
     return this.stopping;

@@ -16,6 +16,7 @@ export const SERVER_ENV = {
   podName: 'POD_NAME',
   shutdownGraceMs: 'SHUTDOWN_GRACE_MS',
   maxConnectionAgeMs: 'MAX_CONNECTION_AGE_MS',
+  reflection: 'REFLECTION',
 } as const;
 
 /** Environment variables of the client (app/client.ts) that the constructs set. */

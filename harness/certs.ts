@@ -1,6 +1,7 @@
-/** Test PKI made with openssl: a CA and a server certificate for one DNS name, as `npm run certs` does for the walkthrough. */
+/** Test PKI made with openssl: a CA and a server certificate for one DNS name (or IP address), as `npm run certs` does for the walkthrough. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -27,7 +28,7 @@ function writeCertificates(dir: string, host: string): TestCertificates {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=greeter test CA', '-keyout', file('ca.key'), '-out', file('ca.crt'));
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${host}`, '-keyout', file('tls.key'), '-out', file('tls.csr'));
   // Clients verify the subjectAltName, not the CN.
-  writeFileSync(file('san.ext'), `subjectAltName = DNS:${host}\n`);
+  writeFileSync(file('san.ext'), `subjectAltName = ${isIP(host) ? 'IP' : 'DNS'}:${host}\n`);
   openssl(
     'x509', '-req', '-in', file('tls.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2',
     '-extfile', file('san.ext'), '-out', file('tls.crt'),

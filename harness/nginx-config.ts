@@ -5,6 +5,7 @@
  * traps found on the way are written into the rendered file, each with a comment saying why.
  */
 import * as path from 'node:path';
+import { GREETER_SERVICE } from '../app/proto';
 import { ENVIRONMENTS } from '../deploy/environments';
 import type { TestCertificates } from './certs';
 
@@ -87,7 +88,8 @@ ${upstreamServers(listener, ' max_fails=0')}
     ssl_certificate_key ${certificates!.keyFile};`
         : ''
     }
-    location / {
+    # The greeter's own service only, as the Ingress and the gateways route: health and reflection stay behind.
+    location /${GREETER_SERVICE}/ {
       grpc_pass grpc://${listener.name};
       # Resend a call to the next pod when the connection to one fails (a pod that stopped listening). nginx
       # streams gRPC request bodies unbuffered, so it can only resend a call it has not sent yet: non_idempotent

@@ -32,6 +32,9 @@ export function h2ErrorName(code: number): string {
 }
 
 export const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
+export const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+/** The flow-control window every stream and the connection start with (RFC 9113 §6.9.2). */
+export const DEFAULT_WINDOW = 65_535;
 
 /**
  * SayHello's request headers with the pseudo-headers node:http2 adds itself, pseudo-headers first as HTTP/2
@@ -95,6 +98,16 @@ export function pingFrame(data: Buffer = Buffer.alloc(8)): Buffer {
   return frame(FRAME.PING, 0, 0, data);
 }
 
+export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+  const payload = Buffer.alloc(4);
+  payload.writeUInt32BE(increment & 0x7fffffff);
+  return frame(FRAME.WINDOW_UPDATE, 0, streamId, payload);
+}
+
+export function windowIncrementOf(received: H2Frame): number {
+  return received.payload.readUInt32BE(0) & 0x7fffffff;
+}
+
 export function goawayOf(received: H2Frame): { lastStreamId: number; errorCode: number; error: string; debug: string } {
   const errorCode = received.payload.readUInt32BE(4);
   return {
@@ -103,6 +116,26 @@ export function goawayOf(received: H2Frame): { lastStreamId: number; errorCode: 
     error: h2ErrorName(errorCode),
     debug: received.payload.subarray(8).toString('latin1'),
   };
+}
+
+/** The DATA payload bytes per stream (padding included, as flow control counts them) of the whole frames in `bytes`. */
+export function dataBytesOf(bytes: Buffer): Map<number, number> {
+  const byStream = new Map<number, number>();
+  for (let at = 0; at + 9 <= bytes.length; ) {
+    const length = bytes.readUIntBE(at, 3);
+    if (bytes[at + 3] === FRAME.DATA) {
+      const streamId = bytes.readUInt32BE(at + 5) & 0x7fffffff;
+      byStream.set(streamId, (byStream.get(streamId) ?? 0) + length);
+    }
+    at += 9 + length;
+  }
+  return byStream;
+}
+
+/** The value of one setting in a SETTINGS frame, if it carries it. */
+export function settingOf(received: H2Frame, id: number): number | undefined {
+  for (let at = 0; at + 6 <= received.payload.length; at += 6) if (received.payload.readUInt16BE(at) === id) return received.payload.readUInt32BE(at + 2);
+  return undefined;
 }
 
 export function rstCodeOf(received: H2Frame): number {
@@ -123,6 +156,13 @@ export interface RawH2Connection {
   /** Every frame received so far, in order. */
   frames: H2Frame[];
   send(...chunks: Buffer[]): void;
+  /** Resolves once the socket's write buffer has drained (at once if it has). */
+  drained(): Promise<void>;
+  /**
+   * Bytes the server lets this client send now on a stream, or on the connection (stream 0): its initial window
+   * (65,535, or its SETTINGS_INITIAL_WINDOW_SIZE for a stream) plus its WINDOW_UPDATEs, minus the DATA sent.
+   */
+  sendWindow(streamId?: number): number;
   /** The first frame (already received or still to come) that matches, or a rejection after timeoutMs. */
   waitFor(match: (received: H2Frame) => boolean, timeoutMs?: number): Promise<H2Frame>;
   /** Resolves when the socket has closed, from either side. */
@@ -136,15 +176,29 @@ export interface RawH2Options {
   preface?: boolean;
   /** Acknowledge the server's SETTINGS, as every client must (default true). */
   ackSettings?: boolean;
+  /** Answer the server's PINGs, as every client must, so its keepalive never ends the connection (default false). */
+  answerPings?: boolean;
+  /** The client's SETTINGS entries in its preface, e.g. [[SETTINGS_INITIAL_WINDOW_SIZE, 0]] (default none). */
+  settings?: ReadonlyArray<readonly [number, number]>;
+  /** Keep every received frame in `frames` (default true); off, only the last 1,000 are kept, for long attacks. */
+  keepFrames?: boolean;
+  /** Keep the socket open after the server's FIN, as a peer that ignores GOAWAY does (default false: close it). */
+  ignoreClose?: boolean;
 }
 
-export function connectRawH2(port: number, { preface = true, ackSettings = true }: RawH2Options = {}): Promise<RawH2Connection> {
+const KEPT_FRAMES_WHEN_NOT_KEEPING = 1000;
+
+export function connectRawH2(port: number, { preface = true, ackSettings = true, answerPings = false, settings = [], keepFrames = true, ignoreClose = false }: RawH2Options = {}): Promise<RawH2Connection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: ignoreClose });
     const frames: H2Frame[] = [];
     const waiters = new Set<{ match: (received: H2Frame) => boolean; resolve: (received: H2Frame) => void }>();
     let pending = Buffer.alloc(0);
     let isClosed = false;
+    let initialStreamWindow = DEFAULT_WINDOW;
+    // Per stream: WINDOW_UPDATEs received minus DATA sent; stream 0 is the connection.
+    const windowChanges = new Map<number, number>();
+    const changeWindow = (streamId: number, by: number) => windowChanges.set(streamId, (windowChanges.get(streamId) ?? 0) + by);
     const closed = new Promise<void>((done) => socket.once('close', () => ((isClosed = true), done())));
     socket.on('error', () => undefined); // a reset shows as `closed`
     socket.on('data', (chunk: Buffer) => {
@@ -155,7 +209,11 @@ export function connectRawH2(port: number, { preface = true, ackSettings = true 
         const received: H2Frame = { type: pending[3], flags: pending[4], streamId: pending.readUInt32BE(5) & 0x7fffffff, payload: pending.subarray(9, 9 + length) };
         pending = pending.subarray(9 + length);
         frames.push(received);
+        if (!keepFrames && frames.length > 2 * KEPT_FRAMES_WHEN_NOT_KEEPING) frames.splice(0, KEPT_FRAMES_WHEN_NOT_KEEPING);
+        if (received.type === FRAME.WINDOW_UPDATE) changeWindow(received.streamId, windowIncrementOf(received));
+        if (received.type === FRAME.SETTINGS && !(received.flags & ACK)) initialStreamWindow = settingOf(received, SETTINGS_INITIAL_WINDOW_SIZE) ?? initialStreamWindow;
         if (ackSettings && received.type === FRAME.SETTINGS && !(received.flags & ACK) && !socket.destroyed) socket.write(frame(FRAME.SETTINGS, ACK, 0));
+        if (answerPings && received.type === FRAME.PING && !(received.flags & ACK) && !socket.destroyed) socket.write(frame(FRAME.PING, ACK, 0, received.payload));
         for (const waiter of [...waiters].filter((w) => w.match(received))) {
           waiters.delete(waiter);
           waiter.resolve(received);
@@ -163,15 +221,33 @@ export function connectRawH2(port: number, { preface = true, ackSettings = true 
       }
     });
     socket.once('connect', () => {
-      if (preface) socket.write(Buffer.concat([CLIENT_PREFACE, settingsFrame()]));
+      if (preface) socket.write(Buffer.concat([CLIENT_PREFACE, settingsFrame(settings)]));
       resolve({
         socket,
         frames,
         closed,
         isClosed: () => isClosed,
         send: (...chunks) => {
-          if (!socket.destroyed) socket.write(Buffer.concat(chunks));
+          if (socket.destroyed) return;
+          for (const chunk of chunks) {
+            for (const [streamId, bytes] of dataBytesOf(chunk)) {
+              changeWindow(streamId, -bytes);
+              changeWindow(0, -bytes);
+            }
+          }
+          socket.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
         },
+        drained: () =>
+          socket.writableNeedDrain && !socket.destroyed
+            ? new Promise<void>((done) => {
+                const settle = () => {
+                  socket.off('drain', settle).off('close', settle);
+                  done();
+                };
+                socket.on('drain', settle).on('close', settle);
+              })
+            : Promise.resolve(),
+        sendWindow: (streamId = 0) => (streamId === 0 ? DEFAULT_WINDOW : initialStreamWindow) + (windowChanges.get(streamId) ?? 0),
         waitFor(match, timeoutMs = 5_000) {
           const seen = frames.find(match);
           if (seen) return Promise.resolve(seen);

@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { GREETER_DEFAULT_PORT, SERVER_ENV } from '../app/settings';
 import type { ContainerImage, ContainerResources } from './container';
 import { GrpcApp } from './grpc-app';
-import { milliseconds } from './internal/validate';
+import { milliseconds, quantity } from './internal/validate';
 import type { INamespace } from './namespace';
 
 export interface GreeterAppProps {
@@ -32,9 +32,10 @@ export interface GreeterAppProps {
    */
   readonly port?: number;
   /**
-   * Requests and limits of the server container.
+   * Requests and limits of the server container. Node's heap is capped at half the memory limit
+   * (`NODE_OPTIONS=--max-old-space-size`).
    * @default requests 50m CPU and 96Mi memory, limits 500m CPU and 192Mi memory (measured: the compiled server
-   *   idles at 62 MiB RSS and peaks at 121 MiB with 100 calls in flight)
+   *   idles at 62 MiB RSS and peaks at 121 MiB with 100 calls in flight; under attack, see docs/hardening.md)
    */
   readonly resources?: ContainerResources;
   /**
@@ -60,6 +61,25 @@ export interface GreeterAppProps {
    * @default false
    */
   readonly istioProxyless?: boolean;
+  /**
+   * Serve gRPC server reflection (the server's `REFLECTION`), which lists and describes every service to whoever
+   * can reach the pods. Routes from outside the cluster never expose it.
+   * @default false
+   */
+  readonly reflection?: boolean;
+}
+
+/** Multiples of a Kubernetes quantity's suffixes, in bytes (`m` is a thousandth). */
+const QUANTITY_SUFFIXES: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+
+/**
+ * Node's V8 heap for a container memory limit: half of it, so that V8 collects garbage long before the limit (it
+ * sizes its heap from the cgroup limit itself, about all of it) and the other half holds what is not heap: HTTP/2
+ * sessions, sockets, buffers, code. The server's caps keep its live heap far below (docs/hardening.md).
+ */
+function heapMiBFor(memoryLimit: string): number {
+  const [, amount, suffix] = /^([\d.]+)([A-Za-z]*)$/.exec(memoryLimit)!;
+  return Math.max(16, Math.floor((Number(amount) * QUANTITY_SUFFIXES[suffix]) / 2 ** 20 / 2));
 }
 
 /**
@@ -71,6 +91,9 @@ export class GreeterApp extends GrpcApp {
     const port = props.port ?? GREETER_DEFAULT_PORT;
     const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
     const subject = { construct: 'GreeterApp', id };
+    const resources = props.resources ?? { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '192Mi' } };
+    // Checked here, before the heap cap is derived from it (GrpcApp checks the rest of the resources).
+    const memoryLimit = quantity(subject, 'resources.limits.memory', resources.limits?.memory);
     const shutdownGraceMs = milliseconds(subject, 'shutdownGrace', shutdownGrace, 0);
     const maxConnectionAgeMs = props.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
     super(scope, id, {
@@ -83,10 +106,7 @@ export class GreeterApp extends GrpcApp {
       containerName: 'server',
       istioProxyless: props.istioProxyless,
       maxConnectionAge: props.maxConnectionAge,
-      resources: props.resources ?? {
-        requests: { cpu: '50m', memory: '96Mi' },
-        limits: { cpu: '500m', memory: '192Mi' },
-      },
+      resources,
       drainTime: shutdownGrace,
       terminationMargin: props.terminationMargin ?? Duration.seconds(10),
       env: [
@@ -94,6 +114,8 @@ export class GreeterApp extends GrpcApp {
         { name: SERVER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: SERVER_ENV.shutdownGraceMs, value: String(shutdownGraceMs) },
         ...(maxConnectionAgeMs === undefined ? [] : [{ name: SERVER_ENV.maxConnectionAgeMs, value: String(maxConnectionAgeMs) }]),
+        { name: SERVER_ENV.reflection, value: String(props.reflection ?? false) },
+        { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMiBFor(memoryLimit)}` },
       ],
     });
   }

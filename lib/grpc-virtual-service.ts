@@ -5,7 +5,7 @@ import type { IGrpcBackend } from './grpc-backend';
 import { serviceDnsName } from './internal/names';
 import type { IstioIlbGateway } from './istio-ilb-gateway';
 import { grpcRetries, outlierEjection } from './internal/call-policy';
-import { dnsLabel, integerIn, istioDuration, oneOf, type ValidationSubject } from './internal/validate';
+import { dnsLabel, integerIn, istioDuration, oneOf, protoServiceNames, type ValidationSubject } from './internal/validate';
 
 const ALGORITHMS = ['ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'] as const;
 
@@ -51,6 +51,13 @@ export interface GrpcVirtualServiceProps {
    */
   readonly loadBalancingAlgorithm?: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH';
   /**
+   * Fully qualified gRPC services the route matches (`helloworld.Greeter`), by path prefix; a call to any other path
+   * (health, reflection) matches no route and the gateway answers it 404, which gRPC clients see as UNIMPLEMENTED.
+   * An empty list matches every path.
+   * @default [] (every service)
+   */
+  readonly grpcServices?: readonly string[];
+  /**
    * Retries of failed calls.
    * @default - see `GrpcRetryPolicy`
    */
@@ -81,6 +88,7 @@ export class GrpcVirtualService extends Construct {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'GrpcVirtualService', id };
     const { backend, gateway } = props;
+    const grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
     const name = dnsLabel(subject, 'name', props.name ?? backend.serviceName);
     const algorithm = oneOf(subject, 'loadBalancingAlgorithm', props.loadBalancingAlgorithm ?? 'ROUND_ROBIN', ALGORITHMS);
     const { attempts, perTryTimeoutMs, retryOn } = grpcRetries(subject, props.retries, RETRY_CONDITIONS);
@@ -95,6 +103,7 @@ export class GrpcVirtualService extends Construct {
         gateways: [gateway.gatewayRef],
         http: [{
           name: name,
+          match: grpcServices.length === 0 ? undefined : grpcServices.map((service) => ({ uri: { prefix: `/${service}/` } })),
           route: [{ destination: { host: serviceDnsName(backend.serviceName, backend.namespace), port: { number: backend.port } } }],
           retries: attempts === 0 ? { attempts: 0 } : { attempts, perTryTimeout: istioDuration(perTryTimeoutMs), retryOn: retryOn.join(',') },
         }],

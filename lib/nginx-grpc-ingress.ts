@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, dnsSubdomain, hostName, port as validPort, type ValidationSubject } from './internal/validate';
+import { dnsLabel, dnsSubdomain, hostName, port as validPort, protoServiceNames, type ValidationSubject } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
 export interface NginxGrpcIngressProps {
@@ -18,6 +18,12 @@ export interface NginxGrpcIngressProps {
    * @default backend.serviceName
    */
   readonly name?: string;
+  /**
+   * Fully qualified gRPC services the Ingress routes (`helloworld.Greeter`), one path prefix each (a gRPC path is
+   * `/<service>/<method>`); an empty list routes every path.
+   * @default [] (every service)
+   */
+  readonly grpcServices?: readonly string[];
   /**
    * `ingressClassName`: the controller that serves this Ingress.
    * @default 'nginx'
@@ -52,6 +58,7 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'NginxGrpcIngress', id };
     const { backend } = props;
+    const grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
     this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     this.host = hostName(subject, 'host', props.host);
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
@@ -77,7 +84,8 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
         rules: [{
           host: this.host,
           http: {
-            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: backend.serviceName, port: { name: backend.portName } } } }],
+            paths: (grpcServices.length === 0 ? ['/'] : grpcServices.map((service) => `/${service}/`))
+              .map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: backend.serviceName, port: { name: backend.portName } } } })),
           },
         }],
       },

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { GrpcVirtualService, IstioIlbGateway, MeshAccessPolicy, existingNamespace, type AppNamespace, type GreeterApp, type GreeterClient, type SelfSignedCertificate } from '../../lib';
-import { GATEWAY_NAME, clientChart, frontDoorTls, greeterCharts, loadBalancerAnnotations, type Strategy, type StrategyOutput } from '../strategy';
+import { GATEWAY_NAME, PUBLIC_GRPC_SERVICES, clientChart, frontDoorTls, greeterCharts, loadBalancerAnnotations, type Strategy, type StrategyOutput } from '../strategy';
 
 /** The constructs of the strategy, for callers that inspect or extend them. */
 export interface IstioIlbOutput extends StrategyOutput {
@@ -39,7 +39,7 @@ export const istioIlb: Strategy<IstioIlbOutput> = {
     gatewayChart.addDependency(namespaceChart);
 
     const routingChart = new Chart(app, 'routing');
-    const routes = new GrpcVirtualService(routingChart, 'routes', { backend: greeter, gateway });
+    const routes = new GrpcVirtualService(routingChart, 'routes', { backend: greeter, gateway, grpcServices: PUBLIC_GRPC_SERVICES });
     routingChart.addDependency(greeterChart, gatewayChart);
 
     const securityChart = new Chart(app, 'security');

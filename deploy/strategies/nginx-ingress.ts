@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { NginxGrpcIngress } from '../../lib';
-import { clientChart, frontDoorTls, greeterCharts, type Strategy } from '../strategy';
+import { PUBLIC_GRPC_SERVICES, clientChart, frontDoorTls, greeterCharts, type Strategy } from '../strategy';
 
 /**
  * ingress-nginx terminates TLS and balances each call over the greeter's pods; no mesh. Deprecated: ingress-nginx is
@@ -13,7 +13,7 @@ export const nginxIngress: Strategy = {
   render(app, env) {
     const { namespaceChart, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none' });
     const ingressChart = new Chart(app, 'ingress');
-    const ingress = new NginxGrpcIngress(ingressChart, 'ingress', { backend: greeter, host: env.host, tlsSecretName: env.tls.secretName });
+    const ingress = new NginxGrpcIngress(ingressChart, 'ingress', { backend: greeter, host: env.host, tlsSecretName: env.tls.secretName, grpcServices: PUBLIC_GRPC_SERVICES });
     const { tlsSecret } = frontDoorTls(ingressChart, env, ingress);
     ingressChart.addDependency(namespaceChart, greeterChart);
     clientChart(app, env, ingress, [ingressChart]);

@@ -1,8 +1,11 @@
 /** The client as users run it (`npm run client -- …`) and its pure helpers. */
+import { rmSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { clientSettings, defaultName, formatSummary, goLogTime, runClient } from '../../app/client';
+import { MAX_DETAILS_CHARS, clientSettings, defaultName, describeFailure, formatSummary, goLogTime, runClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { greeterService } from '../../app/proto';
+import { makeCertificates } from '../../harness/certs';
 import { startTestServer } from '../../harness/greeter';
 import { startTs } from '../../harness/processes';
 
@@ -35,7 +38,84 @@ describe('client helpers', () => {
   });
 });
 
+describe('failed calls as the client prints them', () => {
+  test('a known status by name, its message as sent', () => {
+    expect(describeFailure({ code: grpc.status.UNAVAILABLE, details: 'no pod' })).toEqual({ status: 'UNAVAILABLE', text: 'UNAVAILABLE: no pod' });
+  });
+
+  test('a grpc-status that is not a number (grpc-js hands it over as NaN) is INTERNAL, said to be malformed; a long message is cut', () => {
+    const { status, text } = describeFailure({ code: NaN, details: 'x'.repeat(8000) });
+    expect(status).toBe('INTERNAL');
+    expect(text).toBe(`INTERNAL: malformed grpc-status from the server (not a status code); its message: ${'x'.repeat(MAX_DETAILS_CHARS)}… (${8000 - MAX_DETAILS_CHARS} more characters)`);
+  });
+
+  test('a status code gRPC does not define is shown by number', () => {
+    expect(describeFailure({ code: 99 as grpc.status, details: '' }).status).toBe('status 99');
+  });
+});
+
+/** A plain node:http2 server on 127.0.0.1 that handles every stream with `respond`; stopped after each test. */
+const rawServers: http2.Http2Server[] = [];
+afterEach(() => rawServers.splice(0).forEach((server) => server.close()));
+async function rawGrpcServer(respond: (stream: http2.ServerHttp2Stream) => void): Promise<{ target: string; streams: http2.ServerHttp2Stream[] }> {
+  const server = http2.createServer();
+  const streams: http2.ServerHttp2Stream[] = [];
+  server.on('stream', (stream) => {
+    streams.push(stream);
+    stream.on('error', () => undefined);
+    respond(stream);
+  });
+  server.on('session', (session) => server.once('close', () => session.destroy()));
+  rawServers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { target: `127.0.0.1:${(server.address() as { port: number }).port}`, streams };
+}
+
 describe('client process', () => {
+  test('a server that sends grpc-status "abc" and an 8,000-character message: one short line saying so, exit 1', async () => {
+    const { target } = await rawGrpcServer((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': 'abc', 'grpc-message': 'x'.repeat(8000) }));
+      stream.end();
+    });
+    const client = startTs('app/client.ts', ['--target', target, '--count', '1']);
+    expect(await client.exited).toBe(1);
+    expect(client.stderr).toHaveLength(1);
+    expect(client.stderr[0]).toContain('call failed: INTERNAL: malformed grpc-status from the server');
+    expect(client.stderr[0].length).toBeLessThan(400);
+    expect(client.stdout).toContain('summary: 1 calls, 1 failed (INTERNAL=1), 0 pods');
+  });
+
+  test('SIGTERM ends it within a second however long the deadline of the call in flight (--count 0, --deadline-ms 60000)', async () => {
+    const { target, streams } = await rawGrpcServer(() => undefined); // never answers
+    const client = startTs('app/client.ts', ['--target', target, '--count', '0', '--deadline-ms', '60000']);
+    for (let waited = 0; streams.length === 0 && waited < 15_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(streams).toHaveLength(1);
+    const signalled = performance.now();
+    client.child.kill('SIGTERM');
+    // The call it gave up is its own doing, not a failure.
+    expect(await client.exited).toBe(0);
+    expect(performance.now() - signalled).toBeLessThan(1000);
+    expect(client.stdout.at(-1)).toBe('summary: 0 calls, 0 failed, 0 pods');
+  });
+
+  test('--tls to an IP address: the certificate is checked against the address, with no DeprecationWarning (RFC 6066: no IP as server name)', async () => {
+    const pki = makeCertificates('127.0.0.1');
+    try {
+      const { server, target } = await startTestServer('greeter-ip', { tlsCertFile: pki.certFile, tlsKeyFile: pki.keyFile });
+      try {
+        const client = startTs('app/client.ts', ['--target', target, '--ca-file', pki.caFile, '--count', '1']);
+        expect(await client.exited).toBe(0);
+        expect(client.stderr.join('\n')).not.toMatch(/Warning/);
+        expect(client.stdout[0]).toMatch(/ Hello 127\.0\.0\.1:\d+ from greeter-ip$/);
+      } finally {
+        await server.shutdown('test done');
+      }
+    } finally {
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
+  });
+
   test('logs each reply as the Go sample does, then a per-pod summary, and exits 0', async () => {
     const { server, target } = await startTestServer('greeter-cli');
     try {

@@ -51,6 +51,28 @@ describe('GreeterApp', () => {
     // The sidecar keeps proxying for as long as the server drains.
     expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: '45s' });
   });
+
+  test("Node's heap is capped at half the container's memory limit, so V8 collects long before the limit", () => {
+    const { chart, namespace } = fixture();
+    new GreeterApp(chart, 'standard', { namespace, image, name: 'standard' });
+    new GreeterApp(chart, 'large', { namespace, image, name: 'large', resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } } });
+    new GreeterApp(chart, 'decimal', { namespace, image, name: 'decimal', resources: { requests: { cpu: '1', memory: '500M' }, limits: { cpu: '2', memory: '500M' } } });
+    const objects = synthOf(chart);
+    expect(['standard', 'large', 'decimal'].map((name) => envOf(findObject(objects, 'Deployment', name)).NODE_OPTIONS)).toEqual([
+      '--max-old-space-size=96',
+      '--max-old-space-size=512',
+      '--max-old-space-size=238',
+    ]);
+  });
+
+  test('reflection is off unless asked for (the server itself defaults to on)', () => {
+    const { chart, namespace } = fixture();
+    new GreeterApp(chart, 'plain', { namespace, image, name: 'plain' });
+    new GreeterApp(chart, 'reflective', { namespace, image, name: 'reflective', reflection: true });
+    const objects = synthOf(chart);
+    expect(envOf(findObject(objects, 'Deployment', 'plain')).REFLECTION).toBe('false');
+    expect(envOf(findObject(objects, 'Deployment', 'reflective')).REFLECTION).toBe('true');
+  });
 });
 
 describe('GrpcVirtualService', () => {
@@ -65,6 +87,13 @@ describe('GrpcVirtualService', () => {
     const objects = synthOf(chart);
     expect(findObject(objects, 'DestinationRule').spec.trafficPolicy.loadBalancer).toEqual({ simple: 'LEAST_REQUEST' });
     expect(findObject(objects, 'VirtualService').spec.http[0].retries).toEqual({ attempts: 2, perTryTimeout: '1500ms', retryOn: 'unavailable,resource-exhausted' });
+  });
+
+  test("routes the services it is given alone: health and reflection get no route through the gateway", () => {
+    const { chart, app, gateway } = fixture();
+    new GrpcVirtualService(chart, 'routes', { backend: app, gateway, grpcServices: ['helloworld.Greeter'] });
+    // Istio's HTTPMatchRequest: a list of match blocks is an OR; a path no route matches gets 404 from Envoy.
+    expect(findObject(synthOf(chart), 'VirtualService').spec.http[0].match).toEqual([{ uri: { prefix: '/helloworld.Greeter/' } }]);
   });
 
   test('attempts: 0 turns retries off', () => {

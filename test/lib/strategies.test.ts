@@ -90,7 +90,7 @@ describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
     expect(ingress.spec.ingressClassName).toBe('nginx');
     const [rule] = ingress.spec.rules;
     expect(ingress.spec.tls).toEqual([{ hosts: [rule.host], secretName: expect.any(String) }]);
-    expect(rule.http.paths).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: greeter.service.metadata.name, port: { name: greeter.grpcPort.name } } } }]);
+    expect(rule.http.paths).toEqual([{ path: '/helloworld.Greeter/', pathType: 'Prefix', backend: { service: { name: greeter.service.metadata.name, port: { name: greeter.grpcPort.name } } } }]);
     expect(ingress.metadata.namespace).toBe(greeter.service.metadata.namespace);
     expect(ingress.metadata.labels).toBeUndefined();
   });
@@ -113,11 +113,12 @@ describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
   test("describes the same routing as the L7 harness's nginx config (harness/nginx-config.ts)", () => {
     const [rule] = ingress.spec.rules;
     const config = renderNginxConfig('/run', [{ name: 'greeter', port: 8443, kind: 'grpc-tls', backends: [50051, 50052] }], { certFile: '/c.pem', keyFile: '/k.pem', caFile: '/c.pem' } as never);
-    // TLS for the same host, HTTP/2, every path of the host to the greeter's pods, as gRPC (grpc_pass, not proxy_pass).
+    // TLS for the same host, HTTP/2, the greeter's service (no health, no reflection) to its pods, as gRPC
+    // (grpc_pass, not proxy_pass).
     expect(config).toContain(`server_name ${rule.host};`);
     expect(config).toMatch(/listen 127\.0\.0\.1:8443 ssl http2;/);
-    expect(rule.http.paths.map((p: KubeObject) => `${p.pathType}:${p.path}`)).toEqual(['Prefix:/']);
-    expect(config).toMatch(/location \/ \{\s+grpc_pass grpc:\/\/greeter;/);
+    expect(rule.http.paths.map((p: KubeObject) => `${p.pathType}:${p.path}`)).toEqual(['Prefix:/helloworld.Greeter/']);
+    expect(config).toMatch(/location \/helloworld\.Greeter\/ \{\s+grpc_pass grpc:\/\/greeter;/);
     // The server drains with GOAWAY only on shutdown here (no max connection age), which ingress-nginx's upstream
     // keepalive handles; with an age set, the harness's keepalive_time rule would be needed.
     expect(greeter.settings.maxConnectionAgeMs).toBeUndefined();

@@ -135,8 +135,10 @@ describe.each(environments)('dist/%s', (env) => {
   test('the containers get settings the greeter server and client accept, and the pod outlives the drain', () => {
     const [service] = greeterService;
     const [greeter] = workloads(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
-    const server = containerEnv(greeter.spec.template.spec.containers[0]);
-    // Only names of app/settings.ts (app-settings.test.ts ties those to the parsers).
+    // NODE_OPTIONS is Node's own (the heap cap); every other variable is a server setting of app/settings.ts
+    // (app-settings.test.ts ties those to the parsers).
+    const { NODE_OPTIONS, ...server } = containerEnv(greeter.spec.template.spec.containers[0]);
+    expect(NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);
     expect(Object.values(SERVER_ENV)).toEqual(expect.arrayContaining(Object.keys(server)));
     const parsed = parseSettings(serverSettings, [], server);
     expect(parsed.help === false && parsed.settings.port).toBe(destination.port.number);

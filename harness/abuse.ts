@@ -1,0 +1,206 @@
+/**
+ * What a hostile client sends, as raw HTTP/2 frames, for the hardening tests and `npm run bench:abuse`. Each attack
+ * runs until its budget is spent, every connection has been ended, or `stop()`; the report says what it sent and
+ * how the server answered (GOAWAY codes, RST_STREAM codes, connections closed). Attacks answer the server's PINGs,
+ * so keepalive never ends them.
+ */
+import * as net from 'node:net';
+import { grpcMessage } from './raw-grpc';
+import {
+  FRAME,
+  SAY_HELLO_HEADERS,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  connectRawH2,
+  dataFrame,
+  frame,
+  goawayOf,
+  h2ErrorName,
+  headersFrame,
+  isGoaway,
+  rstCodeOf,
+  windowUpdateFrame,
+  type RawH2Connection,
+  type RawH2Options,
+} from './raw-h2';
+
+export interface AttackReport {
+  connections: number;
+  /** Bytes written to the server. */
+  bytesSent: number;
+  /** Connections the server ended, by the error of its GOAWAY (`closed`: closed without one). */
+  endedByServer: Record<string, number>;
+  /** RST_STREAM frames received, by error name. */
+  streamsReset: Record<string, number>;
+}
+
+export interface Attack {
+  /** Settles when the attack has sent all it meant to, or the server ended every connection. */
+  done: Promise<void>;
+  /** Stops sending, reports, and closes every connection. */
+  stop(): Promise<AttackReport>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const count = (into: Record<string, number>, key: string) => void (into[key] = (into[key] ?? 0) + 1);
+
+function report(connections: readonly RawH2Connection[], bytesSent: number): AttackReport {
+  const result: AttackReport = { connections: connections.length, bytesSent, endedByServer: {}, streamsReset: {} };
+  for (const connection of connections) {
+    const goaway = connection.frames.find(isGoaway);
+    if (goaway) count(result.endedByServer, goawayOf(goaway).error);
+    else if (connection.isClosed()) count(result.endedByServer, 'closed');
+    for (const reset of connection.frames.filter((f) => f.type === FRAME.RST_STREAM)) count(result.streamsReset, h2ErrorName(rstCodeOf(reset)));
+  }
+  return result;
+}
+
+/** Opens the connections, runs `attack` on each, and wraps them up as an Attack. */
+async function onConnections(
+  port: number,
+  connections: number,
+  options: RawH2Options,
+  attack: (connection: RawH2Connection, send: (bytes: Buffer) => void, stopped: () => boolean) => Promise<void>,
+): Promise<Attack> {
+  // Frames kept: the GOAWAY and the resets are what the report reads; not every WINDOW_UPDATE of a long attack.
+  const opened = await Promise.all(Array.from({ length: connections }, () => connectRawH2(port, { answerPings: true, keepFrames: false, ...options })));
+  let bytesSent = 0;
+  let stopped = false;
+  const send = (connection: RawH2Connection) => (bytes: Buffer) => {
+    bytesSent += bytes.length;
+    connection.send(bytes);
+  };
+  const done = Promise.all(opened.map((connection) => attack(connection, send(connection), () => stopped || connection.isClosed()))).then(() => undefined);
+  return {
+    done,
+    async stop() {
+      stopped = true;
+      await done;
+      const result = report(opened, bytesSent);
+      for (const connection of opened) connection.destroy();
+      return result;
+    },
+  };
+}
+
+/** Waits (bounded) until the server's flow control lets `bytes` through on the stream and the connection. */
+async function windowFor(connection: RawH2Connection, streamId: number, bytes: number, stopped: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs && !stopped(); waited += 5) {
+    if (connection.sendWindow(0) >= bytes && connection.sendWindow(streamId) >= bytes) return true;
+    await sleep(5);
+  }
+  return false;
+}
+
+export interface DripOptions {
+  connections: number;
+  streamsPerConnection: number;
+  /** The message length each stream's gRPC prefix announces (default 65,536: the greeter's largest). */
+  announcedBytes?: number;
+}
+
+/**
+ * Per connection, many SayHello streams whose gRPC prefix announces a large message that then arrives one byte
+ * per DATA frame and never completes or ends: the cheapest way to make a receiver keep a buffer per byte.
+ */
+export function dripAttack(port: number, options: DripOptions): Promise<Attack> {
+  const announced = options.announcedBytes ?? 65_536;
+  const perStream = announced - 1;
+  const BYTES_PER_WRITE = 1024;
+  return onConnections(port, options.connections, {}, async (connection, send, stopped) => {
+    const streams = Array.from({ length: options.streamsPerConnection }, (_, i) => 1 + 2 * i);
+    for (const id of streams) send(Buffer.concat([headersFrame(id, SAY_HELLO_HEADERS), dataFrame(id, grpcMessage(Buffer.alloc(0), 0, announced))]));
+    // A run of one-byte DATA frames per stream, written as often as flow control allows.
+    const runs = new Map(streams.map((id) => [id, Buffer.concat(Array.from({ length: BYTES_PER_WRITE }, () => frame(FRAME.DATA, 0, id, Buffer.from('a'))))]));
+    const frameBytes = runs.get(streams[0])!.length / BYTES_PER_WRITE;
+    for (let sent = 0; sent < perStream && !stopped(); sent += BYTES_PER_WRITE) {
+      const bytes = Math.min(BYTES_PER_WRITE, perStream - sent);
+      for (const id of streams) {
+        if (!(await windowFor(connection, id, bytes, stopped))) return;
+        send(runs.get(id)!.subarray(0, bytes * frameBytes));
+        await connection.drained();
+      }
+    }
+  });
+}
+
+/** WINDOW_UPDATE +1 on the connection, thousands per write, as fast as the socket takes them. */
+export function windowUpdateFlood(port: number, { connections = 1, framesPerWrite = 4096 } = {}): Promise<Attack> {
+  const burst = Buffer.concat(Array.from({ length: framesPerWrite }, () => windowUpdateFrame(0, 1)));
+  return onConnections(port, connections, {}, async (connection, send, stopped) => {
+    while (!stopped()) {
+      send(burst);
+      await connection.drained();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+}
+
+export const REFLECTION_PATH = '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo';
+
+/** ServerReflectionRequest{file_containing_symbol} (field 4, a string), length-prefixed. */
+export function fileContainingSymbolRequest(symbol: string): Buffer {
+  const name = Buffer.from(symbol);
+  return grpcMessage(Buffer.concat([Buffer.from([(4 << 3) | 2, name.length]), name]));
+}
+
+/**
+ * One ServerReflectionInfo stream from a client whose SETTINGS_INITIAL_WINDOW_SIZE is 0, so no answer can ever
+ * reach it, asking `file_containing_symbol` again and again (`requests` times, as flow control allows).
+ */
+export function reflectionZeroWindow(port: number, { requests = 100_000, perFrame = 40 } = {}): Promise<Attack> {
+  const batch = Buffer.concat(Array.from({ length: perFrame }, () => fileContainingSymbolRequest('helloworld.Greeter')));
+  return onConnections(port, 1, { settings: [[SETTINGS_INITIAL_WINDOW_SIZE, 0]] }, async (connection, send, stopped) => {
+    send(headersFrame(1, { ...SAY_HELLO_HEADERS, ':path': REFLECTION_PATH }));
+    for (let sent = 0; sent < requests && !stopped() && !connection.frames.some((f) => f.type === FRAME.RST_STREAM && f.streamId === 1); sent += perFrame) {
+      if (!(await windowFor(connection, 1, batch.length, stopped, 2000))) return;
+      send(dataFrame(1, batch));
+      await connection.drained();
+    }
+  });
+}
+
+/** Streams opened with HEADERS alone and then held: no message, no END_STREAM, no deadline. */
+export function heldStreams(port: number, { connections = 1, streamsPerConnection = 100 } = {}): Promise<Attack> {
+  return onConnections(port, connections, {}, async (_connection, send, stopped) => {
+    for (let i = 0; i < streamsPerConnection; i++) send(headersFrame(1 + 2 * i, SAY_HELLO_HEADERS));
+    while (!stopped()) await sleep(50);
+  });
+}
+
+export interface IdleConnections {
+  /** Resolves once every connection is open. */
+  opened: Promise<void>;
+  /** Connections still open. */
+  open(): number;
+  close(): void;
+}
+
+/**
+ * Connections that stay idle: `h2` ones that complete the HTTP/2 handshake (and answer PINGs), or `tcp` ones that
+ * never send a byte. `ignoreClose`: keep the socket after the server's GOAWAY and FIN, as a careless peer does.
+ */
+export function idleConnections(port: number, { count: total = 100, kind = 'h2' as 'h2' | 'tcp', ignoreClose = false, parallel = 100 } = {}): IdleConnections {
+  const sockets: net.Socket[] = [];
+  const closed = new Set<net.Socket>();
+  const openOne = async () => {
+    if (kind === 'tcp') {
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: ignoreClose });
+      socket.on('error', () => undefined).once('close', () => closed.add(socket));
+      if (!ignoreClose) socket.resume(); // read, so that the server's FIN is seen
+      sockets.push(socket);
+      await new Promise((resolve) => socket.once('connect', resolve).once('close', resolve));
+      return;
+    }
+    const connection = await connectRawH2(port, { answerPings: true, keepFrames: false, ignoreClose });
+    sockets.push(connection.socket);
+    connection.socket.once('close', () => closed.add(connection.socket));
+  };
+  const opened = (async () => {
+    for (let from = 0; from < total; from += parallel) await Promise.all(Array.from({ length: Math.min(parallel, total - from) }, openOne));
+  })();
+  return {
+    opened,
+    open: () => sockets.length - closed.size,
+    close: () => sockets.forEach((socket) => socket.destroy()),
+  };
+}
