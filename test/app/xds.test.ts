@@ -237,7 +237,8 @@ describe('xds:/// through the control plane', () => {
       const distrusting = startClient(['--count', '2', '--interval-ms', '0', '--deadline-ms', '3000'], bootstrapWith('distrusting.json', otherPki.caFile), listener);
       expect(await distrusting.exited).toBe(1);
       expect(distrusting.stdout.find((line) => line.startsWith('summary:'))).toMatch(/^summary: 2 calls, 2 failed \(UNAVAILABLE=2\)/);
-      expect(distrusting.stderr.every((line) => line.includes('unable to verify the first certificate'))).toBe(true);
+      // The client shortens long messages (app/client.ts); the start of the TLS error survives.
+      expect(distrusting.stderr.every((line) => line.includes('unable to verify the first'))).toBe(true);
     } finally {
       rmSync(pki.dir, { recursive: true, force: true });
       rmSync(otherPki.dir, { recursive: true, force: true });
