@@ -24,17 +24,17 @@ export interface GuardLimits {
 /**
  * After the server has sent its last byte (FIN) on a connection, how long the peer has to close its side before
  * the socket is destroyed. Node (20.20, lib/internal/http2/core.js `finishSessionClose`) ends the socket of a
- * gracefully closed session and then waits for the peer forever.
+ * gracefully closed session and then waits for the peer forever, reading and dropping what it sends.
  */
 export const LINGER_MS = 250;
-/** How often each connection's reading is checked against its allowance. */
-export const FLOOD_CHECK_MS = 250;
+/** How often each connection's spending is checked against its allowance. */
+const FLOOD_CHECK_MS = 250;
 /**
  * What a connection may spend per second beyond what its calls need; over it, it is cut off. Node's http2 shows no
  * WINDOW_UPDATE, PRIORITY or unknown frame to JavaScript and nghttp2 1.61 (Node 20.20) limits none of them, so for
  * those the bytes read are what can be counted.
  */
-export const FLOOD_RATES = {
+const FLOOD_RATES = {
   /** Bytes read besides what each call may carry: PINGs, SETTINGS, WINDOW_UPDATEs, headers are KiB per second. */
   bytes: 1024 * 1024,
   /** DATA frames besides one per call and one per KiB of its largest message. */
@@ -54,17 +54,17 @@ const FLOOD_REASONS: Record<Spending, string> = {
 };
 /** Unused allowance carried from one check to the next is capped at this many seconds' worth. */
 const FLOOD_BURST_SECONDS = 4;
+/** A new connection's allowance, and the most any may save up. */
+const fullAllowance = (): Record<Spending, number> => Object.fromEntries(SPENDINGS.map((spending) => [spending, FLOOD_RATES[spending] * FLOOD_BURST_SECONDS])) as Record<Spending, number>;
 /**
  * Connections beyond the cap that Node still accepts, so that one can be admitted by closing an idle one; more
- * arrive within LINGER_MS only in a flood of connections, and those are refused as they are accepted.
+ * arrive at once only in a flood of connections, and those are refused as they are accepted.
  */
 const EVICTION_HEADROOM = 16;
 /** Headers, trailers and padding a call may send besides its message. */
 const HEADER_ALLOWANCE_BYTES = 16 * 1024;
 /** While draining, how often streams are checked for the end of their response. */
 const DRAIN_CHECK_MS = 25;
-/** While draining, how long a connection with calls open has to answer a PING. */
-const DRAIN_PING_TIMEOUT_MS = 1000;
 
 interface Connection {
   /** The socket the session runs on: the TCP one, or the TLS one over it once the handshake is done. */
@@ -145,11 +145,6 @@ export class ConnectionGuard {
     return guard;
   }
 
-  /** Connections and streams open now. */
-  get counts(): { connections: number; streams: number } {
-    return { connections: this.byKey.size, streams: this.openStreams };
-  }
-
   private watch(http2Server: AnyHttp2Server): void {
     // Beyond the cap and what evicted connections may still hold while they linger, Node refuses a connection as
     // it accepts it (net.Server `maxConnections`), before any session is made for it.
@@ -187,16 +182,13 @@ export class ConnectionGuard {
       idleSince: now,
       bytesRead: socket.bytesRead,
       spent: { bytes: 0, dataFrames: 0, refusedStreams: 0 },
-      allowance: { bytes: FLOOD_RATES.bytes * FLOOD_BURST_SECONDS, dataFrames: FLOOD_RATES.dataFrames * FLOOD_BURST_SECONDS, refusedStreams: FLOOD_RATES.refusedStreams * FLOOD_BURST_SECONDS },
+      allowance: fullAllowance(),
       closing: false,
     };
     const key = keyOf(socket);
     this.byKey.set(key, connection);
     socket.once('close', () => {
       if (this.byKey.get(key) === connection) this.byKey.delete(key);
-      // Node (20.20) keeps a session whose connection failed with a stream still open (DATA after END_STREAM gets
-      // GOAWAY STREAM_CLOSED) even after its socket has closed: it would hold memory and a drain forever.
-      if (connection.session && !connection.session.destroyed) connection.session.destroy();
     });
     destroyAfterLastByte(socket);
   }
@@ -324,9 +316,9 @@ export class ConnectionGuard {
   }
 
   /**
-   * From now on every connection is closed as soon as the server has answered all its streams (grpc-js has sent
-   * GOAWAY, so no new one starts): idle ones at once. A stream the server has answered but the client keeps open
-   * (it never ended its request) does not hold the drain.
+   * From now on every connection is closed as soon as the server has answered all its streams (grpc-js's
+   * tryShutdown has sent GOAWAY, so no new one starts): idle ones at once. A stream the server has answered but the
+   * client keeps open (it never ended its request) does not hold the drain.
    */
   drain(): void {
     this.draining = true;
@@ -350,31 +342,6 @@ export class ConnectionGuard {
     const timer = setInterval(() => check() && clearInterval(timer), DRAIN_CHECK_MS);
     timer.unref();
     connection.socket.once('close', () => clearInterval(timer));
-    this.probe(connection);
-  }
-
-  /**
-   * A connection whose calls are still open must answer a PING within DRAIN_PING_TIMEOUT_MS, or it is destroyed:
-   * a connection nghttp2 has failed (GOAWAY with an error) never answers again, and its calls never end. Node 20.20
-   * cancels the PING of a session already closed (`Http2Session.ping`), so this runs before the GOAWAY.
-   */
-  private probe(connection: Connection): void {
-    const { session } = connection;
-    if (!session || session.destroyed) return;
-    const dead = () => {
-      if (!session.destroyed) session.destroy();
-    };
-    const timer = setTimeout(dead, DRAIN_PING_TIMEOUT_MS);
-    timer.unref();
-    try {
-      session.ping((error) => {
-        clearTimeout(timer);
-        if (error) dead();
-      });
-    } catch {
-      clearTimeout(timer);
-      dead();
-    }
   }
 
   /** Stops checking, and with `destroy` (the grace period is over) destroys every connection now. */

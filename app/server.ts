@@ -134,10 +134,9 @@ export class GreeterServer {
         this.server.forceShutdown();
         finish(true);
       }, this.config.shutdownGraceMs);
-      // The guard first: it PINGs connections with calls open, which Node no longer does once a session is closed.
-      this.guard.drain();
       // Its callback comes when the listener has closed, and so every connection.
       this.server.tryShutdown(() => finish(false));
+      this.guard.drain();
     });
     return this.stopping;
   }

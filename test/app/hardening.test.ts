@@ -247,16 +247,6 @@ describe('drains that end when the calls end', () => {
     await expect(server.shutdown('test')).resolves.toEqual({ forced: false });
     expect(performance.now() - started).toBeLessThan(1000);
   });
-
-  test('a connection nghttp2 has failed (DATA after END_STREAM) with its call never answered: a PING finds it dead, and the drain ends by itself', async () => {
-    const { server } = await startTestServer('greeter-failed', { keepaliveTimeMs: 7_200_000, shutdownGraceMs: 10_000 });
-    const connection = await rawConnection(server.port);
-    connection.send(headersFrame(1, SAY_HELLO_HEADERS), dataFrame(1, Buffer.from([0, 0, 0, 0, 0]), true), dataFrame(1, Buffer.from('more'), true));
-    await connection.waitFor((f) => f.type === FRAME.GOAWAY, 2000);
-    const started = performance.now();
-    await expect(server.shutdown('test')).resolves.toEqual({ forced: false });
-    expect(performance.now() - started).toBeLessThan(3000);
-  });
 });
 
 describe('peers that ignore GOAWAY lose their socket', () => {
