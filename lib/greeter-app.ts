@@ -4,6 +4,7 @@ import { GREETER_DEFAULT_PORT, SERVER_ENV } from '../app/settings';
 import type { ContainerImage, ContainerResources } from './container';
 import { GrpcApp } from './grpc-app';
 import { milliseconds, quantity } from './internal/validate';
+import { parseQuantity } from './validation/quantity';
 import type { INamespace } from './namespace';
 
 export interface GreeterAppProps {
@@ -69,17 +70,15 @@ export interface GreeterAppProps {
   readonly reflection?: boolean;
 }
 
-/** Multiples of a Kubernetes quantity's suffixes, in bytes (`m` is a thousandth). */
-const QUANTITY_SUFFIXES: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-
 /**
  * Node's V8 heap for a container memory limit: half of it, so that V8 collects garbage long before the limit (it
  * sizes its heap from the cgroup limit itself, about all of it) and the other half holds what is not heap: HTTP/2
  * sessions, sockets, buffers, code. The server's caps keep its live heap far below (docs/hardening.md).
  */
 function heapMiBFor(memoryLimit: string): number {
-  const [, amount, suffix] = /^([\d.]+)([A-Za-z]*)$/.exec(memoryLimit)!;
-  return Math.max(16, Math.floor((Number(amount) * QUANTITY_SUFFIXES[suffix]) / 2 ** 20 / 2));
+  // The caller has checked the quantity, so it parses.
+  const { num, den } = parseQuantity(memoryLimit)!;
+  return Math.max(16, Math.floor(Number(num) / Number(den) / 2 ** 20 / 2));
 }
 
 /**
