@@ -8,7 +8,15 @@ import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { KUSTOMIZATION_FILE_NAMES, writeKustomization } from './deploy/kustomization';
-import { ENVIRONMENTS, annotateSyncWaves, argoCdApplications, argoCdDirs, argoCdRootApplication, environment, environmentStrategies } from './deploy';
+import {
+  ENVIRONMENTS,
+  annotateSyncWaves,
+  argoCdApplications,
+  argoCdDirs,
+  argoCdRootApplication,
+  environment,
+  environmentStrategies,
+} from './deploy';
 
 const ARGO_CD_TARGET = 'argocd';
 
@@ -30,7 +38,9 @@ function appsFor(outdir: string, target: string): App[] {
   const strategies = environmentStrategies(env);
   const chosen = strategyName === undefined ? strategies : strategies.filter((s) => s.name === strategyName);
   if (chosen.length === 0 || rest.length > 0) {
-    throw new Error(`unknown strategy ${JSON.stringify(target)}: ${env.name} renders ${strategies.map((s) => JSON.stringify(`${env.name}/${s.name}`)).join(', ')}`);
+    throw new Error(
+      `unknown strategy ${JSON.stringify(target)}: ${env.name} renders ${strategies.map((s) => JSON.stringify(`${env.name}/${s.name}`)).join(', ')}`,
+    );
   }
   return chosen.map((strategy) => {
     const app = newApp(path.join(env.name, strategy.name));

@@ -25,20 +25,104 @@ import { CLIENT_ENV } from './settings';
 import { XDS_BOOTSTRAP_ENV, enableXds, isXdsTarget } from './xds';
 
 export const clientSettings = {
-  target: setting({ flag: 'target', env: CLIENT_ENV.target, parser: text, default: 'localhost:50051', help: `host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051, or kubernetes:///<service>[.<namespace>]:<port name or number> for the ready pods of a Service, watched through the Kubernetes API (use with --lb round_robin), or xds:///<listener> through an xDS control plane such as Istio's (bootstrap from ${XDS_BOOTSTRAP_ENV}, which Istio's grpc-agent sets; the control plane picks the balancing policy, so --lb does not apply)` }),
-  name: setting({ flag: 'name', env: 'NAME', parser: text, default: undefined as string | undefined, help: 'name to greet (default: the target, as the Go sample does)' }),
-  tls: setting({ flag: 'tls', env: 'TLS', parser: boolean, default: false, help: 'use TLS with the system CAs (implied by --ca-file)' }),
-  caFile: setting({ flag: 'ca-file', env: CLIENT_ENV.caFile, parser: optionalFile, default: undefined, help: 'PEM CA bundle to verify the server; turns TLS on' }),
-  serverName: setting({ flag: 'server-name', env: CLIENT_ENV.serverName, parser: text, default: undefined as string | undefined, help: 'TLS server name and :authority when dialing an address, e.g. grpc.example.com' }),
-  lb: setting({ flag: 'lb', env: CLIENT_ENV.lbPolicy, parser: oneOf('pick_first', 'round_robin'), default: 'pick_first', help: 'client-side load-balancing policy' }),
-  maxAttempts: setting({ flag: 'max-attempts', env: 'MAX_ATTEMPTS', parser: integer(1, 5), default: 1, help: 'attempts per call: above 1, a call that fails UNAVAILABLE is retried (safe: SayHello has no side effects)' }),
-  count: setting({ flag: 'count', env: 'COUNT', parser: integer(0), default: 0, help: 'calls to make; 0 runs until SIGINT/SIGTERM' }),
-  intervalMs: setting({ flag: 'interval-ms', env: CLIENT_ENV.intervalMs, parser: milliseconds, default: 1000, help: 'pause after each call, per worker' }),
-  concurrency: setting({ flag: 'concurrency', env: 'CONCURRENCY', parser: integer(1, 10_000), default: 1, help: 'calls in flight at once' }),
-  deadlineMs: setting({ flag: 'deadline-ms', env: 'DEADLINE_MS', parser: integer(1), default: 5000, help: 'deadline of each call' }),
-  warmupMs: setting({ flag: 'warmup-ms', env: 'WARMUP_MS', parser: milliseconds, default: 0, help: 'call for this long before counting, so round_robin has connected every subchannel' }),
-  summaryEvery: setting({ flag: 'summary-every', env: CLIENT_ENV.summaryEvery, parser: integer(0), default: 0, help: 'print the per-pod summary every N calls; 0: only at the end' }),
-  quiet: setting({ flag: 'quiet', env: 'QUIET', parser: boolean, default: false, help: 'no line per reply, only summaries and errors' }),
+  target: setting({
+    flag: 'target',
+    env: CLIENT_ENV.target,
+    parser: text,
+    default: 'localhost:50051',
+    help: `host:port or any grpc-js target, e.g. dns:///greeter-headless.testing.svc.cluster.local:50051, or kubernetes:///<service>[.<namespace>]:<port name or number> for the ready pods of a Service, watched through the Kubernetes API (use with --lb round_robin), or xds:///<listener> through an xDS control plane such as Istio's (bootstrap from ${XDS_BOOTSTRAP_ENV}, which Istio's grpc-agent sets; the control plane picks the balancing policy, so --lb does not apply)`,
+  }),
+  name: setting({
+    flag: 'name',
+    env: 'NAME',
+    parser: text,
+    default: undefined as string | undefined,
+    help: 'name to greet (default: the target, as the Go sample does)',
+  }),
+  tls: setting({
+    flag: 'tls',
+    env: 'TLS',
+    parser: boolean,
+    default: false,
+    help: 'use TLS with the system CAs (implied by --ca-file)',
+  }),
+  caFile: setting({
+    flag: 'ca-file',
+    env: CLIENT_ENV.caFile,
+    parser: optionalFile,
+    default: undefined,
+    help: 'PEM CA bundle to verify the server; turns TLS on',
+  }),
+  serverName: setting({
+    flag: 'server-name',
+    env: CLIENT_ENV.serverName,
+    parser: text,
+    default: undefined as string | undefined,
+    help: 'TLS server name and :authority when dialing an address, e.g. grpc.example.com',
+  }),
+  lb: setting({
+    flag: 'lb',
+    env: CLIENT_ENV.lbPolicy,
+    parser: oneOf('pick_first', 'round_robin'),
+    default: 'pick_first',
+    help: 'client-side load-balancing policy',
+  }),
+  maxAttempts: setting({
+    flag: 'max-attempts',
+    env: 'MAX_ATTEMPTS',
+    parser: integer(1, 5),
+    default: 1,
+    help: 'attempts per call: above 1, a call that fails UNAVAILABLE is retried (safe: SayHello has no side effects)',
+  }),
+  count: setting({
+    flag: 'count',
+    env: 'COUNT',
+    parser: integer(0),
+    default: 0,
+    help: 'calls to make; 0 runs until SIGINT/SIGTERM',
+  }),
+  intervalMs: setting({
+    flag: 'interval-ms',
+    env: CLIENT_ENV.intervalMs,
+    parser: milliseconds,
+    default: 1000,
+    help: 'pause after each call, per worker',
+  }),
+  concurrency: setting({
+    flag: 'concurrency',
+    env: 'CONCURRENCY',
+    parser: integer(1, 10_000),
+    default: 1,
+    help: 'calls in flight at once',
+  }),
+  deadlineMs: setting({
+    flag: 'deadline-ms',
+    env: 'DEADLINE_MS',
+    parser: integer(1),
+    default: 5000,
+    help: 'deadline of each call',
+  }),
+  warmupMs: setting({
+    flag: 'warmup-ms',
+    env: 'WARMUP_MS',
+    parser: milliseconds,
+    default: 0,
+    help: 'call for this long before counting, so round_robin has connected every subchannel',
+  }),
+  summaryEvery: setting({
+    flag: 'summary-every',
+    env: CLIENT_ENV.summaryEvery,
+    parser: integer(0),
+    default: 0,
+    help: 'print the per-pod summary every N calls; 0: only at the end',
+  }),
+  quiet: setting({
+    flag: 'quiet',
+    env: 'QUIET',
+    parser: boolean,
+    default: false,
+    help: 'no line per reply, only summaries and errors',
+  }),
 };
 
 export type ClientConfig = Settings<typeof clientSettings>;
@@ -67,9 +151,15 @@ export const MAX_DETAILS_CHARS = 200;
  * that is the server's fault, reported as INTERNAL as grpc-go does ("malformed grpc-status"). Long messages are cut.
  */
 export function describeFailure(error: Pick<grpc.ServiceError, 'code' | 'details'>): { status: string; text: string } {
-  const details = error.details.length > MAX_DETAILS_CHARS ? `${error.details.slice(0, MAX_DETAILS_CHARS)}… (${error.details.length - MAX_DETAILS_CHARS} more characters)` : error.details;
+  const details =
+    error.details.length > MAX_DETAILS_CHARS
+      ? `${error.details.slice(0, MAX_DETAILS_CHARS)}… (${error.details.length - MAX_DETAILS_CHARS} more characters)`
+      : error.details;
   if (!Number.isInteger(error.code)) {
-    return { status: 'INTERNAL', text: `INTERNAL: malformed grpc-status from the server (not a status code)${details ? `; its message: ${details}` : ''}` };
+    return {
+      status: 'INTERNAL',
+      text: `INTERNAL: malformed grpc-status from the server (not a status code)${details ? `; its message: ${details}` : ''}`,
+    };
   }
   const status = grpc.status[error.code] ?? `status ${error.code}`;
   return { status, text: `${status}: ${details}` };
@@ -109,14 +199,26 @@ export function formatSummary(result: RunResult): string {
 function retryPolicy(maxAttempts: number) {
   return {
     name: [{ service: GREETER_SERVICE }],
-    retryPolicy: { maxAttempts, initialBackoff: '0.01s', maxBackoff: '0.1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+    retryPolicy: {
+      maxAttempts,
+      initialBackoff: '0.01s',
+      maxBackoff: '0.1s',
+      backoffMultiplier: 2,
+      retryableStatusCodes: ['UNAVAILABLE'],
+    },
   };
 }
 
-export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' | 'caFile' | 'serverName' | 'lb' | 'maxAttempts'>): GreeterClient {
+export function createGreeterClient(
+  config: Pick<ClientConfig, 'target' | 'tls' | 'caFile' | 'serverName' | 'lb' | 'maxAttempts'>,
+): GreeterClient {
   const useTls = config.tls || config.caFile !== undefined;
   if (config.serverName !== undefined && !useTls) {
-    throw new ConfigError('SERVER_NAME', config.serverName, 'TLS to be on (--tls or --ca-file) for a server-name override');
+    throw new ConfigError(
+      'SERVER_NAME',
+      config.serverName,
+      'TLS to be on (--tls or --ca-file) for a server-name override',
+    );
   }
   const credentials = useTls
     ? grpc.credentials.createSsl(config.caFile === undefined ? null : readFileSync(config.caFile))
@@ -137,7 +239,8 @@ export function createGreeterClient(config: Pick<ClientConfig, 'target' | 'tls' 
     return new GreeterClient(config.target, channelCredentials, options);
   } catch (error) {
     // grpc-js parses a kubernetes: target when it makes the channel: a bad one is a bad setting like any other.
-    if (error instanceof KubernetesTargetError) throw new ConfigError('TARGET', config.target, `${TARGET_FORM} (${error.reason})`);
+    if (error instanceof KubernetesTargetError)
+      throw new ConfigError('TARGET', config.target, `${TARGET_FORM} (${error.reason})`);
     throw error;
   }
 }
@@ -171,22 +274,27 @@ export async function runClient(config: ClientConfig, output: ClientOutput, stop
   const callOnce = (counted: boolean) =>
     new Promise<void>((resolve) => {
       let pod = 'unknown';
-      const call = client.SayHello({ name }, new grpc.Metadata(), { deadline: Date.now() + config.deadlineMs }, (error, reply?: HelloReply) => {
-        inFlight.delete(call);
-        if (!counted || (stop?.aborted && error?.code === grpc.status.CANCELLED)) return resolve();
-        result.calls++;
-        if (error) {
-          result.failures++;
-          const { status, text } = describeFailure(error);
-          result.byStatus.set(status, (result.byStatus.get(status) ?? 0) + 1);
-          output.error(`${goLogTime()} call failed: ${text}`);
-        } else {
-          result.byPod.set(pod, (result.byPod.get(pod) ?? 0) + 1);
-          if (!config.quiet) output.info(`${goLogTime()} ${reply!.message}`);
-        }
-        if (config.summaryEvery > 0 && result.calls % config.summaryEvery === 0) output.info(formatSummary(result));
-        resolve();
-      });
+      const call = client.SayHello(
+        { name },
+        new grpc.Metadata(),
+        { deadline: Date.now() + config.deadlineMs },
+        (error, reply?: HelloReply) => {
+          inFlight.delete(call);
+          if (!counted || (stop?.aborted && error?.code === grpc.status.CANCELLED)) return resolve();
+          result.calls++;
+          if (error) {
+            result.failures++;
+            const { status, text } = describeFailure(error);
+            result.byStatus.set(status, (result.byStatus.get(status) ?? 0) + 1);
+            output.error(`${goLogTime()} call failed: ${text}`);
+          } else {
+            result.byPod.set(pod, (result.byPod.get(pod) ?? 0) + 1);
+            if (!config.quiet) output.info(`${goLogTime()} ${reply!.message}`);
+          }
+          if (config.summaryEvery > 0 && result.calls % config.summaryEvery === 0) output.info(formatSummary(result));
+          resolve();
+        },
+      );
       inFlight.add(call);
       call.on('metadata', (metadata: grpc.Metadata) => {
         pod = String(metadata.get('hostname')[0] ?? pod);

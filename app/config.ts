@@ -101,7 +101,11 @@ export function defaultSettings<S extends Specs>(specs: S): Settings<S> {
 /** The result of parsing: the settings, or a request for help. */
 export type ParseResult<S extends Specs> = { help: true } | { help: false; settings: Settings<S> };
 
-export function parseSettings<S extends Specs>(specs: S, argv: readonly string[], env: NodeJS.ProcessEnv): ParseResult<S> {
+export function parseSettings<S extends Specs>(
+  specs: S,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): ParseResult<S> {
   const byFlag = new Map(Object.entries(specs).map(([key, spec]) => [spec.flag, key]));
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -146,6 +150,8 @@ export function usage(command: string, specs: Specs): string {
     const fallback = shown === undefined ? '' : ` (default: ${String(shown)})`;
     return `  ${names.padEnd(48)} ${spec.help}${fallback}`;
   });
-  const byEnv = Object.values(specs).some((spec) => spec.env !== undefined) ? 'Every flag can also be set by its environment variable; a flag wins.\n' : '';
+  const byEnv = Object.values(specs).some((spec) => spec.env !== undefined)
+    ? 'Every flag can also be set by its environment variable; a flag wins.\n'
+    : '';
   return `usage: ${command} [flags]\n${byEnv}${rows.join('\n')}\n`;
 }

@@ -55,7 +55,11 @@ const FLOOD_REASONS: Record<Spending, string> = {
 /** Unused allowance carried from one check to the next is capped at this many seconds' worth. */
 const FLOOD_BURST_SECONDS = 4;
 /** A new connection's allowance, and the most any may save up. */
-const fullAllowance = (): Record<Spending, number> => Object.fromEntries(SPENDINGS.map((spending) => [spending, FLOOD_RATES[spending] * FLOOD_BURST_SECONDS])) as Record<Spending, number>;
+const fullAllowance = (): Record<Spending, number> =>
+  Object.fromEntries(SPENDINGS.map((spending) => [spending, FLOOD_RATES[spending] * FLOOD_BURST_SECONDS])) as Record<
+    Spending,
+    number
+  >;
 /**
  * Connections beyond the cap that Node still accepts, so that one can be admitted by closing an idle one; more
  * arrive at once only in a flood of connections, and those are refused as they are accepted.
@@ -84,7 +88,12 @@ interface Connection {
 }
 
 type AnyHttp2Server = http2.Http2Server | http2.Http2SecureServer;
-type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+type StreamListener = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+) => void;
 
 /**
  * The HTTP/2 servers grpc-js created in bindAsync. grpc-js 1.14 keeps them in the private map `http2Servers` and
@@ -94,8 +103,13 @@ type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingH
 function http2ServersOf(server: grpc.Server): AnyHttp2Server[] {
   const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
   const found = servers instanceof Map ? [...servers.keys()] : [];
-  if (found.length === 0 || !found.every((s: AnyHttp2Server) => typeof s?.listeners === 'function' && s.listeners('stream').length === 1)) {
-    throw new Error('grpc-js internals changed: expected its bound HTTP/2 servers in Server.http2Servers, each with one stream listener');
+  if (
+    found.length === 0 ||
+    !found.every((s: AnyHttp2Server) => typeof s?.listeners === 'function' && s.listeners('stream').length === 1)
+  ) {
+    throw new Error(
+      'grpc-js internals changed: expected its bound HTTP/2 servers in Server.http2Servers, each with one stream listener',
+    );
   }
   return found;
 }
@@ -215,7 +229,12 @@ export class ConnectionGuard {
   private evictIdle(): boolean {
     let oldest: Connection | undefined;
     for (const connection of this.byKey.values()) {
-      if (connection.streams.size === 0 && !connection.closing && (oldest === undefined || connection.idleSince < oldest.idleSince)) oldest = connection;
+      if (
+        connection.streams.size === 0 &&
+        !connection.closing &&
+        (oldest === undefined || connection.idleSince < oldest.idleSince)
+      )
+        oldest = connection;
     }
     if (oldest === undefined) return false;
     this.byKey.delete(keyOf(oldest.socket));
@@ -241,7 +260,8 @@ export class ConnectionGuard {
       // Each refused stream costs Node a stream's objects: a client retrying in a loop is cut off now, not at the
       // next check.
       connection.spent.refusedStreams++;
-      if (connection.spent.refusedStreams > connection.allowance.refusedStreams) this.cutOff(connection, 'refusedStreams');
+      if (connection.spent.refusedStreams > connection.allowance.refusedStreams)
+        this.cutOff(connection, 'refusedStreams');
       return false;
     }
     if (connection.streams.size === 0) this.busyConnections++;
@@ -261,10 +281,14 @@ export class ConnectionGuard {
   }
 
   private makeRoomFor(connection: Connection): boolean {
-    const share = Math.max(1, Math.floor(this.limits.maxStreams / (this.busyConnections + (connection.streams.size === 0 ? 1 : 0))));
+    const share = Math.max(
+      1,
+      Math.floor(this.limits.maxStreams / (this.busyConnections + (connection.streams.size === 0 ? 1 : 0))),
+    );
     if (connection.streams.size >= share) return false;
     let heaviest: Connection | undefined;
-    for (const other of this.byKey.values()) if (heaviest === undefined || other.streams.size > heaviest.streams.size) heaviest = other;
+    for (const other of this.byKey.values())
+      if (heaviest === undefined || other.streams.size > heaviest.streams.size) heaviest = other;
     if (heaviest === undefined || heaviest.streams.size <= share) return false;
     const newest = [...heaviest.streams].at(-1)!;
     heaviest.streams.delete(newest);
@@ -276,16 +300,25 @@ export class ConnectionGuard {
   /** Each connection's reading since the last check against its allowance; over it, GOAWAY ENHANCE_YOUR_CALM. */
   private checkFloods(seconds: number): void {
     if (this.refused > 0) {
-      this.logger.log('warn', 'connections refused', { reason: 'connection cap: every connection has a call in flight, or too many arrived at once', count: this.refused, maxConnections: this.limits.maxConnections });
+      this.logger.log('warn', 'connections refused', {
+        reason: 'connection cap: every connection has a call in flight, or too many arrived at once',
+        count: this.refused,
+        maxConnections: this.limits.maxConnections,
+      });
       this.refused = 0;
     }
     for (const connection of this.byKey.values()) {
       connection.spent.bytes = connection.socket.bytesRead - connection.bytesRead;
       connection.bytesRead = connection.socket.bytesRead;
-      const perSecond = Object.fromEntries(SPENDINGS.map((spending) => [spending, Math.round(connection.spent[spending] / seconds)]));
+      const perSecond = Object.fromEntries(
+        SPENDINGS.map((spending) => [spending, Math.round(connection.spent[spending] / seconds)]),
+      );
       for (const spending of SPENDINGS) {
         const rate = FLOOD_RATES[spending];
-        connection.allowance[spending] = Math.min(connection.allowance[spending] + rate * seconds - connection.spent[spending], rate * FLOOD_BURST_SECONDS);
+        connection.allowance[spending] = Math.min(
+          connection.allowance[spending] + rate * seconds - connection.spent[spending],
+          rate * FLOOD_BURST_SECONDS,
+        );
         connection.spent[spending] = 0;
       }
       const over = SPENDINGS.find((spending) => connection.allowance[spending] < 0);
@@ -296,7 +329,12 @@ export class ConnectionGuard {
   private cutOff(connection: Connection, over: Spending, perSecond: Record<string, number> = {}): void {
     if (connection.closing) return;
     connection.closing = true;
-    this.logger.log('warn', 'connection cut', { reason: FLOOD_REASONS[over], peer: connection.peer, streams: connection.streams.size, ...perSecond });
+    this.logger.log('warn', 'connection cut', {
+      reason: FLOOD_REASONS[over],
+      peer: connection.peer,
+      streams: connection.streams.size,
+      ...perSecond,
+    });
     this.cut(connection);
   }
 

@@ -11,7 +11,9 @@ import { GREETER_SERVICE } from './proto';
 const REPORTED_SERVICES = ['', GREETER_SERVICE] as const;
 
 export class GreeterHealth {
-  private readonly health = new HealthImplementation(Object.fromEntries(REPORTED_SERVICES.map((service) => [service, 'SERVING' as const])));
+  private readonly health = new HealthImplementation(
+    Object.fromEntries(REPORTED_SERVICES.map((service) => [service, 'SERVING' as const])),
+  );
   private readonly watches = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
   addToServer(server: grpc.Server): void {

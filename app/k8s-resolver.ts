@@ -80,19 +80,26 @@ export function parseKubernetesTarget(target: string, podNamespace: () => string
   const uri = /^kubernetes:\/\/([^/]*)\/(.*)$/.exec(target);
   if (!uri) throw invalid('it must start with kubernetes:/// (three slashes)');
   const [, authority, endpoint] = uri;
-  if (authority !== '') throw invalid(`the authority ${JSON.stringify(authority)} is not supported (the API server comes from the kubeconfig): leave it empty`);
+  if (authority !== '')
+    throw invalid(
+      `the authority ${JSON.stringify(authority)} is not supported (the API server comes from the kubeconfig): leave it empty`,
+    );
   const colon = endpoint.lastIndexOf(':');
   if (colon < 0) throw invalid('the port is missing');
   const [service, namespace, ...domain] = endpoint.slice(0, colon).split('.');
   const portText = endpoint.slice(colon + 1);
   if (service.length > 63 || !DNS1035_LABEL.test(service)) {
-    throw invalid(`service ${JSON.stringify(service)} is not a Service name (a DNS-1035 label: lower-case letters, digits and "-", starting with a letter)`);
+    throw invalid(
+      `service ${JSON.stringify(service)} is not a Service name (a DNS-1035 label: lower-case letters, digits and "-", starting with a letter)`,
+    );
   }
   if (namespace !== undefined && (namespace.length > 63 || !DNS1123_LABEL.test(namespace))) {
     throw invalid(`namespace ${JSON.stringify(namespace)} is not a namespace name (a DNS-1123 label)`);
   }
   if (domain.length > 0 && domain[0] !== 'svc') {
-    throw invalid(`only .svc[.<cluster domain>] may follow the namespace, got ${JSON.stringify('.' + domain.join('.'))}`);
+    throw invalid(
+      `only .svc[.<cluster domain>] may follow the namespace, got ${JSON.stringify('.' + domain.join('.'))}`,
+    );
   }
   let port: string | number;
   if (/^\d+$/.test(portText)) {
@@ -101,7 +108,9 @@ export function parseKubernetesTarget(target: string, podNamespace: () => string
   } else if (portText.length <= 15 && PORT_NAME.test(portText)) {
     port = portText;
   } else {
-    throw invalid(`port ${JSON.stringify(portText)} is neither a number nor a port name (at most 15 lower-case letters, digits and "-")`);
+    throw invalid(
+      `port ${JSON.stringify(portText)} is neither a number nor a port name (at most 15 lower-case letters, digits and "-")`,
+    );
   }
   return { service, namespace: namespace ?? podNamespace(), port };
 }
@@ -125,7 +134,8 @@ export interface TcpAddress {
 export function readyAddresses(slices: Iterable<EndpointSlice>, port: string | number): TcpAddress[] {
   const addresses = new Map<string, TcpAddress>();
   for (const slice of slices) {
-    const portNumber = typeof port === 'number' ? port : slice.ports?.find((candidate) => candidate.name === port)?.port;
+    const portNumber =
+      typeof port === 'number' ? port : slice.ports?.find((candidate) => candidate.name === port)?.port;
     if (portNumber === undefined) continue;
     // `endpoints` is null, not [], in the JSON of a slice without endpoints (kube-apiserver's Go nil slice).
     for (const endpoint of slice.endpoints ?? []) {
@@ -152,7 +162,9 @@ function loadKubernetesClient(): KubernetesClient {
     return (kubernetesClient ??= require('@kubernetes/client-node') as KubernetesClient);
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') throw error;
-    throw new Error(`kubernetes: targets need a Node.js that can require() an ES module (20.19+ or 22.12+) for @kubernetes/client-node; this is ${process.version}`);
+    throw new Error(
+      `kubernetes: targets need a Node.js that can require() an ES module (20.19+ or 22.12+) for @kubernetes/client-node; this is ${process.version}`,
+    );
   }
 }
 
@@ -164,7 +176,12 @@ interface Stream {
 /** What an API error says: the Status message of an HTTP error, else the error's own message. */
 function describeError(error: unknown): string {
   if (typeof error !== 'object' || error === null) return String(error);
-  const { code, statusCode, body, message } = error as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
+  const { code, statusCode, body, message } = error as {
+    code?: unknown;
+    statusCode?: unknown;
+    body?: unknown;
+    message?: unknown;
+  };
   const status = typeof code === 'number' ? code : typeof statusCode === 'number' ? statusCode : undefined;
   // node-fetch repeats the URL ("request to <url> failed, reason: connect ECONNREFUSED …"): keep the reason.
   if (status === undefined) return String(message ?? error).replace(/^request to \S+ failed, reason: /, '');
@@ -320,9 +337,13 @@ class EndpointSliceWatch {
     const stream = this.beginStream();
     const startedAt = Date.now();
     let events = 0;
-    const watchdog = setTimeout(() => {
-      if (this.isCurrent(stream)) this.relist(`watch still open ${WATCH_GRACE_MS} ms after its timeout, presumed dead`);
-    }, WATCH_TIMEOUT_SECONDS * 1000 + WATCH_GRACE_MS);
+    const watchdog = setTimeout(
+      () => {
+        if (this.isCurrent(stream))
+          this.relist(`watch still open ${WATCH_GRACE_MS} ms after its timeout, presumed dead`);
+      },
+      WATCH_TIMEOUT_SECONDS * 1000 + WATCH_GRACE_MS,
+    );
     watchdog.unref();
     stream.cleanup = () => clearTimeout(watchdog);
 
@@ -332,7 +353,9 @@ class EndpointSliceWatch {
       if (status === 410) return this.relist('watch answered 410 Gone');
       if (error) return this.retry('watch', error);
       // The API server ends every watch after its timeout: resume from the last resourceVersion seen.
-      this.trace(`watch ended after ${Date.now() - startedAt} ms and ${events} events: watching again from resourceVersion ${this.resourceVersion}`);
+      this.trace(
+        `watch ended after ${Date.now() - startedAt} ms and ${events} events: watching again from resourceVersion ${this.resourceVersion}`,
+      );
       if (events > 0 || Date.now() - startedAt >= MIN_STREAM_MS) return this.watch();
       this.endStream();
       this.afterBackoff = () => this.watch();
@@ -363,7 +386,12 @@ class EndpointSliceWatch {
     new (loadKubernetesClient().Watch)(kubeConfig)
       .watch(
         this.path,
-        { labelSelector: this.labelSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
+        {
+          labelSelector: this.labelSelector,
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+        },
         (type: string, object: unknown) => {
           // Watch swallows what a callback throws: turn it into a failed watch rather than a silent stale pool.
           try {
@@ -411,7 +439,13 @@ export class KubernetesResolver implements grpc.experimental.Resolver {
       initialDelay: options['grpc.initial_reconnect_backoff_ms'] ?? BACKOFF.initialDelay,
       maxDelay: options['grpc.max_reconnect_backoff_ms'] ?? BACKOFF.maxDelay,
     };
-    this.watch = new EndpointSliceWatch(this.name, this.target, (slices, count) => this.push(slices, count), (message) => this.fail(message), backoff);
+    this.watch = new EndpointSliceWatch(
+      this.name,
+      this.target,
+      (slices, count) => this.push(slices, count),
+      (message) => this.fail(message),
+      backoff,
+    );
   }
 
   updateResolution(): void {
@@ -449,7 +483,12 @@ export class KubernetesResolver implements grpc.experimental.Resolver {
   private fail(message: string): void {
     // After an error the next good result is passed on even if the addresses did not change.
     this.lastPushed = undefined;
-    this.listener(grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: `${this.name}: ${message}` }), {}, null, '');
+    this.listener(
+      grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: `${this.name}: ${message}` }),
+      {},
+      null,
+      '',
+    );
   }
 }
 

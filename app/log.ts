@@ -6,7 +6,10 @@ export interface Logger {
   log(level: LogLevel, msg: string, fields?: LogFields): void;
 }
 
-export function jsonLogger(component: string, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+export function jsonLogger(
+  component: string,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+): Logger {
   return {
     log(level, msg, fields = {}) {
       write(JSON.stringify({ time: new Date().toISOString(), level, component, msg, ...fields }) + '\n');

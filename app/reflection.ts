@@ -12,7 +12,9 @@ import { packageDefinition } from './proto';
 export const MAX_QUEUED_RESPONSES = 16;
 
 /** Wraps @grpc/reflection's handler so that its writes beyond MAX_QUEUED_RESPONSES end the call. */
-function bounded(handler: grpc.handleBidiStreamingCall<unknown, unknown>): grpc.handleBidiStreamingCall<unknown, unknown> {
+function bounded(
+  handler: grpc.handleBidiStreamingCall<unknown, unknown>,
+): grpc.handleBidiStreamingCall<unknown, unknown> {
   return (call) => {
     const write = call.write.bind(call);
     let ended = false;
@@ -20,7 +22,10 @@ function bounded(handler: grpc.handleBidiStreamingCall<unknown, unknown>): grpc.
       if (ended) return false;
       if (call.writableLength < MAX_QUEUED_RESPONSES) return write(response);
       ended = true;
-      call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `more than ${MAX_QUEUED_RESPONSES} reflection answers unread` });
+      call.emit('error', {
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `more than ${MAX_QUEUED_RESPONSES} reflection answers unread`,
+      });
       return false;
     }) as typeof call.write;
     handler(call);
@@ -30,6 +35,10 @@ function bounded(handler: grpc.handleBidiStreamingCall<unknown, unknown>): grpc.
 export function addBoundedReflection(server: grpc.Server): void {
   new ReflectionService(packageDefinition).addToServer({
     addService: (service, implementation) =>
-      server.addService(service, { ServerReflectionInfo: bounded(implementation.ServerReflectionInfo as grpc.handleBidiStreamingCall<unknown, unknown>) }),
+      server.addService(service, {
+        ServerReflectionInfo: bounded(
+          implementation.ServerReflectionInfo as grpc.handleBidiStreamingCall<unknown, unknown>,
+        ),
+      }),
   });
 }

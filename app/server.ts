@@ -33,28 +33,131 @@ export const DEFAULT_PORT = GREETER_DEFAULT_PORT;
 
 export const serverSettings = {
   host: setting({ flag: 'host', env: 'HOST', parser: text, default: '0.0.0.0', help: 'address to listen on' }),
-  port: setting({ flag: 'port', env: SERVER_ENV.port, parser: port, default: DEFAULT_PORT, help: 'port to listen on; 0 picks a free one' }),
-  podName: setting({ flag: 'pod-name', env: SERVER_ENV.podName, parser: text, default: hostname(), defaultHelp: 'the host name', help: 'name in replies and the `hostname` header' }),
-  tlsCertFile: setting({ flag: 'tls-cert-file', env: 'TLS_CERT_FILE', parser: optionalFile, default: undefined, help: 'PEM certificate chain; with --tls-key-file serves TLS' }),
-  tlsKeyFile: setting({ flag: 'tls-key-file', env: 'TLS_KEY_FILE', parser: optionalFile, default: undefined, help: 'PEM private key for --tls-cert-file' }),
-  maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', env: SERVER_ENV.maxConnectionAgeMs, parser: optionalMilliseconds, default: undefined, help: 'send GOAWAY after this age (±10% jitter) so clients behind an L4 balancer reconnect and spread; unset: never' }),
-  maxConnectionAgeGraceMs: setting({ flag: 'max-connection-age-grace-ms', env: 'MAX_CONNECTION_AGE_GRACE_MS', parser: optionalMilliseconds, default: undefined, help: 'time calls may still run on an aged connection; unset: unlimited' }),
+  port: setting({
+    flag: 'port',
+    env: SERVER_ENV.port,
+    parser: port,
+    default: DEFAULT_PORT,
+    help: 'port to listen on; 0 picks a free one',
+  }),
+  podName: setting({
+    flag: 'pod-name',
+    env: SERVER_ENV.podName,
+    parser: text,
+    default: hostname(),
+    defaultHelp: 'the host name',
+    help: 'name in replies and the `hostname` header',
+  }),
+  tlsCertFile: setting({
+    flag: 'tls-cert-file',
+    env: 'TLS_CERT_FILE',
+    parser: optionalFile,
+    default: undefined,
+    help: 'PEM certificate chain; with --tls-key-file serves TLS',
+  }),
+  tlsKeyFile: setting({
+    flag: 'tls-key-file',
+    env: 'TLS_KEY_FILE',
+    parser: optionalFile,
+    default: undefined,
+    help: 'PEM private key for --tls-cert-file',
+  }),
+  maxConnectionAgeMs: setting({
+    flag: 'max-connection-age-ms',
+    env: SERVER_ENV.maxConnectionAgeMs,
+    parser: optionalMilliseconds,
+    default: undefined,
+    help: 'send GOAWAY after this age (±10% jitter) so clients behind an L4 balancer reconnect and spread; unset: never',
+  }),
+  maxConnectionAgeGraceMs: setting({
+    flag: 'max-connection-age-grace-ms',
+    env: 'MAX_CONNECTION_AGE_GRACE_MS',
+    parser: optionalMilliseconds,
+    default: undefined,
+    help: 'time calls may still run on an aged connection; unset: unlimited',
+  }),
   // Well under gRPC's 2 h: the ping also reaps sessions Node never closes (see docs/settings.md, limits).
-  keepaliveTimeMs: setting({ flag: 'keepalive-time-ms', env: 'KEEPALIVE_TIME_MS', parser: integer(1000), default: 60_000, help: 'ping every connection this often' }),
-  keepaliveTimeoutMs: setting({ flag: 'keepalive-timeout-ms', env: 'KEEPALIVE_TIMEOUT_MS', parser: integer(1), default: 20_000, help: 'close a connection whose ping is not answered within this' }),
-  shutdownGraceMs: setting({ flag: 'shutdown-grace-ms', env: SERVER_ENV.shutdownGraceMs, parser: milliseconds, default: 20_000, help: 'on SIGTERM, how long calls in flight may finish before the server closes them' }),
-  maxNameBytes: setting({ flag: 'max-name-bytes', env: 'MAX_NAME_BYTES', parser: integer(1), default: 1024, help: 'longest name (UTF-8 bytes); longer is INVALID_ARGUMENT' }),
-  maxReceiveMessageBytes: setting({ flag: 'max-receive-message-bytes', env: 'MAX_RECEIVE_MESSAGE_BYTES', parser: integer(1), default: 64 * 1024, help: 'largest request message; larger is RESOURCE_EXHAUSTED' }),
+  keepaliveTimeMs: setting({
+    flag: 'keepalive-time-ms',
+    env: 'KEEPALIVE_TIME_MS',
+    parser: integer(1000),
+    default: 60_000,
+    help: 'ping every connection this often',
+  }),
+  keepaliveTimeoutMs: setting({
+    flag: 'keepalive-timeout-ms',
+    env: 'KEEPALIVE_TIMEOUT_MS',
+    parser: integer(1),
+    default: 20_000,
+    help: 'close a connection whose ping is not answered within this',
+  }),
+  shutdownGraceMs: setting({
+    flag: 'shutdown-grace-ms',
+    env: SERVER_ENV.shutdownGraceMs,
+    parser: milliseconds,
+    default: 20_000,
+    help: 'on SIGTERM, how long calls in flight may finish before the server closes them',
+  }),
+  maxNameBytes: setting({
+    flag: 'max-name-bytes',
+    env: 'MAX_NAME_BYTES',
+    parser: integer(1),
+    default: 1024,
+    help: 'longest name (UTF-8 bytes); longer is INVALID_ARGUMENT',
+  }),
+  maxReceiveMessageBytes: setting({
+    flag: 'max-receive-message-bytes',
+    env: 'MAX_RECEIVE_MESSAGE_BYTES',
+    parser: integer(1),
+    default: 64 * 1024,
+    help: 'largest request message; larger is RESOURCE_EXHAUSTED',
+  }),
   // RFC 9113 §6.5.2 recommends no less than 100; grpc-js's default is unlimited (2^32 - 1).
-  maxConcurrentStreams: setting({ flag: 'max-concurrent-streams', env: 'MAX_CONCURRENT_STREAMS', parser: integer(1, 2 ** 31 - 1), default: 100, help: 'calls in flight per connection (SETTINGS_MAX_CONCURRENT_STREAMS); clients queue beyond it, a stream that ignores it is refused' }),
+  maxConcurrentStreams: setting({
+    flag: 'max-concurrent-streams',
+    env: 'MAX_CONCURRENT_STREAMS',
+    parser: integer(1, 2 ** 31 - 1),
+    default: 100,
+    help: 'calls in flight per connection (SETTINGS_MAX_CONCURRENT_STREAMS); clients queue beyond it, a stream that ignores it is refused',
+  }),
   // Longer than proxies keep idle connections to pods (nginx: 60 s), so the proxy closes first and never sends a
   // call on a connection the pod is closing; still reaps abandoned and silent connections.
-  maxConnectionIdleMs: setting({ flag: 'max-connection-idle-ms', env: 'MAX_CONNECTION_IDLE_MS', parser: optionalMilliseconds, default: 300_000 as number | undefined, help: 'send GOAWAY to a connection with no call for this long, and close it; empty: never' }),
+  maxConnectionIdleMs: setting({
+    flag: 'max-connection-idle-ms',
+    env: 'MAX_CONNECTION_IDLE_MS',
+    parser: optionalMilliseconds,
+    default: 300_000 as number | undefined,
+    help: 'send GOAWAY to a connection with no call for this long, and close it; empty: never',
+  }),
   // Sized with MAX_CALLS_IN_FLIGHT so that the pods' 192Mi limit holds whatever clients send (docs/hardening.md).
-  maxConnections: setting({ flag: 'max-connections', env: 'MAX_CONNECTIONS', parser: integer(1), default: 128, help: 'connections at once; at the cap the longest-idle connection is closed to admit a new one, and a new one is refused if every connection has a call in flight' }),
-  maxCallsInFlight: setting({ flag: 'max-calls-in-flight', env: 'MAX_CALLS_IN_FLIGHT', parser: integer(1), default: 500, help: 'calls (HTTP/2 streams) open at once on the whole server; beyond it a new one is refused (REFUSED_STREAM), unless its connection holds less than its share, when the fullest connection gives up its newest call' }),
-  reflection: setting({ flag: 'reflection', env: SERVER_ENV.reflection, parser: boolean, default: true, help: 'serve grpc.reflection (v1 and v1alpha), for grpcurl; the manifests turn it off' }),
-  logCalls: setting({ flag: 'log-calls', env: 'LOG_CALLS', parser: boolean, default: false, help: 'log one line per call' }),
+  maxConnections: setting({
+    flag: 'max-connections',
+    env: 'MAX_CONNECTIONS',
+    parser: integer(1),
+    default: 128,
+    help: 'connections at once; at the cap the longest-idle connection is closed to admit a new one, and a new one is refused if every connection has a call in flight',
+  }),
+  maxCallsInFlight: setting({
+    flag: 'max-calls-in-flight',
+    env: 'MAX_CALLS_IN_FLIGHT',
+    parser: integer(1),
+    default: 500,
+    help: 'calls (HTTP/2 streams) open at once on the whole server; beyond it a new one is refused (REFUSED_STREAM), unless its connection holds less than its share, when the fullest connection gives up its newest call',
+  }),
+  reflection: setting({
+    flag: 'reflection',
+    env: SERVER_ENV.reflection,
+    parser: boolean,
+    default: true,
+    help: 'serve grpc.reflection (v1 and v1alpha), for grpcurl; the manifests turn it off',
+  }),
+  logCalls: setting({
+    flag: 'log-calls',
+    env: 'LOG_CALLS',
+    parser: boolean,
+    default: false,
+    help: 'log one line per call',
+  }),
 };
 
 export type ServerConfig = Settings<typeof serverSettings>;
@@ -75,12 +178,17 @@ export class GreeterServer {
 
   static async start(config: ServerConfig, logger: Logger = jsonLogger('greeter-server')): Promise<GreeterServer> {
     if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
-      const [missing, given] = config.tlsCertFile === undefined ? ['TLS_CERT_FILE', config.tlsKeyFile] : ['TLS_KEY_FILE', config.tlsCertFile];
+      const [missing, given] =
+        config.tlsCertFile === undefined ? ['TLS_CERT_FILE', config.tlsKeyFile] : ['TLS_KEY_FILE', config.tlsCertFile];
       throw new ConfigError(missing, '', `a file to pair with ${given}`);
     }
     const credentials =
       config.tlsCertFile && config.tlsKeyFile
-        ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(config.tlsCertFile), private_key: readFileSync(config.tlsKeyFile) }], false)
+        ? grpc.ServerCredentials.createSsl(
+            null,
+            [{ cert_chain: readFileSync(config.tlsCertFile), private_key: readFileSync(config.tlsKeyFile) }],
+            false,
+          )
         : grpc.ServerCredentials.createInsecure();
 
     const server = new grpc.Server(serverOptions(config));
@@ -93,7 +201,15 @@ export class GreeterServer {
     const boundPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
     );
-    const guard = ConnectionGuard.attach(server, { maxConnections: config.maxConnections, maxStreams: config.maxCallsInFlight, maxMessageBytes: config.maxReceiveMessageBytes }, logger);
+    const guard = ConnectionGuard.attach(
+      server,
+      {
+        maxConnections: config.maxConnections,
+        maxStreams: config.maxCallsInFlight,
+        maxMessageBytes: config.maxReceiveMessageBytes,
+      },
+      logger,
+    );
     logger.log('info', 'listening', {
       address: config.host,
       port: boundPort,
@@ -152,7 +268,9 @@ function serverOptions(config: ServerConfig): grpc.ServerOptions {
     'grpc.max_concurrent_streams': config.maxConcurrentStreams,
     ...(config.maxConnectionIdleMs !== undefined && { 'grpc.max_connection_idle_ms': config.maxConnectionIdleMs }),
     ...(config.maxConnectionAgeMs !== undefined && { 'grpc.max_connection_age_ms': config.maxConnectionAgeMs }),
-    ...(config.maxConnectionAgeGraceMs !== undefined && { 'grpc.max_connection_age_grace_ms': config.maxConnectionAgeGraceMs }),
+    ...(config.maxConnectionAgeGraceMs !== undefined && {
+      'grpc.max_connection_age_grace_ms': config.maxConnectionAgeGraceMs,
+    }),
   };
 }
 
@@ -188,7 +306,11 @@ function sayHelloHandler(config: ServerConfig, logger: Logger): grpc.handleUnary
     // A UTF-16 unit is at most 3 UTF-8 bytes: short names skip the byte count.
     const nameBytes = name.length * 3 <= maxNameBytes ? 0 : Buffer.byteLength(name);
     const rejected =
-      nameBytes > maxNameBytes ? `name is ${nameBytes} bytes; the limit is ${maxNameBytes}` : call.request[NAME_NOT_UTF8] ? 'name is not valid UTF-8' : undefined;
+      nameBytes > maxNameBytes
+        ? `name is ${nameBytes} bytes; the limit is ${maxNameBytes}`
+        : call.request[NAME_NOT_UTF8]
+          ? 'name is not valid UTF-8'
+          : undefined;
     if (rejected !== undefined) {
       callback({ code: grpc.status.INVALID_ARGUMENT, details: rejected });
       if (logCalls) logger.log('warn', 'call rejected', { method: 'SayHello', reason: rejected, peer: call.getPeer() });
@@ -201,7 +323,11 @@ function sayHelloHandler(config: ServerConfig, logger: Logger): grpc.handleUnary
 }
 
 /** Command-line entry: settings from flags and env, exit 2 on a bad setting, drain on SIGTERM/SIGINT, exit 0. */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, logger: Logger = jsonLogger('greeter-server')): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logger: Logger = jsonLogger('greeter-server'),
+): Promise<number> {
   try {
     const parsed = parseSettings(serverSettings, argv, env);
     if (parsed.help) {
@@ -238,7 +364,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, logg
 if (require.main === module) {
   const logger = jsonLogger('greeter-server');
   // grpc-js's own warnings and errors become JSON lines too, instead of plain text on stderr.
-  const forward = (level: 'info' | 'error') => (...args: unknown[]) => logger.log(level, format(...args), { source: 'grpc-js' });
+  const forward =
+    (level: 'info' | 'error') =>
+    (...args: unknown[]) =>
+      logger.log(level, format(...args), { source: 'grpc-js' });
   grpc.setLogger({ error: forward('error'), info: forward('info'), debug: forward('info') });
   process.on('uncaughtException', (error) => {
     logger.log('error', 'uncaught exception', { error: error.stack ?? String(error) });

@@ -63,8 +63,10 @@ function checkBootstrap(env: NodeJS.ProcessEnv, validate: (bootstrap: unknown) =
   }
   const outline = bootstrap as { xds_servers?: unknown; node?: unknown } | null;
   if (typeof outline !== 'object' || outline === null || Array.isArray(outline)) throw invalid('not a JSON object');
-  if (!Array.isArray(outline.xds_servers) || outline.xds_servers.length === 0) throw invalid('xds_servers must list at least one server');
-  if (typeof outline.node !== 'object' || outline.node === null) throw invalid('node must be an object with id and locality');
+  if (!Array.isArray(outline.xds_servers) || outline.xds_servers.length === 0)
+    throw invalid('xds_servers must list at least one server');
+  if (typeof outline.node !== 'object' || outline.node === null)
+    throw invalid('node must be an object with id and locality');
   try {
     validate(bootstrap);
   } catch (error) {
@@ -86,9 +88,15 @@ export function enableXds(
 ): grpc.ChannelCredentials {
   // The control plane's route carries the retry policy (gRFC A44); the channel's own service config is not used.
   if (config.maxAttempts > 1) {
-    throw new ConfigError('MAX_ATTEMPTS', String(config.maxAttempts), `1 with TARGET=${config.target}: an xds: target takes its retries from the control plane's route`);
+    throw new ConfigError(
+      'MAX_ATTEMPTS',
+      String(config.maxAttempts),
+      `1 with TARGET=${config.target}: an xds: target takes its retries from the control plane's route`,
+    );
   }
-  checkBootstrap(env, (bootstrap) => (require('@grpc/grpc-js-xds/build/src/xds-bootstrap') as XdsBootstrap).validateBootstrapConfig(bootstrap));
+  checkBootstrap(env, (bootstrap) =>
+    (require('@grpc/grpc-js-xds/build/src/xds-bootstrap') as XdsBootstrap).validateBootstrapConfig(bootstrap),
+  );
   const xds = require('@grpc/grpc-js-xds') as GrpcJsXds;
   xds.register();
   return new xds.XdsChannelCredentials(credentials);

@@ -37,10 +37,30 @@ const REAL_CALLS_IN_FLIGHT = 4;
 const RSS_SAMPLE_MS = 100;
 
 const benchSettings = {
-  seconds: setting({ flag: 'seconds', parser: integer(1, 600), default: 10, help: 'longest each attack runs (most end sooner: the server cuts them off)' }),
-  only: setting({ flag: 'only', parser: text, default: undefined as string | undefined, help: 'comma-separated attack names to run (default: all)' }),
-  server: setting({ flag: 'server', parser: text, default: undefined as string | undefined, help: 'a compiled server entry to run instead of building app/ into build/' }),
-  json: setting({ flag: 'json', parser: text, default: path.join(ROOT, 'bench', 'results', 'abuse.json'), help: 'where to write the figures' }),
+  seconds: setting({
+    flag: 'seconds',
+    parser: integer(1, 600),
+    default: 10,
+    help: 'longest each attack runs (most end sooner: the server cuts them off)',
+  }),
+  only: setting({
+    flag: 'only',
+    parser: text,
+    default: undefined as string | undefined,
+    help: 'comma-separated attack names to run (default: all)',
+  }),
+  server: setting({
+    flag: 'server',
+    parser: text,
+    default: undefined as string | undefined,
+    help: 'a compiled server entry to run instead of building app/ into build/',
+  }),
+  json: setting({
+    flag: 'json',
+    parser: text,
+    default: path.join(ROOT, 'bench', 'results', 'abuse.json'),
+    help: 'where to write the figures',
+  }),
 };
 type BenchConfig = Settings<typeof benchSettings>;
 
@@ -53,16 +73,57 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { name: 'drip-1x100', what: '1 connection × 100 streams, each announcing 64 KiB then sending it 1 byte per DATA frame', attack: { name: 'drip', options: { connections: 1, streamsPerConnection: 100 } } },
-  { name: 'drip-7x100', what: '7 connections × 100 streams of the same', attack: { name: 'drip', options: { connections: 7, streamsPerConnection: 100 } } },
-  { name: 'window-update-flood', what: '1 connection of WINDOW_UPDATE +1 frames, 4,096 per write, as fast as it can', attack: { name: 'window-update-flood', options: { connections: 1 } } },
-  { name: 'window-update-flood-x8', what: '8 connections of the same', attack: { name: 'window-update-flood', options: { connections: 8 } } },
-  { name: 'reflection-zero-window', what: 'REFLECTION=true; one ServerReflectionInfo stream from a client with a zero receive window, 400,000 file_containing_symbol requests (10 MB)', env: { REFLECTION: 'true' }, attack: { name: 'reflection-zero-window', options: { requests: 400_000, perFrame: 100 } } },
-  { name: 'held-streams-10x100', what: '10 connections × 100 streams opened with HEADERS and held', attack: { name: 'held-streams', options: { connections: 10, streamsPerConnection: 100 } } },
-  { name: 'idle-tcp-2000', what: '2,000 TCP connections that never send a byte', attack: { name: 'idle', options: { count: 2000, kind: 'tcp' } } },
-  { name: 'idle-h2-2000', what: '2,000 HTTP/2 connections that complete the handshake and then idle', attack: { name: 'idle', options: { count: 2000, kind: 'h2' } } },
-  { name: 'h2load-128x100', what: 'h2load -c 128 -m 100: as many connections as the cap, × 100 SayHello calls in flight', attack: { h2load: ['-c', '128', '-m', '100'] } },
-  { name: 'h2load-1000x100', what: 'h2load -c 1000 -m 100: 1,000 connections (the issue\'s 2.4 GiB), beyond the cap, × 100 SayHello calls in flight', attack: { h2load: ['-c', '1000', '-m', '100'] } },
+  {
+    name: 'drip-1x100',
+    what: '1 connection × 100 streams, each announcing 64 KiB then sending it 1 byte per DATA frame',
+    attack: { name: 'drip', options: { connections: 1, streamsPerConnection: 100 } },
+  },
+  {
+    name: 'drip-7x100',
+    what: '7 connections × 100 streams of the same',
+    attack: { name: 'drip', options: { connections: 7, streamsPerConnection: 100 } },
+  },
+  {
+    name: 'window-update-flood',
+    what: '1 connection of WINDOW_UPDATE +1 frames, 4,096 per write, as fast as it can',
+    attack: { name: 'window-update-flood', options: { connections: 1 } },
+  },
+  {
+    name: 'window-update-flood-x8',
+    what: '8 connections of the same',
+    attack: { name: 'window-update-flood', options: { connections: 8 } },
+  },
+  {
+    name: 'reflection-zero-window',
+    what: 'REFLECTION=true; one ServerReflectionInfo stream from a client with a zero receive window, 400,000 file_containing_symbol requests (10 MB)',
+    env: { REFLECTION: 'true' },
+    attack: { name: 'reflection-zero-window', options: { requests: 400_000, perFrame: 100 } },
+  },
+  {
+    name: 'held-streams-10x100',
+    what: '10 connections × 100 streams opened with HEADERS and held',
+    attack: { name: 'held-streams', options: { connections: 10, streamsPerConnection: 100 } },
+  },
+  {
+    name: 'idle-tcp-2000',
+    what: '2,000 TCP connections that never send a byte',
+    attack: { name: 'idle', options: { count: 2000, kind: 'tcp' } },
+  },
+  {
+    name: 'idle-h2-2000',
+    what: '2,000 HTTP/2 connections that complete the handshake and then idle',
+    attack: { name: 'idle', options: { count: 2000, kind: 'h2' } },
+  },
+  {
+    name: 'h2load-128x100',
+    what: 'h2load -c 128 -m 100: as many connections as the cap, × 100 SayHello calls in flight',
+    attack: { h2load: ['-c', '128', '-m', '100'] },
+  },
+  {
+    name: 'h2load-1000x100',
+    what: "h2load -c 1000 -m 100: 1,000 connections (the issue's 2.4 GiB), beyond the cap, × 100 SayHello calls in flight",
+    attack: { h2load: ['-c', '1000', '-m', '100'] },
+  },
 ];
 
 interface Figures {
@@ -96,12 +157,20 @@ function renderedServer(): { env: Record<string, string>; limitMiB: number } {
 function serverEntry(config: BenchConfig): string {
   if (config.server) return path.resolve(config.server);
   log('building app/ into build/ (tsc -p tsconfig.app.json)…');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.app.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.app.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   return path.join(ROOT, 'build', 'server.js');
 }
 
-async function startServer(entry: string, env: Record<string, string>): Promise<{ proc: RunningProcess; port: number }> {
-  const proc = startProcess(process.execPath, [entry], { env: { ...env, HOST: '127.0.0.1', PORT: '0', POD_NAME: POD } });
+async function startServer(
+  entry: string,
+  env: Record<string, string>,
+): Promise<{ proc: RunningProcess; port: number }> {
+  const proc = startProcess(process.execPath, [entry], {
+    env: { ...env, HOST: '127.0.0.1', PORT: '0', POD_NAME: POD },
+  });
   return { proc, port: await listeningPort(proc) };
 }
 
@@ -119,14 +188,35 @@ async function answers(port: number): Promise<boolean> {
 }
 
 /** Starts the attacker and resolves once it is under way, with a promise of its report (it ends by itself or after `seconds`). */
-async function startAttack(scenario: Scenario, port: number, seconds: number, bodyFile: string): Promise<{ report: Promise<unknown> }> {
+async function startAttack(
+  scenario: Scenario,
+  port: number,
+  seconds: number,
+  bodyFile: string,
+): Promise<{ report: Promise<unknown> }> {
   const attacker =
     'h2load' in scenario.attack
-      ? startProcess('h2load', [...scenario.attack.h2load, '-t', '1', '-D', String(seconds), '-d', bodyFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${port}/helloworld.Greeter/SayHello`])
+      ? startProcess('h2load', [
+          ...scenario.attack.h2load,
+          '-t',
+          '1',
+          '-D',
+          String(seconds),
+          '-d',
+          bodyFile,
+          '-H',
+          'content-type: application/grpc',
+          '-H',
+          'te: trailers',
+          `http://127.0.0.1:${port}/helloworld.Greeter/SayHello`,
+        ])
       : startTs('bench/attacker.ts', [String(port), scenario.attack.name, JSON.stringify(scenario.attack.options)]);
   if (!('h2load' in scenario.attack)) await attacker.waitForLine(new RegExp(`^${READY}$`), 60_000);
   // h2load stops itself after -D seconds and then prints its summary; give it time for that.
-  const timer = setTimeout(() => attacker.child.kill('SIGTERM'), ('h2load' in scenario.attack ? seconds + 30 : seconds) * 1000);
+  const timer = setTimeout(
+    () => attacker.child.kill('SIGTERM'),
+    ('h2load' in scenario.attack ? seconds + 30 : seconds) * 1000,
+  );
   return { report: attacker.exited.then(() => (clearTimeout(timer), reportOf(scenario, attacker))) };
 }
 
@@ -136,13 +226,26 @@ function reportOf(scenario: Scenario, attacker: RunningProcess): unknown {
     return { h2load: line ?? attacker.stdout.slice(-3).join(' ') };
   }
   const report = attacker.stdout.at(-1);
-  if (!report?.startsWith('{')) throw new Error(`attacker ${scenario.name} printed no report: ${attacker.stderr.join('\n')}`);
+  if (!report?.startsWith('{'))
+    throw new Error(`attacker ${scenario.name} printed no report: ${attacker.stderr.join('\n')}`);
   return JSON.parse(report);
 }
 
-const summary = (r: LoadResult) => ({ calls: r.calls, failures: r.failures, byStatus: Object.fromEntries(r.byStatus), p50Ms: r.p50Ms, p99Ms: r.p99Ms });
+const summary = (r: LoadResult) => ({
+  calls: r.calls,
+  failures: r.failures,
+  byStatus: Object.fromEntries(r.byStatus),
+  p50Ms: r.p50Ms,
+  p99Ms: r.p99Ms,
+});
 
-async function measure(scenario: Scenario, entry: string, rendered: ReturnType<typeof renderedServer>, config: BenchConfig, bodyFile: string): Promise<Figures> {
+async function measure(
+  scenario: Scenario,
+  entry: string,
+  rendered: ReturnType<typeof renderedServer>,
+  config: BenchConfig,
+  bodyFile: string,
+): Promise<Figures> {
   log(`${scenario.name}: ${scenario.what}…`);
   const { proc, port } = await startServer(entry, { ...rendered.env, ...scenario.env });
   try {
@@ -168,7 +271,12 @@ async function measure(scenario: Scenario, entry: string, rendered: ReturnType<t
       name: scenario.name,
       what: scenario.what,
       seconds,
-      rss: { beforeMiB, peakMiB: memory.peak, limitMiB: rendered.limitMiB, underLimit: memory.peak < rendered.limitMiB },
+      rss: {
+        beforeMiB,
+        peakMiB: memory.peak,
+        limitMiB: rendered.limitMiB,
+        underLimit: memory.peak < rendered.limitMiB,
+      },
       realCallsAlone: summary(before),
       realCalls: summary(realCalls),
       answered,
@@ -200,7 +308,12 @@ async function drainIdle(entry: string, env: Record<string, string>): Promise<Dr
     const exitCode = await proc.exited;
     const ms = performance.now() - signalled;
     const stopped = JSON.parse(proc.stdout.at(-1) ?? '{}');
-    return { what: 'SIGTERM, no call in flight, 5 silent TCP connections and 5 HTTP/2 peers that keep their socket after GOAWAY', ms, exitCode, forced: stopped.forced };
+    return {
+      what: 'SIGTERM, no call in flight, 5 silent TCP connections and 5 HTTP/2 peers that keep their socket after GOAWAY',
+      ms,
+      exitCode,
+      forced: stopped.forced,
+    };
   } finally {
     tcp.close();
     peers.close();
@@ -224,7 +337,13 @@ async function drainWatch(entry: string, env: Record<string, string>): Promise<D
     const [status, exitCode] = await Promise.all([ended, proc.exited]);
     const ms = performance.now() - signalled;
     const stopped = JSON.parse(proc.stdout.at(-1) ?? '{}');
-    return { what: 'SIGTERM with one health Watch open (what client-side health checking holds)', ms, exitCode, forced: stopped.forced, watcher: { statuses, endedWith: grpc.status[status.code] } };
+    return {
+      what: 'SIGTERM with one health Watch open (what client-side health checking holds)',
+      ms,
+      exitCode,
+      forced: stopped.forced,
+      watcher: { statuses, endedWith: grpc.status[status.code] },
+    };
   } finally {
     client.close();
     await stopProcess(proc);
@@ -232,7 +351,21 @@ async function drainWatch(entry: string, env: Record<string, string>): Promise<D
 }
 
 function report(figures: Figures[], drains: DrainFigures[]): void {
-  const rows = [['attack', 's', 'RSS before', 'RSS peak', 'real calls', 'failed', 'p50 ms', 'p99 ms', 'p99 alone', 'lived', 'server answered']];
+  const rows = [
+    [
+      'attack',
+      's',
+      'RSS before',
+      'RSS peak',
+      'real calls',
+      'failed',
+      'p50 ms',
+      'p99 ms',
+      'p99 alone',
+      'lived',
+      'server answered',
+    ],
+  ];
   for (const f of figures) {
     rows.push([
       f.name,
@@ -249,13 +382,17 @@ function report(figures: Figures[], drains: DrainFigures[]): void {
     ]);
   }
   process.stdout.write(`\n${table(rows)}\n`);
-  for (const d of drains) process.stdout.write(`drain: ${d.what}: exit ${d.exitCode} after ${d.ms.toFixed(0)} ms, forced ${d.forced}${d.watcher ? `; the watcher saw ${d.watcher.statuses.join(' → ')}, then ${d.watcher.endedWith}` : ''}\n`);
+  for (const d of drains)
+    process.stdout.write(
+      `drain: ${d.what}: exit ${d.exitCode} after ${d.ms.toFixed(0)} ms, forced ${d.forced}${d.watcher ? `; the watcher saw ${d.watcher.statuses.join(' → ')}, then ${d.watcher.endedWith}` : ''}\n`,
+    );
 }
 
 async function bench(config: BenchConfig): Promise<number> {
   const only = config.only?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];
-  if (unknown.length > 0) throw new Error(`unknown attack ${unknown.join(', ')}; one of ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown attack ${unknown.join(', ')}; one of ${SCENARIOS.map((s) => s.name).join(', ')}`);
   const scenarios = SCENARIOS.filter((s) => only === undefined || only.includes(s.name));
   const entry = serverEntry(config);
   const rendered = renderedServer();
@@ -265,7 +402,8 @@ async function bench(config: BenchConfig): Promise<number> {
     writeFileSync(bodyFile, sayHelloFrame('world'));
     const figures: Figures[] = [];
     for (const scenario of scenarios) figures.push(await measure(scenario, entry, rendered, config, bodyFile));
-    const drains = only === undefined ? [await drainIdle(entry, rendered.env), await drainWatch(entry, rendered.env)] : [];
+    const drains =
+      only === undefined ? [await drainIdle(entry, rendered.env), await drainWatch(entry, rendered.env)] : [];
     report(figures, drains);
     const json = {
       time: new Date().toISOString(),
@@ -282,9 +420,15 @@ async function bench(config: BenchConfig): Promise<number> {
     writeFileSync(config.json, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`wrote ${path.relative(process.cwd(), config.json)}\n`);
     const problems = [
-      ...figures.filter((f) => !f.lived || f.drain.exitCode !== 0 || f.drain.forced !== false).map((f) => `${f.name}: the server did not live through it and drain cleanly`),
-      ...figures.filter((f) => !f.rss.underLimit).map((f) => `${f.name}: RSS peaked at ${f.rss.peakMiB.toFixed(0)} MiB, over the pod's ${f.rss.limitMiB} MiB`),
-      ...drains.filter((d) => d.exitCode !== 0 || d.forced !== false).map((d) => `drain (${d.what}): exit ${d.exitCode}, forced ${d.forced}`),
+      ...figures
+        .filter((f) => !f.lived || f.drain.exitCode !== 0 || f.drain.forced !== false)
+        .map((f) => `${f.name}: the server did not live through it and drain cleanly`),
+      ...figures
+        .filter((f) => !f.rss.underLimit)
+        .map((f) => `${f.name}: RSS peaked at ${f.rss.peakMiB.toFixed(0)} MiB, over the pod's ${f.rss.limitMiB} MiB`),
+      ...drains
+        .filter((d) => d.exitCode !== 0 || d.forced !== false)
+        .map((d) => `drain (${d.what}): exit ${d.exitCode}, forced ${d.forced}`),
     ];
     for (const problem of problems) process.stderr.write(`CHECK FAILED: ${problem}\n`);
     return problems.length > 0 ? 1 : 0;
@@ -297,8 +441,10 @@ if (require.main === module) {
   runScript({
     name: 'bench:abuse',
     settings: benchSettings,
-    missing: () => (SCENARIOS.some((s) => 'h2load' in s.attack) && !haveCommand('h2load') ? 'h2load not found: apt-get install -y nghttp2-client' : undefined),
+    missing: () =>
+      SCENARIOS.some((s) => 'h2load' in s.attack) && !haveCommand('h2load')
+        ? 'h2load not found: apt-get install -y nghttp2-client'
+        : undefined,
     run: (config) => bench({ ...config, json: path.resolve(config.json) }),
   });
 }
-

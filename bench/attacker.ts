@@ -5,7 +5,14 @@
  *
  *   node -r ts-node/register bench/attacker.ts <port> <attack> '<options as JSON>'
  */
-import { dripAttack, heldStreams, idleConnections, reflectionZeroWindow, windowUpdateFlood, type Attack } from '../harness/abuse';
+import {
+  dripAttack,
+  heldStreams,
+  idleConnections,
+  reflectionZeroWindow,
+  windowUpdateFlood,
+  type Attack,
+} from '../harness/abuse';
 
 /** The line printed once the attack is under way. */
 export const READY = 'attacking';
@@ -22,7 +29,12 @@ export const ATTACKS = {
     return {
       done: new Promise(() => undefined), // idle until stopped
       async stop() {
-        const report = { connections: options?.count ?? 0, bytesSent: 0, endedByServer: { closed: (options?.count ?? 0) - idle.open() }, streamsReset: {} };
+        const report = {
+          connections: options?.count ?? 0,
+          bytesSent: 0,
+          endedByServer: { closed: (options?.count ?? 0) - idle.open() },
+          streamsReset: {},
+        };
         idle.close();
         return report;
       },

@@ -28,7 +28,11 @@ const TARGET_SECONDS = 1.0;
 type Mesh = 'istio' | 'linkerd' | 'none';
 type Front = 'istio' | 'ingress' | 'grpcroute' | 'headless';
 const MESHES: readonly Mesh[] = ['istio', 'linkerd', 'none'];
-const FRONTS: Record<Mesh, readonly Front[]> = { istio: ['istio', 'grpcroute'], linkerd: ['grpcroute', 'headless'], none: ['ingress', 'headless', 'grpcroute'] };
+const FRONTS: Record<Mesh, readonly Front[]> = {
+  istio: ['istio', 'grpcroute'],
+  linkerd: ['grpcroute', 'headless'],
+  none: ['ingress', 'headless', 'grpcroute'],
+};
 
 function namespace(name: string, mesh: Mesh): object {
   const labels = mesh === 'istio' ? { 'istio-injection': 'enabled' } : {};
@@ -41,7 +45,14 @@ function deployment(name: string, ns: string, container: object): object {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: ns, labels: { app: name } },
-    spec: { replicas: 3, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 30, containers: [container] } } },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { terminationGracePeriodSeconds: 30, containers: [container] },
+      },
+    },
   };
 }
 
@@ -54,7 +65,10 @@ function app(i: number, ns: string, mesh: Mesh, front: Front): object[] {
   const server = deployment(name, ns, {
     name: 'server',
     image: `example/${name}:1.0`,
-    env: [{ name: 'SHUTDOWN_GRACE_MS', value: '20000' }, { name: 'MAX_CONNECTION_AGE_MS', value: '30000' }],
+    env: [
+      { name: 'SHUTDOWN_GRACE_MS', value: '20000' },
+      { name: 'MAX_CONNECTION_AGE_MS', value: '30000' },
+    ],
     ports: [{ name: 'grpc', containerPort: 50051 }],
     readinessProbe: { grpc: { port: 50051 } },
   });
@@ -62,32 +76,81 @@ function app(i: number, ns: string, mesh: Mesh, front: Front): object[] {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: serviceName, namespace: ns },
-    spec: { ...(headless ? { clusterIP: 'None' } : {}), selector: { app: name }, ports: [{ name: 'grpc', port: 50051, targetPort: 'grpc', appProtocol }] },
+    spec: {
+      ...(headless ? { clusterIP: 'None' } : {}),
+      selector: { app: name },
+      ports: [{ name: 'grpc', port: 50051, targetPort: 'grpc', appProtocol }],
+    },
   };
-  const target = headless ? `dns:///${serviceName}.${ns}.svc.cluster.local:50051` : `${serviceName}.${ns}.svc.cluster.local:50051`;
-  const client = deployment(`${name}-client`, ns, { name: 'client', image: 'example/client:1.0', env: [{ name: 'TARGET', value: target }, { name: 'LB_POLICY', value: headless ? 'round_robin' : 'pick_first' }] });
+  const target = headless
+    ? `dns:///${serviceName}.${ns}.svc.cluster.local:50051`
+    : `${serviceName}.${ns}.svc.cluster.local:50051`;
+  const client = deployment(`${name}-client`, ns, {
+    name: 'client',
+    image: 'example/client:1.0',
+    env: [
+      { name: 'TARGET', value: target },
+      { name: 'LB_POLICY', value: headless ? 'round_robin' : 'pick_first' },
+    ],
+  });
   const objects = [server, service, client];
   if (front === 'istio') {
     objects.push(
-      { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: ns }, spec: { hosts: [name], http: [{ route: [{ destination: { host: name, port: { number: 50051 } } }] }] } },
-      { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name, namespace: ns }, spec: { host: name, trafficPolicy: { loadBalancer: { simple: 'LEAST_REQUEST' } } } },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name, namespace: ns },
+        spec: { hosts: [name], http: [{ route: [{ destination: { host: name, port: { number: 50051 } } }] }] },
+      },
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name, namespace: ns },
+        spec: { host: name, trafficPolicy: { loadBalancer: { simple: 'LEAST_REQUEST' } } },
+      },
     );
   } else if (front === 'ingress') {
     objects.push({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: { name, namespace: ns, annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'GRPC' } },
-      spec: { ingressClassName: 'nginx', rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 50051 } } } }] } }] },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            host: `${name}.example.com`,
+            http: {
+              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 50051 } } } }],
+            },
+          },
+        ],
+      },
     });
   } else if (front === 'grpcroute') {
-    objects.push({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata: { name, namespace: ns }, spec: { parentRefs: [{ name: 'edge', namespace: 'edge' }], rules: [{ backendRefs: [{ name, port: 50051 }] }] } });
+    objects.push({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GRPCRoute',
+      metadata: { name, namespace: ns },
+      spec: { parentRefs: [{ name: 'edge', namespace: 'edge' }], rules: [{ backendRefs: [{ name, port: 50051 }] }] },
+    });
   }
   return objects;
 }
 
 /** Exactly `count` objects. */
 export function generate(count: number): object[] {
-  const objects: object[] = [namespace('edge', 'none'), { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'edge' }, spec: { gatewayClassName: 'istio', listeners: [{ name: 'grpc', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } }];
+  const objects: object[] = [
+    namespace('edge', 'none'),
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'edge', namespace: 'edge' },
+      spec: {
+        gatewayClassName: 'istio',
+        listeners: [{ name: 'grpc', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }],
+      },
+    },
+  ];
   for (let i = 0; objects.length < count; i++) {
     const mesh = MESHES[i % MESHES.length];
     const ns = `team-${Math.floor(i / 10)}-${mesh}`;
@@ -106,12 +169,22 @@ const loads = () => loadavg().map((load) => Number(load.toFixed(2)));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, objects: { type: 'string', default: '1000' }, json: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '5' },
+      objects: { type: 'string', default: '1000' },
+      json: { type: 'string' },
+    },
+  });
   const runs = Number(values.runs);
   const count = Number(values.objects);
-  if (!Number.isInteger(runs) || runs < 2 || runs > 100) throw new Error(`--runs ${JSON.stringify(values.runs)}: expected an integer from 2 to 100`);
-  if (!Number.isInteger(count) || count < 10 || count > 100_000) throw new Error(`--objects ${JSON.stringify(values.objects)}: expected an integer from 10 to 100000`);
-  const text = generate(count).map((object) => stringify(object)).join('---\n');
+  if (!Number.isInteger(runs) || runs < 2 || runs > 100)
+    throw new Error(`--runs ${JSON.stringify(values.runs)}: expected an integer from 2 to 100`);
+  if (!Number.isInteger(count) || count < 10 || count > 100_000)
+    throw new Error(`--objects ${JSON.stringify(values.objects)}: expected an integer from 10 to 100000`);
+  const text = generate(count)
+    .map((object) => stringify(object))
+    .join('---\n');
   const work = mkdtempSync(path.join(tmpdir(), 'bench-check-'));
   try {
     const file = path.join(work, 'objects.yaml');
@@ -133,12 +206,14 @@ async function main(): Promise<number> {
     const first = checkOnce();
     const later = Array.from({ length: runs - 1 }, () => checkOnce());
 
-    const processRuns = (command: readonly string[]) => Array.from({ length: runs }, () => {
-      started = process.hrtime.bigint();
-      const result = spawnSync(process.execPath, command, { cwd: ROOT, stdio: 'pipe' });
-      if (result.status !== (first.report.errors > 0 ? 1 : 0)) throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`);
-      return seconds(started);
-    });
+    const processRuns = (command: readonly string[]) =>
+      Array.from({ length: runs }, () => {
+        started = process.hrtime.bigint();
+        const result = spawnSync(process.execPath, command, { cwd: ROOT, stdio: 'pipe' });
+        if (result.status !== (first.report.errors > 0 ? 1 : 0))
+          throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`);
+        return seconds(started);
+      });
     const fromSource = processRuns(['-r', './scripts/register.js', 'lib/check/bin.ts', file]);
     const { bundle } = await bundleCheck(path.join(work, 'packed'));
     const packed = processRuns([bundle, file]);
@@ -146,18 +221,48 @@ async function main(): Promise<number> {
 
     const rows = [
       { label: 'load lib/check (once per process)', median: load, min: load },
-      { label: `first check of ${count} objects after start-up`, median: first.seconds, min: first.seconds, cpu: first.cpu },
-      { label: `later checks of ${count} objects (${runs - 1} runs)`, median: median(later.map((r) => r.seconds)), min: Math.min(...later.map((r) => r.seconds)), cpu: median(later.map((r) => r.cpu)) },
-      { label: `the command from source as a process, start-up included (${runs} runs)`, median: median(fromSource), min: Math.min(...fromSource) },
-      { label: `the packed command (${BUNDLE_FILE}) as a process, start-up included (${runs} runs)`, median: median(packed), min: Math.min(...packed) },
+      {
+        label: `first check of ${count} objects after start-up`,
+        median: first.seconds,
+        min: first.seconds,
+        cpu: first.cpu,
+      },
+      {
+        label: `later checks of ${count} objects (${runs - 1} runs)`,
+        median: median(later.map((r) => r.seconds)),
+        min: Math.min(...later.map((r) => r.seconds)),
+        cpu: median(later.map((r) => r.cpu)),
+      },
+      {
+        label: `the command from source as a process, start-up included (${runs} runs)`,
+        median: median(fromSource),
+        min: Math.min(...fromSource),
+      },
+      {
+        label: `the packed command (${BUNDLE_FILE}) as a process, start-up included (${runs} runs)`,
+        median: median(packed),
+        min: Math.min(...packed),
+      },
     ];
     const { errors, warnings, celRulesEvaluated } = first.report;
-    console.log(`grpc-lb-check on ${count} generated objects (${errors} errors, ${warnings} warnings, ${celRulesEvaluated} CEL rules evaluated); ${cpus().length} cores, node ${process.version}; load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`);
-    console.log(table([['what', '', 'median s', 'fastest s', 'CPU s'], ...rows.map((row) => [row.label, '', row.median.toFixed(3), row.min.toFixed(3), row.cpu?.toFixed(3) ?? ''])]));
+    console.log(
+      `grpc-lb-check on ${count} generated objects (${errors} errors, ${warnings} warnings, ${celRulesEvaluated} CEL rules evaluated); ${cpus().length} cores, node ${process.version}; load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`,
+    );
+    console.log(
+      table([
+        ['what', '', 'median s', 'fastest s', 'CPU s'],
+        ...rows.map((row) => [row.label, '', row.median.toFixed(3), row.min.toFixed(3), row.cpu?.toFixed(3) ?? '']),
+      ]),
+    );
     const verdict = first.seconds <= TARGET_SECONDS ? 'meets' : 'MISSES';
-    console.log(`first check after start-up: ${first.seconds.toFixed(3)} s (CPU ${first.cpu.toFixed(3)} s), ${verdict} the ${TARGET_SECONDS} s target`);
+    console.log(
+      `first check after start-up: ${first.seconds.toFixed(3)} s (CPU ${first.cpu.toFixed(3)} s), ${verdict} the ${TARGET_SECONDS} s target`,
+    );
     if (values.json) {
-      writeFileSync(values.json, `${JSON.stringify({ cores: cpus().length, node: process.version, loadAverage: { before: loadBefore, after: loadAfter }, objects: count, runs, findings: { errors, warnings }, rows }, null, 2)}\n`);
+      writeFileSync(
+        values.json,
+        `${JSON.stringify({ cores: cpus().length, node: process.version, loadAverage: { before: loadBefore, after: loadAfter }, objects: count, runs, findings: { errors, warnings }, rows }, null, 2)}\n`,
+      );
     }
     return 0;
   } finally {

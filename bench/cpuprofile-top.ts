@@ -44,7 +44,9 @@ function main(argv: readonly string[]): number {
       idle += dt;
       return;
     }
-    const where = frame.url ? ` ${frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\//, '')}:${frame.lineNumber + 1}` : '';
+    const where = frame.url
+      ? ` ${frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\//, '')}:${frame.lineNumber + 1}`
+      : '';
     const key = `${frame.functionName || '(anonymous)'}${where}`;
     functions.set(key, (functions.get(key) ?? 0) + dt);
     const mod = moduleOf(frame.url, frame.functionName);
@@ -56,7 +58,9 @@ function main(argv: readonly string[]): number {
       process.stdout.write(`${((100 * t) / busy).toFixed(1).padStart(5)}%  ${key}\n`);
     }
   };
-  process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy (percentages are of busy time)\n`);
+  process.stdout.write(
+    `${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy (percentages are of busy time)\n`,
+  );
   print(functions, top);
   process.stdout.write('--- by module\n');
   print(modules, 15);

@@ -34,7 +34,12 @@ function call(session: http2.ClientHttp2Session, body: Buffer): Promise<RawCallR
  * Real calls over node:http2 with the exact headers and body h2load sends, sequential then 50 concurrent: each must
  * be grpc-status 0 from one of `pods` (the `hostname` header) with the reply `Hello <name> from <that pod>`.
  */
-export async function verifyCalls(port: number, body: Buffer, label: string, expected: { name: string; pods: readonly string[] }): Promise<void> {
+export async function verifyCalls(
+  port: number,
+  body: Buffer,
+  label: string,
+  expected: { name: string; pods: readonly string[] },
+): Promise<void> {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on('error', () => undefined); // surfaced through the calls
   try {
@@ -91,7 +96,10 @@ function toMs(value: string): number {
 
 export function parseH2load(text: string): H2loadRun {
   const finished = /finished in ([\d.]+)(us|ms|s), ([\d.]+) req\/s/.exec(text);
-  const requests = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(text);
+  const requests =
+    /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      text,
+    );
   const codes = /status codes: (\d+) 2xx/.exec(text);
   const times = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)/.exec(text);
   if (!finished || !requests || !codes || !times) fail(`cannot parse h2load output:\n${text}`);
@@ -140,7 +148,8 @@ function runH2load(args: string[], label: string): Promise<H2loadRun> {
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (signal) return reject(new BenchFailure(`${label}: h2load killed (${signal}), over ${H2LOAD_TIMEOUT_MS} ms?\n${out}`));
+      if (signal)
+        return reject(new BenchFailure(`${label}: h2load killed (${signal}), over ${H2LOAD_TIMEOUT_MS} ms?\n${out}`));
       try {
         const run = parseH2load(out);
         const problems = [
@@ -194,14 +203,37 @@ export interface MeasureOptions {
  * One shape against `port`: a warm-up run, then `runs` measured runs sized from the warm-up rate to last about
  * `seconds`. Every h2load response must be HTTP 200: a proxy's error (even a 204 carrying a gRPC status) fails it.
  */
-export async function measureShape(port: number, bodyFile: string, workDir: string, label: string, { shape, clients, streams }: Shape, options: MeasureOptions): Promise<ShapeResult> {
+export async function measureShape(
+  port: number,
+  bodyFile: string,
+  workDir: string,
+  label: string,
+  { shape, clients, streams }: Shape,
+  options: MeasureOptions,
+): Promise<ShapeResult> {
   const url = `http://127.0.0.1:${port}${SAY_HELLO_PATH}`;
-  const shapeArgs = ['-c', String(clients), '-m', String(streams), '-t', '1', '-d', bodyFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+  const shapeArgs = [
+    '-c',
+    String(clients),
+    '-m',
+    String(streams),
+    '-t',
+    '1',
+    '-d',
+    bodyFile,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+  ];
   const title = `${label} ${shape}`;
   process.stderr.write(`${title}: warm-up (${options.warmupRequests} calls)… `);
   const warm = await runH2load([...shapeArgs, '-n', String(options.warmupRequests), url], `${title} warm-up`);
   // Size the measured run from the warm-up rate so it lasts about `seconds`.
-  const requests = Math.max(20_000, Math.min(2_000_000, Math.round((warm.requestsPerSecond * options.seconds) / 10_000) * 10_000));
+  const requests = Math.max(
+    20_000,
+    Math.min(2_000_000, Math.round((warm.requestsPerSecond * options.seconds) / 10_000) * 10_000),
+  );
   process.stderr.write(`${Math.round(warm.requestsPerSecond)}/s; measured ${options.runs} × ${requests} calls:`);
   const runs: Omit<ShapeResult, 'runs'>[] = [];
   for (let i = 0; i < options.runs; i++) {
@@ -236,5 +268,7 @@ export const fmtMs = (ms: number): string => (ms < 10 ? ms.toFixed(2) : ms.toFix
 /** Columns padded to their widest cell: the first two left-aligned (names), the rest right-aligned (figures). */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '))
+    .join('\n');
 }

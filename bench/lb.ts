@@ -33,10 +33,25 @@ const WARMUP_REQUESTS = 20_000;
 const TARGET_P99_RATIO = 2;
 
 const benchSettings = {
-  seconds: setting({ flag: 'seconds', parser: integer(1, 600), default: 5, help: 'target length of each measured run' }),
-  runs: setting({ flag: 'runs', parser: integer(1, 20), default: 1, help: 'measured runs per shape; the median by calls/s is shown' }),
+  seconds: setting({
+    flag: 'seconds',
+    parser: integer(1, 600),
+    default: 5,
+    help: 'target length of each measured run',
+  }),
+  runs: setting({
+    flag: 'runs',
+    parser: integer(1, 20),
+    default: 1,
+    help: 'measured runs per shape; the median by calls/s is shown',
+  }),
   pods: setting({ flag: 'pods', parser: integer(1, 9), default: 3, help: 'greeter pods behind the proxies' }),
-  json: setting({ flag: 'json', parser: text, default: path.join(ROOT, 'bench', 'results', 'lb.json'), help: 'where to write the figures as JSON' }),
+  json: setting({
+    flag: 'json',
+    parser: text,
+    default: path.join(ROOT, 'bench', 'results', 'lb.json'),
+    help: 'where to write the figures as JSON',
+  }),
 };
 type BenchConfig = Settings<typeof benchSettings>;
 
@@ -67,7 +82,13 @@ async function measurePaths(paths: readonly BenchPath[], config: BenchConfig, wo
     const expected = { name: NAME, pods: benchPath.pods };
     await verifyCalls(benchPath.port, body, `${benchPath.path} before load`, expected);
     for (const shape of SHAPES) {
-      results.push({ path: benchPath.path, ...(await measureShape(benchPath.port, bodyFile, workDir, benchPath.path, shape, { ...config, warmupRequests: WARMUP_REQUESTS })) });
+      results.push({
+        path: benchPath.path,
+        ...(await measureShape(benchPath.port, bodyFile, workDir, benchPath.path, shape, {
+          ...config,
+          warmupRequests: WARMUP_REQUESTS,
+        })),
+      });
     }
     await verifyCalls(benchPath.port, body, `${benchPath.path} after load`, expected);
   }
@@ -76,18 +97,31 @@ async function measurePaths(paths: readonly BenchPath[], config: BenchConfig, wo
 }
 
 function report(results: readonly PathResult[], paths: readonly BenchPath[], config: BenchConfig): void {
-  const range = (r: ShapeResult): string[] => (config.runs > 1 ? [`${Math.round(Math.min(...r.runs))}–${Math.round(Math.max(...r.runs))}`] : []);
+  const range = (r: ShapeResult): string[] =>
+    config.runs > 1 ? [`${Math.round(Math.min(...r.runs))}–${Math.round(Math.max(...r.runs))}`] : [];
   const rows = [
     ['path', 'shape', 'calls/s', ...(config.runs > 1 ? ['range'] : []), 'p50 ms', 'p99 ms', 'p99 × direct'],
-    ...results.map((r) => [r.path, r.shape, Math.round(r.callsPerSecond).toString(), ...range(r), fmtMs(r.p50Ms), fmtMs(r.p99Ms), r.p99VsDirect.toFixed(2)]),
+    ...results.map((r) => [
+      r.path,
+      r.shape,
+      Math.round(r.callsPerSecond).toString(),
+      ...range(r),
+      fmtMs(r.p50Ms),
+      fmtMs(r.p99Ms),
+      r.p99VsDirect.toFixed(2),
+    ]),
   ];
   const runs = config.runs > 1 ? `median of ${config.runs} ` : '';
   process.stdout.write(`\n${paths.map((p) => `${p.path}: ${p.description}`).join('\n')}\n`);
-  process.stdout.write(`h2load -t 1, ${runs}~${config.seconds} s measured runs after a ${WARMUP_REQUESTS}-call warm-up; ${cpus().length} cores, ${nginxVersion()}, node ${process.version}\n`);
+  process.stdout.write(
+    `h2load -t 1, ${runs}~${config.seconds} s measured runs after a ${WARMUP_REQUESTS}-call warm-up; ${cpus().length} cores, ${nginxVersion()}, node ${process.version}\n`,
+  );
   process.stdout.write(`${table(rows)}\n`);
   const l7 = results.filter((r) => r.path === 'L7');
   const met = l7.filter((r) => r.p99VsDirect <= TARGET_P99_RATIO).map((r) => r.shape);
-  process.stdout.write(`target L7 p99 ≤ ${TARGET_P99_RATIO}× direct p99: met for ${met.length} of ${l7.length} shapes${met.length ? ` (${met.join(', ')})` : ''}\n`);
+  process.stdout.write(
+    `target L7 p99 ≤ ${TARGET_P99_RATIO}× direct p99: met for ${met.length} of ${l7.length} shapes${met.length ? ` (${met.join(', ')})` : ''}\n`,
+  );
 }
 
 async function bench(config: BenchConfig): Promise<void> {
@@ -96,12 +130,30 @@ async function bench(config: BenchConfig): Promise<void> {
   let stopNginx: (() => Promise<void>) | undefined;
   try {
     pods = await startPods(config.pods);
-    const nginx = await startNginx({ l7: { kind: 'grpc', backends: pods.ports }, l4: { kind: 'tcp', backends: pods.ports } });
+    const nginx = await startNginx({
+      l7: { kind: 'grpc', backends: pods.ports },
+      l4: { kind: 'tcp', backends: pods.ports },
+    });
     stopNginx = nginx.stop;
     const paths: BenchPath[] = [
-      { path: 'direct', description: `h2load to ${pods.names[0]}, no proxy`, port: pods.ports[0], pods: [pods.names[0]] },
-      { path: 'L7', description: `nginx grpc_pass over ${config.pods} pods (each call balanced)`, port: nginx.ports.l7, pods: pods.names },
-      { path: 'L4', description: `nginx stream over ${config.pods} pods (each connection balanced)`, port: nginx.ports.l4, pods: pods.names },
+      {
+        path: 'direct',
+        description: `h2load to ${pods.names[0]}, no proxy`,
+        port: pods.ports[0],
+        pods: [pods.names[0]],
+      },
+      {
+        path: 'L7',
+        description: `nginx grpc_pass over ${config.pods} pods (each call balanced)`,
+        port: nginx.ports.l7,
+        pods: pods.names,
+      },
+      {
+        path: 'L4',
+        description: `nginx stream over ${config.pods} pods (each connection balanced)`,
+        port: nginx.ports.l4,
+        pods: pods.names,
+      },
     ];
     const results = await measurePaths(paths, config, workDir);
     report(results, paths, config);
@@ -129,7 +181,9 @@ if (require.main === module) {
   runScript({
     name: 'bench:lb',
     settings: benchSettings,
-    missing: () => nginxNeeded() ?? (haveCommand('h2load') ? undefined : 'needs h2load; install it with: apt-get install -y nghttp2-client'),
+    missing: () =>
+      nginxNeeded() ??
+      (haveCommand('h2load') ? undefined : 'needs h2load; install it with: apt-get install -y nghttp2-client'),
     run: async (config) => {
       await bench({ ...config, json: path.resolve(config.json) });
       return 0;

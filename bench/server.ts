@@ -53,7 +53,14 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { go: false, seconds: 7, runs: 1, server: path.join(ROOT, 'app', 'server.ts'), node: process.execPath, nodeArgs: [] };
+  const options: Options = {
+    go: false,
+    seconds: 7,
+    runs: 1,
+    server: path.join(ROOT, 'app', 'server.ts'),
+    node: process.execPath,
+    nodeArgs: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(argv[i]);
     const flag = match?.[1];
@@ -80,7 +87,9 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 function usageExit(message: string): never {
-  process.stderr.write(`bench/server: ${message}\nusage: npm run bench:server -- [--go] [--json PATH] [--seconds N] [--runs N] [--server FILE] [--node PATH] [--node-arg ARG]...\n`);
+  process.stderr.write(
+    `bench/server: ${message}\nusage: npm run bench:server -- [--go] [--json PATH] [--seconds N] [--runs N] [--server FILE] [--node PATH] [--node-arg ARG]...\n`,
+  );
   process.exit(2);
 }
 
@@ -95,7 +104,10 @@ interface Server {
 const output = (proc: RunningProcess): string => [...proc.stdout, ...proc.stderr].join('\n');
 
 async function startServer(label: string, command: string, args: string[], cwd: string): Promise<Server> {
-  const proc = startProcess(command, args, { cwd, env: { POD_NAME: POD, LOG_CALLS: 'false', SHUTDOWN_GRACE_MS: '2000' } });
+  const proc = startProcess(command, args, {
+    cwd,
+    env: { POD_NAME: POD, LOG_CALLS: 'false', SHUTDOWN_GRACE_MS: '2000' },
+  });
   proc.child.once('error', () => undefined); // a spawn failure shows as an exit before the listening line
   try {
     return { label, proc, port: await listeningPort(proc, START_TIMEOUT_MS) };
@@ -114,14 +126,28 @@ async function stopServer(server: Server): Promise<void> {
 // ------------------------------------------------------------------------------------------------------ measure
 
 /** Start, check, measure, check again, stop. */
-async function measure(label: string, command: string, args: string[], cwd: string, body: Buffer, bodyFile: string, workDir: string, options: Options): Promise<ShapeResult[]> {
+async function measure(
+  label: string,
+  command: string,
+  args: string[],
+  cwd: string,
+  body: Buffer,
+  bodyFile: string,
+  workDir: string,
+  options: Options,
+): Promise<ShapeResult[]> {
   const server = await startServer(label, command, args, cwd);
   const expected = { name: NAME, pods: [POD] };
   try {
     await verifyCalls(server.port, body, `${label} before load`, expected);
     const results: ShapeResult[] = [];
     for (const shape of SHAPES) {
-      results.push(await measureShape(server.port, bodyFile, workDir, server.label, shape, { ...options, warmupRequests: WARMUP_REQUESTS }));
+      results.push(
+        await measureShape(server.port, bodyFile, workDir, server.label, shape, {
+          ...options,
+          warmupRequests: WARMUP_REQUESTS,
+        }),
+      );
     }
     await verifyCalls(server.port, body, `${label} after load`, expected);
     if (server.proc.child.exitCode !== null) fail(`${label}: server exited during the run\n${output(server.proc)}`);
@@ -157,7 +183,8 @@ function buildGoServer(workDir: string): string {
     encoding: 'utf8',
     timeout: 300_000,
   });
-  if (build.status !== 0) fail(`go build failed (${build.error?.message ?? build.status}):\n${build.stdout}${build.stderr}`);
+  if (build.status !== 0)
+    fail(`go build failed (${build.error?.message ?? build.status}):\n${build.stdout}${build.stderr}`);
   process.stderr.write('done\n');
   return binary;
 }
@@ -178,29 +205,81 @@ async function main(): Promise<number> {
     const goBinary = options.go ? buildGoServer(workDir) : undefined;
 
     const isTs = options.server.endsWith('.ts');
-    const nodeArgs = [...options.nodeArgs, ...(isTs ? ['-r', 'ts-node/register'] : []), options.server, '--host', '127.0.0.1', '--port', '0'];
+    const nodeArgs = [
+      ...options.nodeArgs,
+      ...(isTs ? ['-r', 'ts-node/register'] : []),
+      options.server,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ];
     const node = await measure('node', options.node, nodeArgs, ROOT, body, bodyFile, workDir, options);
-    const go = goBinary ? await measure('grpc-go', goBinary, ['--host', '127.0.0.1', '--port', '0'], workDir, body, bodyFile, workDir, options) : undefined;
+    const go = goBinary
+      ? await measure(
+          'grpc-go',
+          goBinary,
+          ['--host', '127.0.0.1', '--port', '0'],
+          workDir,
+          body,
+          bodyFile,
+          workDir,
+          options,
+        )
+      : undefined;
 
     const goRate = (shape: string): number => go?.find((r) => r.shape === shape)?.callsPerSecond ?? GO_REFERENCE[shape];
-    const rows = [['server', 'shape', 'calls/s', ...(options.runs > 1 ? ['range'] : []), 'p50 ms', 'p99 ms', 'mean ms', 'sd ms', 'max ms', '× grpc-go']];
+    const rows = [
+      [
+        'server',
+        'shape',
+        'calls/s',
+        ...(options.runs > 1 ? ['range'] : []),
+        'p50 ms',
+        'p99 ms',
+        'mean ms',
+        'sd ms',
+        'max ms',
+        '× grpc-go',
+      ],
+    ];
     const range = (r: ShapeResult): string[] =>
       options.runs > 1 ? [`${Math.round(Math.min(...r.runs))}–${Math.round(Math.max(...r.runs))}`] : [];
-    for (const [label, results] of [['node', node], ['grpc-go', go]] as const) {
+    for (const [label, results] of [
+      ['node', node],
+      ['grpc-go', go],
+    ] as const) {
       for (const r of results ?? []) {
-        rows.push([label, r.shape, Math.round(r.callsPerSecond).toString(), ...range(r), fmtMs(r.p50Ms), fmtMs(r.p99Ms), fmtMs(r.meanMs), fmtMs(r.sdMs), fmtMs(r.maxMs), (r.callsPerSecond / goRate(r.shape)).toFixed(2)]);
+        rows.push([
+          label,
+          r.shape,
+          Math.round(r.callsPerSecond).toString(),
+          ...range(r),
+          fmtMs(r.p50Ms),
+          fmtMs(r.p99Ms),
+          fmtMs(r.meanMs),
+          fmtMs(r.sdMs),
+          fmtMs(r.maxMs),
+          (r.callsPerSecond / goRate(r.shape)).toFixed(2),
+        ]);
       }
     }
     const server = path.relative(ROOT, options.server);
     const nodeVersion = spawnSync(options.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    process.stdout.write(`\ngreeter ${server} (node ${nodeVersion}${options.nodeArgs.length ? ` ${options.nodeArgs.join(' ')}` : ''}), h2load -t 1, ${options.runs > 1 ? `median of ${options.runs} ` : ''}~${options.seconds}s measured run${options.runs > 1 ? 's' : ''} after a ${WARMUP_REQUESTS}-call warm-up\n`);
+    process.stdout.write(
+      `\ngreeter ${server} (node ${nodeVersion}${options.nodeArgs.length ? ` ${options.nodeArgs.join(' ')}` : ''}), h2load -t 1, ${options.runs > 1 ? `median of ${options.runs} ` : ''}~${options.seconds}s measured run${options.runs > 1 ? 's' : ''} after a ${WARMUP_REQUESTS}-call warm-up\n`,
+    );
     process.stdout.write(`${table(rows)}\n`);
     process.stdout.write(
       go
         ? '× grpc-go: measured against grpc-go 1.33 (Debian) in this run.\n'
-        : `× grpc-go: against REFERENCE figures, not measured (${Object.entries(GO_REFERENCE).map(([s, v]) => `${s}: ${v / 1000}k/s`).join(', ')}); pass --go to measure.\n`,
+        : `× grpc-go: against REFERENCE figures, not measured (${Object.entries(GO_REFERENCE)
+            .map(([s, v]) => `${s}: ${v / 1000}k/s`)
+            .join(', ')}); pass --go to measure.\n`,
     );
-    process.stdout.write(`checks passed: grpc-status 0, hostname=${POD}, reply "${EXPECTED_MESSAGE}" before and after load; h2load 0 failed/errored, all 2xx\n`);
+    process.stdout.write(
+      `checks passed: grpc-status 0, hostname=${POD}, reply "${EXPECTED_MESSAGE}" before and after load; h2load 0 failed/errored, all 2xx\n`,
+    );
 
     if (options.json) {
       const report = {

@@ -33,7 +33,14 @@ import { runScript } from '../harness/script';
 import { rollingRestart, vanishAndReturn, type RestartFigures, type VanishFigures } from '../harness/faults';
 import { fuzzCases, runFuzzCases, runRandomFrames } from '../harness/fuzz';
 import { rssMiB, sampleRss, startLoad, type LoadResult, type LoadOptions } from '../harness/load';
-import { listeningPort, startProcess, startServerProcess, stopProcess, type RunningProcess, type ServerProcess } from '../harness/processes';
+import {
+  listeningPort,
+  startProcess,
+  startServerProcess,
+  stopProcess,
+  type RunningProcess,
+  type ServerProcess,
+} from '../harness/processes';
 import { sayHelloFrame } from '../harness/raw-grpc';
 import { fail, fmtMs, table, verifyCalls } from './h2load';
 
@@ -54,22 +61,67 @@ const WARMUP_MAX_SECONDS = 90;
 
 const benchSettings = {
   seconds: setting({ flag: 'seconds', parser: integer(1, 3600), default: 60, help: 'length of each soak run' }),
-  warmupSeconds: setting({ flag: 'warmup-seconds', parser: integer(0, 90), default: 5, help: 'least load before the soak is measured; it also lasts until 3 full GCs (V8 sizing its heap), at most 90 s' }),
+  warmupSeconds: setting({
+    flag: 'warmup-seconds',
+    parser: integer(0, 90),
+    default: 5,
+    help: 'least load before the soak is measured; it also lasts until 3 full GCs (V8 sizing its heap), at most 90 s',
+  }),
   concurrency: setting({ flag: 'concurrency', parser: integer(1, 5000), default: 100, help: 'calls in flight' }),
-  channels: setting({ flag: 'channels', parser: integer(1, 100), default: 4, help: 'client channels (connections) the calls spread over' }),
-  runs: setting({ flag: 'runs', parser: integer(1, 20), default: 1, help: 'soak runs, each against a fresh server process' }),
-  faults: setting({ flag: 'faults', parser: boolean, default: true, help: 'also run the rolling restart, vanish and fuzz figures' }),
-  fuzzCases: setting({ flag: 'fuzz-cases', parser: integer(0, 1_000_000), default: 5000, help: 'seeded request bodies to fuzz' }),
-  fuzzConnections: setting({ flag: 'fuzz-connections', parser: integer(0, 100_000), default: 1000, help: 'connections of random frames' }),
+  channels: setting({
+    flag: 'channels',
+    parser: integer(1, 100),
+    default: 4,
+    help: 'client channels (connections) the calls spread over',
+  }),
+  runs: setting({
+    flag: 'runs',
+    parser: integer(1, 20),
+    default: 1,
+    help: 'soak runs, each against a fresh server process',
+  }),
+  faults: setting({
+    flag: 'faults',
+    parser: boolean,
+    default: true,
+    help: 'also run the rolling restart, vanish and fuzz figures',
+  }),
+  fuzzCases: setting({
+    flag: 'fuzz-cases',
+    parser: integer(0, 1_000_000),
+    default: 5000,
+    help: 'seeded request bodies to fuzz',
+  }),
+  fuzzConnections: setting({
+    flag: 'fuzz-connections',
+    parser: integer(0, 100_000),
+    default: 1000,
+    help: 'connections of random frames',
+  }),
   seed: setting({ flag: 'seed', parser: integer(0, 2 ** 32 - 1), default: 20261127, help: 'fuzz seed' }),
-  json: setting({ flag: 'json', parser: text, default: path.join(ROOT, 'bench', 'results', 'soak.json'), help: 'where to write the figures as JSON' }),
+  json: setting({
+    flag: 'json',
+    parser: text,
+    default: path.join(ROOT, 'bench', 'results', 'soak.json'),
+    help: 'where to write the figures as JSON',
+  }),
 };
 type BenchConfig = Settings<typeof benchSettings>;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const mib = (value: number) => value.toFixed(1);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const summary = (r: LoadResult) => ({ calls: r.calls, failures: r.failures, byStatus: Object.fromEntries(r.byStatus), callsPerSecond: r.callsPerSecond, p50Ms: r.p50Ms, p99Ms: r.p99Ms, maxMs: r.maxMs, seconds: r.seconds, errors: r.errors });
+const summary = (r: LoadResult) => ({
+  calls: r.calls,
+  failures: r.failures,
+  byStatus: Object.fromEntries(r.byStatus),
+  callsPerSecond: r.callsPerSecond,
+  p50Ms: r.p50Ms,
+  p99Ms: r.p99Ms,
+  maxMs: r.maxMs,
+  seconds: r.seconds,
+  errors: r.errors,
+});
 
 /** Starts each process through `track`, and stops every one of them at the end, whatever happened. */
 async function withProcesses<T>(use: (track: (proc: RunningProcess) => void) => Promise<T>): Promise<T> {
@@ -97,14 +149,27 @@ function heapAfterFullGcs(lines: readonly string[]): number[] {
 interface SoakRun {
   load: ReturnType<typeof summary>;
   warmupSeconds: number;
-  rss: { afterStartMiB: number; afterWarmupMiB: number; endMiB: number; peakMiB: number; peakPerTenthMiB: number[]; firstPeakMiB: number; lastPeakMiB: number; boundHeld: boolean };
+  rss: {
+    afterStartMiB: number;
+    afterWarmupMiB: number;
+    endMiB: number;
+    peakMiB: number;
+    peakPerTenthMiB: number[];
+    firstPeakMiB: number;
+    lastPeakMiB: number;
+    boundHeld: boolean;
+  };
   heap: { fullCollections: number; firstAfterGcMB?: number; lastAfterGcMB?: number; boundHeld: boolean };
 }
 
 async function soak(config: BenchConfig): Promise<SoakRun> {
   return withProcesses(async (track) => {
     // --trace-gc: one line per collection on stdout, beside the JSON log; the full ones show the live heap.
-    const proc = startProcess(process.execPath, ['--trace-gc', '-r', 'ts-node/register', path.join(ROOT, 'app', 'server.ts')], { env: { HOST: '127.0.0.1', PORT: '0', POD_NAME: POD } });
+    const proc = startProcess(
+      process.execPath,
+      ['--trace-gc', '-r', 'ts-node/register', path.join(ROOT, 'app', 'server.ts')],
+      { env: { HOST: '127.0.0.1', PORT: '0', POD_NAME: POD } },
+    );
     track(proc);
     const server: ServerProcess = { ...proc, pod: POD, port: await listeningPort(proc) };
     const pid = server.child.pid!;
@@ -112,17 +177,29 @@ async function soak(config: BenchConfig): Promise<SoakRun> {
     const expected = { name: NAME, pods: [POD] };
     await verifyCalls(server.port, body, 'soak before load', expected);
     const afterStart = rssMiB(pid);
-    const options: LoadOptions = { target: `127.0.0.1:${server.port}`, concurrency: config.concurrency, channels: config.channels, deadlineMs: 5000, name: NAME };
+    const options: LoadOptions = {
+      target: `127.0.0.1:${server.port}`,
+      concurrency: config.concurrency,
+      channels: config.channels,
+      deadlineMs: 5000,
+      name: NAME,
+    };
 
     // V8 sizes its old generation over the first full collections under load, and RSS climbs with it: measure
     // from the end of that, not from a cold start.
-    log(`soak: warm-up of at least ${config.warmupSeconds} s and ${WARMUP_FULL_GCS} full collections (at most ${WARMUP_MAX_SECONDS} s)…`);
+    log(
+      `soak: warm-up of at least ${config.warmupSeconds} s and ${WARMUP_FULL_GCS} full collections (at most ${WARMUP_MAX_SECONDS} s)…`,
+    );
     const warmupStart = Date.now();
     const gcLinesBefore = server.stdout.length;
     const warmup = startLoad(options);
     while (Date.now() - warmupStart < WARMUP_MAX_SECONDS * 1000) {
       await sleep(500);
-      if (Date.now() - warmupStart >= config.warmupSeconds * 1000 && heapAfterFullGcs(server.stdout.slice(gcLinesBefore)).length >= WARMUP_FULL_GCS) break;
+      if (
+        Date.now() - warmupStart >= config.warmupSeconds * 1000 &&
+        heapAfterFullGcs(server.stdout.slice(gcLinesBefore)).length >= WARMUP_FULL_GCS
+      )
+        break;
     }
     const warm = await warmup.stop();
     if (warm.failures > 0) fail(`soak warm-up: ${warm.failures} calls failed: ${warm.errors.join('; ')}`);
@@ -141,7 +218,9 @@ async function soak(config: BenchConfig): Promise<SoakRun> {
 
     // Ten slices of the samples, each at least one sample long.
     const at = (i: number) => Math.floor((i * memory.samples.length) / 10);
-    const peakPerTenthMiB = Array.from({ length: 10 }, (_, i) => Math.max(...memory.samples.slice(at(i), Math.max(at(i + 1), at(i) + 1))));
+    const peakPerTenthMiB = Array.from({ length: 10 }, (_, i) =>
+      Math.max(...memory.samples.slice(at(i), Math.max(at(i + 1), at(i) + 1))),
+    );
     const firstPeakMiB = Math.max(...peakPerTenthMiB.slice(0, 3));
     const lastPeakMiB = Math.max(...peakPerTenthMiB.slice(-3));
     return {
@@ -183,7 +262,13 @@ async function restartRun(label: string, via: 'round_robin' | 'nginx'): Promise<
     try {
       log(`rolling restart, ${label}…`);
       const target = nginx ? `127.0.0.1:${nginx.ports.l7}` : pods.target;
-      const load = startLoad({ target, concurrency: 32, deadlineMs: 5000, name: NAME, ...(nginx ? { maxAttempts: 3 } : { lb: 'round_robin' as const }) });
+      const load = startLoad({
+        target,
+        concurrency: 32,
+        deadlineMs: 5000,
+        name: NAME,
+        ...(nginx ? { maxAttempts: 3 } : { lb: 'round_robin' as const }),
+      });
       const restarts = await (async () => {
         await load.until((counts) => pods.names.every((pod) => (counts.byPod.get(pod) ?? 0) >= 100), 30_000);
         const figures = await rollingRestart(pods, load, { readyCalls: 100, timeoutMs: 60_000, track });
@@ -217,7 +302,10 @@ async function fuzz(config: BenchConfig): Promise<FuzzFigures> {
     const { maxReceiveMessageBytes, maxNameBytes } = defaultSettings(serverSettings);
     const rssBeforeMiB = rssMiB(server.child.pid!);
     log(`fuzz: ${config.fuzzCases} bodies, ${config.fuzzConnections} connections of random frames…`);
-    const run = await runFuzzCases(server.port, fuzzCases(config.seed, config.fuzzCases, { maxReceiveMessageBytes, maxNameBytes, pod: POD }));
+    const run = await runFuzzCases(
+      server.port,
+      fuzzCases(config.seed, config.fuzzCases, { maxReceiveMessageBytes, maxNameBytes, pod: POD }),
+    );
     const frames = await runRandomFrames(server.port, config.seed, config.fuzzConnections);
     await verifyCalls(server.port, sayHelloFrame(NAME), 'after fuzz', { name: NAME, pods: [POD] });
     const rssAfterMiB = rssMiB(server.child.pid!);
@@ -243,8 +331,26 @@ async function fuzz(config: BenchConfig): Promise<FuzzFigures> {
 // ---------------------------------------------------------------------------------------------------------- report
 
 function reportSoak(runs: readonly SoakRun[], config: BenchConfig): void {
-  process.stdout.write(`\nsoak: ${config.seconds} s after the warm-up, ${config.concurrency} calls in flight over ${config.channels} channels, 5 s deadline per call\n`);
-  const rows = [['run', 'warm-up s', 'calls', 'failed', 'calls/s', 'p50 ms', 'p99 ms', 'max ms', 'RSS start', 'after warm-up', 'end', 'peak', 'heap after GC']];
+  process.stdout.write(
+    `\nsoak: ${config.seconds} s after the warm-up, ${config.concurrency} calls in flight over ${config.channels} channels, 5 s deadline per call\n`,
+  );
+  const rows = [
+    [
+      'run',
+      'warm-up s',
+      'calls',
+      'failed',
+      'calls/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'RSS start',
+      'after warm-up',
+      'end',
+      'peak',
+      'heap after GC',
+    ],
+  ];
   runs.forEach(({ load, rss, heap, warmupSeconds }, i) =>
     rows.push([
       String(i + 1),
@@ -263,7 +369,10 @@ function reportSoak(runs: readonly SoakRun[], config: BenchConfig): void {
     ]),
   );
   process.stdout.write(`${table(rows)}\n`);
-  for (const [i, { rss }] of runs.entries()) process.stdout.write(`run ${i + 1} RSS peak per tenth of the run (MiB): ${rss.peakPerTenthMiB.map(mib).join(' ')}\n`);
+  for (const [i, { rss }] of runs.entries())
+    process.stdout.write(
+      `run ${i + 1} RSS peak per tenth of the run (MiB): ${rss.peakPerTenthMiB.map(mib).join(' ')}\n`,
+    );
   const held = (ok: boolean) => (ok ? 'held' : 'NOT held');
   process.stdout.write(
     `bound: RSS peak of the last 3 tenths ≤ that of the first 3 tenths + ${RSS_GROWTH_BOUND_MIB} MiB: ${held(runs.every(({ rss }) => rss.boundHeld))} ` +
@@ -273,9 +382,12 @@ function reportSoak(runs: readonly SoakRun[], config: BenchConfig): void {
 }
 
 function reportRestart(run: RestartRun): void {
-  process.stdout.write(`\nrolling restart, ${run.path}: ${run.load.calls} calls, ${run.load.failures} failed, p99 ${fmtMs(run.load.p99Ms)} ms, max ${fmtMs(run.load.maxMs)} ms\n`);
+  process.stdout.write(
+    `\nrolling restart, ${run.path}: ${run.load.calls} calls, ${run.load.failures} failed, p99 ${fmtMs(run.load.p99Ms)} ms, max ${fmtMs(run.load.maxMs)} ms\n`,
+  );
   const rows = [['pod', 'replacement', 'exit', 'drain ms', 'back in rotation ms']];
-  for (const r of run.restarts) rows.push([r.pod, r.replacement, String(r.exitCode), String(r.drainMs), String(r.backInRotationMs)]);
+  for (const r of run.restarts)
+    rows.push([r.pod, r.replacement, String(r.exitCode), String(r.drainMs), String(r.backInRotationMs)]);
   process.stdout.write(`${table(rows)}\n`);
 }
 
@@ -289,9 +401,23 @@ function reportVanish(v: VanishFigures): void {
 }
 
 function reportFuzz(f: FuzzFigures): void {
-  process.stdout.write(`\nfuzz (seed ${f.seed}): ${f.cases} bodies, ${f.mismatches.length} answered otherwise than the model; answers: ${Object.entries(f.byStatus).map(([s, n]) => `${s} ${n}`).join(', ')}\n`);
-  process.stdout.write(`random frames: ${f.connections} connections, ${f.settingsFirst} answered with SETTINGS; outcomes: ${Object.entries(f.frameOutcomes).map(([s, n]) => `${s} ${n}`).join(', ')}\n`);
-  process.stdout.write(`server after fuzz: RSS ${mib(f.rssBeforeMiB)} → ${mib(f.rssAfterMiB)} MiB, still serving, SIGTERM drain ${f.drainedCleanly ? 'clean' : 'NOT clean'}\n`);
+  process.stdout.write(
+    `\nfuzz (seed ${f.seed}): ${f.cases} bodies, ${f.mismatches.length} answered otherwise than the model; answers: ${Object.entries(
+      f.byStatus,
+    )
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}\n`,
+  );
+  process.stdout.write(
+    `random frames: ${f.connections} connections, ${f.settingsFirst} answered with SETTINGS; outcomes: ${Object.entries(
+      f.frameOutcomes,
+    )
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}\n`,
+  );
+  process.stdout.write(
+    `server after fuzz: RSS ${mib(f.rssBeforeMiB)} → ${mib(f.rssAfterMiB)} MiB, still serving, SIGTERM drain ${f.drainedCleanly ? 'clean' : 'NOT clean'}\n`,
+  );
   for (const line of f.mismatches) process.stdout.write(`  mismatch: ${line}\n`);
 }
 
@@ -331,10 +457,18 @@ async function bench(config: BenchConfig): Promise<number> {
   process.stdout.write(`wrote ${path.relative(process.cwd(), config.json)}\n`);
 
   const problems = [
-    ...soakRuns.flatMap(({ load }, i) => (load.failures > 0 ? [`soak run ${i + 1}: ${load.failures} failed calls`] : [])),
-    ...restarts.flatMap((r) => (r.load.failures > 0 ? [`rolling restart ${r.path}: ${r.load.failures} failed calls`] : [])),
-    ...(vanish && vanish.recovered?.code !== grpc.status.OK ? ['vanish: no call succeeded after the server came back'] : []),
-    ...(fuzzFigures && (fuzzFigures.mismatches.length > 0 || !fuzzFigures.drainedCleanly) ? ['fuzz: answers differ from the model or the drain was not clean'] : []),
+    ...soakRuns.flatMap(({ load }, i) =>
+      load.failures > 0 ? [`soak run ${i + 1}: ${load.failures} failed calls`] : [],
+    ),
+    ...restarts.flatMap((r) =>
+      r.load.failures > 0 ? [`rolling restart ${r.path}: ${r.load.failures} failed calls`] : [],
+    ),
+    ...(vanish && vanish.recovered?.code !== grpc.status.OK
+      ? ['vanish: no call succeeded after the server came back']
+      : []),
+    ...(fuzzFigures && (fuzzFigures.mismatches.length > 0 || !fuzzFigures.drainedCleanly)
+      ? ['fuzz: answers differ from the model or the drain was not clean']
+      : []),
   ];
   for (const problem of problems) process.stderr.write(`CHECK FAILED: ${problem}\n`);
   return problems.length > 0 ? 1 : 0;

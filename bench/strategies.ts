@@ -27,16 +27,51 @@ import { DNSMASQ } from '../harness/dnsmasq';
 import { NGINX } from '../harness/nginx';
 import { ROOT } from '../harness/processes';
 import { runScript } from '../harness/script';
-import { FAIR_SHARE, formatFairShare, formatRatio, formatRollout, runStrategyPath, type PathFigures, type Scenario } from '../harness/strategy-run';
+import {
+  FAIR_SHARE,
+  formatFairShare,
+  formatRatio,
+  formatRollout,
+  runStrategyPath,
+  type PathFigures,
+  type Scenario,
+} from '../harness/strategy-run';
 import { dnsPath, strategyPaths, type StrategyPath } from '../harness/strategy-paths';
 import { fmtMs, table } from './h2load';
 
 const benchSettings = {
-  quick: setting({ flag: 'quick', parser: boolean, default: false, help: 'short phases: done within 90 s instead of 5 minutes' }),
-  paths: setting({ flag: 'paths', parser: text, default: undefined as string | undefined, help: `comma-separated path names (${strategyPaths({ maxConnectionAgeMs: 1 }).map((p) => p.name).join(', ')}), or all (the default, but for what --quick leaves out: ${quickLeavesOut().join(', ')})` }),
-  concurrency: setting({ flag: 'concurrency', parser: integer(1, 1000), default: 16, help: "calls in flight on the client's one channel" }),
-  maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', parser: integer(100, 60_000), default: 500, help: 'MAX_CONNECTION_AGE_MS of the pods on the +age paths: short, so several ages pass within a run' }),
-  json: setting({ flag: 'json', parser: text, default: path.join(ROOT, 'bench', 'results', 'strategies.json'), help: 'where to write the figures as JSON' }),
+  quick: setting({
+    flag: 'quick',
+    parser: boolean,
+    default: false,
+    help: 'short phases: done within 90 s instead of 5 minutes',
+  }),
+  paths: setting({
+    flag: 'paths',
+    parser: text,
+    default: undefined as string | undefined,
+    help: `comma-separated path names (${strategyPaths({ maxConnectionAgeMs: 1 })
+      .map((p) => p.name)
+      .join(', ')}), or all (the default, but for what --quick leaves out: ${quickLeavesOut().join(', ')})`,
+  }),
+  concurrency: setting({
+    flag: 'concurrency',
+    parser: integer(1, 1000),
+    default: 16,
+    help: "calls in flight on the client's one channel",
+  }),
+  maxConnectionAgeMs: setting({
+    flag: 'max-connection-age-ms',
+    parser: integer(100, 60_000),
+    default: 500,
+    help: 'MAX_CONNECTION_AGE_MS of the pods on the +age paths: short, so several ages pass within a run',
+  }),
+  json: setting({
+    flag: 'json',
+    parser: text,
+    default: path.join(ROOT, 'bench', 'results', 'strategies.json'),
+    help: 'where to write the figures as JSON',
+  }),
 };
 type BenchConfig = Settings<typeof benchSettings>;
 
@@ -52,20 +87,36 @@ function quickLeavesOut(): string[] {
 }
 
 /** Each mode's phases, the paths it runs when --paths is not given, and the time the whole run must end within. */
-const MODES: Record<'full' | 'quick', { scenario: Omit<Scenario, 'concurrency'>; leavesOut: readonly string[]; limitMs: number }> = {
+const MODES: Record<
+  'full' | 'quick',
+  { scenario: Omit<Scenario, 'concurrency'>; leavesOut: readonly string[]; limitMs: number }
+> = {
   // 35 s: longer than grpc-js's 30 s between DNS resolutions, so a DNS path that re-resolves shows it. Steady 5 s,
   // so that seven paths, three of which wait the 35 s twice or once, end within the 5 minutes.
-  full: { scenario: { warmupMs: 1000, steadyMs: 5000, fairShareWaitMs: 35_000, settleMs: 2000, recoveryWaitMs: 35_000 }, leavesOut: [], limitMs: 300_000 },
+  full: {
+    scenario: { warmupMs: 1000, steadyMs: 5000, fairShareWaitMs: 35_000, settleMs: 2000, recoveryWaitMs: 35_000 },
+    leavesOut: [],
+    limitMs: 300_000,
+  },
   // Starting each path's 8 pods takes about 4 s of the 90 on 2 shared cores, and loading grpc-js-xds 1 s more.
-  quick: { scenario: { warmupMs: 500, steadyMs: 1500, fairShareWaitMs: 3000, settleMs: 500, recoveryWaitMs: 2000 }, leavesOut: quickLeavesOut(), limitMs: 90_000 },
+  quick: {
+    scenario: { warmupMs: 500, steadyMs: 1500, fairShareWaitMs: 3000, settleMs: 500, recoveryWaitMs: 2000 },
+    leavesOut: quickLeavesOut(),
+    limitMs: 90_000,
+  },
 };
 
-function choosePaths(all: readonly StrategyPath[], list: string | undefined, leavesOut: readonly string[]): StrategyPath[] {
+function choosePaths(
+  all: readonly StrategyPath[],
+  list: string | undefined,
+  leavesOut: readonly string[],
+): StrategyPath[] {
   if (list === undefined) return all.filter((p) => !leavesOut.includes(p.name));
   if (list === 'all') return [...all];
   return list.split(',').map((name) => {
     const found = all.find((p) => p.name.toLowerCase() === name.trim().toLowerCase());
-    if (!found) throw new ConfigError('--paths', list, `a comma-separated list of ${all.map((p) => p.name).join(', ')}, or all`);
+    if (!found)
+      throw new ConfigError('--paths', list, `a comma-separated list of ${all.map((p) => p.name).join(', ')}, or all`);
     return found;
   });
 }
@@ -88,12 +139,29 @@ function versions() {
 }
 
 function machine() {
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))) };
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  };
 }
 
 function report(results: readonly PathFigures[]): string {
   const rows = [
-    ['path', 'stands for', 'calls/s', 'p50 ms', 'p99 ms', 'failed', 'max/min', 'CV', '4th pod fair share', 'rollout: failed calls'],
+    [
+      'path',
+      'stands for',
+      'calls/s',
+      'p50 ms',
+      'p99 ms',
+      'failed',
+      'max/min',
+      'CV',
+      '4th pod fair share',
+      'rollout: failed calls',
+    ],
     ...results.map((r) => [
       r.path,
       r.stands,
@@ -113,7 +181,11 @@ function report(results: readonly PathFigures[]): string {
 async function bench(config: BenchConfig): Promise<number> {
   const mode = MODES[config.quick ? 'quick' : 'full'];
   const scenario: Scenario = { ...mode.scenario, concurrency: config.concurrency };
-  const paths = choosePaths(strategyPaths({ maxConnectionAgeMs: config.maxConnectionAgeMs }), config.paths, mode.leavesOut);
+  const paths = choosePaths(
+    strategyPaths({ maxConnectionAgeMs: config.maxConnectionAgeMs }),
+    config.paths,
+    mode.leavesOut,
+  );
   const missing = paths.flatMap((p) => (p.missing() ? [`${p.name}: ${p.missing()}`] : []));
   if (missing.length > 0) {
     process.stderr.write(`bench:strategies: ${missing.join('\n')}\n`);
@@ -122,14 +194,18 @@ async function bench(config: BenchConfig): Promise<number> {
   const started = performance.now();
   const machineAtStart = machine();
   const results: PathFigures[] = [];
-  const log = (line: string) => process.stdout.write(`${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
+  const log = (line: string) =>
+    process.stdout.write(`${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
   /** The table and the JSON of the paths done so far; `notRun` names the others. */
   const finish = () => {
     const notRun = paths.slice(results.length).map((p) => p.name);
     if (results.length > 0) process.stdout.write(`\n${report(results)}\n\n`);
     const json = {
       time: new Date().toISOString(),
-      command: `npm run bench:strategies --${process.argv.slice(2).map((arg) => ` ${arg}`).join('')}`,
+      command: `npm run bench:strategies --${process.argv
+        .slice(2)
+        .map((arg) => ` ${arg}`)
+        .join('')}`,
       seconds: (performance.now() - started) / 1000,
       machine: machineAtStart,
       versions: versions(),
@@ -139,17 +215,24 @@ async function bench(config: BenchConfig): Promise<number> {
     };
     mkdirSync(path.dirname(config.json), { recursive: true });
     writeFileSync(config.json, `${JSON.stringify(json, null, 2)}\n`);
-    log(`wrote ${path.relative(process.cwd(), config.json)}${notRun.length > 0 ? ` without ${notRun.join(', ')}` : ''}`);
+    log(
+      `wrote ${path.relative(process.cwd(), config.json)}${notRun.length > 0 ? ` without ${notRun.join(', ')}` : ''}`,
+    );
   };
   const stoppers = new Set<() => Promise<void>>();
   // The phases are bounded, but a busy machine stretches process starts and drains: the limit (counted from the
   // process's start) holds regardless.
-  const watchdog = setTimeout(() => {
-    log(`out of time: the ${mode.limitMs / 1000} s are up (a busy machine?); stopping what runs`);
-    finish();
-    const stopped = Promise.allSettled([...stoppers].map((stop) => stop()));
-    void Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]).then(() => process.exit(1));
-  }, mode.limitMs - STOP_GRACE_MS - process.uptime() * 1000);
+  const watchdog = setTimeout(
+    () => {
+      log(`out of time: the ${mode.limitMs / 1000} s are up (a busy machine?); stopping what runs`);
+      finish();
+      const stopped = Promise.allSettled([...stoppers].map((stop) => stop()));
+      void Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS))]).then(() =>
+        process.exit(1),
+      );
+    },
+    mode.limitMs - STOP_GRACE_MS - process.uptime() * 1000,
+  );
   try {
     log(
       `${paths.length} paths (${paths.map((p) => p.name).join(', ')}), one at a time; each: 3 pods, ${scenario.concurrency} calls in flight on one channel, ` +

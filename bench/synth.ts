@@ -37,7 +37,11 @@ function timeRuns(variant: Variant, outdir: string, runs: number): { label: stri
 
 function timeRun(variant: Variant, outdir: string): number {
   const started = process.hrtime.bigint();
-  const result = spawnSync(variant.command, variant.args, { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir, ...variant.env?.() }, stdio: 'pipe' });
+  const result = spawnSync(variant.command, variant.args, {
+    cwd: ROOT,
+    env: { ...process.env, CDK8S_OUTDIR: outdir, ...variant.env?.() },
+    stdio: 'pipe',
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`${variant.label} failed (${result.status}): ${result.stderr}`);
   return seconds;
@@ -55,13 +59,23 @@ function main(): number {
     const outdir = path.join(work, 'dist');
     let coldRuns = 0;
     const variants: Variant[] = [
-      { label: 'node -r scripts/register.js main.ts (warm cache)', command: process.execPath, args: ['-r', './scripts/register.js', 'main.ts'] },
       {
-        label: 'node -r scripts/register.js main.ts (cold cache)', command: process.execPath, args: ['-r', './scripts/register.js', 'main.ts'],
+        label: 'node -r scripts/register.js main.ts (warm cache)',
+        command: process.execPath,
+        args: ['-r', './scripts/register.js', 'main.ts'],
+      },
+      {
+        label: 'node -r scripts/register.js main.ts (cold cache)',
+        command: process.execPath,
+        args: ['-r', './scripts/register.js', 'main.ts'],
         env: () => ({ SWC_REGISTER_CACHE_DIR: path.join(work, `cache-${coldRuns++}`) }),
       },
       { label: 'npm run synth (warm cache)', command: 'npm', args: ['run', '--silent', 'synth'] },
-      { label: 'node -r ts-node/register main.ts (swc, no cache)', command: process.execPath, args: ['-r', 'ts-node/register', 'main.ts'] },
+      {
+        label: 'node -r ts-node/register main.ts (swc, no cache)',
+        command: process.execPath,
+        args: ['-r', 'ts-node/register', 'main.ts'],
+      },
     ];
     // One unmeasured run fills the real cache and the OS file cache.
     timeRun(variants[0], outdir);
@@ -71,18 +85,35 @@ function main(): number {
       const dirs = readdirSync(outdir, { recursive: true, withFileTypes: true })
         .filter((entry) => entry.isFile() && entry.name === KUSTOMIZATION_FILE)
         .map((entry) => entry.parentPath);
-      const kustomize: Variant = { label: `kubectl kustomize, each of ${dirs.length} directories`, command: 'sh', args: ['-c', dirs.map((dir) => `kubectl kustomize ${dir} >/dev/null`).join(' && ')] };
+      const kustomize: Variant = {
+        label: `kubectl kustomize, each of ${dirs.length} directories`,
+        command: 'sh',
+        args: ['-c', dirs.map((dir) => `kubectl kustomize ${dir} >/dev/null`).join(' && ')],
+      };
       rows.push(timeRuns(kustomize, outdir, runs));
     } else {
       console.log('kubectl not found: no kustomize figure');
     }
 
     const seconds = (s: number) => `${s.toFixed(2)} s`;
-    console.log(`synth of ${Object.keys(ENVIRONMENTS).join(' + ')} (every strategy) and Argo CD, ${runs} runs each, ${cpus().length} cores, node ${process.version}\n`);
-    console.log(table([['variant', '', 'median', 'fastest'], ...rows.map((r) => [r.label, '', seconds(r.median), seconds(r.min)])]));
+    console.log(
+      `synth of ${Object.keys(ENVIRONMENTS).join(' + ')} (every strategy) and Argo CD, ${runs} runs each, ${cpus().length} cores, node ${process.version}\n`,
+    );
+    console.log(
+      table([
+        ['variant', '', 'median', 'fastest'],
+        ...rows.map((r) => [r.label, '', seconds(r.median), seconds(r.min)]),
+      ]),
+    );
     const npmRun = rows.find((r) => r.label.startsWith('npm run synth'))!;
-    console.log(`\ntarget: npm run synth <= ${TARGET_SECONDS.toFixed(1)} s: ${npmRun.median <= TARGET_SECONDS ? 'met' : 'NOT met'} (median ${seconds(npmRun.median)})`);
-    if (values.json) writeFileSync(values.json, `${JSON.stringify({ cores: cpus().length, node: process.version, runs, rows }, null, 2)}\n`);
+    console.log(
+      `\ntarget: npm run synth <= ${TARGET_SECONDS.toFixed(1)} s: ${npmRun.median <= TARGET_SECONDS ? 'met' : 'NOT met'} (median ${seconds(npmRun.median)})`,
+    );
+    if (values.json)
+      writeFileSync(
+        values.json,
+        `${JSON.stringify({ cores: cpus().length, node: process.version, runs, rows }, null, 2)}\n`,
+      );
     return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -32,7 +32,9 @@ function child(): void {
   // Read without harness/manifests, which imports the module being timed.
   const dist = path.join(ROOT, 'dist');
   const files = (readdirSync(dist, { recursive: true }) as string[]).filter((file) => file.endsWith('.k8s.yaml'));
-  const objects = files.flatMap((file) => parseAllDocuments(readFileSync(path.join(dist, file), 'utf8')).map((doc) => doc.toJS() as object));
+  const objects = files.flatMap((file) =>
+    parseAllDocuments(readFileSync(path.join(dist, file), 'utf8')).map((doc) => doc.toJS() as object),
+  );
   let start = process.hrtime.bigint();
   const { validateObjects } = require('../lib/validation') as typeof import('../lib/validation');
   const importMs = msSince(start);
@@ -42,12 +44,26 @@ function child(): void {
   start = process.hrtime.bigint();
   validateObjects(objects);
   const warmMs = msSince(start);
-  const figures: RunFigures = { objects: objects.length, importMs, coldMs, warmMs, celRulesEvaluated: report.celRulesEvaluated, celRulesSkipped: report.celRulesSkipped.length, issues: report.issues.length };
+  const figures: RunFigures = {
+    objects: objects.length,
+    importMs,
+    coldMs,
+    warmMs,
+    celRulesEvaluated: report.celRulesEvaluated,
+    celRulesSkipped: report.celRulesSkipped.length,
+    issues: report.issues.length,
+  };
   process.stdout.write(JSON.stringify(figures));
 }
 
 function main(): number {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, json: { type: 'string', default: path.join(ROOT, 'bench', 'results', 'validation.json') }, child: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '5' },
+      json: { type: 'string', default: path.join(ROOT, 'bench', 'results', 'validation.json') },
+      child: { type: 'boolean' },
+    },
+  });
   if (values.child) {
     child();
     return 0;
@@ -59,7 +75,11 @@ function main(): number {
   }
   const results: RunFigures[] = [];
   for (let i = 0; i < runs; i++) {
-    const run = spawnSync(process.execPath, ['-r', './scripts/register.js', __filename, CHILD_FLAG], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, ['-r', './scripts/register.js', __filename, CHILD_FLAG], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (run.status !== 0) throw new Error(`run ${i + 1} failed (${run.status}): ${run.stderr}`);
     results.push(JSON.parse(run.stdout) as RunFigures);
   }
@@ -78,11 +98,17 @@ function main(): number {
     celRulesSkipped: first.celRulesSkipped,
     issues: first.issues,
   };
-  console.log(`lib/validation over dist/ (${summary.objects} objects, Kubernetes 1.27.0 + 1.32.0), ${runs} processes, median (fastest):`);
+  console.log(
+    `lib/validation over dist/ (${summary.objects} objects, Kubernetes 1.27.0 + 1.32.0), ${runs} processes, median (fastest):`,
+  );
   console.log(`  import            ${summary.importMs.median} ms (${summary.importMs.min})`);
-  console.log(`  first validation  ${summary.coldMs.median} ms (${summary.coldMs.min})  cold: schemas read, CEL loaded, rules compiled`);
+  console.log(
+    `  first validation  ${summary.coldMs.median} ms (${summary.coldMs.min})  cold: schemas read, CEL loaded, rules compiled`,
+  );
   console.log(`  second validation ${summary.warmMs.median} ms (${summary.warmMs.min})  warm`);
-  console.log(`  CEL rule evaluations ${summary.celRulesEvaluated}, rules skipped ${summary.celRulesSkipped}, issues ${summary.issues}`);
+  console.log(
+    `  CEL rule evaluations ${summary.celRulesEvaluated}, rules skipped ${summary.celRulesSkipped}, issues ${summary.issues}`,
+  );
   writeFileSync(values.json!, `${JSON.stringify(summary, null, 2)}\n`);
   return 0;
 }

@@ -14,12 +14,42 @@ import { formatSpread, spreadOver, type Spread } from '../harness/spread';
 
 const demoSettings = {
   pods: setting({ flag: 'pods', parser: integer(2, 9), default: 3, help: 'greeter pods behind each path' }),
-  calls: setting({ flag: 'calls', parser: integer(10, 1_000_000), default: 300, help: 'calls per path, all over one channel' }),
-  concurrency: setting({ flag: 'concurrency', parser: integer(1, 100), default: 4, help: 'calls in flight on that channel' }),
-  warmupMs: setting({ flag: 'warmup-ms', parser: milliseconds, default: 300, help: 'round_robin: calls before counting starts, so every subchannel is connected' }),
-  maxConnectionAgeMs: setting({ flag: 'max-connection-age-ms', parser: integer(100, 60_000), default: 500, help: "MAX_CONNECTION_AGE_MS of the last path's pods" }),
-  agePathMs: setting({ flag: 'age-path-ms', parser: integer(100, 600_000), default: 3000, help: 'the last path spreads its calls over about this long, so connections age' }),
-  printConfig: setting({ flag: 'print-config', parser: boolean, default: false, help: 'print the nginx.conf the demo renders (example ports and paths) and exit, starting nothing' }),
+  calls: setting({
+    flag: 'calls',
+    parser: integer(10, 1_000_000),
+    default: 300,
+    help: 'calls per path, all over one channel',
+  }),
+  concurrency: setting({
+    flag: 'concurrency',
+    parser: integer(1, 100),
+    default: 4,
+    help: 'calls in flight on that channel',
+  }),
+  warmupMs: setting({
+    flag: 'warmup-ms',
+    parser: milliseconds,
+    default: 300,
+    help: 'round_robin: calls before counting starts, so every subchannel is connected',
+  }),
+  maxConnectionAgeMs: setting({
+    flag: 'max-connection-age-ms',
+    parser: integer(100, 60_000),
+    default: 500,
+    help: "MAX_CONNECTION_AGE_MS of the last path's pods",
+  }),
+  agePathMs: setting({
+    flag: 'age-path-ms',
+    parser: integer(100, 600_000),
+    default: 3000,
+    help: 'the last path spreads its calls over about this long, so connections age',
+  }),
+  printConfig: setting({
+    flag: 'print-config',
+    parser: boolean,
+    default: false,
+    help: 'print the nginx.conf the demo renders (example ports and paths) and exit, starting nothing',
+  }),
 };
 
 type DemoConfig = Settings<typeof demoSettings>;
@@ -108,7 +138,14 @@ async function runPath(path: DemoPath, config: DemoConfig, stop: AbortSignal): P
   const errors: string[] = [];
   const started = Date.now();
   const result = await runClient(
-    { ...defaultSettings(clientSettings), quiet: true, intervalMs: 0, count: config.calls, concurrency: config.concurrency, ...path.client },
+    {
+      ...defaultSettings(clientSettings),
+      quiet: true,
+      intervalMs: 0,
+      count: config.calls,
+      concurrency: config.concurrency,
+      ...path.client,
+    },
     { info: () => undefined, error: (line) => errors.push(line) },
     stop,
   );
@@ -117,7 +154,10 @@ async function runPath(path: DemoPath, config: DemoConfig, stop: AbortSignal): P
 }
 
 function printPath({ path, result, spread, seconds }: PathOutcome, index: number, total: number): void {
-  const lines = [`\n[${index + 1}/${total}] ${path.title} (${seconds.toFixed(1)} s)`, `  in Kubernetes: ${path.kubernetes}`];
+  const lines = [
+    `\n[${index + 1}/${total}] ${path.title} (${seconds.toFixed(1)} s)`,
+    `  in Kubernetes: ${path.kubernetes}`,
+  ];
   if (path.note) lines.push(`  ${path.note}`);
   process.stdout.write(`${[...lines, formatSpread(spread, result)].join('\n')}\n`);
 }
@@ -133,7 +173,16 @@ function printOverview(outcomes: readonly PathOutcome[]): void {
     ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  process.stdout.write(`\n${rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n')}\n`);
+  process.stdout.write(
+    `\n${rows
+      .map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n')}\n`,
+  );
 }
 
 /**
@@ -141,11 +190,16 @@ function printOverview(outcomes: readonly PathOutcome[]): void {
  * it started is stopped, and nginx's temp dir removed, before it resolves.
  */
 async function demo(config: DemoConfig, stop: AbortSignal): Promise<number> {
-  process.stdout.write(`starting ${config.pods} greeter pods, ${config.pods} more with MAX_CONNECTION_AGE_MS=${config.maxConnectionAgeMs}, and nginx…\n`);
+  process.stdout.write(
+    `starting ${config.pods} greeter pods, ${config.pods} more with MAX_CONNECTION_AGE_MS=${config.maxConnectionAgeMs}, and nginx…\n`,
+  );
   const started = await Promise.allSettled([
     startPods(config.pods),
     // Grace: calls in flight on an aged connection may finish.
-    startPods(config.pods, { MAX_CONNECTION_AGE_MS: String(config.maxConnectionAgeMs), MAX_CONNECTION_AGE_GRACE_MS: '5000' }),
+    startPods(config.pods, {
+      MAX_CONNECTION_AGE_MS: String(config.maxConnectionAgeMs),
+      MAX_CONNECTION_AGE_GRACE_MS: '5000',
+    }),
   ]);
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
@@ -158,7 +212,9 @@ async function demo(config: DemoConfig, stop: AbortSignal): Promise<number> {
     if (stop.aborted) return 1;
     nginx = await startNginx<Listener>(demoListeners(pods.ports, agedPods.ports));
     const paths = demoPaths(config, pods, agedPods, nginx);
-    process.stdout.write(`${paths.length} paths, ${config.calls} calls each over ONE client channel (${config.concurrency} in flight unless said)\n`);
+    process.stdout.write(
+      `${paths.length} paths, ${config.calls} calls each over ONE client channel (${config.concurrency} in flight unless said)\n`,
+    );
     const outcomes: PathOutcome[] = [];
     for (const path of paths) {
       if (stop.aborted) break;
@@ -208,6 +264,7 @@ if (require.main === module) {
     name: 'demo:lb',
     settings: demoSettings,
     missing: nginxNeeded,
-    run: (config) => (config.printConfig ? Promise.resolve(printConfig(config)) : untilStopped((stop) => demo(config, stop))),
+    run: (config) =>
+      config.printConfig ? Promise.resolve(printConfig(config)) : untilStopped((stop) => demo(config, stop)),
   });
 }

@@ -80,19 +80,29 @@ export class ArgoCdApplication extends Construct {
     if (typeof props.repoURL !== 'string' || !GIT_URL.test(props.repoURL)) {
       throw invalidProp(subject, 'repoURL', props.repoURL, 'a git URL (https://, ssh:// or git@host:path)');
     }
-    if (typeof props.targetRevision !== 'string' || props.targetRevision.trim() === '' || /\s/.test(props.targetRevision)) {
+    if (
+      typeof props.targetRevision !== 'string' ||
+      props.targetRevision.trim() === '' ||
+      /\s/.test(props.targetRevision)
+    ) {
       throw invalidProp(subject, 'targetRevision', props.targetRevision, 'a branch, tag or commit');
     }
     if (typeof props.path !== 'string' || !REPO_PATH.test(props.path)) {
       throw invalidProp(subject, 'path', props.path, 'a relative directory in the repository, without ".."');
     }
     const destinationNamespace = dnsLabel(subject, 'destinationNamespace', props.destinationNamespace);
-    const server = apiServerUrl(subject, 'destinationServer', props.destinationServer ?? 'https://kubernetes.default.svc');
+    const server = apiServerUrl(
+      subject,
+      'destinationServer',
+      props.destinationServer ?? 'https://kubernetes.default.svc',
+    );
     const project = dnsSubdomain(subject, 'project', props.project ?? 'default');
     const { automated = true, prune = false, selfHeal = false } = props.syncPolicy ?? {};
-    if (!automated && (prune || selfHeal)) throw invalidProp(subject, 'syncPolicy', props.syncPolicy, 'automated where prune or selfHeal is set');
+    if (!automated && (prune || selfHeal))
+      throw invalidProp(subject, 'syncPolicy', props.syncPolicy, 'automated where prune or selfHeal is set');
     const syncWave = props.syncWave;
-    if (syncWave !== undefined && !Number.isInteger(syncWave)) throw invalidProp(subject, 'syncWave', syncWave, 'an integer');
+    if (syncWave !== undefined && !Number.isInteger(syncWave))
+      throw invalidProp(subject, 'syncWave', syncWave, 'an integer');
 
     const spec: ArgoCdApplicationSpec = {
       project,
@@ -126,5 +136,8 @@ interface ArgoCdApplicationSpec {
   readonly project: string;
   readonly source: { readonly repoURL: string; readonly targetRevision: string; readonly path: string };
   readonly destination: { readonly server: string; readonly namespace: string };
-  readonly syncPolicy: { readonly automated?: { readonly prune: boolean; readonly selfHeal: boolean }; readonly syncOptions: readonly string[] };
+  readonly syncPolicy: {
+    readonly automated?: { readonly prune: boolean; readonly selfHeal: boolean };
+    readonly syncOptions: readonly string[];
+  };
 }

@@ -4,7 +4,16 @@
  */
 import { version } from '../app/package.json';
 import type { ContainerImage } from '../lib';
-import { apiServerUrl, dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, oneOf, type ValidationSubject } from '../lib/internal/validate';
+import {
+  apiServerUrl,
+  dnsLabel,
+  dnsSubdomain,
+  hostName,
+  integerIn,
+  invalidProp,
+  oneOf,
+  type ValidationSubject,
+} from '../lib/internal/validate';
 import { containerImage, isImageRepository } from '../lib/internal/workload';
 import type { StrategyName } from './strategy';
 
@@ -65,7 +74,6 @@ export interface EnvironmentConfig {
   };
 }
 
-
 /** What every environment shares: the Istio ILB walkthrough's namespaces, host and TLS Secret. */
 const WALKTHROUGH = {
   namespaces: { app: 'testing', gateway: 'istio-system' },
@@ -81,7 +89,17 @@ export const ENVIRONMENTS = {
   gke: {
     ...WALKTHROUGH,
     name: 'gke',
-    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver', 'envoy-gateway', 'istio-proxyless'],
+    strategies: [
+      'istio-ilb',
+      'nginx-ingress',
+      'linkerd',
+      'headless',
+      'gateway-api',
+      'endpoints',
+      'k8s-resolver',
+      'envoy-gateway',
+      'istio-proxyless',
+    ],
     // Images are tagged with the version of the app package they are built from.
     images: { registry: 'gcr.io/my-project', tag: version, pullPolicy: 'IfNotPresent' },
     replicas: { greeter: 3, gateway: 2 },
@@ -96,7 +114,16 @@ export const ENVIRONMENTS = {
     ...WALKTHROUGH,
     name: 'docker-desktop',
     // Cloud Endpoints needs Google Cloud's Service Management and Service Control.
-    strategies: ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'k8s-resolver', 'envoy-gateway', 'istio-proxyless'],
+    strategies: [
+      'istio-ilb',
+      'nginx-ingress',
+      'linkerd',
+      'headless',
+      'gateway-api',
+      'k8s-resolver',
+      'envoy-gateway',
+      'istio-proxyless',
+    ],
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',
@@ -110,7 +137,11 @@ export type EnvironmentName = keyof typeof ENVIRONMENTS;
 /** The environment of that name, or an error that lists the ones there are. */
 export function environment(name: string): EnvironmentConfig {
   if (!Object.hasOwn(ENVIRONMENTS, name)) {
-    throw new Error(`unknown environment ${JSON.stringify(name)}: expected one of ${Object.keys(ENVIRONMENTS).map((n) => JSON.stringify(n)).join(', ')}`);
+    throw new Error(
+      `unknown environment ${JSON.stringify(name)}: expected one of ${Object.keys(ENVIRONMENTS)
+        .map((n) => JSON.stringify(n))
+        .join(', ')}`,
+    );
   }
   return ENVIRONMENTS[name as EnvironmentName];
 }
@@ -135,9 +166,18 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   dnsLabel(subject, 'name', env.name);
   const registry = env.images?.registry;
   if (typeof registry !== 'string' || (registry !== '' && !isImageRepository(`${registry}/${IMAGE_NAMES.server}`))) {
-    throw invalidProp(subject, 'images.registry', registry, 'empty (locally built images) or a registry path such as "gcr.io/my-project"');
+    throw invalidProp(
+      subject,
+      'images.registry',
+      registry,
+      'empty (locally built images) or a registry path such as "gcr.io/my-project"',
+    );
   }
-  containerImage(subject, 'images', { repository: IMAGE_NAMES.server, tag: env.images.tag, pullPolicy: env.images.pullPolicy });
+  containerImage(subject, 'images', {
+    repository: IMAGE_NAMES.server,
+    tag: env.images.tag,
+    pullPolicy: env.images.pullPolicy,
+  });
   dnsLabel(subject, 'namespaces.app', env.namespaces?.app);
   dnsLabel(subject, 'namespaces.gateway', env.namespaces?.gateway);
   integerIn(subject, 'replicas.greeter', env.replicas?.greeter, 1);

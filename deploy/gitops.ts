@@ -38,7 +38,10 @@ export const GITOPS: GitOpsConfig = {
  * deploys them. One root per environment, because one Argo CD runs in each cluster: a root that deployed every
  * environment's Applications would put the other clusters' objects into this one.
  */
-export function argoCdDirs(env: Pick<EnvironmentConfig, 'name'>): { readonly applications: string; readonly root: string } {
+export function argoCdDirs(env: Pick<EnvironmentConfig, 'name'>): {
+  readonly applications: string;
+  readonly root: string;
+} {
   return { applications: `argocd/${env.name}/applications`, root: `argocd/${env.name}/root` };
 }
 
@@ -49,7 +52,11 @@ function deployedStrategy(env: EnvironmentConfig): string {
 }
 
 /** The environment's Applications: one, deploying `dist/<env>/<argoCd.strategy>` to the environment's cluster. */
-export function argoCdApplications(app: App, env: EnvironmentConfig, gitops: GitOpsConfig = GITOPS): ArgoCdApplication[] {
+export function argoCdApplications(
+  app: App,
+  env: EnvironmentConfig,
+  gitops: GitOpsConfig = GITOPS,
+): ArgoCdApplication[] {
   const chart = new Chart(app, 'applications');
   return [
     new ArgoCdApplication(chart, 'application', {
@@ -70,7 +77,11 @@ export function argoCdApplications(app: App, env: EnvironmentConfig, gitops: Git
  * The environment's app of apps: one Application, applied by hand once to the Argo CD of the environment's cluster,
  * that deploys the environment's Applications (`dist/argocd/<env>/applications`) and nothing else.
  */
-export function argoCdRootApplication(app: App, env: EnvironmentConfig, gitops: GitOpsConfig = GITOPS): ArgoCdApplication {
+export function argoCdRootApplication(
+  app: App,
+  env: EnvironmentConfig,
+  gitops: GitOpsConfig = GITOPS,
+): ArgoCdApplication {
   const chart = new Chart(app, 'root');
   return new ArgoCdApplication(chart, 'application', {
     name: ROOT_APPLICATION_NAME,

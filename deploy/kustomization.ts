@@ -15,11 +15,17 @@ import * as path from 'node:path';
 export const KUSTOMIZATION_FILE = 'Kustomization';
 
 /** Every name Kustomize takes for a kustomization file (at most one may be in a directory). */
-export const KUSTOMIZATION_FILE_NAMES: readonly string[] = ['kustomization.yaml', 'kustomization.yml', KUSTOMIZATION_FILE];
+export const KUSTOMIZATION_FILE_NAMES: readonly string[] = [
+  'kustomization.yaml',
+  'kustomization.yml',
+  KUSTOMIZATION_FILE,
+];
 
 /** The manifests of a synthesized directory, in apply order (their numbered names sort that way). */
 export function manifestFiles(dir: string): string[] {
-  return readdirSync(dir).filter((file) => file.endsWith('.k8s.yaml')).sort();
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.k8s.yaml'))
+    .sort();
 }
 
 /** `kubectl apply -k <dir>`, `kubectl kustomize <dir>` and Argo CD read the directory through this file. */

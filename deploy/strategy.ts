@@ -18,7 +18,17 @@ import {
 import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
 
 /** The ways out of L4 stickiness this project renders, by the name an environment picks them with. */
-export const STRATEGY_NAMES = ['istio-ilb', 'nginx-ingress', 'linkerd', 'headless', 'gateway-api', 'endpoints', 'k8s-resolver', 'envoy-gateway', 'istio-proxyless'] as const;
+export const STRATEGY_NAMES = [
+  'istio-ilb',
+  'nginx-ingress',
+  'linkerd',
+  'headless',
+  'gateway-api',
+  'endpoints',
+  'k8s-resolver',
+  'envoy-gateway',
+  'istio-proxyless',
+] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The gRPC services the greeter serves to callers outside its namespace: health and reflection stay in-cluster. */
@@ -60,7 +70,15 @@ export interface GreeterCharts {
 }
 
 /** `0000-namespace` and `0001-greeter`: the app's Namespace and the greeter server in it. */
-export function greeterCharts(app: App, env: EnvironmentConfig, options: { readonly mesh: AppNamespace['mesh']; readonly maxConnectionAge?: Duration; readonly istioProxyless?: boolean }): GreeterCharts {
+export function greeterCharts(
+  app: App,
+  env: EnvironmentConfig,
+  options: {
+    readonly mesh: AppNamespace['mesh'];
+    readonly maxConnectionAge?: Duration;
+    readonly istioProxyless?: boolean;
+  },
+): GreeterCharts {
   const namespaceChart = new Chart(app, 'namespace');
   const namespace = new AppNamespace(namespaceChart, 'testing', { name: env.namespaces.app, mesh: options.mesh });
   const greeterChart = new Chart(app, 'greeter');
@@ -84,15 +102,25 @@ export function loadBalancerAnnotations(kind: GatewayLoadBalancer): Readonly<Rec
  * The TLS of a strategy's front door: with `tls.source: 'cert-manager'` a `SelfSignedCertificate` in `chart`,
  * otherwise the Secret the operator creates with `npm run certs`.
  */
-export function frontDoorTls(chart: Chart, env: EnvironmentConfig, endpoint: IGrpcEndpoint): StrategyOutput & { certificate?: SelfSignedCertificate } {
+export function frontDoorTls(
+  chart: Chart,
+  env: EnvironmentConfig,
+  endpoint: IGrpcEndpoint,
+): StrategyOutput & { certificate?: SelfSignedCertificate } {
   const { tls } = endpoint;
   if (tls === undefined) return {};
-  if (env.tls.source === 'cert-manager') return { certificate: new SelfSignedCertificate(chart, 'certificate', { endpoint }) };
+  if (env.tls.source === 'cert-manager')
+    return { certificate: new SelfSignedCertificate(chart, 'certificate', { endpoint }) };
   return { tlsSecret: { namespace: endpoint.clientNamespace.name, secretName: tls.secretName, host: tls.serverName } };
 }
 
 /** The `gateway` chart of the strategies whose front door is a Gateway API gateway, with its TLS. */
-export function gatewayApiGateway(app: App, env: EnvironmentConfig, placement: Pick<GrpcGatewayProps, 'namespace' | 'routeNamespace' | 'gatewayClassName'>, namespaceChart: Chart) {
+export function gatewayApiGateway(
+  app: App,
+  env: EnvironmentConfig,
+  placement: Pick<GrpcGatewayProps, 'namespace' | 'routeNamespace' | 'gatewayClassName'>,
+  namespaceChart: Chart,
+) {
   const gatewayChart = new Chart(app, 'gateway');
   const gateway = new GrpcGateway(gatewayChart, 'gateway', {
     ...placement,
@@ -107,7 +135,12 @@ export function gatewayApiGateway(app: App, env: EnvironmentConfig, placement: P
 }
 
 /** The last chart: the greeter client calling the strategy's front door, after the charts it needs. */
-export function clientChart(app: App, env: EnvironmentConfig, endpoint: IGrpcEndpoint, after: readonly Chart[]): GreeterClient {
+export function clientChart(
+  app: App,
+  env: EnvironmentConfig,
+  endpoint: IGrpcEndpoint,
+  after: readonly Chart[],
+): GreeterClient {
   const chart = new Chart(app, 'client');
   const client = new GreeterClient(chart, 'client', { endpoint, image: environmentImage(env, 'client') });
   chart.addDependency(...after);

@@ -12,7 +12,8 @@ export function annotateSyncWaves(app: App): void {
   const waveOf = (chart: Chart, path: readonly Chart[] = []): number => {
     const known = waves.get(chart);
     if (known !== undefined) return known;
-    if (path.includes(chart)) throw new Error(`chart dependency cycle: ${[...path, chart].map((c) => c.node.id).join(' -> ')}`);
+    if (path.includes(chart))
+      throw new Error(`chart dependency cycle: ${[...path, chart].map((c) => c.node.id).join(' -> ')}`);
     const after = chart.node.dependencies.filter((d): d is Chart => d instanceof Chart);
     const wave = after.length === 0 ? 0 : Math.max(...after.map((d) => waveOf(d, [...path, chart]))) + 1;
     waves.set(chart, wave);

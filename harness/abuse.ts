@@ -49,7 +49,8 @@ function report(connections: readonly RawH2Connection[], bytesSent: number): Att
     const goaway = connection.frames.find(isGoaway);
     if (goaway) count(result.endedByServer, goawayOf(goaway).error);
     else if (connection.isClosed()) count(result.endedByServer, 'closed');
-    for (const reset of connection.frames.filter((f) => f.type === FRAME.RST_STREAM)) count(result.streamsReset, h2ErrorName(rstCodeOf(reset)));
+    for (const reset of connection.frames.filter((f) => f.type === FRAME.RST_STREAM))
+      count(result.streamsReset, h2ErrorName(rstCodeOf(reset)));
   }
   return result;
 }
@@ -62,14 +63,18 @@ async function onConnections(
   attack: (connection: RawH2Connection, send: (bytes: Buffer) => void, stopped: () => boolean) => Promise<void>,
 ): Promise<Attack> {
   // Frames kept: the GOAWAY and the resets are what the report reads; not every WINDOW_UPDATE of a long attack.
-  const opened = await Promise.all(Array.from({ length: connections }, () => connectRawH2(port, { answerPings: true, keepFrames: false, ...options })));
+  const opened = await Promise.all(
+    Array.from({ length: connections }, () => connectRawH2(port, { answerPings: true, keepFrames: false, ...options })),
+  );
   let bytesSent = 0;
   let stopped = false;
   const send = (connection: RawH2Connection) => (bytes: Buffer) => {
     bytesSent += bytes.length;
     connection.send(bytes);
   };
-  const done = Promise.all(opened.map((connection) => attack(connection, send(connection), () => stopped || connection.isClosed()))).then(() => undefined);
+  const done = Promise.all(
+    opened.map((connection) => attack(connection, send(connection), () => stopped || connection.isClosed())),
+  ).then(() => undefined);
   return {
     done,
     async stop() {
@@ -83,7 +88,13 @@ async function onConnections(
 }
 
 /** Waits (bounded) until the server's flow control lets `bytes` through on the stream and the connection. */
-async function windowFor(connection: RawH2Connection, streamId: number, bytes: number, stopped: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+async function windowFor(
+  connection: RawH2Connection,
+  streamId: number,
+  bytes: number,
+  stopped: () => boolean,
+  timeoutMs = 10_000,
+): Promise<boolean> {
   for (let waited = 0; waited < timeoutMs && !stopped(); waited += 5) {
     if (connection.sendWindow(0) >= bytes && connection.sendWindow(streamId) >= bytes) return true;
     await sleep(5);
@@ -108,9 +119,17 @@ export function dripAttack(port: number, options: DripOptions): Promise<Attack> 
   const BYTES_PER_WRITE = 1024;
   return onConnections(port, options.connections, {}, async (connection, send, stopped) => {
     const streams = Array.from({ length: options.streamsPerConnection }, (_, i) => 1 + 2 * i);
-    for (const id of streams) send(Buffer.concat([headersFrame(id, SAY_HELLO_HEADERS), dataFrame(id, grpcMessage(Buffer.alloc(0), 0, announced))]));
+    for (const id of streams)
+      send(
+        Buffer.concat([headersFrame(id, SAY_HELLO_HEADERS), dataFrame(id, grpcMessage(Buffer.alloc(0), 0, announced))]),
+      );
     // A run of one-byte DATA frames per stream, written as often as flow control allows.
-    const runs = new Map(streams.map((id) => [id, Buffer.concat(Array.from({ length: BYTES_PER_WRITE }, () => frame(FRAME.DATA, 0, id, Buffer.from('a'))))]));
+    const runs = new Map(
+      streams.map((id) => [
+        id,
+        Buffer.concat(Array.from({ length: BYTES_PER_WRITE }, () => frame(FRAME.DATA, 0, id, Buffer.from('a')))),
+      ]),
+    );
     const frameBytes = runs.get(streams[0])!.length / BYTES_PER_WRITE;
     for (let sent = 0; sent < perStream && !stopped(); sent += BYTES_PER_WRITE) {
       const bytes = Math.min(BYTES_PER_WRITE, perStream - sent);
@@ -148,15 +167,28 @@ export function fileContainingSymbolRequest(symbol: string): Buffer {
  * reach it, asking `file_containing_symbol` again and again (`requests` times, as flow control allows).
  */
 export function reflectionZeroWindow(port: number, { requests = 100_000, perFrame = 40 } = {}): Promise<Attack> {
-  const batch = Buffer.concat(Array.from({ length: perFrame }, () => fileContainingSymbolRequest('helloworld.Greeter')));
-  return onConnections(port, 1, { settings: [[SETTINGS_INITIAL_WINDOW_SIZE, 0]] }, async (connection, send, stopped) => {
-    send(headersFrame(1, { ...SAY_HELLO_HEADERS, ':path': REFLECTION_PATH }));
-    for (let sent = 0; sent < requests && !stopped() && !connection.frames.some((f) => f.type === FRAME.RST_STREAM && f.streamId === 1); sent += perFrame) {
-      if (!(await windowFor(connection, 1, batch.length, stopped, 2000))) return;
-      send(dataFrame(1, batch));
-      await connection.drained();
-    }
-  });
+  const batch = Buffer.concat(
+    Array.from({ length: perFrame }, () => fileContainingSymbolRequest('helloworld.Greeter')),
+  );
+  return onConnections(
+    port,
+    1,
+    { settings: [[SETTINGS_INITIAL_WINDOW_SIZE, 0]] },
+    async (connection, send, stopped) => {
+      send(headersFrame(1, { ...SAY_HELLO_HEADERS, ':path': REFLECTION_PATH }));
+      for (
+        let sent = 0;
+        sent < requests &&
+        !stopped() &&
+        !connection.frames.some((f) => f.type === FRAME.RST_STREAM && f.streamId === 1);
+        sent += perFrame
+      ) {
+        if (!(await windowFor(connection, 1, batch.length, stopped, 2000))) return;
+        send(dataFrame(1, batch));
+        await connection.drained();
+      }
+    },
+  );
 }
 
 /** Streams opened with HEADERS alone and then held: no message, no END_STREAM, no deadline. */
@@ -179,7 +211,10 @@ export interface IdleConnections {
  * Connections that stay idle: `h2` ones that complete the HTTP/2 handshake (and answer PINGs), or `tcp` ones that
  * never send a byte. `ignoreClose`: keep the socket after the server's GOAWAY and FIN, as a careless peer does.
  */
-export function idleConnections(port: number, { count: total = 100, kind = 'h2' as 'h2' | 'tcp', ignoreClose = false, parallel = 100 } = {}): IdleConnections {
+export function idleConnections(
+  port: number,
+  { count: total = 100, kind = 'h2' as 'h2' | 'tcp', ignoreClose = false, parallel = 100 } = {},
+): IdleConnections {
   const sockets: net.Socket[] = [];
   const closed = new Set<net.Socket>();
   const openOne = async () => {
@@ -196,7 +231,8 @@ export function idleConnections(port: number, { count: total = 100, kind = 'h2' 
     connection.socket.once('close', () => closed.add(connection.socket));
   };
   const opened = (async () => {
-    for (let from = 0; from < total; from += parallel) await Promise.all(Array.from({ length: Math.min(parallel, total - from) }, openOne));
+    for (let from = 0; from < total; from += parallel)
+      await Promise.all(Array.from({ length: Math.min(parallel, total - from) }, openOne));
   })();
   return {
     opened,

@@ -25,13 +25,51 @@ export function makeCertificates(host: string): TestCertificates {
 function writeCertificates(dir: string, host: string): TestCertificates {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=greeter test CA', '-keyout', file('ca.key'), '-out', file('ca.crt'));
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${host}`, '-keyout', file('tls.key'), '-out', file('tls.csr'));
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=greeter test CA',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=${host}`,
+    '-keyout',
+    file('tls.key'),
+    '-out',
+    file('tls.csr'),
+  );
   // Clients verify the subjectAltName, not the CN.
   writeFileSync(file('san.ext'), `subjectAltName = ${isIP(host) ? 'IP' : 'DNS'}:${host}\n`);
   openssl(
-    'x509', '-req', '-in', file('tls.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2',
-    '-extfile', file('san.ext'), '-out', file('tls.crt'),
+    'x509',
+    '-req',
+    '-in',
+    file('tls.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    file('san.ext'),
+    '-out',
+    file('tls.crt'),
   );
   return { dir, caFile: file('ca.crt'), certFile: file('tls.crt'), keyFile: file('tls.key') };
 }

@@ -84,14 +84,22 @@ export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
         const deadline = Date.now() + ANSWER_TIMEOUT_MS;
         let seen = '';
         for (;;) {
-          const answers = await Promise.all(Object.keys(expected).map((name) => resolve(name).catch((error: NodeJS.ErrnoException) => String(error.code))));
+          const answers = await Promise.all(
+            Object.keys(expected).map((name) =>
+              resolve(name).catch((error: NodeJS.ErrnoException) => String(error.code)),
+            ),
+          );
           // A name with no address left is answered NODATA, as a headless Service with no ready pod.
           const matches = (answer: string[] | string, addresses: readonly string[]) =>
             Array.isArray(answer) ? sameAddresses(answer, addresses) : addresses.length === 0 && answer === 'ENODATA';
           if (answers.every((answer, i) => matches(answer, Object.values(expected)[i]))) return;
           seen = JSON.stringify(answers);
-          if (proc.child.exitCode !== null) throw new Error(`dnsmasq exited with ${await proc.exited}: ${proc.stderr.join('\n')}`);
-          if (Date.now() > deadline) throw new Error(`dnsmasq on ${server} did not answer ${JSON.stringify(expected)} within ${ANSWER_TIMEOUT_MS} ms; it answered ${seen}; stderr: ${proc.stderr.join('\n')}`);
+          if (proc.child.exitCode !== null)
+            throw new Error(`dnsmasq exited with ${await proc.exited}: ${proc.stderr.join('\n')}`);
+          if (Date.now() > deadline)
+            throw new Error(
+              `dnsmasq on ${server} did not answer ${JSON.stringify(expected)} within ${ANSWER_TIMEOUT_MS} ms; it answered ${seen}; stderr: ${proc.stderr.join('\n')}`,
+            );
           await new Promise((resolveTimer) => setTimeout(resolveTimer, 20));
         }
       };
@@ -109,7 +117,10 @@ export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
         resolve,
         setRecords: async (next) => {
           const unknown = Object.keys(next).filter((name) => !names.includes(name));
-          if (unknown.length > 0) throw new Error(`dnsmasq serves only ${names.join(', ')}: names are fixed when it starts, got ${unknown.join(', ')}`);
+          if (unknown.length > 0)
+            throw new Error(
+              `dnsmasq serves only ${names.join(', ')}: names are fixed when it starts, got ${unknown.join(', ')}`,
+            );
           write(next);
           proc.child.kill('SIGHUP');
           await answersWith(next);

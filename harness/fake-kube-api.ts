@@ -66,7 +66,7 @@ function parseLabelSelector(selector: string): ((labels: Record<string, string> 
     const match = /^\s*(!?)([A-Za-z0-9./_-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9._-]*))?\s*$/.exec(term);
     if (!match) return undefined;
     const [, not, key, operator, value] = match;
-    if (operator === undefined) requirements.push((labels) => (key in labels) !== (not === '!'));
+    if (operator === undefined) requirements.push((labels) => key in labels !== (not === '!'));
     else if (not === '!') return undefined;
     else if (operator === '!=') requirements.push((labels) => labels[key] !== value);
     else requirements.push((labels) => labels[key] === value);
@@ -131,7 +131,10 @@ export class FakeKubeApi {
     const previous = this.objects.get(key);
     const object = this.stamp(slice);
     this.objects.set(key, object);
-    this.record({ resourceVersion: this.revision, type: previous ? 'MODIFIED' : 'ADDED', object, previous }, options.notify ?? true);
+    this.record(
+      { resourceVersion: this.revision, type: previous ? 'MODIFIED' : 'ADDED', object, previous },
+      options.notify ?? true,
+    );
     return this.resourceVersion;
   }
 
@@ -175,7 +178,11 @@ export class FakeKubeApi {
       const listener = () => void check();
       const timer = setTimeout(() => {
         this.requestListeners.delete(listener);
-        reject(new Error(`FakeKubeApi: no matching request within ${timeoutMs} ms; got:\n${this.requests.map((r) => `${r.verb} ${r.path} ${JSON.stringify(r.query)}`).join('\n')}`));
+        reject(
+          new Error(
+            `FakeKubeApi: no matching request within ${timeoutMs} ms; got:\n${this.requests.map((r) => `${r.verb} ${r.path} ${JSON.stringify(r.query)}`).join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       if (!check()) this.requestListeners.add(listener);
     });
@@ -219,7 +226,14 @@ export class FakeKubeApi {
     const query = Object.fromEntries(url.searchParams);
     const watching = query.watch === 'true' || query.watch === '1';
     const verb = request.method === 'GET' ? (watching ? 'watch' : 'list') : (request.method ?? 'GET').toLowerCase();
-    this.requests.push({ method: request.method ?? '', path: url.pathname, query, authorization: request.headers.authorization, verb, at: Date.now() });
+    this.requests.push({
+      method: request.method ?? '',
+      path: url.pathname,
+      query,
+      authorization: request.headers.authorization,
+      verb,
+      at: Date.now(),
+    });
     for (const listener of [...this.requestListeners]) listener();
 
     const reply = (code: number, body: object) => {
@@ -228,16 +242,28 @@ export class FakeKubeApi {
     };
     const failure = this.failures.shift();
     if (failure) return reply(failure.code, status(failure.code, failure.reason, failure.message));
-    if (request.headers.authorization !== `Bearer ${this.token}`) return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
+    if (request.headers.authorization !== `Bearer ${this.token}`)
+      return reply(401, status(401, 'Unauthorized', 'Unauthorized'));
     const route = ENDPOINT_SLICES.exec(url.pathname);
-    if (!route || request.method !== 'GET') return reply(404, status(404, 'NotFound', `the server could not find the requested resource (${request.method} ${url.pathname})`));
+    if (!route || request.method !== 'GET')
+      return reply(
+        404,
+        status(404, 'NotFound', `the server could not find the requested resource (${request.method} ${url.pathname})`),
+      );
     const namespace = decodeURIComponent(route[1]);
     const matches = parseLabelSelector(query.labelSelector ?? '');
     if (!matches) return reply(400, status(400, 'BadRequest', `unable to parse requirement: ${query.labelSelector}`));
 
-    const visible = [...this.objects.values()].filter((slice) => slice.metadata.namespace === namespace && matches(slice.metadata.labels));
+    const visible = [...this.objects.values()].filter(
+      (slice) => slice.metadata.namespace === namespace && matches(slice.metadata.labels),
+    );
     if (!watching) {
-      return reply(200, { kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: this.resourceVersion }, items: visible });
+      return reply(200, {
+        kind: 'EndpointSliceList',
+        apiVersion: 'discovery.k8s.io/v1',
+        metadata: { resourceVersion: this.resourceVersion },
+        items: visible,
+      });
     }
 
     response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
@@ -245,7 +271,12 @@ export class FakeKubeApi {
     const from = query.resourceVersion;
     if (from !== undefined && from !== '' && from !== '0' && Number(from) < this.compactedRevision) {
       // kube-apiserver answers 200 and then this event, and ends the watch.
-      response.end(JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${this.compactedRevision})`) }) + '\n');
+      response.end(
+        JSON.stringify({
+          type: 'ERROR',
+          object: status(410, 'Expired', `too old resource version: ${from} (${this.compactedRevision})`),
+        }) + '\n',
+      );
       return;
     }
     const watch: OpenWatch = { namespace, matches, response };
@@ -257,7 +288,10 @@ export class FakeKubeApi {
     }
     this.watches.add(watch);
     const timeoutSeconds = Number(query.timeoutSeconds);
-    const timer = timeoutSeconds > 0 ? setTimeout(() => (this.watches.delete(watch), response.end()), timeoutSeconds * 1000) : undefined;
+    const timer =
+      timeoutSeconds > 0
+        ? setTimeout(() => (this.watches.delete(watch), response.end()), timeoutSeconds * 1000)
+        : undefined;
     response.once('close', () => {
       clearTimeout(timer);
       this.watches.delete(watch);
@@ -285,4 +319,3 @@ function kubeconfig(server: string, token: string) {
     'current-context': 'fake',
   };
 }
-

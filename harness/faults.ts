@@ -92,7 +92,17 @@ export interface VanishFigures {
  * client keeps calling every 20 ms, then a new server listens on the same port and the client calls until one
  * succeeds. Each wait is bounded by `boundMs`.
  */
-export async function vanishAndReturn({ deadlineMs = 5000, boundMs = 15_000, downCalls = 5, track }: { deadlineMs?: number; boundMs?: number; downCalls?: number; track: (proc: ServerProcess) => void }): Promise<VanishFigures> {
+export async function vanishAndReturn({
+  deadlineMs = 5000,
+  boundMs = 15_000,
+  downCalls = 5,
+  track,
+}: {
+  deadlineMs?: number;
+  boundMs?: number;
+  downCalls?: number;
+  track: (proc: ServerProcess) => void;
+}): Promise<VanishFigures> {
   const first = await startServerProcess('greeter-before');
   track(first);
   const client = createGreeterClient({ ...defaultSettings(clientSettings), target: `127.0.0.1:${first.port}` });
@@ -100,8 +110,11 @@ export async function vanishAndReturn({ deadlineMs = 5000, boundMs = 15_000, dow
     new Promise<CallOutcome>((resolve) => {
       const start = performance.now();
       let pod: string | undefined;
-      const unary = client.SayHello({ name: 'vanish' }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (error) =>
-        resolve({ code: error ? error.code : grpc.status.OK, ms: performance.now() - start, pod }),
+      const unary = client.SayHello(
+        { name: 'vanish' },
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (error) => resolve({ code: error ? error.code : grpc.status.OK, ms: performance.now() - start, pod }),
       );
       unary.on('metadata', (metadata: grpc.Metadata) => (pod = String(metadata.get('hostname')[0])));
     });
@@ -127,7 +140,13 @@ export async function vanishAndReturn({ deadlineMs = 5000, boundMs = 15_000, dow
     const second = await startServerProcess('greeter-after', { PORT: String(first.port) });
     track(second);
     const back = await callUntil((outcome) => outcome.code === grpc.status.OK);
-    return { firstFailure: failed.outcome, firstFailureAfterMs: failed.afterMs, whileDown, recovered: back.outcome, recoveredAfterMs: back.afterMs };
+    return {
+      firstFailure: failed.outcome,
+      firstFailureAfterMs: failed.afterMs,
+      whileDown,
+      recovered: back.outcome,
+      recoveredAfterMs: back.afterMs,
+    };
   } finally {
     client.close();
   }

@@ -30,7 +30,12 @@ export function seededRandom(seed: number): Random {
     return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
   const int = (max: number) => Math.floor(next() * max);
-  return { next, int, pick: (items) => items[int(items.length)], bytes: (length) => Buffer.from(Array.from({ length }, () => int(256))) };
+  return {
+    next,
+    int,
+    pick: (items) => items[int(items.length)],
+    bytes: (length) => Buffer.from(Array.from({ length }, () => int(256))),
+  };
 }
 
 export interface ServerLimits {
@@ -88,7 +93,7 @@ export function helloRequest(nameBytes: Buffer): Buffer {
  */
 export function expectedAnswer(body: Buffer, limits: ServerLimits): Answer {
   const messages: Buffer[] = [];
-  for (let at = 0; at + 5 <= body.length; ) {
+  for (let at = 0; at + 5 <= body.length;) {
     const length = body.readUInt32BE(at + 1);
     if (length > limits.maxReceiveMessageBytes) return { status: grpc.status.RESOURCE_EXHAUSTED };
     if (at + 5 + length > body.length) break;
@@ -108,7 +113,8 @@ export function expectedAnswer(body: Buffer, limits: ServerLimits): Answer {
   }
   if (Buffer.byteLength(name) > limits.maxNameBytes) return { status: grpc.status.INVALID_ARGUMENT };
   // protobufjs decodes bytes that are not UTF-8 to U+FFFD; the message then lacks the name's own UTF-8 bytes.
-  if (name.includes('\uFFFD') && !messages[0].includes(Buffer.from(name))) return { status: grpc.status.INVALID_ARGUMENT };
+  if (name.includes('\uFFFD') && !messages[0].includes(Buffer.from(name)))
+    return { status: grpc.status.INVALID_ARGUMENT };
   return { status: grpc.status.OK, reply: `Hello ${name} from ${limits.pod}` };
 }
 
@@ -133,7 +139,9 @@ function mixedNameBytes(random: Random): Buffer {
   const valid = pieces.slice(0, 5);
   const count = 1 + random.int(6);
   // Most pieces valid, so that a name is invalid about half the time rather than almost always.
-  return Buffer.concat(Array.from({ length: count }, () => (random.next() < 0.85 ? random.pick(valid) : random.pick(pieces))()));
+  return Buffer.concat(
+    Array.from({ length: count }, () => (random.next() < 0.85 ? random.pick(valid) : random.pick(pieces))()),
+  );
 }
 
 function mutate(kind: FuzzKind, random: Random, limits: ServerLimits): { body: Buffer; nameBytes?: Buffer } {
@@ -157,7 +165,17 @@ function mutate(kind: FuzzKind, random: Random, limits: ServerLimits): { body: B
     case 'length prefix': {
       const body = valid();
       const real = body.length - 5;
-      body.writeUInt32BE(random.pick([0, Math.max(0, real - 1), real + 1, real + random.int(100), random.int(2 ** 16), random.int(2 ** 32)]), 1);
+      body.writeUInt32BE(
+        random.pick([
+          0,
+          Math.max(0, real - 1),
+          real + 1,
+          real + random.int(100),
+          random.int(2 ** 16),
+          random.int(2 ** 32),
+        ]),
+        1,
+      );
       return { body };
     }
     case 'compression flag': {
@@ -171,13 +189,16 @@ function mutate(kind: FuzzKind, random: Random, limits: ServerLimits): { body: B
     }
     case 'long name': {
       // Around the name limit in ASCII or in 3-byte characters; now and then over the message limit itself.
-      if (random.int(10) === 0) return { body: grpcMessage(helloRequest(Buffer.alloc(limits.maxReceiveMessageBytes, 0x61))) };
+      if (random.int(10) === 0)
+        return { body: grpcMessage(helloRequest(Buffer.alloc(limits.maxReceiveMessageBytes, 0x61))) };
       const bytes = limits.maxNameBytes - 3 + random.int(7);
       const nameBytes = random.int(2) === 0 ? Buffer.alloc(bytes, 0x61) : Buffer.from('€'.repeat(Math.ceil(bytes / 3)));
       return { body: grpcMessage(helloRequest(nameBytes)), nameBytes };
     }
     case 'two messages':
-      return { body: Buffer.concat([valid(), random.int(2) === 0 ? valid() : grpcMessage(random.bytes(random.int(20)))]) };
+      return {
+        body: Buffer.concat([valid(), random.int(2) === 0 ? valid() : grpcMessage(random.bytes(random.int(20)))]),
+      };
   }
 }
 
@@ -194,7 +215,9 @@ export function fuzzCases(seed: number, count: number, limits: ServerLimits): Fu
     if (nameBytes !== undefined && nameBytes.length + 16 <= limits.maxReceiveMessageBytes) {
       const name = nameBytes.toString('utf8');
       const rejected = !isUtf8(nameBytes) || Buffer.byteLength(name) > limits.maxNameBytes;
-      expected = rejected ? { status: grpc.status.INVALID_ARGUMENT } : { status: grpc.status.OK, reply: `Hello ${name} from ${limits.pod}` };
+      expected = rejected
+        ? { status: grpc.status.INVALID_ARGUMENT }
+        : { status: grpc.status.OK, reply: `Hello ${name} from ${limits.pod}` };
     }
     return { kind, body, expected };
   });
@@ -204,7 +227,12 @@ export function fuzzCases(seed: number, count: number, limits: ServerLimits): Fu
 export function randomFrames(random: Random): Buffer {
   return Buffer.concat(
     Array.from({ length: 1 + random.int(4) }, () =>
-      frame(random.int(12), random.int(256), random.pick([0, 1, 3, 2, random.int(2 ** 31)]), random.bytes(random.int(24))),
+      frame(
+        random.int(12),
+        random.int(256),
+        random.pick([0, 1, 3, 2, random.int(2 ** 31)]),
+        random.bytes(random.int(24)),
+      ),
     ),
   );
 }
@@ -217,7 +245,9 @@ export interface FuzzRun {
 }
 
 export function statusName(result: RawCallResult): string {
-  return result.grpcStatus === undefined ? 'no grpc-status' : (grpc.status[Number(result.grpcStatus)] ?? result.grpcStatus);
+  return result.grpcStatus === undefined
+    ? 'no grpc-status'
+    : (grpc.status[Number(result.grpcStatus)] ?? result.grpcStatus);
 }
 
 /** Sends each case as one SayHello over one HTTP/2 connection, `parallel` at a time, and compares the answers. */
@@ -242,7 +272,9 @@ export async function runFuzzCases(port: number, cases: readonly FuzzCase[], par
           }
           if (Number(answer.grpcStatus) !== expected.status || reply !== expected.reply) {
             const got = `${status} ${reply ?? decodeURIComponent(answer.grpcMessage ?? '')}`;
-            run.mismatches.push(`#${from + i} ${kind} ${body.toString('hex').slice(0, 64)}: expected ${grpc.status[expected.status]} ${expected.reply ?? ''}, got ${got}`);
+            run.mismatches.push(
+              `#${from + i} ${kind} ${body.toString('hex').slice(0, 64)}: expected ${grpc.status[expected.status]} ${expected.reply ?? ''}, got ${got}`,
+            );
           }
         }),
       );
@@ -258,7 +290,12 @@ export async function runFuzzCases(port: number, cases: readonly FuzzCase[], par
  * waitMs for the server to end it. Outcomes: `GOAWAY <code>`, `closed` (without GOAWAY) or `open`; plus how many
  * connections the server answered with its SETTINGS, which shows it read the preface.
  */
-export async function runRandomFrames(port: number, seed: number, connections: number, { parallel = 50, waitMs = 200 } = {}) {
+export async function runRandomFrames(
+  port: number,
+  seed: number,
+  connections: number,
+  { parallel = 50, waitMs = 200 } = {},
+) {
   const random = seededRandom(seed);
   const outcomes = new Map<string, number>();
   let settingsFirst = 0;

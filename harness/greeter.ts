@@ -19,7 +19,11 @@ export async function startTestServer(podName: string, overrides: Partial<Server
 
 type HealthStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 export interface HealthClient extends grpc.Client {
-  Check(request: { service: string }, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, reply?: { status: HealthStatus }) => void): void;
+  Check(
+    request: { service: string },
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, reply?: { status: HealthStatus }) => void,
+  ): void;
   Watch(request: { service: string }): grpc.ClientReadableStream<{ status: HealthStatus }>;
 }
 
@@ -31,7 +35,9 @@ export function healthClient(target: string): HealthClient {
 export function checkHealth(target: string, service: string): Promise<HealthStatus> {
   const client = healthClient(target);
   return new Promise<HealthStatus>((resolve, reject) =>
-    client.Check({ service }, { deadline: Date.now() + 5000 }, (error, reply) => (error ? reject(error) : resolve(reply!.status))),
+    client.Check({ service }, { deadline: Date.now() + 5000 }, (error, reply) =>
+      error ? reject(error) : resolve(reply!.status),
+    ),
   ).finally(() => client.close());
 }
 
@@ -39,7 +45,10 @@ export function checkHealth(target: string, service: string): Promise<HealthStat
 export function listServicesByReflection(target: string): Promise<string[]> {
   const protoFile = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
   const definition = protoLoader.loadSync(protoFile, { keepCase: true, defaults: true, oneofs: true });
-  const Client = grpc.makeGenericClientConstructor(definition['grpc.reflection.v1.ServerReflection'] as grpc.ServiceDefinition, 'Reflection');
+  const Client = grpc.makeGenericClientConstructor(
+    definition['grpc.reflection.v1.ServerReflection'] as grpc.ServiceDefinition,
+    'Reflection',
+  );
   type Response = { list_services_response?: { service: Array<{ name: string }> } };
   const client = new Client(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
     ServerReflectionInfo(options: grpc.CallOptions): grpc.ClientDuplexStream<object, Response>;

@@ -33,12 +33,43 @@ const KUBERNETES_DEFINITIONS = path.join(UPSTREAM, 'schemas', 'k8s-v1.32.0-defin
  * namespaced. The OpenAPI definitions give group, version and kind, but not the scope.
  */
 const CLUSTER_SCOPED_KINDS = new Set([
-  'APIService', 'CSIDriver', 'CSINode', 'CertificateSigningRequest', 'ClusterRole', 'ClusterRoleBinding', 'ClusterTrustBundle',
-  'ComponentStatus', 'CustomResourceDefinition', 'DeviceClass', 'FlowSchema', 'IPAddress', 'IngressClass', 'MutatingAdmissionPolicy',
-  'MutatingAdmissionPolicyBinding', 'MutatingWebhookConfiguration', 'Namespace', 'Node', 'PersistentVolume', 'PriorityClass',
-  'PriorityLevelConfiguration', 'ResourceSlice', 'RuntimeClass', 'SelfSubjectAccessReview', 'SelfSubjectReview', 'SelfSubjectRulesReview',
-  'ServiceCIDR', 'StorageClass', 'StorageVersion', 'StorageVersionMigration', 'SubjectAccessReview', 'TokenReview',
-  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'VolumeAttachment', 'VolumeAttributesClass',
+  'APIService',
+  'CSIDriver',
+  'CSINode',
+  'CertificateSigningRequest',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ClusterTrustBundle',
+  'ComponentStatus',
+  'CustomResourceDefinition',
+  'DeviceClass',
+  'FlowSchema',
+  'IPAddress',
+  'IngressClass',
+  'MutatingAdmissionPolicy',
+  'MutatingAdmissionPolicyBinding',
+  'MutatingWebhookConfiguration',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'PriorityClass',
+  'PriorityLevelConfiguration',
+  'ResourceSlice',
+  'RuntimeClass',
+  'SelfSubjectAccessReview',
+  'SelfSubjectReview',
+  'SelfSubjectRulesReview',
+  'ServiceCIDR',
+  'StorageClass',
+  'StorageVersion',
+  'StorageVersionMigration',
+  'SubjectAccessReview',
+  'TokenReview',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'ValidatingWebhookConfiguration',
+  'VolumeAttachment',
+  'VolumeAttributesClass',
 ]);
 
 /**
@@ -58,25 +89,45 @@ const key = (group: string, version: string, kind: string) => `${group}/${versio
 
 function kubernetesResources(): ApiResource[] {
   type Definition = { 'x-kubernetes-group-version-kind'?: Array<{ group: string; version: string; kind: string }> };
-  const { definitions } = JSON.parse(readFileSync(KUBERNETES_DEFINITIONS, 'utf8')) as { definitions: Record<string, Definition> };
+  const { definitions } = JSON.parse(readFileSync(KUBERNETES_DEFINITIONS, 'utf8')) as {
+    definitions: Record<string, Definition>;
+  };
   // A kind listed under several group versions (DeleteOptions, WatchEvent) is an API message, not a resource.
-  const gvks = Object.values(definitions).flatMap((d) => (d['x-kubernetes-group-version-kind']?.length === 1 ? d['x-kubernetes-group-version-kind'] : []));
+  const gvks = Object.values(definitions).flatMap((d) =>
+    d['x-kubernetes-group-version-kind']?.length === 1 ? d['x-kubernetes-group-version-kind'] : [],
+  );
   return gvks
     .filter((gvk) => !gvk.kind.endsWith('List'))
     .map((gvk) => ({ ...gvk, plural: guessPlural(gvk.kind), namespaced: !CLUSTER_SCOPED_KINDS.has(gvk.kind) }));
 }
 
 function crdResources(): ApiResource[] {
-  type Crd = { kind: string; spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: Array<{ name: string; served: boolean }> } };
+  type Crd = {
+    kind: string;
+    spec: {
+      group: string;
+      scope: string;
+      names: { kind: string; plural: string };
+      versions: Array<{ name: string; served: boolean }>;
+    };
+  };
   const dir = path.join(UPSTREAM, 'crds');
   return readdirSync(dir)
     .filter((file) => file.endsWith('.yaml'))
-    .flatMap((file) => parseAllDocuments(readFileSync(path.join(dir, file), 'utf8')).map((doc) => doc.toJS() as Crd | null))
+    .flatMap((file) =>
+      parseAllDocuments(readFileSync(path.join(dir, file), 'utf8')).map((doc) => doc.toJS() as Crd | null),
+    )
     .filter((doc): doc is Crd => doc?.kind === 'CustomResourceDefinition')
     .flatMap(({ spec }) =>
       spec.versions
         .filter((version) => version.served)
-        .map((version) => ({ group: spec.group, version: version.name, kind: spec.names.kind, plural: spec.names.plural, namespaced: spec.scope === 'Namespaced' })),
+        .map((version) => ({
+          group: spec.group,
+          version: version.name,
+          kind: spec.names.kind,
+          plural: spec.names.plural,
+          namespaced: spec.scope === 'Namespaced',
+        })),
     );
 }
 
@@ -110,7 +161,9 @@ export async function startDiscoveryServer(objects: readonly KubeObject[]): Prom
     if (resource) served.set(key(resource.group, resource.version, resource.kind), resource);
   }
   const resources = [...served.values()];
-  const groupVersions = (group: string) => [...new Set(resources.filter((r) => r.group === group).map((r) => r.version))];
+  const groupVersions = (group: string) => [
+    ...new Set(resources.filter((r) => r.group === group).map((r) => r.version)),
+  ];
   const groups = [...new Set(resources.map((r) => r.group).filter((g) => g !== ''))].sort();
   const resourceList = (group: string, version: string) => ({
     kind: 'APIResourceList',
@@ -118,7 +171,13 @@ export async function startDiscoveryServer(objects: readonly KubeObject[]): Prom
     groupVersion: group === '' ? version : `${group}/${version}`,
     resources: resources
       .filter((r) => r.group === group && r.version === version)
-      .map((r) => ({ name: r.plural, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] })),
+      .map((r) => ({
+        name: r.plural,
+        singularName: r.kind.toLowerCase(),
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      })),
   });
   const objectRequests: string[] = [];
 
@@ -128,10 +187,20 @@ export async function startDiscoveryServer(objects: readonly KubeObject[]): Prom
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
-    const notFound = (message: string) => send(404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'NotFound', code: 404 });
+    const notFound = (message: string) =>
+      send(404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message,
+        reason: 'NotFound',
+        code: 404,
+      });
     const parts = url.pathname.split('/').filter(Boolean);
     // kubectl asks for aggregated discovery first; this legacy form is what it falls back to.
-    if (url.pathname === '/api') return send(200, { kind: 'APIVersions', versions: groupVersions(''), serverAddressByClientCIDRs: [] });
+    if (url.pathname === '/api')
+      return send(200, { kind: 'APIVersions', versions: groupVersions(''), serverAddressByClientCIDRs: [] });
     if (url.pathname === '/apis') {
       return send(200, {
         kind: 'APIGroupList',
@@ -142,8 +211,10 @@ export async function startDiscoveryServer(objects: readonly KubeObject[]): Prom
         }),
       });
     }
-    if (parts[0] === 'api' && parts.length === 2 && groupVersions('').includes(parts[1])) return send(200, resourceList('', parts[1]));
-    if (parts[0] === 'apis' && parts.length === 3 && groupVersions(parts[1]).includes(parts[2])) return send(200, resourceList(parts[1], parts[2]));
+    if (parts[0] === 'api' && parts.length === 2 && groupVersions('').includes(parts[1]))
+      return send(200, resourceList('', parts[1]));
+    if (parts[0] === 'apis' && parts.length === 3 && groupVersions(parts[1]).includes(parts[2]))
+      return send(200, resourceList(parts[1], parts[2]));
     if (request.method === 'GET' && (parts[0] === 'api' || parts[0] === 'apis')) objectRequests.push(url.pathname);
     return notFound(`${url.pathname} not found`);
   });

@@ -9,7 +9,9 @@ export const KUBECTL_INSTALL_HINT = 'apt-get install -y kubernetes-client';
 
 /** Why kubectl cannot run here, or undefined when it can. */
 export function kubectlMissing(): string | undefined {
-  return spawnSync(KUBECTL, ['version', '--client'], { encoding: 'utf8' }).status === 0 ? undefined : `${KUBECTL} is not installed`;
+  return spawnSync(KUBECTL, ['version', '--client'], { encoding: 'utf8' }).status === 0
+    ? undefined
+    : `${KUBECTL} is not installed`;
 }
 
 export interface KubectlResult {

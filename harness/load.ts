@@ -86,14 +86,22 @@ export function startLoad(options: LoadOptions): Load {
             methodConfig: [
               {
                 name: [{ service: GREETER_SERVICE }],
-                retryPolicy: { maxAttempts: options.maxAttempts, initialBackoff: '0.01s', maxBackoff: '0.1s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+                retryPolicy: {
+                  maxAttempts: options.maxAttempts,
+                  initialBackoff: '0.01s',
+                  maxBackoff: '0.1s',
+                  backoffMultiplier: 2,
+                  retryableStatusCodes: ['UNAVAILABLE'],
+                },
               },
             ],
           }),
         }),
         // Without it, channels to the same target share one connection per address.
         'grpc.use_local_subchannel_pool': 1,
-        ...(options.initialReconnectBackoffMs !== undefined && { 'grpc.initial_reconnect_backoff_ms': options.initialReconnectBackoffMs }),
+        ...(options.initialReconnectBackoffMs !== undefined && {
+          'grpc.initial_reconnect_backoff_ms': options.initialReconnectBackoffMs,
+        }),
       }),
   );
   const counts: LoadSnapshot = { calls: 0, failures: 0, byStatus: new Map(), byPod: new Map() };
@@ -105,7 +113,12 @@ export function startLoad(options: LoadOptions): Load {
   let stopping: Promise<LoadResult> | undefined;
 
   const record = (ms: number, error: grpc.ServiceError | null, pod: string) => {
-    options.onCall?.({ endedAt: performance.now(), ms, pod: error ? undefined : pod, status: error ? error.code : grpc.status.OK });
+    options.onCall?.({
+      endedAt: performance.now(),
+      ms,
+      pod: error ? undefined : pod,
+      status: error ? error.code : grpc.status.OK,
+    });
     if (counts.calls === latencies.length) {
       const grown = new Float64Array(latencies.length * 2);
       grown.set(latencies);
@@ -132,10 +145,15 @@ export function startLoad(options: LoadOptions): Load {
     new Promise<void>((resolve) => {
       const start = performance.now();
       let pod = 'unknown';
-      const call = client.SayHello({ name }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (error, _reply?: HelloReply) => {
-        record(performance.now() - start, error, pod);
-        resolve();
-      });
+      const call = client.SayHello(
+        { name },
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (error, _reply?: HelloReply) => {
+          record(performance.now() - start, error, pod);
+          resolve();
+        },
+      );
       call.on('metadata', (metadata: grpc.Metadata) => {
         pod = String(metadata.get('hostname')[0] ?? pod);
       });
@@ -164,7 +182,11 @@ export function startLoad(options: LoadOptions): Load {
         const timer = setTimeout(() => {
           waiters.delete(waiter);
           const seen = copy();
-          reject(new Error(`load did not get there within ${timeoutMs} ms: ${seen.calls} calls, ${seen.failures} failed, by pod ${JSON.stringify([...seen.byPod])}`));
+          reject(
+            new Error(
+              `load did not get there within ${timeoutMs} ms: ${seen.calls} calls, ${seen.failures} failed, by pod ${JSON.stringify([...seen.byPod])}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(waiter);
       });
@@ -175,7 +197,15 @@ export function startLoad(options: LoadOptions): Load {
         const seconds = (performance.now() - started) / 1000;
         for (const client of clients) client.close();
         const sorted = latencies.slice(0, counts.calls).sort();
-        return { ...copy(), seconds, callsPerSecond: counts.calls / seconds, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: quantile(sorted, 1), errors: [...errors] };
+        return {
+          ...copy(),
+          seconds,
+          callsPerSecond: counts.calls / seconds,
+          p50Ms: quantile(sorted, 0.5),
+          p99Ms: quantile(sorted, 0.99),
+          maxMs: quantile(sorted, 1),
+          errors: [...errors],
+        };
       });
       return stopping;
     },

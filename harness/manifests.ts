@@ -48,17 +48,28 @@ export function manifestDirs(root: string): string[] {
  * schemas and CEL rules, Argo CD's Application among them) for every kind it has a schema for,
  * `validate-manifests.mjs` (@kubernetes-models/cert-manager) for the rest.
  */
-export function validateAgainstSchemas(objects: readonly KubeObject[]): Array<{ subject: string; error: string | null }> {
+export function validateAgainstSchemas(
+  objects: readonly KubeObject[],
+): Array<{ subject: string; error: string | null }> {
   const report = validateObjects(objects);
   const unknown = report.unknownKinds.map((u) => u.objectIndex);
-  const modelResults: Array<{ subject: string; error: string | null }> = unknown.length === 0 ? [] : JSON.parse(
-    execFileSync(process.execPath, [path.join(__dirname, 'validate-manifests.mjs')], { input: JSON.stringify(unknown.map((i) => objects[i])), encoding: 'utf8' }),
-  );
+  const modelResults: Array<{ subject: string; error: string | null }> =
+    unknown.length === 0
+      ? []
+      : JSON.parse(
+          execFileSync(process.execPath, [path.join(__dirname, 'validate-manifests.mjs')], {
+            input: JSON.stringify(unknown.map((i) => objects[i])),
+            encoding: 'utf8',
+          }),
+        );
   return objects.map((object, index) => {
     const fromModels = unknown.indexOf(index);
     if (fromModels >= 0) return modelResults[fromModels];
     const errors = report.issues.filter((issue) => issue.objectIndex === index).map(formatIssue);
-    return { subject: `${object.apiVersion} ${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}`, error: errors.length ? errors.join('\n') : null };
+    return {
+      subject: `${object.apiVersion} ${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}`,
+      error: errors.length ? errors.join('\n') : null,
+    };
   });
 }
 
@@ -66,13 +77,18 @@ export function validateAgainstSchemas(objects: readonly KubeObject[]): Array<{ 
 export function findObject(objects: readonly KubeObject[], kind: string, name?: string): KubeObject {
   const matches = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   if (matches.length !== 1) {
-    throw new Error(`expected one ${kind}${name ? ` named ${name}` : ''}, found ${matches.length} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+    throw new Error(
+      `expected one ${kind}${name ? ` named ${name}` : ''}, found ${matches.length} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`,
+    );
   }
   return matches[0];
 }
 
 /** A container's literal environment (`value`, not `valueFrom`), as the process in it will see it. */
 export function containerEnv(container: KubeObject): Record<string, string> {
-  const literal = (container.env ?? []).filter((e: { value?: string }) => e.value !== undefined) as Array<{ name: string; value: string }>;
+  const literal = (container.env ?? []).filter((e: { value?: string }) => e.value !== undefined) as Array<{
+    name: string;
+    value: string;
+  }>;
   return Object.fromEntries(literal.map((e) => [e.name, e.value]));
 }

@@ -46,7 +46,9 @@ const MIN_BACKEND_AGE_MS = 100;
 export function upstreamKeepalive(backendMaxConnectionAgeMs?: number): { timeMs: number; timeoutMs: number } {
   if (backendMaxConnectionAgeMs === undefined) return NGINX_KEEPALIVE_DEFAULTS;
   if (!Number.isInteger(backendMaxConnectionAgeMs) || backendMaxConnectionAgeMs < MIN_BACKEND_AGE_MS) {
-    throw new Error(`nginx listener: backendMaxConnectionAgeMs must be an integer >= ${MIN_BACKEND_AGE_MS}, got ${backendMaxConnectionAgeMs}`);
+    throw new Error(
+      `nginx listener: backendMaxConnectionAgeMs must be an integer >= ${MIN_BACKEND_AGE_MS}, got ${backendMaxConnectionAgeMs}`,
+    );
   }
   const earliestGoaway = backendMaxConnectionAgeMs * (1 - AGE_JITTER);
   return { timeMs: Math.floor(earliestGoaway / 3), timeoutMs: Math.floor(earliestGoaway / 6) };
@@ -58,7 +60,8 @@ export interface RenderedListener extends ListenerSpec {
 }
 
 function upstreamServers(listener: RenderedListener, parameters = ''): string {
-  const address = (backend: Backend) => (typeof backend === 'number' ? `127.0.0.1:${backend}` : `${backend.host}:${backend.port}`);
+  const address = (backend: Backend) =>
+    typeof backend === 'number' ? `127.0.0.1:${backend}` : `${backend.host}:${backend.port}`;
   return listener.backends.map((backend) => `    server ${address(backend)}${parameters};`).join('\n');
 }
 
@@ -125,7 +128,11 @@ ${upstreamServers(listener)}
 }
 
 /** The whole nginx.conf for one run: every path lives under `dir`. */
-export function renderNginxConfig(dir: string, listeners: readonly RenderedListener[], certificates?: TestCertificates): string {
+export function renderNginxConfig(
+  dir: string,
+  listeners: readonly RenderedListener[],
+  certificates?: TestCertificates,
+): string {
   const grpcListeners = listeners.filter((listener) => listener.kind !== 'tcp');
   const tcpListeners = listeners.filter((listener) => listener.kind === 'tcp');
   const file = (name: string) => path.join(dir, name);
@@ -156,11 +163,11 @@ ${grpcListeners.map((listener) => grpcServer(listener, certificates)).join('\n')
 }
 `
 }${
-  tcpListeners.length === 0
-    ? ''
-    : `stream {
+    tcpListeners.length === 0
+      ? ''
+      : `stream {
 ${tcpListeners.map(tcpServer).join('\n')}
 }
 `
-}`;
+  }`;
 }

@@ -73,20 +73,28 @@ async function reload(proc: RunningProcess, describe: () => string): Promise<voi
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!workerPids(masterPid).some((pid) => !before.has(pid))) {
     if (/\[emerg\]/.test(describe())) throw new Error(`nginx rejected the new configuration\n${describe()}`);
-    if (Date.now() > deadline) throw new Error(`nginx started no worker with the new configuration within ${START_TIMEOUT_MS} ms\n${describe()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `nginx started no worker with the new configuration within ${START_TIMEOUT_MS} ms\n${describe()}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 /** Resolves once every port accepts connections; rejects when nginx exits first or the time is up. */
-async function waitUntilListening(proc: RunningProcess, ports: readonly number[], describe: () => string): Promise<void> {
+async function waitUntilListening(
+  proc: RunningProcess,
+  ports: readonly number[],
+  describe: () => string,
+): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let exited = false;
   void proc.exited.then(() => (exited = true));
   for (;;) {
     if (exited) throw new Error(`nginx exited with ${await proc.exited} before listening\n${describe()}`);
     if ((await Promise.all(ports.map(canConnect))).every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${ports.join(', ')} within ${START_TIMEOUT_MS} ms\n${describe()}`);
+    if (Date.now() > deadline)
+      throw new Error(`nginx did not listen on ${ports.join(', ')} within ${START_TIMEOUT_MS} ms\n${describe()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -100,9 +108,18 @@ const RUN_DIR_PREFIX = 'grpc-lb-nginx-';
  */
 export function nginxConfigPreview<K extends string>(listeners: Record<K, ListenerSpec>): string {
   const dir = path.join(tmpdir(), `${RUN_DIR_PREFIX}XXXXXX`);
-  const rendered = Object.entries<ListenerSpec>(listeners).map(([name, spec], i) => ({ ...spec, name: `greeter_${name}`, port: 8443 + i }));
+  const rendered = Object.entries<ListenerSpec>(listeners).map(([name, spec], i) => ({
+    ...spec,
+    name: `greeter_${name}`,
+    port: 8443 + i,
+  }));
   const file = (name: string) => path.join(dir, 'tls', name);
-  const certificates = { dir: path.join(dir, 'tls'), caFile: file('ca.crt'), certFile: file('tls.crt'), keyFile: file('tls.key') };
+  const certificates = {
+    dir: path.join(dir, 'tls'),
+    caFile: file('ca.crt'),
+    certFile: file('tls.crt'),
+    keyFile: file('tls.key'),
+  };
   return `# Example ports and paths: each run picks free 127.0.0.1 ports and makes its own temp dir and certificates.\n${renderNginxConfig(dir, rendered, certificates)}`;
 }
 
@@ -114,7 +131,9 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
   const missing = nginxMissing();
   if (missing) throw new Error(`${missing}: ${NGINX_INSTALL_HINT}`);
   const entries = Object.entries(listeners) as Array<[K, ListenerSpec]>;
-  const certificates = entries.some(([, spec]) => spec.kind === 'grpc-tls') ? makeCertificates(GATEWAY_HOST) : undefined;
+  const certificates = entries.some(([, spec]) => spec.kind === 'grpc-tls')
+    ? makeCertificates(GATEWAY_HOST)
+    : undefined;
   const dir = mkdtempSync(path.join(tmpdir(), RUN_DIR_PREFIX));
   // Run as root, nginx's workers drop to nobody and create their temp dirs here: they must be able to enter it.
   chmodSync(dir, 0o755);
@@ -124,16 +143,31 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
   };
   try {
     for (let attempt = 1; ; attempt++) {
-      const rendered = await Promise.all(entries.map(async ([name, spec]) => ({ ...spec, name: `greeter_${name}`, port: await freePort() })));
+      const rendered = await Promise.all(
+        entries.map(async ([name, spec]) => ({ ...spec, name: `greeter_${name}`, port: await freePort() })),
+      );
       const config = renderNginxConfig(dir, rendered, certificates);
       const configFile = path.join(dir, 'nginx.conf');
       writeFileSync(configFile, config);
       writeFileSync(path.join(dir, 'error.log'), '');
-      const proc = startProcess(NGINX, ['-p', dir, '-c', configFile, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']);
+      const proc = startProcess(NGINX, [
+        '-p',
+        dir,
+        '-c',
+        configFile,
+        '-e',
+        path.join(dir, 'error.log'),
+        '-g',
+        'daemon off;',
+      ]);
       const errorLog = () => readIfExists(path.join(dir, 'error.log'));
       const describe = () => `stderr: ${proc.stderr.join('\n')}\nerror.log: ${errorLog()}`;
       try {
-        await waitUntilListening(proc, rendered.map((listener) => listener.port), describe);
+        await waitUntilListening(
+          proc,
+          rendered.map((listener) => listener.port),
+          describe,
+        );
       } catch (error) {
         await stopProcess(proc);
         // Another process took one of the ports between freePort and nginx's bind: pick new ones.
@@ -151,7 +185,10 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
         process: proc,
         errorLog,
         reconfigure: async (backends) => {
-          const listeners = current.listeners.map((listener, i) => ({ ...listener, backends: backends[entries[i][0]] ?? listener.backends }));
+          const listeners = current.listeners.map((listener, i) => ({
+            ...listener,
+            backends: backends[entries[i][0]] ?? listener.backends,
+          }));
           const next = renderNginxConfig(dir, listeners, certificates);
           writeFileSync(configFile, next);
           await reload(proc, describe);

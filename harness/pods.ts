@@ -49,7 +49,8 @@ const POD_RUNNER = 'swc';
 
 /** The loopback address of pod `index` of a LoopbackPods set. */
 export function podHost(index: number): string {
-  if (!Number.isInteger(index) || index < 0 || FIRST_POD_OCTET + index > 254) throw new Error(`podHost: index must be an integer from 0 to ${254 - FIRST_POD_OCTET}, got ${index}`);
+  if (!Number.isInteger(index) || index < 0 || FIRST_POD_OCTET + index > 254)
+    throw new Error(`podHost: index must be an integer from 0 to ${254 - FIRST_POD_OCTET}, got ${index}`);
   return `127.0.0.${FIRST_POD_OCTET + index}`;
 }
 
@@ -102,16 +103,24 @@ export class LoopbackPods {
     for (let attempt = 1; ; attempt++) {
       const first = await startServerProcess(podName(0), { ...env, HOST: podHost(0), PORT: '0' }, POD_RUNNER);
       const others = await Promise.allSettled(
-        Array.from({ length: count + spares - 1 }, (_, i) => startServerProcess(podName(i + 1), { ...env, HOST: podHost(i + 1), PORT: String(first.port) }, POD_RUNNER)),
+        Array.from({ length: count + spares - 1 }, (_, i) =>
+          startServerProcess(podName(i + 1), { ...env, HOST: podHost(i + 1), PORT: String(first.port) }, POD_RUNNER),
+        ),
       );
       const processes = [first, ...others.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))];
       const failure = others.find((result) => result.status === 'rejected');
       if (!failure) {
-        const pods = processes.map((proc, index) => ({ name: proc.pod, host: podHost(index), port: first.port, process: proc }));
+        const pods = processes.map((proc, index) => ({
+          name: proc.pod,
+          host: podHost(index),
+          port: first.port,
+          process: proc,
+        }));
         return new LoopbackPods(first.port, env, pods.slice(0, count), pods.slice(count));
       }
       await Promise.all(processes.map((proc) => stopProcess(proc)));
-      if (attempt === START_ATTEMPTS || !/EADDRINUSE|address already in use/i.test(String(failure.reason))) throw failure.reason;
+      if (attempt === START_ATTEMPTS || !/EADDRINUSE|address already in use/i.test(String(failure.reason)))
+        throw failure.reason;
     }
   }
 
@@ -152,7 +161,11 @@ export class LoopbackPods {
     const spare = this.spares.shift();
     if (spare) return spare;
     const index = this.started.length;
-    const process = await startServerProcess(podName(index), { ...this.env, HOST: podHost(index), PORT: String(this.port) }, POD_RUNNER);
+    const process = await startServerProcess(
+      podName(index),
+      { ...this.env, HOST: podHost(index), PORT: String(this.port) },
+      POD_RUNNER,
+    );
     this.started.push(process);
     return { name: process.pod, host: podHost(index), port: this.port, process };
   }

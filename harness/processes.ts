@@ -23,13 +23,25 @@ export interface RunningProcess {
  * processes start and how they start is not what is measured.
  */
 export type TsRunner = 'ts-node' | 'swc';
-const TS_REGISTER: Record<TsRunner, string> = { 'ts-node': 'ts-node/register', swc: path.join(ROOT, 'scripts', 'register.js') };
+const TS_REGISTER: Record<TsRunner, string> = {
+  'ts-node': 'ts-node/register',
+  swc: path.join(ROOT, 'scripts', 'register.js'),
+};
 
-export function startTs(script: string, args: readonly string[], env: Record<string, string> = {}, runner: TsRunner = 'ts-node'): RunningProcess {
+export function startTs(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  runner: TsRunner = 'ts-node',
+): RunningProcess {
   return startProcess(process.execPath, ['-r', TS_REGISTER[runner], path.join(ROOT, script), ...args], { env });
 }
 
-export function startProcess(command: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): RunningProcess {
+export function startProcess(
+  command: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): RunningProcess {
   const child = spawn(command, args, {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
@@ -46,7 +58,9 @@ export function startProcess(command: string, args: readonly string[], options: 
     }
   });
   readline.createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   return {
     child,
     stdout,
@@ -56,13 +70,25 @@ export function startProcess(command: string, args: readonly string[], options: 
       const seen = stdout.find((line) => pattern.test(line));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`,
+              ),
+            ),
+          timeoutMs,
+        );
         const waiter = { pattern, resolve: (line: string) => (clearTimeout(timer), resolve(line)) };
         waiters.push(waiter);
         void exited.then(() => {
           if (waiters.includes(waiter)) {
             clearTimeout(timer);
-            reject(new Error(`exited before a line matching ${pattern}; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`));
+            reject(
+              new Error(
+                `exited before a line matching ${pattern}; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`,
+              ),
+            );
           }
         });
       });
@@ -82,7 +108,11 @@ export async function listeningPort(proc: RunningProcess, timeoutMs?: number): P
 }
 
 /** Starts `app/server.ts` on 127.0.0.1 with a free port and waits for its `listening` line. */
-export async function startServerProcess(podName: string, env: Record<string, string> = {}, runner?: TsRunner): Promise<ServerProcess> {
+export async function startServerProcess(
+  podName: string,
+  env: Record<string, string> = {},
+  runner?: TsRunner,
+): Promise<ServerProcess> {
   const proc = startTs('app/server.ts', [], { HOST: '127.0.0.1', PORT: '0', POD_NAME: podName, ...env }, runner);
   return { ...proc, pod: podName, port: await listeningPort(proc) };
 }

@@ -44,7 +44,11 @@ export interface RawCallResult {
 }
 
 /** Opens a SayHello stream (`headers` add to or replace the usual ones); `result` settles when the stream closes, however it ends. */
-export function openSayHello(session: http2.ClientHttp2Session, timeoutMs = 10_000, headers: http2.OutgoingHttpHeaders = {}) {
+export function openSayHello(
+  session: http2.ClientHttp2Session,
+  timeoutMs = 10_000,
+  headers: http2.OutgoingHttpHeaders = {},
+) {
   const stream = session.request({ ...GRPC_REQUEST_HEADERS, ...headers });
   const result = new Promise<RawCallResult>((resolve) => {
     const chunks: Buffer[] = [];

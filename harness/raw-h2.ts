@@ -9,7 +9,16 @@ import { GRPC_REQUEST_HEADERS } from './raw-grpc';
 export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /** Frame types (RFC 9113 §6). */
-export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+export const FRAME = {
+  DATA: 0,
+  HEADERS: 1,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
 export const END_STREAM = 0x1;
 export const ACK = 0x1;
 export const END_HEADERS = 0x4;
@@ -40,7 +49,11 @@ export const DEFAULT_WINDOW = 65_535;
  * SayHello's request headers with the pseudo-headers node:http2 adds itself, pseudo-headers first as HTTP/2
  * requires (GRPC_REQUEST_HEADERS lists its own first).
  */
-export const SAY_HELLO_HEADERS: Readonly<Record<string, string>> = { ':scheme': 'http', ':authority': '127.0.0.1', ...GRPC_REQUEST_HEADERS };
+export const SAY_HELLO_HEADERS: Readonly<Record<string, string>> = {
+  ':scheme': 'http',
+  ':authority': '127.0.0.1',
+  ...GRPC_REQUEST_HEADERS,
+};
 
 export interface H2Frame {
   type: number;
@@ -74,7 +87,9 @@ export function hpackLiterals(headers: Record<string, string>): Buffer {
     const bytes = Buffer.from(text, 'latin1');
     return Buffer.concat([hpackInteger(bytes.length, 7), bytes]);
   };
-  return Buffer.concat(Object.entries(headers).flatMap(([name, value]) => [Buffer.from([0x00]), string(name), string(value)]));
+  return Buffer.concat(
+    Object.entries(headers).flatMap(([name, value]) => [Buffer.from([0x00]), string(name), string(value)]),
+  );
 }
 
 export function headersFrame(streamId: number, headers: Record<string, string>, endStream = false): Buffer {
@@ -121,7 +136,7 @@ export function goawayOf(received: H2Frame): { lastStreamId: number; errorCode: 
 /** The DATA payload bytes per stream (padding included, as flow control counts them) of the whole frames in `bytes`. */
 export function dataBytesOf(bytes: Buffer): Map<number, number> {
   const byStream = new Map<number, number>();
-  for (let at = 0; at + 9 <= bytes.length; ) {
+  for (let at = 0; at + 9 <= bytes.length;) {
     const length = bytes.readUIntBE(at, 3);
     if (bytes[at + 3] === FRAME.DATA) {
       const streamId = bytes.readUInt32BE(at + 5) & 0x7fffffff;
@@ -134,7 +149,8 @@ export function dataBytesOf(bytes: Buffer): Map<number, number> {
 
 /** The value of one setting in a SETTINGS frame, if it carries it. */
 export function settingOf(received: H2Frame, id: number): number | undefined {
-  for (let at = 0; at + 6 <= received.payload.length; at += 6) if (received.payload.readUInt16BE(at) === id) return received.payload.readUInt32BE(at + 2);
+  for (let at = 0; at + 6 <= received.payload.length; at += 6)
+    if (received.payload.readUInt16BE(at) === id) return received.payload.readUInt32BE(at + 2);
   return undefined;
 }
 
@@ -144,7 +160,8 @@ export function rstCodeOf(received: H2Frame): number {
 
 /** The frame that ends a response: HEADERS with END_STREAM (the trailers, or a trailers-only response). */
 export function endsResponse(streamId: number): (received: H2Frame) => boolean {
-  return (received) => received.streamId === streamId && received.type === FRAME.HEADERS && (received.flags & END_STREAM) !== 0;
+  return (received) =>
+    received.streamId === streamId && received.type === FRAME.HEADERS && (received.flags & END_STREAM) !== 0;
 }
 
 export function isGoaway(received: H2Frame): boolean {
@@ -188,7 +205,17 @@ export interface RawH2Options {
 
 const KEPT_FRAMES_WHEN_NOT_KEEPING = 1000;
 
-export function connectRawH2(port: number, { preface = true, ackSettings = true, answerPings = false, settings = [], keepFrames = true, ignoreClose = false }: RawH2Options = {}): Promise<RawH2Connection> {
+export function connectRawH2(
+  port: number,
+  {
+    preface = true,
+    ackSettings = true,
+    answerPings = false,
+    settings = [],
+    keepFrames = true,
+    ignoreClose = false,
+  }: RawH2Options = {},
+): Promise<RawH2Connection> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: ignoreClose });
     const frames: H2Frame[] = [];
@@ -198,7 +225,8 @@ export function connectRawH2(port: number, { preface = true, ackSettings = true,
     let initialStreamWindow = DEFAULT_WINDOW;
     // Per stream: WINDOW_UPDATEs received minus DATA sent; stream 0 is the connection.
     const windowChanges = new Map<number, number>();
-    const changeWindow = (streamId: number, by: number) => windowChanges.set(streamId, (windowChanges.get(streamId) ?? 0) + by);
+    const changeWindow = (streamId: number, by: number) =>
+      windowChanges.set(streamId, (windowChanges.get(streamId) ?? 0) + by);
     const closed = new Promise<void>((done) => socket.once('close', () => ((isClosed = true), done())));
     socket.on('error', () => undefined); // a reset shows as `closed`
     socket.on('data', (chunk: Buffer) => {
@@ -206,14 +234,23 @@ export function connectRawH2(port: number, { preface = true, ackSettings = true,
       while (pending.length >= 9) {
         const length = pending.readUIntBE(0, 3);
         if (pending.length < 9 + length) break;
-        const received: H2Frame = { type: pending[3], flags: pending[4], streamId: pending.readUInt32BE(5) & 0x7fffffff, payload: pending.subarray(9, 9 + length) };
+        const received: H2Frame = {
+          type: pending[3],
+          flags: pending[4],
+          streamId: pending.readUInt32BE(5) & 0x7fffffff,
+          payload: pending.subarray(9, 9 + length),
+        };
         pending = pending.subarray(9 + length);
         frames.push(received);
-        if (!keepFrames && frames.length > 2 * KEPT_FRAMES_WHEN_NOT_KEEPING) frames.splice(0, KEPT_FRAMES_WHEN_NOT_KEEPING);
+        if (!keepFrames && frames.length > 2 * KEPT_FRAMES_WHEN_NOT_KEEPING)
+          frames.splice(0, KEPT_FRAMES_WHEN_NOT_KEEPING);
         if (received.type === FRAME.WINDOW_UPDATE) changeWindow(received.streamId, windowIncrementOf(received));
-        if (received.type === FRAME.SETTINGS && !(received.flags & ACK)) initialStreamWindow = settingOf(received, SETTINGS_INITIAL_WINDOW_SIZE) ?? initialStreamWindow;
-        if (ackSettings && received.type === FRAME.SETTINGS && !(received.flags & ACK) && !socket.destroyed) socket.write(frame(FRAME.SETTINGS, ACK, 0));
-        if (answerPings && received.type === FRAME.PING && !(received.flags & ACK) && !socket.destroyed) socket.write(frame(FRAME.PING, ACK, 0, received.payload));
+        if (received.type === FRAME.SETTINGS && !(received.flags & ACK))
+          initialStreamWindow = settingOf(received, SETTINGS_INITIAL_WINDOW_SIZE) ?? initialStreamWindow;
+        if (ackSettings && received.type === FRAME.SETTINGS && !(received.flags & ACK) && !socket.destroyed)
+          socket.write(frame(FRAME.SETTINGS, ACK, 0));
+        if (answerPings && received.type === FRAME.PING && !(received.flags & ACK) && !socket.destroyed)
+          socket.write(frame(FRAME.PING, ACK, 0, received.payload));
         for (const waiter of [...waiters].filter((w) => w.match(received))) {
           waiters.delete(waiter);
           waiter.resolve(received);
@@ -247,14 +284,19 @@ export function connectRawH2(port: number, { preface = true, ackSettings = true,
                 socket.on('drain', settle).on('close', settle);
               })
             : Promise.resolve(),
-        sendWindow: (streamId = 0) => (streamId === 0 ? DEFAULT_WINDOW : initialStreamWindow) + (windowChanges.get(streamId) ?? 0),
+        sendWindow: (streamId = 0) =>
+          (streamId === 0 ? DEFAULT_WINDOW : initialStreamWindow) + (windowChanges.get(streamId) ?? 0),
         waitFor(match, timeoutMs = 5_000) {
           const seen = frames.find(match);
           if (seen) return Promise.resolve(seen);
           return new Promise((resolveFrame, rejectFrame) => {
             const timer = setTimeout(() => {
               waiters.delete(waiter);
-              rejectFrame(new Error(`no matching frame within ${timeoutMs} ms; received ${frames.map((f) => `${f.type}/${f.flags}@${f.streamId}`).join(' ')}`));
+              rejectFrame(
+                new Error(
+                  `no matching frame within ${timeoutMs} ms; received ${frames.map((f) => `${f.type}/${f.flags}@${f.streamId}`).join(' ')}`,
+                ),
+              );
             }, timeoutMs);
             const waiter = { match, resolve: (received: H2Frame) => (clearTimeout(timer), resolveFrame(received)) };
             waiters.add(waiter);

@@ -14,7 +14,14 @@ if (!target) throw new Error('resolver-client: set TARGET');
 const intervalMs = Number(process.env.INTERVAL_MS ?? '20');
 const deadlineMs = Number(process.env.DEADLINE_MS ?? '5000');
 
-const client = createGreeterClient({ target, tls: false, caFile: undefined, serverName: undefined, lb: 'round_robin', maxAttempts: 1 });
+const client = createGreeterClient({
+  target,
+  tls: false,
+  caFile: undefined,
+  serverName: undefined,
+  lb: 'round_robin',
+  maxAttempts: 1,
+});
 let stopping = false;
 process.once('SIGTERM', () => (stopping = true));
 
@@ -22,12 +29,19 @@ function call(): Promise<void> {
   const started = Date.now();
   return new Promise((resolve) => {
     let pod = 'unknown';
-    const unary = client.SayHello({ name: 'probe' }, new grpc.Metadata(), { deadline: started + deadlineMs }, (error) => {
-      const ms = Date.now() - started;
-      const line = error ? { ok: false, code: grpc.status[error.code], details: error.details, ms } : { ok: true, pod, ms };
-      process.stdout.write(JSON.stringify(line) + '\n');
-      resolve();
-    });
+    const unary = client.SayHello(
+      { name: 'probe' },
+      new grpc.Metadata(),
+      { deadline: started + deadlineMs },
+      (error) => {
+        const ms = Date.now() - started;
+        const line = error
+          ? { ok: false, code: grpc.status[error.code], details: error.details, ms }
+          : { ok: true, pod, ms };
+        process.stdout.write(JSON.stringify(line) + '\n');
+        resolve();
+      },
+    );
     unary.on('metadata', (metadata: grpc.Metadata) => (pod = String(metadata.get('hostname')[0] ?? pod)));
   });
 }

@@ -15,7 +15,10 @@ export interface Script<S extends Record<string, SettingSpec<unknown>>> {
   run(settings: Settings<S>): Promise<number>;
 }
 
-async function exitCode<S extends Record<string, SettingSpec<unknown>>>(script: Script<S>, argv: readonly string[]): Promise<number> {
+async function exitCode<S extends Record<string, SettingSpec<unknown>>>(
+  script: Script<S>,
+  argv: readonly string[],
+): Promise<number> {
   try {
     const parsed = parseSettings(script.settings, argv, {});
     if (parsed.help) {
@@ -38,6 +41,9 @@ async function exitCode<S extends Record<string, SettingSpec<unknown>>>(script: 
   }
 }
 
-export function runScript<S extends Record<string, SettingSpec<unknown>>>(script: Script<S>, argv = process.argv.slice(2)): void {
+export function runScript<S extends Record<string, SettingSpec<unknown>>>(
+  script: Script<S>,
+  argv = process.argv.slice(2),
+): void {
   void exitCode(script, argv).then((code) => process.exit(code));
 }

@@ -30,7 +30,8 @@ export function spreadOver(pods: readonly string[], result: RunResult): Spread {
     reached: pods.filter((pod) => byPod.get(pod)! > 0).length,
     pods: pods.length,
     maxMinRatio: Math.min(...counts) === 0 ? Infinity : Math.max(...counts) / Math.min(...counts),
-    maxDeviationPoints: replies === 0 ? 100 : Math.max(...counts.map((count) => Math.abs(count / replies - fair))) * 100,
+    maxDeviationPoints:
+      replies === 0 ? 100 : Math.max(...counts.map((count) => Math.abs(count / replies - fair))) * 100,
     coefficientOfVariation: replies === 0 ? NaN : Math.sqrt(variance) / mean,
   };
 }

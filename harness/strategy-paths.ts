@@ -62,14 +62,22 @@ export function renderedClient(strategy: StrategyName): { target: string; lb: Cl
   const env = readManifestDir(dir)
     .flatMap((file) => file.objects)
     .filter((object) => object.kind === 'Deployment')
-    .flatMap((deployment) => (deployment.spec.template.spec.containers as Array<{ env?: Array<{ name: string; value?: string }> }>).map((container) => container.env ?? []))
+    .flatMap((deployment) =>
+      (deployment.spec.template.spec.containers as Array<{ env?: Array<{ name: string; value?: string }> }>).map(
+        (container) => container.env ?? [],
+      ),
+    )
     .find((vars) => vars.some((v) => v.name === clientSettings.target.env));
   const value = (name: string | undefined) => env?.find((v) => v.name === name)?.value;
   const target = value(clientSettings.target.env);
-  if (target === undefined) throw new Error(`no client Deployment with ${clientSettings.target.env} in ${dir}: run npm run synth`);
+  if (target === undefined)
+    throw new Error(`no client Deployment with ${clientSettings.target.env} in ${dir}: run npm run synth`);
   const lbValue = value(clientSettings.lb.env);
   const lb = lbValue === undefined ? defaultSettings(clientSettings).lb : clientSettings.lb.parser.parse(lbValue);
-  if (lb === INVALID) throw new Error(`${dir}: the client's ${clientSettings.lb.env} is ${JSON.stringify(lbValue)}, expected ${clientSettings.lb.parser.expected}`);
+  if (lb === INVALID)
+    throw new Error(
+      `${dir}: the client's ${clientSettings.lb.env} is ${JSON.stringify(lbValue)}, expected ${clientSettings.lb.parser.expected}`,
+    );
   return { target, lb };
 }
 
@@ -143,7 +151,9 @@ export function l4Path(options: { maxConnectionAgeMs?: number } = {}): StrategyP
   const aged = options.maxConnectionAgeMs !== undefined;
   return nginxPath(
     aged ? 'L4+age' : 'L4',
-    aged ? `ClusterIP Service, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}` : 'ClusterIP Service (kube-proxy)',
+    aged
+      ? `ClusterIP Service, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}`
+      : 'ClusterIP Service (kube-proxy)',
     'tcp',
     () => defaultSettings(clientSettings).lb,
     ageEnv(options.maxConnectionAgeMs),
@@ -160,7 +170,9 @@ function assertDnsAuthorityHonoured(): void {
   // A deep import: grpc-js exports no flag for it, and the package has no `exports` map that would forbid it.
   const environment = require('@grpc/grpc-js/build/src/environment') as { GRPC_NODE_USE_ALTERNATIVE_RESOLVER: boolean };
   if (!environment.GRPC_NODE_USE_ALTERNATIVE_RESOLVER) {
-    throw new Error('grpc-js would ignore the DNS server in dns:// targets: import harness/dns-authority before anything that loads grpc-js');
+    throw new Error(
+      'grpc-js would ignore the DNS server in dns:// targets: import harness/dns-authority before anything that loads grpc-js',
+    );
   }
 }
 
@@ -176,7 +188,9 @@ export function dnsPath(options: { maxConnectionAgeMs?: number } = {}): Strategy
   const aged = options.maxConnectionAgeMs !== undefined;
   return {
     name: aged ? 'DNS+age' : 'DNS',
-    stands: aged ? `headless strategy, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}` : 'headless Service, no max connection age',
+    stands: aged
+      ? `headless strategy, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}`
+      : 'headless Service, no max connection age',
     podEnv: ageEnv(options.maxConnectionAgeMs),
     missing: () => dnsmasqMissing() && `${dnsmasqMissing()}; install it with: ${DNSMASQ_INSTALL_HINT}`,
     async start(pods) {
@@ -221,7 +235,9 @@ export function kubernetesPath(): StrategyPath {
       process.env.KUBECONFIG = writeKubeconfig(dir, api.port);
       // A terminating endpoint is never ready but still serving (it drains): io.k8s.api.discovery.v1.EndpointConditions
       // in upstream/schemas/k8s-v1.32.0-definitions.json.
-      const endpoints = new Map<string, { pod: PodAddress; terminating: boolean }>(pods.map((pod) => [pod.name, { pod, terminating: false }]));
+      const endpoints = new Map<string, { pod: PodAddress; terminating: boolean }>(
+        pods.map((pod) => [pod.name, { pod, terminating: false }]),
+      );
       const publish = () =>
         api.apply({
           metadata: { name: `${service}-bench`, namespace, labels: { 'kubernetes.io/service-name': service } },
@@ -276,11 +292,15 @@ export function xdsPath(): StrategyPath {
     missing: () => undefined,
     async start(pods) {
       if (xdsBootstrapGiven !== undefined) {
-        throw new Error(`the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap (control plane ${xdsBootstrapGiven}), now stopped`);
+        throw new Error(
+          `the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap (control plane ${xdsBootstrapGiven}), now stopped`,
+        );
       }
       const client = renderedClient('istio-proxyless');
-      const [, listener, serviceHost, servicePort] = new RegExp(`^${XDS_SCHEME}:///((.+):(\\d+))$`).exec(client.target) ?? [];
-      if (!listener) throw new Error(`the istio-proxyless client's target ${client.target} is not ${XDS_SCHEME}:///<host>:<port>`);
+      const [, listener, serviceHost, servicePort] =
+        new RegExp(`^${XDS_SCHEME}:///((.+):(\\d+))$`).exec(client.target) ?? [];
+      if (!listener)
+        throw new Error(`the istio-proxyless client's target ${client.target} is not ${XDS_SCHEME}:///<host>:<port>`);
       const cluster = `outbound|${servicePort}||${serviceHost}`;
       const rotation = new Rotation(pods);
       const endpoints = () => rotation.current.map(({ host, port }) => ({ host, port }));
@@ -316,5 +336,13 @@ export function xdsPath(): StrategyPath {
 
 /** Every path, in table order; `maxConnectionAgeMs` is the age of the paths that age connections out. */
 export function strategyPaths({ maxConnectionAgeMs }: { maxConnectionAgeMs: number }): StrategyPath[] {
-  return [l4Path(), l4Path({ maxConnectionAgeMs }), l7Path(), dnsPath(), dnsPath({ maxConnectionAgeMs }), kubernetesPath(), xdsPath()];
+  return [
+    l4Path(),
+    l4Path({ maxConnectionAgeMs }),
+    l7Path(),
+    dnsPath(),
+    dnsPath({ maxConnectionAgeMs }),
+    kubernetesPath(),
+    xdsPath(),
+  ];
 }

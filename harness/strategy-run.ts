@@ -100,7 +100,13 @@ export class CallTimeline {
  * Seconds from `from` until the start of the first window (whole buckets, the first starting at or after `from`,
  * the last ending by `until`) in which `pod` answered at least FAIR_SHARE.share of the calls; undefined if none did.
  */
-export function fairShareAfter(timeline: CallTimeline, pod: string, from: number, until: number, rule: FairShareRule = FAIR_SHARE): number | undefined {
+export function fairShareAfter(
+  timeline: CallTimeline,
+  pod: string,
+  from: number,
+  until: number,
+  rule: FairShareRule = FAIR_SHARE,
+): number | undefined {
   const step = timeline.bucketMs;
   for (let start = Math.ceil(from / step) * step; start + rule.windowMs <= until; start += step) {
     const { calls, byPod } = timeline.window(start, start + rule.windowMs);
@@ -185,7 +191,12 @@ const POD_COUNT = 3;
  * stopped before it returns or throws; `stoppers` holds what is running meanwhile, for a caller that must stop it
  * sooner (a time limit).
  */
-export async function runStrategyPath(path: StrategyPath, scenario: Scenario, progress: (line: string) => void, stoppers = new Set<() => Promise<void>>()): Promise<PathFigures> {
+export async function runStrategyPath(
+  path: StrategyPath,
+  scenario: Scenario,
+  progress: (line: string) => void,
+  stoppers = new Set<() => Promise<void>>(),
+): Promise<PathFigures> {
   const say = (line: string) => progress(`[${path.name}] ${line}`);
   // The fourth pod and the rollout's replacements of all four start with the first three, before any load.
   const pods = await LoopbackPods.start(POD_COUNT, path.podEnv, { spares: 1 + (POD_COUNT + 1) });
@@ -214,7 +225,10 @@ export async function runStrategyPath(path: StrategyPath, scenario: Scenario, pr
         const steady = (phase = new Phase());
         await sleep(scenario.steadyMs);
         phase = undefined;
-        const steadyFigures = steadyOf(steady, pods.pods.map((pod) => pod.name));
+        const steadyFigures = steadyOf(
+          steady,
+          pods.pods.map((pod) => pod.name),
+        );
         say(
           `steady ${steadyFigures.seconds.toFixed(1)} s: ${Math.round(steadyFigures.callsPerSecond)} calls/s, p50 ${steadyFigures.p50Ms.toFixed(2)} ms, p99 ${steadyFigures.p99Ms.toFixed(2)} ms, ` +
             `${steadyFigures.failures} failed; per pod ${Object.values(steadyFigures.byPod).join('/')} (max/min ${formatRatio(steadyFigures.maxMinRatio)}, CV ${steadyFigures.coefficientOfVariation.toFixed(2)})`,
@@ -225,7 +239,10 @@ export async function runStrategyPath(path: StrategyPath, scenario: Scenario, pr
         const addedAt = performance.now();
         await running.added(fourth);
         let fairShare: number | undefined;
-        while ((fairShare = fairShareAfter(timeline, fourth.name, addedAt, performance.now())) === undefined && performance.now() - addedAt < scenario.fairShareWaitMs) {
+        while (
+          (fairShare = fairShareAfter(timeline, fourth.name, addedAt, performance.now())) === undefined &&
+          performance.now() - addedAt < scenario.fairShareWaitMs
+        ) {
           await sleep(POLL_MS);
         }
         const waitedMs = performance.now() - addedAt;
@@ -236,14 +253,17 @@ export async function runStrategyPath(path: StrategyPath, scenario: Scenario, pr
           waitedSeconds: waitedMs / 1000,
           lastSecondShare: lastSecond.calls === 0 ? 0 : (lastSecond.byPod.get(fourth.name) ?? 0) / lastSecond.calls,
         };
-        say(`${fourth.name} added at ${fourth.host}: ${formatFairShare(fourthPod.fairShareAfterSeconds, fourthPod.waitedSeconds)} (its share of the last second: ${(fourthPod.lastSecondShare * 100).toFixed(0)}%)`);
+        say(
+          `${fourth.name} added at ${fourth.host}: ${formatFairShare(fourthPod.fairShareAfterSeconds, fourthPod.waitedSeconds)} (its share of the last second: ${(fourthPod.lastSecondShare * 100).toFixed(0)}%)`,
+        );
 
         const rolling = (phase = new Phase());
         const rolloutPods = pods.pods.length;
         const steps = await pods.rollOut(load, running);
         const lastStepAt = performance.now();
         const quietFor = () => performance.now() - Math.max(lastStepAt, rolling.lastFailureAt ?? 0);
-        while (quietFor() < scenario.settleMs && performance.now() - lastStepAt < scenario.recoveryWaitMs) await sleep(POLL_MS);
+        while (quietFor() < scenario.settleMs && performance.now() - lastStepAt < scenario.recoveryWaitMs)
+          await sleep(POLL_MS);
         phase = undefined;
         const rollout = {
           pods: rolloutPods,
@@ -252,14 +272,30 @@ export async function runStrategyPath(path: StrategyPath, scenario: Scenario, pr
           failures: rolling.failures,
           failedShare: rolling.calls === 0 ? 0 : rolling.failures / rolling.calls,
           byStatus: Object.fromEntries(rolling.byStatus),
-          failingSeconds: rolling.firstFailureAt === undefined ? 0 : (rolling.lastFailureAt! - rolling.firstFailureAt) / 1000,
+          failingSeconds:
+            rolling.firstFailureAt === undefined ? 0 : (rolling.lastFailureAt! - rolling.firstFailureAt) / 1000,
           stillFailing: quietFor() < scenario.settleMs,
           steps,
         };
-        const statuses = rollout.failures === 0 ? '' : `; ${formatStatuses(rollout.byStatus)}, over ${rollout.failingSeconds.toFixed(1)} s`;
-        say(`rollout of ${rolloutPods} pods in ${rollout.seconds.toFixed(1)} s: failed calls ${formatRollout(rollout)}${statuses}`);
+        const statuses =
+          rollout.failures === 0
+            ? ''
+            : `; ${formatStatuses(rollout.byStatus)}, over ${rollout.failingSeconds.toFixed(1)} s`;
+        say(
+          `rollout of ${rolloutPods} pods in ${rollout.seconds.toFixed(1)} s: failed calls ${formatRollout(rollout)}${statuses}`,
+        );
         const { errors } = await load.stop();
-        return { path: path.name, stands: path.stands, target: running.target, lb: running.lb, via: running.via, steady: steadyFigures, fourthPod, rollout, errors };
+        return {
+          path: path.name,
+          stands: path.stands,
+          target: running.target,
+          lb: running.lb,
+          via: running.via,
+          steady: steadyFigures,
+          fourthPod,
+          rollout,
+          errors,
+        };
       } finally {
         await stopLoad();
         stoppers.delete(stopLoad);
@@ -301,8 +337,11 @@ export function formatFairShare(seconds: number | null, waitedSeconds: number): 
 }
 
 /** `12 of 3456 (0.3%)`, and whether calls still failed at the end. */
-export function formatRollout(rollout: Pick<PathFigures['rollout'], 'failures' | 'calls' | 'failedShare' | 'stillFailing'>): string {
-  const share = rollout.failures === 0 ? '' : ` (${(rollout.failedShare * 100).toFixed(rollout.failedShare < 0.01 ? 2 : 0)}%)`;
+export function formatRollout(
+  rollout: Pick<PathFigures['rollout'], 'failures' | 'calls' | 'failedShare' | 'stillFailing'>,
+): string {
+  const share =
+    rollout.failures === 0 ? '' : ` (${(rollout.failedShare * 100).toFixed(rollout.failedShare < 0.01 ? 2 : 0)}%)`;
   return `${rollout.failures} of ${rollout.calls}${share}${rollout.stillFailing ? ', still failing' : ''}`;
 }
 

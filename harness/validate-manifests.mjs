@@ -5,11 +5,17 @@
 // never a pass.
 import { readFileSync } from 'node:fs';
 
-const MODELS = { 'cert-manager.io': '@kubernetes-models/cert-manager', 'acme.cert-manager.io': '@kubernetes-models/cert-manager' };
+const MODELS = {
+  'cert-manager.io': '@kubernetes-models/cert-manager',
+  'acme.cert-manager.io': '@kubernetes-models/cert-manager',
+};
 
 function schemaModule(apiVersion) {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  if (!MODELS[group]) throw new Error(`no schema for ${apiVersion}: neither lib/validation nor ${Object.values(MODELS).join(', ')} have one`);
+  if (!MODELS[group])
+    throw new Error(
+      `no schema for ${apiVersion}: neither lib/validation nor ${Object.values(MODELS).join(', ')} have one`,
+    );
   return `${MODELS[group]}/${group}/${version}`;
 }
 
@@ -20,7 +26,8 @@ for (const object of objects) {
   try {
     const models = await import(schemaModule(object.apiVersion));
     const Model = models[object.kind];
-    if (typeof Model !== 'function') throw new Error(`no schema for kind ${object.kind} in ${schemaModule(object.apiVersion)}`);
+    if (typeof Model !== 'function')
+      throw new Error(`no schema for kind ${object.kind} in ${schemaModule(object.apiVersion)}`);
     new Model(object).validate();
     results.push({ subject, error: null });
   } catch (error) {

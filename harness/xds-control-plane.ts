@@ -59,7 +59,8 @@ interface ResourceOf {
 /** One Envoy resource, as proto-loader objects (keepCase): what publish() sends. */
 export type XdsResource = { [K in ResourceKind]: { kind: K; resource: ResourceOf[K] } }[ResourceKind];
 
-const HTTP_CONNECTION_MANAGER_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HTTP_CONNECTION_MANAGER_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_FILTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const UPSTREAM_TLS_CONTEXT_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 /** The node id bootstrap() gives a client by default, in Istio's `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` form. */
@@ -150,7 +151,8 @@ export function preciseNow(): number {
 /** The name a resource goes by: an EDS resource by its cluster_name, the others by name. */
 function resourceName(change: XdsResource): string {
   const name = change.kind === 'endpoints' ? change.resource.cluster_name : change.resource.name;
-  if (!name) throw new Error(`xds: a ${change.kind} resource needs a ${change.kind === 'endpoints' ? 'cluster_name' : 'name'}`);
+  if (!name)
+    throw new Error(`xds: a ${change.kind} resource needs a ${change.kind === 'endpoints' ? 'cluster_name' : 'name'}`);
   return name;
 }
 
@@ -184,7 +186,11 @@ function routeResource(listener: string, weights: Readonly<Record<string, number
             route:
               clusters.length === 1
                 ? { cluster: clusters[0][0] }
-                : { weighted_clusters: { clusters: clusters.map(([name, weight]) => ({ name, weight: { value: weight } })) } },
+                : {
+                    weighted_clusters: {
+                      clusters: clusters.map(([name, weight]) => ({ name, weight: { value: weight } })),
+                    },
+                  },
           },
         ],
       },
@@ -241,7 +247,10 @@ function endpointsResource(cluster: string, endpoints: readonly XdsEndpoint[]): 
 
 function checkName(field: string, value: string): void {
   // Istio's names look like `greeter.testing.svc.cluster.local:50051` and `outbound|50051|v1|greeter.testing.svc.cluster.local`.
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:|-]*$/.test(value)) throw new Error(`xds: ${field} ${JSON.stringify(value)} must start with a letter or digit and hold only those and . _ : | -`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:|-]*$/.test(value))
+    throw new Error(
+      `xds: ${field} ${JSON.stringify(value)} must start with a letter or digit and hold only those and . _ : | -`,
+    );
 }
 
 function checkEndpoints(cluster: string, endpoints: readonly XdsEndpoint[]): void {
@@ -249,7 +258,8 @@ function checkEndpoints(cluster: string, endpoints: readonly XdsEndpoint[]): voi
   for (const { host, port } of endpoints) {
     const where = `cluster ${JSON.stringify(cluster)} endpoint ${JSON.stringify(`${host}:${port}`)}`;
     if (isIP(host) === 0) throw new Error(`xds: ${where}: host must be an IP address`);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`xds: ${where}: port must be an integer from 1 to 65535`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`xds: ${where}: port must be an integer from 1 to 65535`);
     if (seen.has(`${host}:${port}`)) throw new Error(`xds: ${where} is listed twice`);
     seen.add(`${host}:${port}`);
   }
@@ -259,17 +269,28 @@ function checkEndpoints(cluster: string, endpoints: readonly XdsEndpoint[]): voi
 function routeWeights(config: XdsServiceConfig): Readonly<Record<string, number>> {
   const clusters = Object.keys(config.clusters);
   if (config.weights === undefined) {
-    if (clusters.length !== 1) throw new Error(`xds: listener ${JSON.stringify(config.listener)} has ${clusters.length} clusters: give weights for them`);
+    if (clusters.length !== 1)
+      throw new Error(
+        `xds: listener ${JSON.stringify(config.listener)} has ${clusters.length} clusters: give weights for them`,
+      );
     return { [clusters[0]]: 1 };
   }
   const entries = Object.entries(config.weights);
-  if (entries.length === 0) throw new Error(`xds: listener ${JSON.stringify(config.listener)}: weights must name at least one cluster`);
+  if (entries.length === 0)
+    throw new Error(`xds: listener ${JSON.stringify(config.listener)}: weights must name at least one cluster`);
   for (const [cluster, weight] of entries) {
-    if (!clusters.includes(cluster)) throw new Error(`xds: weights name cluster ${JSON.stringify(cluster)}, which is not one of the clusters (${clusters.join(', ')})`);
-    if (!Number.isInteger(weight) || weight < 0) throw new Error(`xds: weight ${weight} of cluster ${JSON.stringify(cluster)} must be an integer >= 0`);
+    if (!clusters.includes(cluster))
+      throw new Error(
+        `xds: weights name cluster ${JSON.stringify(cluster)}, which is not one of the clusters (${clusters.join(', ')})`,
+      );
+    if (!Number.isInteger(weight) || weight < 0)
+      throw new Error(`xds: weight ${weight} of cluster ${JSON.stringify(cluster)} must be an integer >= 0`);
   }
   const sum = entries.reduce((total, [, weight]) => total + weight, 0);
-  if (sum < 1 || sum > MAX_WEIGHT) throw new Error(`xds: listener ${JSON.stringify(config.listener)}: the weights sum to ${sum}, not from 1 to ${MAX_WEIGHT}`);
+  if (sum < 1 || sum > MAX_WEIGHT)
+    throw new Error(
+      `xds: listener ${JSON.stringify(config.listener)}: the weights sum to ${sum}, not from 1 to ${MAX_WEIGHT}`,
+    );
   return config.weights;
 }
 
@@ -348,7 +369,9 @@ export class XdsControlPlane {
       StreamAggregatedResources: (stream: AdsStream) => plane.serve(stream),
     });
     plane.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+      server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(error) : resolve(port),
+      ),
     );
     return plane;
   }
@@ -419,7 +442,9 @@ export class XdsControlPlane {
     const json = JSON.stringify(this.bootstrap(options));
     const current = process.env[XDS_BOOTSTRAP_CONFIG_ENV];
     if (process.env[XDS_BOOTSTRAP_ENV] || (current !== undefined && current !== json)) {
-      throw new Error(`xds: this process already has an xDS bootstrap (${XDS_BOOTSTRAP_ENV} or ${XDS_BOOTSTRAP_CONFIG_ENV} is set), which grpc-js-xds keeps for good`);
+      throw new Error(
+        `xds: this process already has an xDS bootstrap (${XDS_BOOTSTRAP_ENV} or ${XDS_BOOTSTRAP_CONFIG_ENV} is set), which grpc-js-xds keeps for good`,
+      );
     }
     process.env[XDS_BOOTSTRAP_CONFIG_ENV] = json;
     enableXds({ target: this.target('*'), maxAttempts: 1 }, grpc.credentials.createInsecure());
@@ -475,7 +500,9 @@ export class XdsControlPlane {
       const name = resourceName(change);
       const version = this.versions.get(change.kind)! + (changed.has(change.kind) ? 0 : 1);
       this.versions.set(change.kind, version);
-      this.store.get(change.kind)!.set(name, { resource: { '@type': RESOURCE_TYPES[change.kind], ...change.resource }, version });
+      this.store
+        .get(change.kind)!
+        .set(name, { resource: { '@type': RESOURCE_TYPES[change.kind], ...change.resource }, version });
       changed.set(change.kind, (changed.get(change.kind) ?? new Set()).add(name));
     }
     const sentAt = preciseNow();
@@ -524,7 +551,14 @@ export class XdsControlPlane {
     if (request.node?.id && client.subscriptions.size === 0) client.id = request.node.id;
     const kind = KINDS.find((candidate) => RESOURCE_TYPES[candidate] === request.type_url);
     if (!kind) return;
-    const subscription: Subscription = client.subscriptions.get(kind) ?? { names: new Set(), sent: new Map(), latestNonce: '', sentVersion: -1, ackedVersion: -1, ackedAt: 0 };
+    const subscription: Subscription = client.subscriptions.get(kind) ?? {
+      names: new Set(),
+      sent: new Map(),
+      latestNonce: '',
+      sentVersion: -1,
+      ackedVersion: -1,
+      ackedAt: 0,
+    };
     client.subscriptions.set(kind, subscription);
     if (request.response_nonce !== subscription.latestNonce) return;
     const names = request.resource_names;
@@ -533,7 +567,15 @@ export class XdsControlPlane {
       const version = String(subscription.sentVersion);
       if (request.error_detail) {
         subscription.nack = { version: subscription.sentVersion, message: request.error_detail.message };
-        this.events.push({ at, client: client.id, kind, event: 'nack', version, names, error: request.error_detail.message });
+        this.events.push({
+          at,
+          client: client.id,
+          kind,
+          event: 'nack',
+          version,
+          names,
+          error: request.error_detail.message,
+        });
       } else {
         subscription.ackedVersion = subscription.sentVersion;
         subscription.ackedAt = at;
@@ -560,11 +602,23 @@ export class XdsControlPlane {
     const included = WHOLE_STATE.has(kind) ? current : changed;
     const version = this.versions.get(kind)!;
     const nonce = String(++client.nonces);
-    client.stream.write({ version_info: String(version), nonce, type_url: RESOURCE_TYPES[kind], resources: included.map(({ resource }) => resource) });
+    client.stream.write({
+      version_info: String(version),
+      nonce,
+      type_url: RESOURCE_TYPES[kind],
+      resources: included.map(({ resource }) => resource),
+    });
     for (const { name, version: resourceVersion } of included) subscription.sent.set(name, resourceVersion);
     subscription.latestNonce = nonce;
     subscription.sentVersion = version;
-    this.events.push({ at: preciseNow(), client: client.id, kind, event: 'sent', version: String(version), names: included.map(({ name }) => name) });
+    this.events.push({
+      at: preciseNow(),
+      client: client.id,
+      kind,
+      event: 'sent',
+      version: String(version),
+      names: included.map(({ name }) => name),
+    });
     return true;
   }
 
@@ -579,7 +633,11 @@ export class XdsControlPlane {
             if (subscription.ackedVersion >= target.version) {
               lastAck = Math.max(lastAck, subscription.ackedAt);
             } else if (subscription.nack && subscription.nack.version >= target.version) {
-              return finish(new Error(`xds: ${target.client.id} rejected ${target.kind} version ${subscription.nack.version}: ${subscription.nack.message}`));
+              return finish(
+                new Error(
+                  `xds: ${target.client.id} rejected ${target.kind} version ${subscription.nack.version}: ${subscription.nack.message}`,
+                ),
+              );
             } else if (!target.client.ended) {
               continue;
             }
@@ -590,7 +648,9 @@ export class XdsControlPlane {
         },
       };
       const timer = setTimeout(() => {
-        const waiting = waiter.targets.map((target) => `${target.client.id} (${target.kind} version ${target.version})`);
+        const waiting = waiter.targets.map(
+          (target) => `${target.client.id} (${target.kind} version ${target.version})`,
+        );
         finish(new Error(`xds: no ACK within ${timeoutMs} ms from ${waiting.join(', ')}`));
       }, timeoutMs);
       const finish = (error?: Error) => {

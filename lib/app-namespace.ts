@@ -54,11 +54,16 @@ export class AppNamespace extends Construct implements INamespace {
     const subject: ValidationSubject = { construct: 'AppNamespace', id };
     this.name = dnsLabel(subject, 'name', props.name);
     this.mesh = oneOf(subject, 'mesh', props.mesh ?? 'istio', MESHES);
-    const podSecurity = props.podSecurity ?? { enforce: this.mesh === 'none' ? 'restricted' : 'baseline', warn: 'restricted', audit: 'restricted' };
+    const podSecurity = props.podSecurity ?? {
+      enforce: this.mesh === 'none' ? 'restricted' : 'baseline',
+      warn: 'restricted',
+      audit: 'restricted',
+    };
     const labels: Record<string, string> = {};
     for (const mode of ['enforce', 'warn', 'audit'] as const) {
       const level = podSecurity[mode];
-      if (level !== undefined) labels[`pod-security.kubernetes.io/${mode}`] = oneOf(subject, `podSecurity.${mode}`, level, LEVELS);
+      if (level !== undefined)
+        labels[`pod-security.kubernetes.io/${mode}`] = oneOf(subject, `podSecurity.${mode}`, level, LEVELS);
     }
     if (this.mesh === 'istio') labels['istio-injection'] = 'enabled';
     const annotations = this.mesh === 'linkerd' ? { 'linkerd.io/inject': 'enabled' } : undefined;

@@ -7,8 +7,21 @@ import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceGrpcAppProtocol } from './internal/app-protocol';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, hostName, invalidProp, milliseconds, port as validPort, protoServiceNames, type ValidationSubject } from './internal/validate';
-import { containerImage, containerResources, DISTROLESS_NONROOT_UID, restrictedContainerSecurityContext } from './internal/workload';
+import {
+  dnsLabel,
+  hostName,
+  invalidProp,
+  milliseconds,
+  port as validPort,
+  protoServiceNames,
+  type ValidationSubject,
+} from './internal/validate';
+import {
+  containerImage,
+  containerResources,
+  DISTROLESS_NONROOT_UID,
+  restrictedContainerSecurityContext,
+} from './internal/workload';
 import type { INamespace } from './namespace';
 
 const ESP_CONTAINER = 'esp';
@@ -104,7 +117,9 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
     readonly title: string;
     /** The gRPC services of the API, by fully qualified name; the descriptor set must define each. */
     readonly apis: ReadonlyArray<{ readonly name: string }>;
-    readonly usage: { readonly rules: ReadonlyArray<{ readonly selector: string; readonly allow_unregistered_calls: boolean }> };
+    readonly usage: {
+      readonly rules: ReadonlyArray<{ readonly selector: string; readonly allow_unregistered_calls: boolean }>;
+    };
   };
   /** The ClusterIP Service: one virtual IP; an L7 proxy in front balances each call. */
   readonly loadBalancingPolicy = 'pick_first';
@@ -121,24 +136,45 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
     this.endpointsServiceName = hostName(subject, 'endpointsServiceName', props.endpointsServiceName);
     this.apis = protoServiceNames(subject, 'apis', props.apis, 1);
     const title = props.title ?? this.endpointsServiceName;
-    if (typeof title !== 'string' || title.trim() === '') throw invalidProp(subject, 'title', title, 'a non-empty title');
+    if (typeof title !== 'string' || title.trim() === '')
+      throw invalidProp(subject, 'title', title, 'a non-empty title');
     this.port = validPort(subject, 'port', props.port ?? 9000);
-    if (this.port === app.port) throw invalidProp(subject, 'port', this.port, `a port other than the server's (${app.port}): both listen in one pod`);
-    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image ?? { repository: 'gcr.io/endpoints-release/endpoints-runtime', tag: '2' });
-    const resources = containerResources(subject, 'resources', props.resources ?? {
-      requests: { cpu: '100m', memory: '128Mi' },
-      limits: { cpu: '1', memory: '256Mi' },
-    });
+    if (this.port === app.port)
+      throw invalidProp(
+        subject,
+        'port',
+        this.port,
+        `a port other than the server's (${app.port}): both listen in one pod`,
+      );
+    const { image, imagePullPolicy } = containerImage(
+      subject,
+      'image',
+      props.image ?? { repository: 'gcr.io/endpoints-release/endpoints-runtime', tag: '2' },
+    );
+    const resources = containerResources(
+      subject,
+      'resources',
+      props.resources ?? {
+        requests: { cpu: '100m', memory: '128Mi' },
+        limits: { cpu: '1', memory: '256Mi' },
+      },
+    );
 
     // The pod as GreeterApp rendered it: the escape hatch below adds to it, so read what is there first.
     const pod = app.deployment.toJson().spec.template.spec as RenderedPodSpec;
     if (pod.containers.some((c) => c.name === ESP_CONTAINER)) {
       throw invalidProp(subject, 'app', app.name, 'an app without an ESPv2 sidecar: one proxy per pod');
     }
-    const drainMs = props.drainTime === undefined ? app.drainTimeMs : milliseconds(subject, 'drainTime', props.drainTime, 0);
+    const drainMs =
+      props.drainTime === undefined ? app.drainTimeMs : milliseconds(subject, 'drainTime', props.drainTime, 0);
     const drainSeconds = Math.ceil(drainMs / 1000);
     if (pod.terminationGracePeriodSeconds !== undefined && drainSeconds >= pod.terminationGracePeriodSeconds) {
-      throw invalidProp(subject, 'drainTime', `${drainMs} ms`, `shorter than the pod's terminationGracePeriodSeconds (${pod.terminationGracePeriodSeconds} s)`);
+      throw invalidProp(
+        subject,
+        'drainTime',
+        `${drainMs} ms`,
+        `shorter than the pod's terminationGracePeriodSeconds (${pod.terminationGracePeriodSeconds} s)`,
+      );
     }
 
     this.apiConfig = {
@@ -188,14 +224,27 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
     // The escape hatch. KubeDeployment maps its props to JSON after applying patches, so the values are in the typed
     // props' shape (k8s.Container), and fields newer than cdk8s-plus-27's types would be dropped.
     app.deployment.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/-', esp));
-    app.deployment.addJsonPatch(JsonPatch.add(pod.volumes === undefined ? '/spec/template/spec/volumes' : '/spec/template/spec/volumes/-', pod.volumes === undefined ? [volume] : volume));
+    app.deployment.addJsonPatch(
+      JsonPatch.add(
+        pod.volumes === undefined ? '/spec/template/spec/volumes' : '/spec/template/spec/volumes/-',
+        pod.volumes === undefined ? [volume] : volume,
+      ),
+    );
 
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
         type: 'ClusterIP',
         selector: app.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: this.appProtocol, port: this.port, targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME), protocol: 'TCP' }],
+        ports: [
+          {
+            name: this.portName,
+            appProtocol: this.appProtocol,
+            port: this.port,
+            targetPort: k8s.IntOrString.fromString(ESP_PORT_NAME),
+            protocol: 'TCP',
+          },
+        ],
       },
     });
   }
@@ -216,7 +265,10 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
 
 /** The parts of the rendered pod spec the proxy reads. */
 interface RenderedPodSpec {
-  readonly containers: ReadonlyArray<{ readonly name: string; readonly env?: ReadonlyArray<{ readonly name: string; readonly value?: string }> }>;
+  readonly containers: ReadonlyArray<{
+    readonly name: string;
+    readonly env?: ReadonlyArray<{ readonly name: string; readonly value?: string }>;
+  }>;
   readonly volumes?: readonly unknown[];
   readonly terminationGracePeriodSeconds?: number;
 }

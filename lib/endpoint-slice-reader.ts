@@ -48,7 +48,10 @@ export class EndpointSliceReader extends Construct implements IGrpcEndpoint {
     this.clientNamespace = backend.namespace;
     const metadata = { name: this.name, namespace: backend.namespace.name };
     this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata });
-    this.role = new k8s.KubeRole(this, 'Role', { metadata, rules: ENDPOINT_SLICE_READER_RULES.map((rule) => ({ ...rule })) });
+    this.role = new k8s.KubeRole(this, 'Role', {
+      metadata,
+      rules: ENDPOINT_SLICE_READER_RULES.map((rule) => ({ ...rule })),
+    });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.role.name },

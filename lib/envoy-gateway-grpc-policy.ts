@@ -5,7 +5,15 @@ import { GATEWAY_API_GROUP } from './grpc-gateway';
 import type { GrpcRoute } from './grpc-route';
 import type { GrpcRetryPolicy } from './grpc-virtual-service';
 import { grpcRetries, outlierEjection } from './internal/call-policy';
-import { dnsSubdomain, gatewayApiDuration, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './internal/validate';
+import {
+  dnsSubdomain,
+  gatewayApiDuration,
+  integerIn,
+  invalidProp,
+  milliseconds,
+  oneOf,
+  type ValidationSubject,
+} from './internal/validate';
 
 const LOAD_BALANCER_TYPES = ['RoundRobin', 'LeastRequest', 'Random'] as const;
 
@@ -60,10 +68,25 @@ export class EnvoyGatewayGrpcPolicy extends Construct {
     const { route } = props;
     const name = dnsSubdomain(subject, 'name', props.name ?? route.name);
     const loadBalancing = oneOf(subject, 'loadBalancing', props.loadBalancing ?? 'RoundRobin', LOAD_BALANCER_TYPES);
-    const { attempts, perTryTimeoutMs: perTryMs, retryOn: triggers } = grpcRetries(subject, props.retries, RETRY_TRIGGERS);
+    const {
+      attempts,
+      perTryTimeoutMs: perTryMs,
+      retryOn: triggers,
+    } = grpcRetries(subject, props.retries, RETRY_TRIGGERS);
     const requestMs = milliseconds(subject, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), 1);
-    if (attempts > 0 && requestMs < perTryMs) throw invalidProp(subject, 'requestTimeout', `${requestMs} ms`, `at least retries.perTryTimeout (${perTryMs} ms)`);
-    const consecutiveErrorsToEject = integerIn(subject, 'consecutiveErrorsToEject', props.consecutiveErrorsToEject ?? 5, 1);
+    if (attempts > 0 && requestMs < perTryMs)
+      throw invalidProp(
+        subject,
+        'requestTimeout',
+        `${requestMs} ms`,
+        `at least retries.perTryTimeout (${perTryMs} ms)`,
+      );
+    const consecutiveErrorsToEject = integerIn(
+      subject,
+      'consecutiveErrorsToEject',
+      props.consecutiveErrorsToEject ?? 5,
+      1,
+    );
     const perRetryTimeout = gatewayApiDuration(subject, 'retries.perTryTimeout', perTryMs);
     const requestTimeout = gatewayApiDuration(subject, 'requestTimeout', requestMs);
 
@@ -73,11 +96,14 @@ export class EnvoyGatewayGrpcPolicy extends Construct {
         // A policy attaches to a route in its own namespace, by name.
         targetRefs: [{ group: GATEWAY_API_GROUP, kind: route.route.kind, name: route.name }],
         loadBalancer: { type: loadBalancing as eg.BackendTrafficPolicySpecLoadBalancerType },
-        retry: attempts === 0 ? undefined : {
-          numRetries: attempts,
-          perRetry: { timeout: perRetryTimeout },
-          retryOn: { triggers },
-        },
+        retry:
+          attempts === 0
+            ? undefined
+            : {
+                numRetries: attempts,
+                perRetry: { timeout: perRetryTimeout },
+                retryOn: { triggers },
+              },
         timeout: { http: { requestTimeout } },
         healthCheck: { passive: outlierEjection(consecutiveErrorsToEject) },
       },

@@ -90,11 +90,17 @@ export class GreeterApp extends GrpcApp {
     const port = props.port ?? GREETER_DEFAULT_PORT;
     const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
     const subject = { construct: 'GreeterApp', id };
-    const resources = props.resources ?? { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '192Mi' } };
+    const resources = props.resources ?? {
+      requests: { cpu: '50m', memory: '96Mi' },
+      limits: { cpu: '500m', memory: '192Mi' },
+    };
     // Checked here, before the heap cap is derived from it (GrpcApp checks the rest of the resources).
     const memoryLimit = quantity(subject, 'resources.limits.memory', resources.limits?.memory);
     const shutdownGraceMs = milliseconds(subject, 'shutdownGrace', shutdownGrace, 0);
-    const maxConnectionAgeMs = props.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+    const maxConnectionAgeMs =
+      props.maxConnectionAge === undefined
+        ? undefined
+        : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
     super(scope, id, {
       namespace: props.namespace,
       name: props.name ?? 'greeter',
@@ -112,7 +118,9 @@ export class GreeterApp extends GrpcApp {
         { name: SERVER_ENV.port, value: String(port) },
         { name: SERVER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: SERVER_ENV.shutdownGraceMs, value: String(shutdownGraceMs) },
-        ...(maxConnectionAgeMs === undefined ? [] : [{ name: SERVER_ENV.maxConnectionAgeMs, value: String(maxConnectionAgeMs) }]),
+        ...(maxConnectionAgeMs === undefined
+          ? []
+          : [{ name: SERVER_ENV.maxConnectionAgeMs, value: String(maxConnectionAgeMs) }]),
         { name: SERVER_ENV.reflection, value: String(props.reflection ?? false) },
         { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMiBFor(memoryLimit)}` },
       ],

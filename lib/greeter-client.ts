@@ -73,10 +73,14 @@ export class GreeterClient extends Construct {
     const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
     const intervalMs = milliseconds(subject, 'interval', props.interval ?? Duration.seconds(1), 0);
     const summaryEvery = integerIn(subject, 'summaryEvery', props.summaryEvery ?? 30, 0);
-    const resources = containerResources(subject, 'resources', props.resources ?? {
-      requests: { cpu: '20m', memory: '64Mi' },
-      limits: { cpu: '200m', memory: '128Mi' },
-    });
+    const resources = containerResources(
+      subject,
+      'resources',
+      props.resources ?? {
+        requests: { cpu: '20m', memory: '64Mi' },
+        limits: { cpu: '200m', memory: '128Mi' },
+      },
+    );
     const labels = workloadLabels(this.name);
     const caDirectory = '/etc/greeter-ca';
     const caFile = 'ca.crt';
@@ -85,7 +89,12 @@ export class GreeterClient extends Construct {
     const env: k8s.EnvVar[] = [
       { name: CLIENT_ENV.target, value: endpoint.grpcTarget },
       { name: CLIENT_ENV.lbPolicy, value: endpoint.loadBalancingPolicy },
-      ...(tls === undefined ? [] : [{ name: CLIENT_ENV.serverName, value: tls.serverName }, { name: CLIENT_ENV.caFile, value: `${caDirectory}/${caFile}` }]),
+      ...(tls === undefined
+        ? []
+        : [
+            { name: CLIENT_ENV.serverName, value: tls.serverName },
+            { name: CLIENT_ENV.caFile, value: `${caDirectory}/${caFile}` },
+          ]),
       { name: CLIENT_ENV.intervalMs, value: String(intervalMs) },
       { name: CLIENT_ENV.summaryEvery, value: String(summaryEvery) },
     ];
@@ -106,19 +115,27 @@ export class GreeterClient extends Construct {
             // Only a client that reads the Kubernetes API itself gets a token.
             automountServiceAccountToken: apiAccess,
             securityContext: restrictedPodSecurityContext(DISTROLESS_NONROOT_UID),
-            volumes: tls === undefined ? undefined : [{
-              name: 'endpoint-ca',
-              secret: { secretName: tls.secretName, items: [{ key: 'tls.crt', path: caFile }] },
-            }],
-            containers: [{
-              name: 'client',
-              image,
-              imagePullPolicy,
-              env,
-              volumeMounts: tls === undefined ? undefined : [{ name: 'endpoint-ca', mountPath: caDirectory, readOnly: true }],
-              resources,
-              securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
-            }],
+            volumes:
+              tls === undefined
+                ? undefined
+                : [
+                    {
+                      name: 'endpoint-ca',
+                      secret: { secretName: tls.secretName, items: [{ key: 'tls.crt', path: caFile }] },
+                    },
+                  ],
+            containers: [
+              {
+                name: 'client',
+                image,
+                imagePullPolicy,
+                env,
+                volumeMounts:
+                  tls === undefined ? undefined : [{ name: 'endpoint-ca', mountPath: caDirectory, readOnly: true }],
+                resources,
+                securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
+              },
+            ],
           },
         },
       },

@@ -6,7 +6,18 @@ import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceGrpcAppProtocol } from './internal/app-protocol';
 import { serviceDnsName } from './internal/names';
-import { appProtocolName, dnsLabel, envName, integerIn, invalidProp, istioDuration, metadataMap, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
+import {
+  appProtocolName,
+  dnsLabel,
+  envName,
+  integerIn,
+  invalidProp,
+  istioDuration,
+  metadataMap,
+  milliseconds,
+  port as validPort,
+  type ValidationSubject,
+} from './internal/validate';
 import {
   containerImage,
   containerResources,
@@ -150,27 +161,49 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     this.name = dnsLabel(subject, 'name', props.name);
     this.namespace = props.namespace;
     this.port = validPort(subject, 'port', props.port);
-    this.appProtocol = appProtocolName(subject, 'appProtocol', props.appProtocol ?? serviceGrpcAppProtocol(this.namespace.mesh));
+    this.appProtocol = appProtocolName(
+      subject,
+      'appProtocol',
+      props.appProtocol ?? serviceGrpcAppProtocol(this.namespace.mesh),
+    );
     const version = dnsLabel(subject, 'version', props.version ?? 'v1');
     const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
     const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
-    const resources = containerResources(subject, 'resources', props.resources ?? {
-      requests: { cpu: '100m', memory: '128Mi' },
-      limits: { cpu: '1', memory: '256Mi' },
-    });
+    const resources = containerResources(
+      subject,
+      'resources',
+      props.resources ?? {
+        requests: { cpu: '100m', memory: '128Mi' },
+        limits: { cpu: '1', memory: '256Mi' },
+      },
+    );
     const uid = integerIn(subject, 'runAsUser', props.runAsUser ?? DISTROLESS_NONROOT_UID, 1);
     const containerName = dnsLabel(subject, 'containerName', props.containerName ?? this.name);
     this.drainTimeMs = milliseconds(subject, 'drainTime', props.drainTime ?? Duration.seconds(0), 0);
-    const terminationMarginMs = milliseconds(subject, 'terminationMargin', props.terminationMargin ?? Duration.seconds(30), 1000);
+    const terminationMarginMs = milliseconds(
+      subject,
+      'terminationMargin',
+      props.terminationMargin ?? Duration.seconds(30),
+      1000,
+    );
     this.istioProxyless = props.istioProxyless ?? false;
     if (this.istioProxyless && this.namespace.mesh !== 'istio') {
-      throw invalidProp(subject, 'istioProxyless', true, `false: namespace ${JSON.stringify(this.namespace.name)} has no Istio injection (mesh ${JSON.stringify(this.namespace.mesh ?? 'none')})`);
+      throw invalidProp(
+        subject,
+        'istioProxyless',
+        true,
+        `false: namespace ${JSON.stringify(this.namespace.name)} has no Istio injection (mesh ${JSON.stringify(this.namespace.mesh ?? 'none')})`,
+      );
     }
-    this.maxConnectionAgeMs = props.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+    this.maxConnectionAgeMs =
+      props.maxConnectionAge === undefined
+        ? undefined
+        : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
     const extraLabels = metadataMap(subject, 'labels', props.labels ?? {}, 'labels');
     (props.env ?? []).forEach((variable, index) => envName(subject, `env[${index}].name`, variable?.name));
     for (const key of ['app', 'app.kubernetes.io/name', 'version']) {
-      if (Object.hasOwn(extraLabels, key)) throw invalidProp(subject, `labels.${key}`, extraLabels[key], 'unset: the construct sets it');
+      if (Object.hasOwn(extraLabels, key))
+        throw invalidProp(subject, `labels.${key}`, extraLabels[key], 'unset: the construct sets it');
     }
 
     this.selectorLabels = { app: this.name };
@@ -185,9 +218,8 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     });
 
     const healthProbes = props.grpcHealthProbes ?? true;
-    const grpcProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe | undefined => (healthProbes
-      ? { grpc: { port: this.port }, periodSeconds, failureThreshold, timeoutSeconds: 1 }
-      : undefined);
+    const grpcProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe | undefined =>
+      healthProbes ? { grpc: { port: this.port }, periodSeconds, failureThreshold, timeoutSeconds: 1 } : undefined;
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata,
@@ -196,24 +228,29 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
         selector: { matchLabels: this.selectorLabels },
         strategy: zeroDowntimeRollout(),
         template: {
-          metadata: { labels: this.podLabels, annotations: meshAnnotations(this.namespace.mesh, this.drainTimeMs, this.istioProxyless) },
+          metadata: {
+            labels: this.podLabels,
+            annotations: meshAnnotations(this.namespace.mesh, this.drainTimeMs, this.istioProxyless),
+          },
           spec: {
             serviceAccountName: this.serviceAccount.name,
             automountServiceAccountToken: false,
             securityContext: restrictedPodSecurityContext(uid),
             terminationGracePeriodSeconds: Math.ceil((this.drainTimeMs + terminationMarginMs) / 1000),
             topologySpreadConstraints: spreadOverNodes(this.selectorLabels),
-            containers: [{
-              name: containerName,
-              image,
-              imagePullPolicy,
-              ports: [{ name: this.portName, containerPort: this.port, protocol: 'TCP' }],
-              env: props.env === undefined || props.env.length === 0 ? undefined : [...props.env],
-              resources,
-              securityContext: restrictedContainerSecurityContext(uid),
-              readinessProbe: props.readinessProbe ?? grpcProbe(5, 1),
-              livenessProbe: props.livenessProbe ?? grpcProbe(10, 3),
-            }],
+            containers: [
+              {
+                name: containerName,
+                image,
+                imagePullPolicy,
+                ports: [{ name: this.portName, containerPort: this.port, protocol: 'TCP' }],
+                env: props.env === undefined || props.env.length === 0 ? undefined : [...props.env],
+                resources,
+                securityContext: restrictedContainerSecurityContext(uid),
+                readinessProbe: props.readinessProbe ?? grpcProbe(5, 1),
+                livenessProbe: props.livenessProbe ?? grpcProbe(10, 3),
+              },
+            ],
           },
         },
       },
@@ -224,7 +261,15 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
       spec: {
         type: 'ClusterIP',
         selector: this.selectorLabels,
-        ports: [{ name: this.portName, appProtocol: this.appProtocol, port: this.port, targetPort: k8s.IntOrString.fromString(this.portName), protocol: 'TCP' }],
+        ports: [
+          {
+            name: this.portName,
+            appProtocol: this.appProtocol,
+            port: this.port,
+            targetPort: k8s.IntOrString.fromString(this.portName),
+            protocol: 'TCP',
+          },
+        ],
       },
     });
 
@@ -267,7 +312,11 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
  * with the server and would stop proxying before the server has drained (Istio after its default 5 s): keep it up as
  * long as the server may drain.
  */
-function meshAnnotations(mesh: INamespace['mesh'], drainTimeMs: number, istioProxyless: boolean): Record<string, string> | undefined {
+function meshAnnotations(
+  mesh: INamespace['mesh'],
+  drainTimeMs: number,
+  istioProxyless: boolean,
+): Record<string, string> | undefined {
   if (istioProxyless) return proxylessAnnotations(drainTimeMs);
   if (drainTimeMs === 0) return undefined;
   switch (mesh) {
@@ -288,6 +337,9 @@ const ISTIO_PROXY_CONFIG = 'proxy.istio.io/config';
  * postStart hook (`pilot-agent wait`) holds the app until the bootstrap and the xDS proxy are ready.
  */
 function proxylessAnnotations(drainTimeMs = 0): Record<string, string> {
-  const proxyConfig = drainTimeMs === 0 ? { holdApplicationUntilProxyStarts: true } : { holdApplicationUntilProxyStarts: true, terminationDrainDuration: istioDuration(drainTimeMs) };
+  const proxyConfig =
+    drainTimeMs === 0
+      ? { holdApplicationUntilProxyStarts: true }
+      : { holdApplicationUntilProxyStarts: true, terminationDrainDuration: istioDuration(drainTimeMs) };
   return { 'inject.istio.io/templates': 'grpc-agent', [ISTIO_PROXY_CONFIG]: JSON.stringify(proxyConfig) };
 }

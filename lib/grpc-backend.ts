@@ -1,5 +1,12 @@
 import type { Duration } from 'cdk8s';
-import { appProtocolName, dnsLabel, invalidProp, milliseconds, port as validPort, type ValidationSubject } from './internal/validate';
+import {
+  appProtocolName,
+  dnsLabel,
+  invalidProp,
+  milliseconds,
+  port as validPort,
+  type ValidationSubject,
+} from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** The mesh identity of a workload: its ServiceAccount, which Istio turns into the SPIFFE principal of its certificate. */
@@ -85,9 +92,11 @@ export class GrpcBackend {
   /** A Service that exists, or that another tool renders, as a backend for routes and policies. */
   static fromService(ref: GrpcServiceReference): IGrpcBackend {
     const subject: ValidationSubject = { construct: 'GrpcBackend.fromService', id: String(ref?.name) };
-    if (typeof ref !== 'object' || ref === null) throw invalidProp(subject, 'ref', ref, 'a GrpcServiceReference such as { name, namespace, port }');
+    if (typeof ref !== 'object' || ref === null)
+      throw invalidProp(subject, 'ref', ref, 'a GrpcServiceReference such as { name, namespace, port }');
     const serviceName = dnsLabel(subject, 'name', ref.name);
-    if (typeof ref.namespace?.name !== 'string') throw invalidProp(subject, 'namespace', ref.namespace, 'an INamespace, such as existingNamespace("payments")');
+    if (typeof ref.namespace?.name !== 'string')
+      throw invalidProp(subject, 'namespace', ref.namespace, 'an INamespace, such as existingNamespace("payments")');
     const selectorLabels = ref.selectorLabels === undefined ? undefined : { ...ref.selectorLabels };
     if (selectorLabels !== undefined && Object.keys(selectorLabels).length === 0) {
       throw invalidProp(subject, 'selectorLabels', selectorLabels, 'at least one label, or unset when unknown');
@@ -99,8 +108,17 @@ export class GrpcBackend {
       portName: dnsLabel(subject, 'portName', ref.portName ?? 'grpc'),
       appProtocol: ref.appProtocol === undefined ? undefined : appProtocolName(subject, 'appProtocol', ref.appProtocol),
       selectorLabels,
-      identity: ref.serviceAccountName === undefined ? undefined : { namespace: ref.namespace, serviceAccountName: dnsLabel(subject, 'serviceAccountName', ref.serviceAccountName) },
-      maxConnectionAgeMs: ref.maxConnectionAge === undefined ? undefined : milliseconds(subject, 'maxConnectionAge', ref.maxConnectionAge, 1000),
+      identity:
+        ref.serviceAccountName === undefined
+          ? undefined
+          : {
+              namespace: ref.namespace,
+              serviceAccountName: dnsLabel(subject, 'serviceAccountName', ref.serviceAccountName),
+            },
+      maxConnectionAgeMs:
+        ref.maxConnectionAge === undefined
+          ? undefined
+          : milliseconds(subject, 'maxConnectionAge', ref.maxConnectionAge, 1000),
     };
   }
 

@@ -6,9 +6,17 @@ import * as gw from '../imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, metadataMap, port as validPort, type ValidationSubject } from './internal/validate';
+import {
+  dnsLabel,
+  dnsSubdomain,
+  hostName,
+  integerIn,
+  invalidProp,
+  metadataMap,
+  port as validPort,
+  type ValidationSubject,
+} from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
-
 
 /** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
 export const GATEWAY_API_GROUP = gw.Gateway.GVK.apiVersion.split('/')[0];
@@ -124,29 +132,57 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
     const envoyGateway = this.gatewayClassName === ENVOY_GATEWAY_CLASS;
     this.host = hostName(subject, 'host', props.host);
     if (!props.tlsSecretName) {
-      throw invalidProp(subject, 'tlsSecretName', props.tlsSecretName, `the name of the kubernetes.io/tls Secret for ${JSON.stringify(this.host)}: the listener terminates TLS`);
+      throw invalidProp(
+        subject,
+        'tlsSecretName',
+        props.tlsSecretName,
+        `the name of the kubernetes.io/tls Secret for ${JSON.stringify(this.host)}: the listener terminates TLS`,
+      );
     }
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     this.port = validPort(subject, 'port', props.port ?? 443);
     if (props.serviceName === undefined && !istio && !envoyGateway) {
-      throw invalidProp(subject, 'serviceName', props.serviceName, `the Service that the controller of class ${JSON.stringify(this.gatewayClassName)} deploys for the Gateway`);
+      throw invalidProp(
+        subject,
+        'serviceName',
+        props.serviceName,
+        `the Service that the controller of class ${JSON.stringify(this.gatewayClassName)} deploys for the Gateway`,
+      );
     }
     // Envoy Gateway's Services share its namespace: the Gateway's namespace in the name keeps them apart.
-    const defaultServiceName = envoyGateway ? `${this.namespace.name}-${this.name}` : `${this.name}-${ISTIO_GATEWAY_CLASS}`;
+    const defaultServiceName = envoyGateway
+      ? `${this.namespace.name}-${this.name}`
+      : `${this.name}-${ISTIO_GATEWAY_CLASS}`;
     this.serviceName = dnsLabel(subject, 'serviceName', props.serviceName ?? defaultServiceName);
-    this.serviceNamespace = props.serviceNamespace ?? (envoyGateway ? existingNamespace(ENVOY_GATEWAY_NAMESPACE) : this.namespace);
+    this.serviceNamespace =
+      props.serviceNamespace ?? (envoyGateway ? existingNamespace(ENVOY_GATEWAY_NAMESPACE) : this.namespace);
     if (istio && this.serviceNamespace.name !== this.namespace.name) {
-      throw invalidProp(subject, 'serviceNamespace', this.serviceNamespace.name, `unset or the Gateway's namespace (${JSON.stringify(this.namespace.name)}): Istio deploys the Service beside the Gateway`);
+      throw invalidProp(
+        subject,
+        'serviceNamespace',
+        this.serviceNamespace.name,
+        `unset or the Gateway's namespace (${JSON.stringify(this.namespace.name)}): Istio deploys the Service beside the Gateway`,
+      );
     }
     if (props.replicas !== undefined && !istio && !envoyGateway) {
-      throw invalidProp(subject, 'replicas', props.replicas, `unset for class ${JSON.stringify(this.gatewayClassName)}: only Istio's and Envoy Gateway's options are rendered`);
+      throw invalidProp(
+        subject,
+        'replicas',
+        props.replicas,
+        `unset for class ${JSON.stringify(this.gatewayClassName)}: only Istio's and Envoy Gateway's options are rendered`,
+      );
     }
     const replicas = istio || envoyGateway ? integerIn(subject, 'replicas', props.replicas ?? 2, 1) : undefined;
     this.routeNamespace = props.routeNamespace ?? this.namespace;
     // Istio names the ServiceAccount like the Service; `gateway.istio.io/service-account` could change it, and is not set.
-    this.identity = istio ? { namespace: this.namespace, serviceAccountName: `${this.name}-${ISTIO_GATEWAY_CLASS}` } : undefined;
+    this.identity = istio
+      ? { namespace: this.namespace, serviceAccountName: `${this.name}-${ISTIO_GATEWAY_CLASS}` }
+      : undefined;
 
-    const loadBalancerAnnotations = props.loadBalancerAnnotations === undefined ? undefined : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations');
+    const loadBalancerAnnotations =
+      props.loadBalancerAnnotations === undefined
+        ? undefined
+        : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations');
     let parametersRef: gw.GatewaySpecInfrastructureParametersRef | undefined;
     if (istio && replicas !== undefined) {
       // Istio strategic-merges these into the ServiceAccount and Deployment it generates for this Gateway, and creates
@@ -157,7 +193,9 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
         metadata: { name: `${this.name}-options`, namespace: this.namespace.name },
         data: {
           serviceAccount: Yaml.stringify({ automountServiceAccountToken: false }),
-          deployment: Yaml.stringify({ spec: { replicas, template: { spec: { automountServiceAccountToken: false } } } }),
+          deployment: Yaml.stringify({
+            spec: { replicas, template: { spec: { automountServiceAccountToken: false } } },
+          }),
           ...(replicas > 1 ? { podDisruptionBudget: Yaml.stringify({ spec: { minAvailable: replicas - 1 } }) } : {}),
         },
       });
@@ -173,14 +211,25 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
           provider: {
             type: eg.EnvoyProxySpecProviderType.KUBERNETES,
             kubernetes: {
-              envoyService: { name: this.serviceName, type: eg.EnvoyProxySpecProviderKubernetesEnvoyServiceType.LOAD_BALANCER, annotations: loadBalancerAnnotations },
+              envoyService: {
+                name: this.serviceName,
+                type: eg.EnvoyProxySpecProviderKubernetesEnvoyServiceType.LOAD_BALANCER,
+                annotations: loadBalancerAnnotations,
+              },
               envoyDeployment: { replicas },
-              envoyPdb: replicas > 1 ? { maxUnavailable: eg.EnvoyProxySpecProviderKubernetesEnvoyPdbMaxUnavailable.fromNumber(1) } : undefined,
+              envoyPdb:
+                replicas > 1
+                  ? { maxUnavailable: eg.EnvoyProxySpecProviderKubernetesEnvoyPdbMaxUnavailable.fromNumber(1) }
+                  : undefined,
             },
           },
         },
       });
-      parametersRef = { group: eg.EnvoyProxy.GVK.apiVersion.split('/')[0], kind: eg.EnvoyProxy.GVK.kind, name: this.envoyProxy.name };
+      parametersRef = {
+        group: eg.EnvoyProxy.GVK.apiVersion.split('/')[0],
+        kind: eg.EnvoyProxy.GVK.kind,
+        name: this.envoyProxy.name,
+      };
     }
 
     const sameNamespace = this.routeNamespace.name === this.namespace.name;
@@ -190,27 +239,30 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
       metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
         gatewayClassName: this.gatewayClassName,
-        infrastructure: annotations === undefined && parametersRef === undefined ? undefined : { annotations, parametersRef },
-        listeners: [{
-          name: this.listenerName,
-          hostname: this.host,
-          port: this.port,
-          protocol: 'HTTPS',
-          tls: {
-            mode: gw.GatewaySpecListenersTlsMode.TERMINATE,
-            certificateRefs: [{ group: '', kind: 'Secret', name: this.tlsSecretName }],
+        infrastructure:
+          annotations === undefined && parametersRef === undefined ? undefined : { annotations, parametersRef },
+        listeners: [
+          {
+            name: this.listenerName,
+            hostname: this.host,
+            port: this.port,
+            protocol: 'HTTPS',
+            tls: {
+              mode: gw.GatewaySpecListenersTlsMode.TERMINATE,
+              certificateRefs: [{ group: '', kind: 'Secret', name: this.tlsSecretName }],
+            },
+            allowedRoutes: {
+              namespaces: sameNamespace
+                ? { from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME }
+                : {
+                    from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SELECTOR,
+                    // Every namespace carries its own name as this label (Kubernetes >= 1.22).
+                    selector: { matchLabels: { 'kubernetes.io/metadata.name': this.routeNamespace.name } },
+                  },
+              kinds: [{ group: GATEWAY_API_GROUP, kind: 'GRPCRoute' }],
+            },
           },
-          allowedRoutes: {
-            namespaces: sameNamespace
-              ? { from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME }
-              : {
-                from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SELECTOR,
-                // Every namespace carries its own name as this label (Kubernetes >= 1.22).
-                selector: { matchLabels: { 'kubernetes.io/metadata.name': this.routeNamespace.name } },
-              },
-            kinds: [{ group: GATEWAY_API_GROUP, kind: 'GRPCRoute' }],
-          },
-        }],
+        ],
       },
     });
     if (this.options !== undefined) this.gateway.addDependency(this.options);
@@ -238,5 +290,4 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   get clientNamespace(): INamespace {
     return this.namespace;
   }
-
 }

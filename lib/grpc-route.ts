@@ -41,27 +41,39 @@ export class GrpcRoute extends Construct {
     this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     this.namespace = backend.namespace;
     if (!gateway.admitsRoutesFrom(this.namespace)) {
-      throw invalidProp(subject, 'backend.namespace', this.namespace.name, `the namespace whose routes Gateway ${JSON.stringify(gateway.name)} admits (${JSON.stringify(gateway.routeNamespace.name)})`);
+      throw invalidProp(
+        subject,
+        'backend.namespace',
+        this.namespace.name,
+        `the namespace whose routes Gateway ${JSON.stringify(gateway.name)} admits (${JSON.stringify(gateway.routeNamespace.name)})`,
+      );
     }
     this.grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
 
     this.route = new gw.GrpcRoute(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
-        parentRefs: [{
-          group: GATEWAY_API_GROUP,
-          kind: 'Gateway',
-          name: gateway.name,
-          namespace: gateway.namespace.name,
-          sectionName: gateway.listenerName,
-        }],
+        parentRefs: [
+          {
+            group: GATEWAY_API_GROUP,
+            kind: 'Gateway',
+            name: gateway.name,
+            namespace: gateway.namespace.name,
+            sectionName: gateway.listenerName,
+          },
+        ],
         hostnames: [gateway.host],
-        rules: [{
-          matches: this.grpcServices.length === 0
-            ? undefined
-            : this.grpcServices.map((service) => ({ method: { type: gw.GrpcRouteSpecRulesMatchesMethodType.EXACT, service } })),
-          backendRefs: [{ group: '', kind: 'Service', name: backend.serviceName, port: backend.port }],
-        }],
+        rules: [
+          {
+            matches:
+              this.grpcServices.length === 0
+                ? undefined
+                : this.grpcServices.map((service) => ({
+                    method: { type: gw.GrpcRouteSpecRulesMatchesMethodType.EXACT, service },
+                  })),
+            backendRefs: [{ group: '', kind: 'Service', name: backend.serviceName, port: backend.port }],
+          },
+        ],
       },
     });
   }

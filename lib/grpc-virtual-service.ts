@@ -5,15 +5,33 @@ import type { IGrpcBackend } from './grpc-backend';
 import { serviceDnsName } from './internal/names';
 import type { IstioIlbGateway } from './istio-ilb-gateway';
 import { grpcRetries, outlierEjection } from './internal/call-policy';
-import { dnsLabel, integerIn, istioDuration, oneOf, protoServiceNames, type ValidationSubject } from './internal/validate';
+import {
+  dnsLabel,
+  integerIn,
+  istioDuration,
+  oneOf,
+  protoServiceNames,
+  type ValidationSubject,
+} from './internal/validate';
 
 const ALGORITHMS = ['ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH'] as const;
 
 /** Conditions Istio (Envoy) can retry on: its HTTP ones and the gRPC status names. */
 const RETRY_CONDITIONS = [
-  '5xx', 'gateway-error', 'reset', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx', 'refused-stream',
-  'retriable-status-codes', 'retriable-headers',
-  'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable',
+  '5xx',
+  'gateway-error',
+  'reset',
+  'connect-failure',
+  'envoy-ratelimited',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
 ] as const;
 
 export interface GrpcRetryPolicy {
@@ -90,10 +108,20 @@ export class GrpcVirtualService extends Construct {
     const { backend, gateway } = props;
     const grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
     const name = dnsLabel(subject, 'name', props.name ?? backend.serviceName);
-    const algorithm = oneOf(subject, 'loadBalancingAlgorithm', props.loadBalancingAlgorithm ?? 'ROUND_ROBIN', ALGORITHMS);
+    const algorithm = oneOf(
+      subject,
+      'loadBalancingAlgorithm',
+      props.loadBalancingAlgorithm ?? 'ROUND_ROBIN',
+      ALGORITHMS,
+    );
     const { attempts, perTryTimeoutMs, retryOn } = grpcRetries(subject, props.retries, RETRY_CONDITIONS);
     const maxConcurrentRequests = integerIn(subject, 'maxConcurrentRequests', props.maxConcurrentRequests ?? 1000, 1);
-    const consecutiveErrorsToEject = integerIn(subject, 'consecutiveErrorsToEject', props.consecutiveErrorsToEject ?? 5, 1);
+    const consecutiveErrorsToEject = integerIn(
+      subject,
+      'consecutiveErrorsToEject',
+      props.consecutiveErrorsToEject ?? 5,
+      1,
+    );
     const metadata = { name, namespace: backend.namespace.name };
 
     this.virtualService = new istio.VirtualService(this, 'VirtualService', {
@@ -101,12 +129,27 @@ export class GrpcVirtualService extends Construct {
       spec: {
         hosts: [gateway.host],
         gateways: [gateway.gatewayRef],
-        http: [{
-          name: name,
-          match: grpcServices.length === 0 ? undefined : grpcServices.map((service) => ({ uri: { prefix: `/${service}/` } })),
-          route: [{ destination: { host: serviceDnsName(backend.serviceName, backend.namespace), port: { number: backend.port } } }],
-          retries: attempts === 0 ? { attempts: 0 } : { attempts, perTryTimeout: istioDuration(perTryTimeoutMs), retryOn: retryOn.join(',') },
-        }],
+        http: [
+          {
+            name: name,
+            match:
+              grpcServices.length === 0
+                ? undefined
+                : grpcServices.map((service) => ({ uri: { prefix: `/${service}/` } })),
+            route: [
+              {
+                destination: {
+                  host: serviceDnsName(backend.serviceName, backend.namespace),
+                  port: { number: backend.port },
+                },
+              },
+            ],
+            retries:
+              attempts === 0
+                ? { attempts: 0 }
+                : { attempts, perTryTimeout: istioDuration(perTryTimeoutMs), retryOn: retryOn.join(',') },
+          },
+        ],
       },
     });
 

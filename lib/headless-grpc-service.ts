@@ -38,7 +38,12 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
     const subject: ValidationSubject = { construct: 'HeadlessGrpcService', id };
     const { backend } = props;
     if (backend.maxConnectionAgeMs === undefined) {
-      throw invalidProp(subject, 'backend.maxConnectionAgeMs', backend.maxConnectionAgeMs, 'set, so that clients re-resolve DNS and reach pods that start later');
+      throw invalidProp(
+        subject,
+        'backend.maxConnectionAgeMs',
+        backend.maxConnectionAgeMs,
+        'set, so that clients re-resolve DNS and reach pods that start later',
+      );
     }
     const selector = requireSelector(subject, 'backend', backend, 'the headless Service selects the pods');
     this.backend = backend;
@@ -52,7 +57,15 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
         // Only ready pods get an A record: a draining pod (health NOT_SERVING) leaves DNS before it stops.
         publishNotReadyAddresses: false,
         // The backend's own value where known: the same pods and port, read by the same mesh.
-        ports: [{ name: backend.portName, appProtocol: backend.appProtocol ?? serviceGrpcAppProtocol(backend.namespace.mesh), port: backend.port, targetPort: k8s.IntOrString.fromString(backend.portName), protocol: 'TCP' }],
+        ports: [
+          {
+            name: backend.portName,
+            appProtocol: backend.appProtocol ?? serviceGrpcAppProtocol(backend.namespace.mesh),
+            port: backend.port,
+            targetPort: k8s.IntOrString.fromString(backend.portName),
+            protocol: 'TCP',
+          },
+        ],
       },
     });
   }

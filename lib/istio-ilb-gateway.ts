@@ -4,7 +4,16 @@ import * as istio from '../imports/networking.istio.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, dnsSubdomain, hostName, integerIn, invalidProp, metadataMap, port as validPort, type ValidationSubject } from './internal/validate';
+import {
+  dnsLabel,
+  dnsSubdomain,
+  hostName,
+  integerIn,
+  invalidProp,
+  metadataMap,
+  port as validPort,
+  type ValidationSubject,
+} from './internal/validate';
 import {
   containerResources,
   restrictedContainerSecurityContext,
@@ -16,7 +25,6 @@ import {
 } from './internal/workload';
 import type { ContainerResources } from './container';
 import type { INamespace } from './namespace';
-
 
 export interface IstioIlbGatewayProps {
   /**
@@ -88,15 +96,24 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     this.configNamespace = props.configNamespace ?? props.namespace;
     this.host = hostName(subject, 'host', props.host);
     if (!props.tlsSecretName) {
-      throw invalidProp(subject, 'tlsSecretName', props.tlsSecretName, `the name of the kubernetes.io/tls Secret for ${JSON.stringify(this.host)}: the gateway terminates TLS`);
+      throw invalidProp(
+        subject,
+        'tlsSecretName',
+        props.tlsSecretName,
+        `the name of the kubernetes.io/tls Secret for ${JSON.stringify(this.host)}: the gateway terminates TLS`,
+      );
     }
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     this.port = validPort(subject, 'port', props.port ?? 443);
     const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
-    const resources = containerResources(subject, 'resources', props.resources ?? {
-      requests: { cpu: '100m', memory: '128Mi' },
-      limits: { cpu: '2', memory: '1Gi' },
-    });
+    const resources = containerResources(
+      subject,
+      'resources',
+      props.resources ?? {
+        requests: { cpu: '100m', memory: '128Mi' },
+        limits: { cpu: '2', memory: '1Gi' },
+      },
+    );
 
     this.podLabels = workloadLabels(this.name, { istio: this.name });
     this.identity = { namespace: this.namespace, serviceAccountName: this.name };
@@ -106,7 +123,10 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     // istio-ca, which the API server does not accept) that Istio's `gateway` injection template mounts (Istio 1.30.3
     // manifests/charts/istio-control/istio-discovery/files/gateway-injection-template.yaml). Code in the edge pod
     // therefore cannot use the Role below to read the namespace's Secrets, istiod's CA key included.
-    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata,
+      automountServiceAccountToken: false,
+    });
     // istiod sends the gateway a credentialName Secret only if a SubjectAccessReview says the gateway's ServiceAccount
     // may `list` `secrets` in its namespace, with no resource name (1.30.3 pilot/pkg/credentials/kube/secrets.go
     // Authorize, called from pilot/pkg/xds/sds.go filterAuthorizedResources). That one verb is all the Role grants; a
@@ -140,15 +160,19 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
             automountServiceAccountToken: false,
             // Istio permits the "restricted" profile here: `ip_unprivileged_port_start` is a namespaced sysctl in the
             // Pod Security Standards' safe set, and lets the non-root proxy bind port 443 without NET_BIND_SERVICE.
-            securityContext: restrictedPodSecurityContext(ISTIO_PROXY_UID, { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }),
+            securityContext: restrictedPodSecurityContext(ISTIO_PROXY_UID, {
+              sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }],
+            }),
             topologySpreadConstraints: spreadOverNodes(this.podLabels),
-            containers: [{
-              name: 'istio-proxy',
-              image: 'auto',
-              ports: [{ name: 'https', containerPort: this.port, protocol: 'TCP' }],
-              resources,
-              securityContext: restrictedContainerSecurityContext(ISTIO_PROXY_UID),
-            }],
+            containers: [
+              {
+                name: 'istio-proxy',
+                image: 'auto',
+                ports: [{ name: 'https', containerPort: this.port, protocol: 'TCP' }],
+                resources,
+                securityContext: restrictedContainerSecurityContext(ISTIO_PROXY_UID),
+              },
+            ],
           },
         },
       },
@@ -156,7 +180,13 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     deployment.addDependency(roleBinding);
 
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { ...metadata, annotations: props.loadBalancerAnnotations === undefined ? undefined : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations') },
+      metadata: {
+        ...metadata,
+        annotations:
+          props.loadBalancerAnnotations === undefined
+            ? undefined
+            : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations'),
+      },
       spec: {
         type: 'LoadBalancer',
         selector: this.podLabels,
@@ -170,16 +200,18 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
       metadata: { name: this.name, namespace: this.configNamespace.name },
       spec: {
         selector: this.podLabels,
-        servers: [{
-          name: 'https',
-          port: { name: 'https', number: this.port, protocol: 'HTTPS' },
-          hosts: [this.host],
-          tls: {
-            mode: istio.GatewaySpecServersTlsMode.SIMPLE,
-            credentialName: this.tlsSecretName,
-            minProtocolVersion: istio.GatewaySpecServersTlsMinProtocolVersion.TLSV1_UNDERSCORE_2,
+        servers: [
+          {
+            name: 'https',
+            port: { name: 'https', number: this.port, protocol: 'HTTPS' },
+            hosts: [this.host],
+            tls: {
+              mode: istio.GatewaySpecServersTlsMode.SIMPLE,
+              credentialName: this.tlsSecretName,
+              minProtocolVersion: istio.GatewaySpecServersTlsMinProtocolVersion.TLSV1_UNDERSCORE_2,
+            },
           },
-        }],
+        ],
       },
     });
   }

@@ -10,7 +10,13 @@ import { dnsSubdomain, integerIn, invalidProp, milliseconds, oneOf, type Validat
  * The gRPC status codes Linkerd's `retry.linkerd.io/grpc` annotation accepts (linkerd2 version-2.16 to version-2.20
  * policy-controller/k8s/index/src/outbound/index/grpc.rs parse_grpc_retry; any other value fails the route).
  */
-const LINKERD_GRPC_RETRY_CONDITIONS = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'] as const;
+const LINKERD_GRPC_RETRY_CONDITIONS = [
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+] as const;
 
 const GRPC_ROUTE_VERSIONS = ['v1', 'v1alpha2'] as const;
 
@@ -81,20 +87,31 @@ export class LinkerdGrpcPolicy extends Construct {
     }
     retryOn.forEach((condition, index) => {
       if (!LINKERD_GRPC_RETRY_CONDITIONS.includes(condition)) {
-        throw invalidProp(subject, `retryOn[${index}]`, condition, `one of ${LINKERD_GRPC_RETRY_CONDITIONS.map((c) => JSON.stringify(c)).join(', ')}`);
+        throw invalidProp(
+          subject,
+          `retryOn[${index}]`,
+          condition,
+          `one of ${LINKERD_GRPC_RETRY_CONDITIONS.map((c) => JSON.stringify(c)).join(', ')}`,
+        );
       }
     });
     const retryLimit = integerIn(subject, 'retryLimit', props.retryLimit ?? 2, 1, 10);
     const perTryMs = milliseconds(subject, 'perTryTimeout', props.perTryTimeout ?? Duration.seconds(2), 1);
     const requestMs = milliseconds(subject, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), 1);
-    if (requestMs < perTryMs) throw invalidProp(subject, 'requestTimeout', `${requestMs} ms`, `at least perTryTimeout (${perTryMs} ms)`);
+    if (requestMs < perTryMs)
+      throw invalidProp(subject, 'requestTimeout', `${requestMs} ms`, `at least perTryTimeout (${perTryMs} ms)`);
     // Linkerd >= 2.18 (the one that watches v1 routes) applies GRPCRoutes only to ports it reads as HTTP/2
     // (policy-controller/grpc/src/outbound.rs: the AppProtocol::Http2 branch, or detection when unset); anything else
     // makes the port opaque or HTTP/1. 2.16 and 2.17 read no appProtocol.
     if (version === 'v1' && backend.appProtocol !== undefined) {
       const handling = portHandling('linkerd-2.18', { appProtocol: backend.appProtocol, port: backend.port });
       if (handling !== 'http2') {
-        throw invalidProp(subject, 'backend.appProtocol', backend.appProtocol, `"kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as ${handling} and applies no GRPCRoute`);
+        throw invalidProp(
+          subject,
+          'backend.appProtocol',
+          backend.appProtocol,
+          `"kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as ${handling} and applies no GRPCRoute`,
+        );
       }
     }
 

@@ -32,7 +32,12 @@ export class MeshAccessPolicy extends Construct {
     const { backend } = props;
     const selector = requireSelector(subject, 'backend', backend, 'the AuthorizationPolicy selects the pods');
     if (!Array.isArray(props.allowedCallers) || props.allowedCallers.length === 0) {
-      throw invalidProp(subject, 'allowedCallers', props.allowedCallers, 'at least one mesh identity: with none, nothing could call the app');
+      throw invalidProp(
+        subject,
+        'allowedCallers',
+        props.allowedCallers,
+        'at least one mesh identity: with none, nothing could call the app',
+      );
     }
     // A trust domain is a DNS-like name; `cluster.local` is Istio's default.
     const trustDomain = hostName(subject, 'trustDomain', props.trustDomain ?? 'cluster.local');
@@ -48,10 +53,14 @@ export class MeshAccessPolicy extends Construct {
       spec: {
         selector: { matchLabels: { ...selector } },
         action: security.AuthorizationPolicySpecAction.ALLOW,
-        rules: [{
-          from: [{ source: { principals: props.allowedCallers.map((caller) => meshPrincipal(caller, trustDomain)) } }],
-          to: [{ operation: { ports: [String(backend.port)] } }],
-        }],
+        rules: [
+          {
+            from: [
+              { source: { principals: props.allowedCallers.map((caller) => meshPrincipal(caller, trustDomain)) } },
+            ],
+            to: [{ operation: { ports: [String(backend.port)] } }],
+          },
+        ],
       },
     });
   }

@@ -3,7 +3,14 @@ import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, dnsSubdomain, hostName, port as validPort, protoServiceNames, type ValidationSubject } from './internal/validate';
+import {
+  dnsLabel,
+  dnsSubdomain,
+  hostName,
+  port as validPort,
+  protoServiceNames,
+  type ValidationSubject,
+} from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
 export interface NginxGrpcIngressProps {
@@ -63,7 +70,11 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
     this.host = hostName(subject, 'host', props.host);
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     const ingressClassName = dnsSubdomain(subject, 'ingressClassName', props.ingressClassName ?? 'nginx');
-    const controller = props.controller ?? { name: 'ingress-nginx-controller', namespace: existingNamespace('ingress-nginx'), port: 443 };
+    const controller = props.controller ?? {
+      name: 'ingress-nginx-controller',
+      namespace: existingNamespace('ingress-nginx'),
+      port: 443,
+    };
     this.controller = {
       name: dnsLabel(subject, 'controller.name', controller.name),
       namespace: controller.namespace,
@@ -81,13 +92,20 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
       spec: {
         ingressClassName,
         tls: [{ hosts: [this.host], secretName: this.tlsSecretName }],
-        rules: [{
-          host: this.host,
-          http: {
-            paths: (grpcServices.length === 0 ? ['/'] : grpcServices.map((service) => `/${service}/`))
-              .map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: backend.serviceName, port: { name: backend.portName } } } })),
+        rules: [
+          {
+            host: this.host,
+            http: {
+              paths: (grpcServices.length === 0 ? ['/'] : grpcServices.map((service) => `/${service}/`)).map(
+                (path) => ({
+                  path,
+                  pathType: 'Prefix',
+                  backend: { service: { name: backend.serviceName, port: { name: backend.portName } } },
+                }),
+              ),
+            },
           },
-        }],
+        ],
       },
     });
   }

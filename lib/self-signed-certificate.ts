@@ -34,11 +34,19 @@ export class SelfSignedCertificate extends Construct {
     super(scope, id);
     const subject: ValidationSubject = { construct: 'SelfSignedCertificate', id };
     const { tls } = props.endpoint;
-    if (tls === undefined) throw invalidProp(subject, 'endpoint.tls', tls, 'the TLS of an endpoint that terminates it (a gateway or an ingress)');
+    if (tls === undefined)
+      throw invalidProp(
+        subject,
+        'endpoint.tls',
+        tls,
+        'the TLS of an endpoint that terminates it (a gateway or an ingress)',
+      );
     const durationMs = milliseconds(subject, 'duration', props.duration ?? Duration.days(90), HOUR_MS);
     const renewBeforeMs = milliseconds(subject, 'renewBefore', props.renewBefore ?? Duration.days(15), 5 * 60_000);
     if (renewBeforeMs >= durationMs) {
-      throw new Error(`SelfSignedCertificate '${id}': renewBefore must be shorter than duration (${goDuration(durationMs)}), got ${JSON.stringify(goDuration(renewBeforeMs))}`);
+      throw new Error(
+        `SelfSignedCertificate '${id}': renewBefore must be shorter than duration (${goDuration(durationMs)}), got ${JSON.stringify(goDuration(renewBeforeMs))}`,
+      );
     }
     const namespace = props.endpoint.clientNamespace.name;
 
@@ -91,7 +99,11 @@ interface CertManagerCertificateSpec {
   readonly dnsNames: string[];
   readonly duration: string;
   readonly renewBefore: string;
-  readonly privateKey: { readonly algorithm: 'RSA' | 'ECDSA' | 'Ed25519'; readonly size: number; readonly rotationPolicy: 'Never' | 'Always' };
+  readonly privateKey: {
+    readonly algorithm: 'RSA' | 'ECDSA' | 'Ed25519';
+    readonly size: number;
+    readonly rotationPolicy: 'Never' | 'Always';
+  };
   readonly usages: string[];
   readonly issuerRef: { readonly group: string; readonly kind: 'Issuer' | 'ClusterIssuer'; readonly name: string };
 }

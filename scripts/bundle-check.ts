@@ -40,19 +40,31 @@ interface SourceRecord {
 export function withoutDescriptions(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutDescriptions);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([key, v]) => !(key === 'description' && typeof v === 'string')).map(([key, v]) => [key, withoutDescriptions(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key, v]) => !(key === 'description' && typeof v === 'string'))
+      .map(([key, v]) => [key, withoutDescriptions(v)]),
+  );
 }
 
 interface Crd {
   apiVersion: string;
   kind: string;
   metadata: { name: string };
-  spec: { group: string; names: Record<string, unknown>; scope: string; versions: Array<{ name: string; served: boolean; schema?: unknown }> };
+  spec: {
+    group: string;
+    names: Record<string, unknown>;
+    scope: string;
+    versions: Array<{ name: string; served: boolean; schema?: unknown }>;
+  };
 }
 
 /** A CRD file's CRDs as validation reads them: names, group, kind and each served version's schema. */
 function trimmedCrds(file: string): Crd[] {
-  const documents = loadAll(readFileSync(file, 'utf8'), undefined, { schema: CORE_SCHEMA, filename: file }) as Array<Crd | null>;
+  const documents = loadAll(readFileSync(file, 'utf8'), undefined, {
+    schema: CORE_SCHEMA,
+    filename: file,
+  }) as Array<Crd | null>;
   return documents
     .filter((doc): doc is Crd => doc?.kind === 'CustomResourceDefinition')
     .map(({ apiVersion, kind, metadata, spec }) => ({
@@ -63,7 +75,9 @@ function trimmedCrds(file: string): Crd[] {
         group: spec.group,
         names: spec.names,
         scope: spec.scope,
-        versions: spec.versions.filter((v) => v.served).map((v) => ({ name: v.name, served: true, schema: withoutDescriptions(v.schema) })),
+        versions: spec.versions
+          .filter((v) => v.served)
+          .map((v) => ({ name: v.name, served: true, schema: withoutDescriptions(v.schema) })),
       },
     }));
 }
@@ -85,11 +99,21 @@ export function writeCheckData(upstream: string, out: string): string[] {
     writeFileSync(path.join(out, relative), JSON.stringify(value));
     written.push({ ...record, path: relative, derivedFrom: from });
   };
-  for (const file of readdirSync(path.join(upstream, 'crds')).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    write(`crds/${file.replace(/\.ya?ml$/, '.json')}`, `crds/${file}`, { apiVersion: 'v1', kind: 'List', items: trimmedCrds(path.join(upstream, 'crds', file)) });
+  for (const file of readdirSync(path.join(upstream, 'crds'))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
+    write(`crds/${file.replace(/\.ya?ml$/, '.json')}`, `crds/${file}`, {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: trimmedCrds(path.join(upstream, 'crds', file)),
+    });
   }
-  for (const file of readdirSync(path.join(upstream, 'schemas')).filter((f) => /^k8s-v.+-definitions\.json$/.test(f)).sort()) {
-    const { definitions } = JSON.parse(readFileSync(path.join(upstream, 'schemas', file), 'utf8')) as { definitions: unknown };
+  for (const file of readdirSync(path.join(upstream, 'schemas'))
+    .filter((f) => /^k8s-v.+-definitions\.json$/.test(f))
+    .sort()) {
+    const { definitions } = JSON.parse(readFileSync(path.join(upstream, 'schemas', file), 'utf8')) as {
+      definitions: unknown;
+    };
     write(`schemas/${file}`, `schemas/${file}`, { definitions: withoutDescriptions(definitions) });
   }
   writeFileSync(path.join(out, 'sources.json'), `${JSON.stringify(written, null, 2)}\n`);
@@ -110,18 +134,28 @@ function packageDirOf(input: string): string | undefined {
 function licenses(packageDirs: readonly string[]): string {
   return packageDirs
     .map((dir) => {
-      const manifest = JSON.parse(readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8')) as { name: string; version: string; license: string; repository?: string | { url: string } };
+      const manifest = JSON.parse(readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8')) as {
+        name: string;
+        version: string;
+        license: string;
+        repository?: string | { url: string };
+      };
       const file = readdirSync(path.join(ROOT, dir)).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
       const repository = typeof manifest.repository === 'string' ? manifest.repository : manifest.repository?.url;
-      if (!file && !repository) throw new Error(`${manifest.name} has neither a licence file nor a repository to name in ${LICENSES_FILE}`);
-      const text = file ? readFileSync(path.join(ROOT, dir, file), 'utf8').trim() : `The package ships no licence file; its source and licence: ${repository}`;
+      if (!file && !repository)
+        throw new Error(`${manifest.name} has neither a licence file nor a repository to name in ${LICENSES_FILE}`);
+      const text = file
+        ? readFileSync(path.join(ROOT, dir, file), 'utf8').trim()
+        : `The package ships no licence file; its source and licence: ${repository}`;
       return `${manifest.name}@${manifest.version} (${manifest.license})\n\n${text}\n`;
     })
     .join(`\n${'-'.repeat(80)}\n\n`);
 }
 
 /** Bundles the command and writes its data and licences into `outDir`. */
-export async function bundleCheck(outDir: string = DEFAULT_OUT_DIR): Promise<{ bundle: string; packages: string[]; data: string[] }> {
+export async function bundleCheck(
+  outDir: string = DEFAULT_OUT_DIR,
+): Promise<{ bundle: string; packages: string[]; data: string[] }> {
   mkdirSync(outDir, { recursive: true });
   const bundle = path.join(outDir, BUNDLE_FILE);
   const result = await build({
@@ -138,18 +172,29 @@ export async function bundleCheck(outDir: string = DEFAULT_OUT_DIR): Promise<{ b
     logLevel: 'silent',
     absWorkingDir: ROOT,
   });
-  if (result.warnings.length > 0) throw new Error(`esbuild warned:\n${result.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`).join('\n')}`);
-  const packages = [...new Set(Object.keys(result.metafile.inputs).flatMap((input) => packageDirOf(input) ?? []))].sort();
+  if (result.warnings.length > 0)
+    throw new Error(
+      `esbuild warned:\n${result.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`).join('\n')}`,
+    );
+  const packages = [
+    ...new Set(Object.keys(result.metafile.inputs).flatMap((input) => packageDirOf(input) ?? [])),
+  ].sort();
   writeFileSync(path.join(outDir, LICENSES_FILE), licenses(packages));
   const data = writeCheckData(UPSTREAM_DIR, path.join(outDir, DATA_DIR));
-  return { bundle, packages: packages.map((dir) => dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length)), data };
+  return {
+    bundle,
+    packages: packages.map((dir) => dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length)),
+    data,
+  };
 }
 
 if (require.main === module) {
   bundleCheck(process.argv[2] ? path.resolve(process.argv[2]) : undefined).then(
     ({ bundle, packages, data }) => {
       // On stderr: `npm pack --json` prints its JSON on stdout, after what prepack prints there.
-      process.stderr.write(`${path.relative(ROOT, bundle)} (${(readFileSync(bundle).length / 1024).toFixed(0)} KiB; bundles ${packages.join(', ')}), ${DATA_DIR}/: ${data.length} files\n`);
+      process.stderr.write(
+        `${path.relative(ROOT, bundle)} (${(readFileSync(bundle).length / 1024).toFixed(0)} KiB; bundles ${packages.join(', ')}), ${DATA_DIR}/: ${data.length} files\n`,
+      );
     },
     (error: Error) => {
       process.stderr.write(`bundle-check: ${error.message}\n`);

@@ -23,25 +23,51 @@ export function makeSelfSignedCertificate(host: string, dir: string, days = 365)
   const keyFile = path.join(dir, 'tls.key');
   if (existsSync(certFile) && existsSync(keyFile)) return { certFile, keyFile, created: false };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256', '-days', String(days),
-    '-subj', `/CN=${host}`,
-    // Clients check the subjectAltName, not the CN; serverAuth lets strict verifiers accept it for a TLS server.
-    '-addext', `subjectAltName=DNS:${host}`,
-    '-addext', 'extendedKeyUsage=serverAuth',
-    '-keyout', keyFile, '-out', certFile,
-    // An empty config: the same certificate whatever defaults the distribution's openssl.cnf adds.
-  ], { stdio: 'pipe', env: { ...process.env, OPENSSL_CONF: '/dev/null' } });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-sha256',
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${host}`,
+      // Clients check the subjectAltName, not the CN; serverAuth lets strict verifiers accept it for a TLS server.
+      '-addext',
+      `subjectAltName=DNS:${host}`,
+      '-addext',
+      'extendedKeyUsage=serverAuth',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      // An empty config: the same certificate whatever defaults the distribution's openssl.cnf adds.
+    ],
+    { stdio: 'pipe', env: { ...process.env, OPENSSL_CONF: '/dev/null' } },
+  );
   return { certFile, keyFile, created: true };
 }
 
 /** The command that stores the files as a front door's TLS Secret, idempotent so it can be run again. */
-export function createSecretCommand(secret: RequiredTlsSecret, files: Pick<CertificateFiles, 'certFile' | 'keyFile'>): string {
+export function createSecretCommand(
+  secret: RequiredTlsSecret,
+  files: Pick<CertificateFiles, 'certFile' | 'keyFile'>,
+): string {
   return `kubectl create secret tls ${secret.secretName} -n ${secret.namespace} --cert=${files.certFile} --key=${files.keyFile} --dry-run=client -o yaml | kubectl apply -f -`;
 }
 
 export function main(argv: readonly string[]): number {
-  const { values, positionals } = parseArgs({ args: [...argv], options: { out: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { out: { type: 'string' } },
+    allowPositionals: true,
+  });
   if (positionals.length !== 1) {
     console.error('usage: npm run certs -- <environment> [--out <dir>]');
     return 2;
@@ -49,12 +75,16 @@ export function main(argv: readonly string[]): number {
   const env = environment(positionals[0]);
   const secrets = requiredTlsSecrets(env);
   if (secrets.length === 0) {
-    console.log(`${env.name}: ${env.tls.source === 'cert-manager' ? `cert-manager issues the certificate for ${env.host}` : 'no strategy terminates TLS'}; nothing to make.`);
+    console.log(
+      `${env.name}: ${env.tls.source === 'cert-manager' ? `cert-manager issues the certificate for ${env.host}` : 'no strategy terminates TLS'}; nothing to make.`,
+    );
     return 0;
   }
   const dir = values.out ?? path.join('certs', env.host);
   const files = makeSelfSignedCertificate(env.host, dir);
-  console.log(`${files.created ? 'made' : 'kept existing'} ${files.certFile} and ${files.keyFile} (self-signed for ${env.host})`);
+  console.log(
+    `${files.created ? 'made' : 'kept existing'} ${files.certFile} and ${files.keyFile} (self-signed for ${env.host})`,
+  );
   for (const secret of secrets) {
     console.log(`store them as the TLS Secret of ${secret.strategies.join(', ')}:`);
     console.log(`  ${createSecretCommand(secret, files)}`);

@@ -10,7 +10,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 // SWC_REGISTER_CACHE_DIR lets the synth benchmark measure a cold cache without touching the real one.
-const CACHE_DIR = process.env.SWC_REGISTER_CACHE_DIR || path.join(__dirname, '..', 'node_modules', '.cache', 'swc-register');
+const CACHE_DIR =
+  process.env.SWC_REGISTER_CACHE_DIR || path.join(__dirname, '..', 'node_modules', '.cache', 'swc-register');
 const SWC_OPTIONS = {
   module: { type: 'commonjs' },
   jsc: { target: 'es2022', parser: { syntax: 'typescript' } },

@@ -40,15 +40,22 @@ export function settingsTable(rows: readonly HelpRow[]): string {
   return [
     '| variable | flag | default | meaning |',
     '|---|---|---|---|',
-    ...rows.map((row) => `| ${row.variable ? `\`${row.variable}\`` : ''} | \`--${row.flag}\` | ${row.defaultValue === undefined ? 'unset' : cell(row.defaultValue)} | ${cell(row.meaning)} |`),
+    ...rows.map(
+      (row) =>
+        `| ${row.variable ? `\`${row.variable}\`` : ''} | \`--${row.flag}\` | ${row.defaultValue === undefined ? 'unset' : cell(row.defaultValue)} | ${cell(row.meaning)} |`,
+    ),
   ].join('\n');
 }
 
 /** What `npm run <program> -- --help` prints (the program run as npm runs it, with ts-node). */
 export function programHelp(script: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-r', 'ts-node/register', path.join(ROOT, script), '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${script} --help: ${error.message}\n${stderr}`)) : resolve(stdout),
+    execFile(
+      process.execPath,
+      ['-r', 'ts-node/register', path.join(ROOT, script), '--help'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${script} --help: ${error.message}\n${stderr}`)) : resolve(stdout),
     );
   });
 }
@@ -62,7 +69,8 @@ export function withTables(page: string, helps: Record<keyof typeof SETTINGS_PRO
   for (const [program, help] of Object.entries(helps)) {
     const start = result.indexOf(marker(program));
     const end = result.indexOf(END, start);
-    if (start < 0 || end < 0) throw new Error(`settings-doc: ${SETTINGS_DOC} has no "${marker(program)}" … "${END}" section`);
+    if (start < 0 || end < 0)
+      throw new Error(`settings-doc: ${SETTINGS_DOC} has no "${marker(program)}" … "${END}" section`);
     result = `${result.slice(0, start)}${marker(program)}\n${settingsTable(parseHelp(help))}\n${result.slice(end)}`;
   }
   return result;
@@ -70,7 +78,10 @@ export function withTables(page: string, helps: Record<keyof typeof SETTINGS_PRO
 
 /** The page as it should be now. */
 export async function renderedSettingsDoc(): Promise<string> {
-  const [server, client] = await Promise.all([programHelp(SETTINGS_PROGRAMS.server), programHelp(SETTINGS_PROGRAMS.client)]);
+  const [server, client] = await Promise.all([
+    programHelp(SETTINGS_PROGRAMS.server),
+    programHelp(SETTINGS_PROGRAMS.client),
+  ]);
   return withTables(readFileSync(SETTINGS_DOC, 'utf8'), { server, client });
 }
 

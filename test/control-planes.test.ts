@@ -21,21 +21,38 @@ synthesize(outdir);
 const rendered = new Map<string, KubeObject[]>();
 const objectsOf = (env: string, strategy: string): KubeObject[] => {
   const dir = path.join(outdir, env, strategy);
-  if (!rendered.has(dir)) rendered.set(dir, readManifestDir(dir).flatMap((file) => file.objects));
+  if (!rendered.has(dir))
+    rendered.set(
+      dir,
+      readManifestDir(dir).flatMap((file) => file.objects),
+    );
   return rendered.get(dir)!;
 };
-const environmentsWith = (strategy: StrategyName) => Object.values(ENVIRONMENTS).filter((env) => (env.strategies as readonly string[]).includes(strategy));
+const environmentsWith = (strategy: StrategyName) =>
+  Object.values(ENVIRONMENTS).filter((env) => (env.strategies as readonly string[]).includes(strategy));
 const services = (objects: readonly KubeObject[]) => objects.filter((o) => o.kind === 'Service');
 const greeterService = (objects: readonly KubeObject[]) => findObject(objects, 'Service', 'greeter');
 const greeterAppProtocol = (objects: readonly KubeObject[]) => greeterService(objects).spec.ports[0].appProtocol;
-const withoutSyncWave = (annotations: Record<string, string> = {}) => Object.fromEntries(Object.entries(annotations).filter(([key]) => !key.startsWith('argocd.argoproj.io/')));
-const ingressBackendProtocol = (objects: readonly KubeObject[]) => findObject(objects, 'Ingress').metadata.annotations?.['nginx.ingress.kubernetes.io/backend-protocol'];
-const gatewayPod = (objects: readonly KubeObject[]) => findObject(objects, 'Deployment', 'greeter-gateway').spec.template.spec;
-const loadBalancerAnnotations = (env: string) => (ENVIRONMENTS[env as keyof typeof ENVIRONMENTS].gatewayLoadBalancer === 'gke-internal' ? GKE_INTERNAL_LOAD_BALANCER : undefined);
+const withoutSyncWave = (annotations: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(annotations).filter(([key]) => !key.startsWith('argocd.argoproj.io/')));
+const ingressBackendProtocol = (objects: readonly KubeObject[]) =>
+  findObject(objects, 'Ingress').metadata.annotations?.['nginx.ingress.kubernetes.io/backend-protocol'];
+const gatewayPod = (objects: readonly KubeObject[]) =>
+  findObject(objects, 'Deployment', 'greeter-gateway').spec.template.spec;
+const loadBalancerAnnotations = (env: string) =>
+  ENVIRONMENTS[env as keyof typeof ENVIRONMENTS].gatewayLoadBalancer === 'gke-internal'
+    ? GKE_INTERNAL_LOAD_BALANCER
+    : undefined;
 /** An overlay of Istio's options ConfigMap, parsed (Istio strategic-merges it into what it generates). */
-const istioOverlay = (objects: readonly KubeObject[], key: string) => parse(findObject(objects, 'ConfigMap', 'greeter-gateway-options').data[key]);
+const istioOverlay = (objects: readonly KubeObject[], key: string) =>
+  parse(findObject(objects, 'ConfigMap', 'greeter-gateway-options').data[key]);
 
-type Row = [strategy: StrategyName, field: string, read: (objects: readonly KubeObject[], env: string) => unknown, expected: (env: string) => unknown];
+type Row = [
+  strategy: StrategyName,
+  field: string,
+  read: (objects: readonly KubeObject[], env: string) => unknown,
+  expected: (env: string) => unknown,
+];
 
 const H2C = 'kubernetes.io/h2c';
 const LINKERD_SERVICE_REF = { group: '', kind: 'Service', name: 'greeter', port: 50051 };
@@ -47,21 +64,36 @@ const ROWS: Row[] = [
   ['linkerd', 'greeter Service appProtocol', greeterAppProtocol, () => H2C],
   // version-2.18..2.20: policy-controller/k8s/api/src/lib.rs re-exports gateway_api::apis::experimental::grpcroutes
   // (crate gateway-api 0.15/0.16: GRPCRoute v1), watched in policy-controller/runtime/src/args.rs (src/main.rs in 2.18).
-  ['linkerd', 'GRPCRoute apiVersion', (o) => findObject(o, 'GRPCRoute').apiVersion, () => 'gateway.networking.k8s.io/v1'],
+  [
+    'linkerd',
+    'GRPCRoute apiVersion',
+    (o) => findObject(o, 'GRPCRoute').apiVersion,
+    () => 'gateway.networking.k8s.io/v1',
+  ],
   // policy-controller/k8s/api/src/policy.rs targets_kind (version-2.16..2.20): a parentRef group "" or "core" is the
   // core group; the kind must be set. The status controller (k8s/status/src/routes/grpc.rs) then accepts the route.
   ['linkerd', 'GRPCRoute parentRefs', (o) => findObject(o, 'GRPCRoute').spec.parentRefs, () => [LINKERD_SERVICE_REF]],
   // runtime/src/admission.rs validate_grpc_backend_if_service: a Service backendRef needs its port.
-  ['linkerd', 'GRPCRoute backendRefs', (o) => findObject(o, 'GRPCRoute').spec.rules[0].backendRefs, () => [LINKERD_SERVICE_REF]],
+  [
+    'linkerd',
+    'GRPCRoute backendRefs',
+    (o) => findObject(o, 'GRPCRoute').spec.rules[0].backendRefs,
+    () => [LINKERD_SERVICE_REF],
+  ],
   // k8s/index/src/outbound/index/grpc.rs convert_route: parse_grpc_retry reads retry.linkerd.io/{grpc,limit,timeout},
   // index.rs parse_timeouts timeout.linkerd.io/{request,response,idle}, on the route's own annotations
   // (version-2.16..2.20); durations as `<n>ms` (parse_duration).
-  ['linkerd', 'GRPCRoute annotations', (o) => withoutSyncWave(findObject(o, 'GRPCRoute').metadata.annotations), () => ({
-    'retry.linkerd.io/grpc': 'cancelled,unavailable',
-    'retry.linkerd.io/limit': '2',
-    'retry.linkerd.io/timeout': '2000ms',
-    'timeout.linkerd.io/request': '10000ms',
-  })],
+  [
+    'linkerd',
+    'GRPCRoute annotations',
+    (o) => withoutSyncWave(findObject(o, 'GRPCRoute').metadata.annotations),
+    () => ({
+      'retry.linkerd.io/grpc': 'cancelled,unavailable',
+      'retry.linkerd.io/limit': '2',
+      'retry.linkerd.io/timeout': '2000ms',
+      'timeout.linkerd.io/request': '10000ms',
+    }),
+  ],
 
   // Istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol: `grpc` is GRPC (IsHTTP2), and an inbound GRPC port
   // gets no reset-before-request retries (pilot/pkg/networking/core/route/route.go BuildDefaultHTTPInboundRoute).
@@ -69,24 +101,64 @@ const ROWS: Row[] = [
   ['gateway-api', 'greeter Service appProtocol', greeterAppProtocol, () => 'grpc'],
   // Istio 1.30.3 manifests/charts/istio-control/istio-discovery/files/gateway-injection-template.yaml: pilot-agent
   // gets its own projected `istio-token` (audience istio-ca); the gateway reads nothing from the API server itself.
-  ['istio-ilb', 'gateway pod automountServiceAccountToken', (o) => gatewayPod(o).automountServiceAccountToken, () => false],
-  ['istio-ilb', 'gateway ServiceAccount automountServiceAccountToken', (o) => findObject(o, 'ServiceAccount', 'greeter-gateway').automountServiceAccountToken, () => false],
+  [
+    'istio-ilb',
+    'gateway pod automountServiceAccountToken',
+    (o) => gatewayPod(o).automountServiceAccountToken,
+    () => false,
+  ],
+  [
+    'istio-ilb',
+    'gateway ServiceAccount automountServiceAccountToken',
+    (o) => findObject(o, 'ServiceAccount', 'greeter-gateway').automountServiceAccountToken,
+    () => false,
+  ],
   // Istio 1.30.3 pilot/pkg/credentials/kube/secrets.go Authorize: a SubjectAccessReview for verb `list` on `secrets`
   // in the gateway's namespace, naming no object (so resourceNames could not satisfy it).
-  ['istio-ilb', 'gateway Role rules', (o) => findObject(o, 'Role', 'greeter-gateway').rules, () => [{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }]],
+  [
+    'istio-ilb',
+    'gateway Role rules',
+    (o) => findObject(o, 'Role', 'greeter-gateway').rules,
+    () => [{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }],
+  ],
   // Istio 1.30.3 pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go applyOverlay: the `serviceAccount` and
   // `deployment` keys are strategic-merged into what Istio generates; its kube-gateway.yaml template mounts istio-token.
-  ['gateway-api', 'Istio options: ServiceAccount overlay', (o) => istioOverlay(o, 'serviceAccount'), () => ({ automountServiceAccountToken: false })],
-  ['gateway-api', 'Istio options: Deployment overlay', (o) => istioOverlay(o, 'deployment').spec.template.spec, () => ({ automountServiceAccountToken: false })],
+  [
+    'gateway-api',
+    'Istio options: ServiceAccount overlay',
+    (o) => istioOverlay(o, 'serviceAccount'),
+    () => ({ automountServiceAccountToken: false }),
+  ],
+  [
+    'gateway-api',
+    'Istio options: Deployment overlay',
+    (o) => istioOverlay(o, 'deployment').spec.template.spec,
+    () => ({ automountServiceAccountToken: false }),
+  ],
 
   // Behind the `istio` class gateway without a mesh: Istio reads `kubernetes.io/h2c` as HTTP2 (conversion.go, above),
   // GEP-1911 makes it the standard value (kubernetes-sigs/gateway-api v1.6.1 geps/gep-1911/index.md), and ESPv2's
   // listener takes cleartext HTTP/2 (esp-v2 v2.55.7 src/go/configgenerator/filtergen/http_connection_manager.go, AUTO).
   ['endpoints', 'greeter Service appProtocol', greeterAppProtocol, () => H2C],
-  ['endpoints', 'ESPv2 Service appProtocol', (o) => findObject(o, 'Service', 'greeter-esp').spec.ports[0].appProtocol, () => H2C],
-  ['endpoints', 'Istio options: Deployment overlay', (o) => istioOverlay(o, 'deployment').spec.template.spec, () => ({ automountServiceAccountToken: false })],
+  [
+    'endpoints',
+    'ESPv2 Service appProtocol',
+    (o) => findObject(o, 'Service', 'greeter-esp').spec.ports[0].appProtocol,
+    () => H2C,
+  ],
+  [
+    'endpoints',
+    'Istio options: Deployment overlay',
+    (o) => istioOverlay(o, 'deployment').spec.template.spec,
+    () => ({ automountServiceAccountToken: false }),
+  ],
   // grpc-js clients read no appProtocol; the value is for whatever else fronts the Service (GEP-1911).
-  ['headless', 'headless Service appProtocol', (o) => findObject(o, 'Service', 'greeter-headless').spec.ports[0].appProtocol, () => H2C],
+  [
+    'headless',
+    'headless Service appProtocol',
+    (o) => findObject(o, 'Service', 'greeter-headless').spec.ports[0].appProtocol,
+    () => H2C,
+  ],
   ['k8s-resolver', 'greeter Service appProtocol', greeterAppProtocol, () => H2C],
   // kubernetes/ingress-nginx controller-v1.15.1 reads no appProtocol (internal/, cmd/, pkg/): the Ingress's
   // nginx.ingress.kubernetes.io/backend-protocol decides (docs/user-guide/nginx-configuration/annotations.md).
@@ -94,56 +166,143 @@ const ROWS: Row[] = [
 
   // Envoy Gateway v1.9.0: internal/gatewayapi/contexts.go attachEnvoyProxy reads the Gateway's
   // infrastructure.parametersRef to an EnvoyProxy in its namespace.
-  ['envoy-gateway', 'Gateway class and parametersRef', (o) => {
-    const { gatewayClassName, infrastructure } = findObject(o, 'Gateway').spec;
-    return { gatewayClassName, infrastructure };
-  }, () => ({ gatewayClassName: 'eg', infrastructure: { parametersRef: { group: 'gateway.envoyproxy.io', kind: 'EnvoyProxy', name: 'greeter-gateway' } } })],
+  [
+    'envoy-gateway',
+    'Gateway class and parametersRef',
+    (o) => {
+      const { gatewayClassName, infrastructure } = findObject(o, 'Gateway').spec;
+      return { gatewayClassName, infrastructure };
+    },
+    () => ({
+      gatewayClassName: 'eg',
+      infrastructure: {
+        parametersRef: { group: 'gateway.envoyproxy.io', kind: 'EnvoyProxy', name: 'greeter-gateway' },
+      },
+    }),
+  ],
   // internal/infrastructure/kubernetes/proxy/resource_provider.go Service: envoyService.name names the Service (else
   // a hash, ExpectedResourceHashedName) in the controller's namespace (proxy_infra.go GetResourceNamespace), and
   // envoyService.annotations go onto it; the client dials that name.
-  ['envoy-gateway', 'EnvoyProxy envoyService', (o) => findObject(o, 'EnvoyProxy').spec.provider.kubernetes.envoyService, (env) => ({
-    name: 'testing-greeter-gateway', type: 'LoadBalancer', ...(loadBalancerAnnotations(env) === undefined ? {} : { annotations: loadBalancerAnnotations(env) }),
-  })],
-  ['envoy-gateway', 'client TARGET', (o) => findObject(o, 'Deployment', 'greeter-client').spec.template.spec.containers[0].env.find((e: KubeObject) => e.name === 'TARGET').value,
-    () => 'testing-greeter-gateway.envoy-gateway-system.svc.cluster.local:443'],
+  [
+    'envoy-gateway',
+    'EnvoyProxy envoyService',
+    (o) => findObject(o, 'EnvoyProxy').spec.provider.kubernetes.envoyService,
+    (env) => ({
+      name: 'testing-greeter-gateway',
+      type: 'LoadBalancer',
+      ...(loadBalancerAnnotations(env) === undefined ? {} : { annotations: loadBalancerAnnotations(env) }),
+    }),
+  ],
+  [
+    'envoy-gateway',
+    'client TARGET',
+    (o) =>
+      findObject(o, 'Deployment', 'greeter-client').spec.template.spec.containers[0].env.find(
+        (e: KubeObject) => e.name === 'TARGET',
+      ).value,
+    () => 'testing-greeter-gateway.envoy-gateway-system.svc.cluster.local:443',
+  ],
   // internal/gatewayapi/translator.go infrastructureAnnotations: the Gateway's infrastructure.annotations go onto every
   // object Envoy Gateway deploys (resource_provider.go), so the load balancer's go in envoyService.annotations only.
-  ['envoy-gateway', 'Gateway infrastructure annotations', (o) => findObject(o, 'Gateway').spec.infrastructure.annotations, () => undefined],
+  [
+    'envoy-gateway',
+    'Gateway infrastructure annotations',
+    (o) => findObject(o, 'Gateway').spec.infrastructure.annotations,
+    () => undefined,
+  ],
   // Gateway API: a listener's certificateRefs name a Secret in the Gateway's namespace; no ReferenceGrant needed.
-  ['envoy-gateway', 'listener TLS Secret', (o) => findObject(o, 'Gateway').spec.listeners[0].tls.certificateRefs, () => [{ group: '', kind: 'Secret', name: 'grpc-example-com-tls' }]],
-  ['envoy-gateway', 'GRPCRoute matches (only the public services)', (o) => findObject(o, 'GRPCRoute').spec.rules[0].matches, () => [{ method: { type: 'Exact', service: GREETER_SERVICE } }]],
+  [
+    'envoy-gateway',
+    'listener TLS Secret',
+    (o) => findObject(o, 'Gateway').spec.listeners[0].tls.certificateRefs,
+    () => [{ group: '', kind: 'Secret', name: 'grpc-example-com-tls' }],
+  ],
+  [
+    'envoy-gateway',
+    'GRPCRoute matches (only the public services)',
+    (o) => findObject(o, 'GRPCRoute').spec.rules[0].matches,
+    () => [{ method: { type: 'Exact', service: GREETER_SERVICE } }],
+  ],
   // The BackendTrafficPolicy CRD (upstream/crds/envoy-gateway-v1.9.0-backendtrafficpolicies.yaml): targetRefs to a
   // GRPCRoute of group gateway.networking.k8s.io (its CEL rules), loadBalancer.type, retry.retryOn.triggers.
-  ['envoy-gateway', 'BackendTrafficPolicy targetRefs', (o) => findObject(o, 'BackendTrafficPolicy').spec.targetRefs, () => [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', name: 'greeter' }]],
-  ['envoy-gateway', 'BackendTrafficPolicy loadBalancer', (o) => findObject(o, 'BackendTrafficPolicy').spec.loadBalancer, () => ({ type: 'RoundRobin' })],
-  ['envoy-gateway', 'BackendTrafficPolicy retry', (o) => findObject(o, 'BackendTrafficPolicy').spec.retry, () => ({
-    numRetries: 3, perRetry: { timeout: '2s' }, retryOn: { triggers: ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'] },
-  })],
+  [
+    'envoy-gateway',
+    'BackendTrafficPolicy targetRefs',
+    (o) => findObject(o, 'BackendTrafficPolicy').spec.targetRefs,
+    () => [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', name: 'greeter' }],
+  ],
+  [
+    'envoy-gateway',
+    'BackendTrafficPolicy loadBalancer',
+    (o) => findObject(o, 'BackendTrafficPolicy').spec.loadBalancer,
+    () => ({ type: 'RoundRobin' }),
+  ],
+  [
+    'envoy-gateway',
+    'BackendTrafficPolicy retry',
+    (o) => findObject(o, 'BackendTrafficPolicy').spec.retry,
+    () => ({
+      numRetries: 3,
+      perRetry: { timeout: '2s' },
+      retryOn: { triggers: ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'] },
+    }),
+  ],
   // With a GRPCRoute Envoy Gateway speaks gRPC to the pods whatever the Service says (internal/gatewayapi/route.go
   // inspectAppProtocolByRouteKind); `kubernetes.io/h2c` serves an HTTPRoute too (resolveBackendProtocol).
   ['envoy-gateway', 'greeter Service appProtocol', greeterAppProtocol, () => H2C],
 
   // Istio 1.30 manifests/charts/istio-control/istio-discovery/files/grpc-agent.yaml: the `grpc-agent` template sets
   // GRPC_XDS_BOOTSTRAP in the app's containers; holdApplicationUntilProxyStarts adds its `pilot-agent wait` postStart.
-  ['istio-proxyless', 'greeter pod annotations', (o) => findObject(o, 'Deployment', 'greeter').spec.template.metadata.annotations, () => ({
-    'inject.istio.io/templates': 'grpc-agent', 'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true, terminationDrainDuration: '20s' }),
-  })],
-  ['istio-proxyless', 'client pod annotations', (o) => findObject(o, 'Deployment', 'greeter-client').spec.template.metadata.annotations, () => ({
-    'inject.istio.io/templates': 'grpc-agent', 'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true }),
-  })],
+  [
+    'istio-proxyless',
+    'greeter pod annotations',
+    (o) => findObject(o, 'Deployment', 'greeter').spec.template.metadata.annotations,
+    () => ({
+      'inject.istio.io/templates': 'grpc-agent',
+      'proxy.istio.io/config': JSON.stringify({
+        holdApplicationUntilProxyStarts: true,
+        terminationDrainDuration: '20s',
+      }),
+    }),
+  ],
+  [
+    'istio-proxyless',
+    'client pod annotations',
+    (o) => findObject(o, 'Deployment', 'greeter-client').spec.template.metadata.annotations,
+    () => ({
+      'inject.istio.io/templates': 'grpc-agent',
+      'proxy.istio.io/config': JSON.stringify({ holdApplicationUntilProxyStarts: true }),
+    }),
+  ],
   // https://istio.io/latest/blog/2021/proxyless-grpc/: clients dial xds:///<host>:<port>; ROUND_ROBIN is the only
   // DestinationRule load balancer proxyless gRPC supports.
-  ['istio-proxyless', 'client TARGET', (o) => findObject(o, 'Deployment', 'greeter-client').spec.template.spec.containers[0].env.find((e: KubeObject) => e.name === 'TARGET').value,
-    () => 'xds:///greeter.testing.svc.cluster.local:50051'],
-  ['istio-proxyless', 'DestinationRule load balancer', (o) => findObject(o, 'DestinationRule').spec.trafficPolicy, () => ({ loadBalancer: { simple: 'ROUND_ROBIN' } })],
+  [
+    'istio-proxyless',
+    'client TARGET',
+    (o) =>
+      findObject(o, 'Deployment', 'greeter-client').spec.template.spec.containers[0].env.find(
+        (e: KubeObject) => e.name === 'TARGET',
+      ).value,
+    () => 'xds:///greeter.testing.svc.cluster.local:50051',
+  ],
+  [
+    'istio-proxyless',
+    'DestinationRule load balancer',
+    (o) => findObject(o, 'DestinationRule').spec.trafficPolicy,
+    () => ({ loadBalancer: { simple: 'ROUND_ROBIN' } }),
+  ],
   ['istio-proxyless', 'greeter Service appProtocol', greeterAppProtocol, () => 'grpc'],
 ];
 
-const cases = ROWS.flatMap(([strategy, field, read, expected]) => environmentsWith(strategy).map((env) => [strategy, env.name, field, read, expected] as const));
+const cases = ROWS.flatMap(([strategy, field, read, expected]) =>
+  environmentsWith(strategy).map((env) => [strategy, env.name, field, read, expected] as const),
+);
 
 test('every strategy has rows', () => {
   const covered = new Set(ROWS.map(([strategy]) => strategy));
-  for (const env of Object.values(ENVIRONMENTS)) for (const strategy of env.strategies) expect({ strategy, covered: covered.has(strategy) }).toEqual({ strategy, covered: true });
+  for (const env of Object.values(ENVIRONMENTS))
+    for (const strategy of env.strategies)
+      expect({ strategy, covered: covered.has(strategy) }).toEqual({ strategy, covered: true });
 });
 
 test.each(cases)('%s in %s: %s', (strategy, env, _field, read, expected) => {
@@ -151,7 +310,10 @@ test.each(cases)('%s in %s: %s', (strategy, env, _field, read, expected) => {
 });
 
 /** The data planes each strategy puts between its client and the greeter's pods, and what else they read. */
-const DATA_PLANES: Record<StrategyName, { planes: DataPlane[]; context?: (objects: readonly KubeObject[]) => PortHandlingContext }> = {
+const DATA_PLANES: Record<
+  StrategyName,
+  { planes: DataPlane[]; context?: (objects: readonly KubeObject[]) => PortHandlingContext }
+> = {
   'istio-ilb': { planes: ['istio-gateway', 'istio-sidecar'] },
   'gateway-api': { planes: ['istio-gateway', 'istio-sidecar'] },
   // Both generations of Linkerd proxy: 2.16/2.17 detect, 2.18+ read appProtocol.
@@ -167,22 +329,47 @@ const DATA_PLANES: Record<StrategyName, { planes: DataPlane[]; context?: (object
   'istio-proxyless': { planes: [] },
 };
 
-const serviceCases = Object.values(ENVIRONMENTS).flatMap((env) => env.strategies.map((strategy) => [env.name, strategy] as const));
+const serviceCases = Object.values(ENVIRONMENTS).flatMap((env) =>
+  env.strategies.map((strategy) => [env.name, strategy] as const),
+);
 
-test.each(serviceCases)('dist/%s/%s: every gRPC Service port is balanced per call by each data plane in front of it', (env, strategy) => {
-  const objects = objectsOf(env, strategy);
-  const { planes, context } = DATA_PLANES[strategy];
-  const grpcPorts = services(objects).flatMap((service) => service.spec.ports.filter((p: KubeObject) => p.name === 'grpc').map((port: KubeObject) => ({ service: service.metadata.name, port })));
-  expect(grpcPorts.length).toBeGreaterThan(0);
-  for (const { service, port } of grpcPorts) {
-    for (const plane of planes) {
-      const handling = portHandling(plane, { name: port.name, appProtocol: port.appProtocol, port: port.port, protocol: port.protocol }, context?.(objects) ?? {});
-      expect({ service, plane, handling, balanced: balancesEachCall(handling) }).toEqual({ service, plane, handling, balanced: true });
+test.each(serviceCases)(
+  'dist/%s/%s: every gRPC Service port is balanced per call by each data plane in front of it',
+  (env, strategy) => {
+    const objects = objectsOf(env, strategy);
+    const { planes, context } = DATA_PLANES[strategy];
+    const grpcPorts = services(objects).flatMap((service) =>
+      service.spec.ports
+        .filter((p: KubeObject) => p.name === 'grpc')
+        .map((port: KubeObject) => ({ service: service.metadata.name, port })),
+    );
+    expect(grpcPorts.length).toBeGreaterThan(0);
+    for (const { service, port } of grpcPorts) {
+      for (const plane of planes) {
+        const handling = portHandling(
+          plane,
+          { name: port.name, appProtocol: port.appProtocol, port: port.port, protocol: port.protocol },
+          context?.(objects) ?? {},
+        );
+        expect({ service, plane, handling, balanced: balancesEachCall(handling) }).toEqual({
+          service,
+          plane,
+          handling,
+          balanced: true,
+        });
+      }
     }
-  }
-});
+  },
+);
 
-test.each(environmentsWith('linkerd').map((env) => env.name))('dist/%s/linkerd: no Service port that Linkerd >= 2.18 carries as opaque TCP', (env) => {
-  const ports = services(objectsOf(env, 'linkerd')).flatMap((s) => s.spec.ports);
-  expect(ports.map((p: KubeObject) => portHandling('linkerd-2.18', { name: p.name, appProtocol: p.appProtocol, port: p.port }))).not.toContain('opaque');
-});
+test.each(environmentsWith('linkerd').map((env) => env.name))(
+  'dist/%s/linkerd: no Service port that Linkerd >= 2.18 carries as opaque TCP',
+  (env) => {
+    const ports = services(objectsOf(env, 'linkerd')).flatMap((s) => s.spec.ports);
+    expect(
+      ports.map((p: KubeObject) =>
+        portHandling('linkerd-2.18', { name: p.name, appProtocol: p.appProtocol, port: p.port }),
+      ),
+    ).not.toContain('opaque');
+  },
+);

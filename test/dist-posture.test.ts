@@ -24,12 +24,28 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job',
 const ISTIO_AUTO_IMAGE = 'auto';
 
 /** The pod spec of a workload object. */
-const podSpec = (o: KubeObject) => (o.kind === 'Pod' ? o.spec : o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec);
+const podSpec = (o: KubeObject) =>
+  o.kind === 'Pod' ? o.spec : o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec;
 const allContainers = (pod: KubeObject): KubeObject[] => [...(pod.initContainers ?? []), ...pod.containers];
 
 // Pod Security Standards (Kubernetes 1.27): the "restricted" profile, and the sysctls "baseline" calls safe.
-const SAFE_SYSCTLS = new Set(['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range']);
-const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+]);
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 /** Every rule of the restricted profile a pod breaks, as readable strings (empty: it meets the profile). */
 function restrictedViolations(pod: KubeObject): string[] {
@@ -37,27 +53,34 @@ function restrictedViolations(pod: KubeObject): string[] {
   for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) if (pod[field]) violations.push(`${field}: true`);
   for (const volume of pod.volumes ?? []) {
     const types = Object.keys(volume).filter((key) => key !== 'name');
-    if (!types.every((type) => RESTRICTED_VOLUME_TYPES.has(type))) violations.push(`volume ${volume.name}: ${types.join(', ')}`);
+    if (!types.every((type) => RESTRICTED_VOLUME_TYPES.has(type)))
+      violations.push(`volume ${volume.name}: ${types.join(', ')}`);
   }
-  for (const sysctl of pod.securityContext?.sysctls ?? []) if (!SAFE_SYSCTLS.has(sysctl.name)) violations.push(`sysctl ${sysctl.name}`);
+  for (const sysctl of pod.securityContext?.sysctls ?? [])
+    if (!SAFE_SYSCTLS.has(sysctl.name)) violations.push(`sysctl ${sysctl.name}`);
   const podSeccomp = pod.securityContext?.seccompProfile?.type;
   for (const container of allContainers(pod)) {
     const context = container.securityContext ?? {};
     const where = `container ${container.name}`;
     if (context.privileged) violations.push(`${where}: privileged`);
     if (context.allowPrivilegeEscalation !== false) violations.push(`${where}: allowPrivilegeEscalation not false`);
-    if (!(context.runAsNonRoot ?? pod.securityContext?.runAsNonRoot)) violations.push(`${where}: runAsNonRoot not true`);
+    if (!(context.runAsNonRoot ?? pod.securityContext?.runAsNonRoot))
+      violations.push(`${where}: runAsNonRoot not true`);
     if ((context.runAsUser ?? pod.securityContext?.runAsUser) === 0) violations.push(`${where}: runAsUser 0`);
-    if (!['RuntimeDefault', 'Localhost'].includes(context.seccompProfile?.type ?? podSeccomp)) violations.push(`${where}: no RuntimeDefault seccomp profile`);
+    if (!['RuntimeDefault', 'Localhost'].includes(context.seccompProfile?.type ?? podSeccomp))
+      violations.push(`${where}: no RuntimeDefault seccomp profile`);
     if (!(context.capabilities?.drop ?? []).includes('ALL')) violations.push(`${where}: capabilities not dropping ALL`);
-    for (const added of context.capabilities?.add ?? []) if (added !== 'NET_BIND_SERVICE') violations.push(`${where}: adds capability ${added}`);
+    for (const added of context.capabilities?.add ?? [])
+      if (added !== 'NET_BIND_SERVICE') violations.push(`${where}: adds capability ${added}`);
     for (const port of container.ports ?? []) if (port.hostPort) violations.push(`${where}: hostPort ${port.hostPort}`);
   }
   return violations;
 }
 
 test('dist/ holds every environment × strategy directory', () => {
-  expect(dirs.length).toBeGreaterThanOrEqual(Object.values(ENVIRONMENTS).reduce((n, env) => n + env.strategies.length, 0));
+  expect(dirs.length).toBeGreaterThanOrEqual(
+    Object.values(ENVIRONMENTS).reduce((n, env) => n + env.strategies.length, 0),
+  );
 });
 
 describe.each(dirs)('dist/%s', (dir) => {
@@ -68,17 +91,26 @@ describe.each(dirs)('dist/%s', (dir) => {
 
   test('no Secret and no key or certificate in any file: key material is created in the cluster, never in git', () => {
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
-    for (const file of files) expect({ file: file.file, keyMaterial: /-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/.test(file.text) }).toEqual({ file: file.file, keyMaterial: false });
+    for (const file of files)
+      expect({
+        file: file.file,
+        keyMaterial: /-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/.test(file.text),
+      }).toEqual({ file: file.file, keyMaterial: false });
   });
 
   test('every workload meets the Pod Security Standards "restricted" profile', () => {
-    for (const workload of workloads) expect({ workload: workload.metadata.name, violations: restrictedViolations(podSpec(workload)) }).toEqual({ workload: workload.metadata.name, violations: [] });
+    for (const workload of workloads)
+      expect({ workload: workload.metadata.name, violations: restrictedViolations(podSpec(workload)) }).toEqual({
+        workload: workload.metadata.name,
+        violations: [],
+      });
   });
 
   test('every Namespace enforces Pod Security Admission: baseline where a mesh injects, restricted elsewhere', () => {
     for (const namespace of objects.filter((o) => o.kind === 'Namespace')) {
       const labels = namespace.metadata.labels ?? {};
-      const meshed = labels['istio-injection'] === 'enabled' || namespace.metadata.annotations?.['linkerd.io/inject'] === 'enabled';
+      const meshed =
+        labels['istio-injection'] === 'enabled' || namespace.metadata.annotations?.['linkerd.io/inject'] === 'enabled';
       expect(labels).toMatchObject({
         'pod-security.kubernetes.io/enforce': meshed ? 'baseline' : 'restricted',
         'pod-security.kubernetes.io/warn': 'restricted',
@@ -92,7 +124,10 @@ describe.each(dirs)('dist/%s', (dir) => {
       for (const container of allContainers(podSpec(workload))) {
         expect({ container: `${workload.metadata.name}/${container.name}`, resources: container.resources }).toEqual({
           container: `${workload.metadata.name}/${container.name}`,
-          resources: { requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { cpu: expect.any(String), memory: expect.any(String) } },
+          resources: {
+            requests: { cpu: expect.any(String), memory: expect.any(String) },
+            limits: { cpu: expect.any(String), memory: expect.any(String) },
+          },
         });
       }
     }
@@ -106,7 +141,11 @@ describe.each(dirs)('dist/%s', (dir) => {
           expect(workload.spec.template.metadata.annotations['inject.istio.io/templates']).toBe('gateway');
           continue;
         }
-        expect({ container: name, readiness: container.readinessProbe !== undefined, liveness: container.livenessProbe !== undefined }).toEqual({ container: name, readiness: true, liveness: true });
+        expect({
+          container: name,
+          readiness: container.readinessProbe !== undefined,
+          liveness: container.livenessProbe !== undefined,
+        }).toEqual({ container: name, readiness: true, liveness: true });
       }
     }
   });
@@ -114,17 +153,29 @@ describe.each(dirs)('dist/%s', (dir) => {
   test('API tokens are mounted only for processes that read the Kubernetes API', () => {
     for (const workload of workloads) {
       const pod = podSpec(workload);
-      const readsApi = pod.containers.some((c: KubeObject) => (c.env ?? []).some((e: KubeObject) => e.name === CLIENT_ENV.target && e.value.startsWith('kubernetes:///')));
-      expect({ workload: workload.metadata.name, automount: pod.automountServiceAccountToken !== false }).toEqual({ workload: workload.metadata.name, automount: readsApi });
+      const readsApi = pod.containers.some((c: KubeObject) =>
+        (c.env ?? []).some((e: KubeObject) => e.name === CLIENT_ENV.target && e.value.startsWith('kubernetes:///')),
+      );
+      expect({ workload: workload.metadata.name, automount: pod.automountServiceAccountToken !== false }).toEqual({
+        workload: workload.metadata.name,
+        automount: readsApi,
+      });
     }
   });
 
   test('every workload with more than one replica has a PodDisruptionBudget that selects it', () => {
     for (const workload of workloads.filter((w) => (w.spec.replicas ?? 1) > 1)) {
       const labels = workload.spec.template.metadata.labels;
-      const budgets = objects.filter((o) => o.kind === 'PodDisruptionBudget' && o.metadata.namespace === workload.metadata.namespace
-        && Object.entries(o.spec.selector.matchLabels).every(([key, value]) => labels[key] === value));
-      expect({ workload: workload.metadata.name, budgets: budgets.length }).toEqual({ workload: workload.metadata.name, budgets: 1 });
+      const budgets = objects.filter(
+        (o) =>
+          o.kind === 'PodDisruptionBudget' &&
+          o.metadata.namespace === workload.metadata.namespace &&
+          Object.entries(o.spec.selector.matchLabels).every(([key, value]) => labels[key] === value),
+      );
+      expect({ workload: workload.metadata.name, budgets: budgets.length }).toEqual({
+        workload: workload.metadata.name,
+        budgets: 1,
+      });
     }
   });
 
@@ -135,13 +186,22 @@ describe.each(dirs)('dist/%s', (dir) => {
       expect(container.image).not.toMatch(/:latest$/);
       if (!Object.values(IMAGE_NAMES).some((name) => container.image.includes(`${name}:`))) continue;
       // This project's own images: as the environment builds and ships them.
-      expect({ image: container.image, pullPolicy: container.imagePullPolicy }).toEqual(environment!.images.registry === ''
-        ? { image: expect.not.stringContaining('/'), pullPolicy: environment!.images.pullPolicy }
-        : { image: expect.stringMatching(new RegExp(`^${environment!.images.registry}/`)), pullPolicy: environment!.images.pullPolicy });
+      expect({ image: container.image, pullPolicy: container.imagePullPolicy }).toEqual(
+        environment!.images.registry === ''
+          ? { image: expect.not.stringContaining('/'), pullPolicy: environment!.images.pullPolicy }
+          : {
+              image: expect.stringMatching(new RegExp(`^${environment!.images.registry}/`)),
+              pullPolicy: environment!.images.pullPolicy,
+            },
+      );
     }
   });
 
   test('every object is annotated with an Argo CD sync wave or is an Argo CD Application', () => {
-    for (const o of objects) expect({ object: `${o.kind}/${o.metadata.name}`, ok: o.kind === 'Application' || o.metadata.annotations?.[SYNC_WAVE_ANNOTATION] !== undefined }).toEqual({ object: `${o.kind}/${o.metadata.name}`, ok: true });
+    for (const o of objects)
+      expect({
+        object: `${o.kind}/${o.metadata.name}`,
+        ok: o.kind === 'Application' || o.metadata.annotations?.[SYNC_WAVE_ANNOTATION] !== undefined,
+      }).toEqual({ object: `${o.kind}/${o.metadata.name}`, ok: true });
   });
 });

@@ -12,41 +12,63 @@ import { SETTINGS_DOC, renderedSettingsDoc } from '../scripts/settings-doc';
 
 const README = path.join(ROOT, 'README.md');
 const DOCS = path.join(ROOT, 'docs');
-const pages = [README, ...readdirSync(DOCS).filter((file) => file.endsWith('.md')).map((file) => path.join(DOCS, file))];
+const pages = [
+  README,
+  ...readdirSync(DOCS)
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => path.join(DOCS, file)),
+];
 const read = (file: string) => readFileSync(file, 'utf8');
 /** Markdown without its fenced code blocks, where a `[x](y)` is code, not a link. */
 const prose = (text: string) => text.replace(/^```[\s\S]*?^```/gm, '');
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
-const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
-const anchorsOf = (file: string) => new Set([...prose(read(file)).matchAll(/^#{1,6} (.+)$/gm)].map((match) => slug(match[1])));
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+const anchorsOf = (file: string) =>
+  new Set([...prose(read(file)).matchAll(/^#{1,6} (.+)$/gm)].map((match) => slug(match[1])));
 
 test('docs/settings.md lists exactly the settings the server and client print with --help (run `npm run docs:settings` if not)', async () => {
   expect(await renderedSettingsDoc()).toBe(read(SETTINGS_DOC));
 }, 60_000);
 
-test.each(pages.map((page) => [path.relative(ROOT, page), page]))('every relative link in %s resolves to a file (and a heading, for #anchors)', (_, page) => {
-  const links = [...prose(read(page)).matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]).filter((link) => !/^[a-z]+:/.test(link));
-  const broken = links.filter((link) => {
-    const [file, anchor] = link.split('#');
-    const target = file === '' ? page : path.resolve(path.dirname(page), file);
-    if (!existsSync(target)) return true;
-    return anchor !== undefined && statSync(target).isFile() && target.endsWith('.md') && !anchorsOf(target).has(anchor);
-  });
-  if (page === README) expect(links.length).toBeGreaterThan(0);
-  expect(broken).toEqual([]);
-});
+test.each(pages.map((page) => [path.relative(ROOT, page), page]))(
+  'every relative link in %s resolves to a file (and a heading, for #anchors)',
+  (_, page) => {
+    const links = [...prose(read(page)).matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((match) => match[1])
+      .filter((link) => !/^[a-z]+:/.test(link));
+    const broken = links.filter((link) => {
+      const [file, anchor] = link.split('#');
+      const target = file === '' ? page : path.resolve(path.dirname(page), file);
+      if (!existsSync(target)) return true;
+      return (
+        anchor !== undefined && statSync(target).isFile() && target.endsWith('.md') && !anchorsOf(target).has(anchor)
+      );
+    });
+    if (page === README) expect(links.length).toBeGreaterThan(0);
+    expect(broken).toEqual([]);
+  },
+);
 
 describe('README', () => {
   const readme = read(README);
 
   test('stays under 20 KB, with no "seed" there, in docs/ or in the library\'s README and API.md', () => {
     expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(20 * 1024);
-    for (const file of [...pages, path.join(ROOT, 'lib', 'API.md'), path.join(ROOT, 'lib', 'README.md')]) expect({ file, seed: /\bseed\b/i.test(read(file)) }).toEqual({ file, seed: false });
+    for (const file of [...pages, path.join(ROOT, 'lib', 'API.md'), path.join(ROOT, 'lib', 'README.md')])
+      expect({ file, seed: /\bseed\b/i.test(read(file)) }).toEqual({ file, seed: false });
   });
 
   test('the Quickstart takes at most 12 commands, and they name what dist/docker-desktop/ renders', () => {
-    const section = readme.slice(readme.indexOf('## Quickstart'), readme.indexOf('\n## ', readme.indexOf('## Quickstart') + 1));
+    const section = readme.slice(
+      readme.indexOf('## Quickstart'),
+      readme.indexOf('\n## ', readme.indexOf('## Quickstart') + 1),
+    );
     const commands = /```sh\n([\s\S]*?)```/.exec(section)![1].trim().split('\n');
     expect(commands.length).toBeLessThanOrEqual(12);
     const env = ENVIRONMENTS['docker-desktop'];
@@ -72,5 +94,7 @@ describe('README', () => {
 });
 
 test('git ignores what `npm pack` writes', () => {
-  expect(execFileSync('git', ['check-ignore', 'grpc-k8s-lb-0.1.0.tgz'], { cwd: ROOT, encoding: 'utf8' }).trim()).toBe('grpc-k8s-lb-0.1.0.tgz');
+  expect(execFileSync('git', ['check-ignore', 'grpc-k8s-lb-0.1.0.tgz'], { cwd: ROOT, encoding: 'utf8' }).trim()).toBe(
+    'grpc-k8s-lb-0.1.0.tgz',
+  );
 });

@@ -8,7 +8,13 @@ import { cpSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { KUSTOMIZATION_FILE } from '../deploy/kustomization';
-import { apiResource, kubectlName, startDiscoveryServer, writeDiscoveryKubeconfig, type DiscoveryServer } from '../harness/kube-discovery';
+import {
+  apiResource,
+  kubectlName,
+  startDiscoveryServer,
+  writeDiscoveryKubeconfig,
+  type DiscoveryServer,
+} from '../harness/kube-discovery';
 import { KUBECTL_INSTALL_HINT, kubectl, kubectlMissing } from '../harness/kubectl';
 import { manifestDirs, readManifestDir, type KubeObject } from '../harness/manifests';
 import { ROOT } from '../harness/processes';
@@ -23,16 +29,32 @@ function createdLines(objects: readonly KubeObject[]): string[] {
   return objects
     .map((o) => {
       const resource = apiResource(o);
-      return resource ? `${kubectlName(resource, o.metadata.name)} created (dry run)` : `(no ${o.apiVersion} ${o.kind} in Kubernetes 1.32 or upstream/crds)`;
+      return resource
+        ? `${kubectlName(resource, o.metadata.name)} created (dry run)`
+        : `(no ${o.apiVersion} ${o.kind} in Kubernetes 1.32 or upstream/crds)`;
     })
     .sort();
 }
 
-describeWhenInstalled('kubectl apply', kubectlMissing(), KUBECTL_INSTALL_HINT)('kubectl apply --dry-run=client against a discovery-only API server', () => {
+describeWhenInstalled(
+  'kubectl apply',
+  kubectlMissing(),
+  KUBECTL_INSTALL_HINT,
+)('kubectl apply --dry-run=client against a discovery-only API server', () => {
   let server: DiscoveryServer;
   let work: string;
   const apply = (mode: '-f' | '-k', dir: string) =>
-    kubectl(['--kubeconfig', path.join(work, 'kubeconfig'), '--cache-dir', path.join(work, 'cache'), 'apply', '--dry-run=client', '--validate=false', mode, `${dir}/`]);
+    kubectl([
+      '--kubeconfig',
+      path.join(work, 'kubeconfig'),
+      '--cache-dir',
+      path.join(work, 'cache'),
+      'apply',
+      '--dry-run=client',
+      '--validate=false',
+      mode,
+      `${dir}/`,
+    ]);
   const outcome = async (run: ReturnType<typeof apply>) => {
     const { status, stdout, stderr } = await run;
     return { status, stderr, lines: stdout.split('\n').filter(Boolean).sort() };
@@ -67,7 +89,10 @@ describeWhenInstalled('kubectl apply', kubectlMissing(), KUBECTL_INSTALL_HINT)('
   test('a file kubectl reads that is not an object, such as a kustomization.yaml, makes `kubectl apply -f` exit non-zero', async () => {
     const copy = mkdtempSync(path.join(tmpdir(), 'kubectl-planted-'));
     try {
-      const source = path.join(DIST, dirs.find((dir) => !dir.startsWith('argocd'))!);
+      const source = path.join(
+        DIST,
+        dirs.find((dir) => !dir.startsWith('argocd'))!,
+      );
       cpSync(source, copy, { recursive: true });
       const control = await outcome(apply('-f', copy));
       expect(control.status).toBe(0);
@@ -75,7 +100,9 @@ describeWhenInstalled('kubectl apply', kubectlMissing(), KUBECTL_INSTALL_HINT)('
       renameSync(path.join(copy, KUSTOMIZATION_FILE), path.join(copy, 'kustomization.yaml'));
       const planted = await outcome(apply('-f', copy));
       expect(planted.status).not.toBe(0);
-      expect(planted.stderr).toMatch(/no matches for kind "Kustomization" in version "kustomize\.config\.k8s\.io\/v1beta1"/);
+      expect(planted.stderr).toMatch(
+        /no matches for kind "Kustomization" in version "kustomize\.config\.k8s\.io\/v1beta1"/,
+      );
       // Everything else was still applied: the failure is the planted file alone.
       expect(planted.lines).toEqual(control.lines);
     } finally {

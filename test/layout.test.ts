@@ -21,15 +21,27 @@ const RULES: readonly ImportRule[] = [
   { from: 'demo/', forbidden: ['test/'], why: 'demo shares code with tests through harness/' },
   { from: 'bench/', forbidden: ['test/'], why: 'benchmarks share code with tests through harness/' },
   { from: 'test/', forbidden: ['demo/', 'bench/'], why: 'tests share code with demo and bench through harness/' },
-  { from: 'harness/', forbidden: ['test/', 'demo/', 'bench/'], why: 'the harness is shared: it imports none of its users' },
+  {
+    from: 'harness/',
+    forbidden: ['test/', 'demo/', 'bench/'],
+    why: 'the harness is shared: it imports none of its users',
+  },
   {
     from: 'lib/',
     forbidden: ['deploy/', 'harness/', 'test/', 'demo/', 'bench/', 'main.ts', 'app/'],
     allowed: ['app/settings.ts'],
     why: 'the construct library ships alone: of the app it carries only the dependency-free settings names',
   },
-  { from: 'app/', forbidden: ['lib/', 'deploy/', 'harness/'], why: 'the greeter app ships alone, with its runtime dependencies only' },
-  { from: 'deploy/', forbidden: ['harness/', 'test/', 'demo/', 'bench/'], why: "this repository's deployment is built from the library, never from test code" },
+  {
+    from: 'app/',
+    forbidden: ['lib/', 'deploy/', 'harness/'],
+    why: 'the greeter app ships alone, with its runtime dependencies only',
+  },
+  {
+    from: 'deploy/',
+    forbidden: ['harness/', 'test/', 'demo/', 'bench/'],
+    why: "this repository's deployment is built from the library, never from test code",
+  },
 ];
 
 /** A source file by its path from the repository root, with `/` separators. */
@@ -52,7 +64,11 @@ function importSpecifiers(text: string): string[] {
  * The repository path a specifier names (`lib/grpc-app`, `app/settings.ts`, `main.ts`), or undefined for a package
  * that is not one of the workspaces. Paths stay as written: a rule on a folder does not need the extension.
  */
-function importTarget(file: string, specifier: string, workspaces: Readonly<Record<string, string>>): string | undefined {
+function importTarget(
+  file: string,
+  specifier: string,
+  workspaces: Readonly<Record<string, string>>,
+): string | undefined {
   if (specifier.startsWith('.')) return path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier));
   const [scopeOrName, ...rest] = specifier.split('/');
   const name = scopeOrName.startsWith('@') ? `${scopeOrName}/${rest.shift()}` : scopeOrName;
@@ -63,18 +79,27 @@ function importTarget(file: string, specifier: string, workspaces: Readonly<Reco
 /** Whether a target is a path, or under a folder, that a rule names (`app/settings` matches `app/settings.ts`). */
 function matches(target: string, entry: string): boolean {
   if (entry.endsWith('/')) return target === entry.slice(0, -1) || target.startsWith(entry);
-  return [entry, ...EXTENSIONS.map((ext) => entry.replace(/\.[a-z]+$/, '') + ext)].includes(target) || target === entry.replace(/\.[a-z]+$/, '');
+  return (
+    [entry, ...EXTENSIONS.map((ext) => entry.replace(/\.[a-z]+$/, '') + ext)].includes(target) ||
+    target === entry.replace(/\.[a-z]+$/, '')
+  );
 }
 
 /** Every import that breaks a rule, as `<file> imports '<specifier>' (<target>): <why>`. */
-function layoutViolations(files: readonly SourceFile[], rules: readonly ImportRule[], workspaces: Readonly<Record<string, string>>): string[] {
+function layoutViolations(
+  files: readonly SourceFile[],
+  rules: readonly ImportRule[],
+  workspaces: Readonly<Record<string, string>>,
+): string[] {
   const violations: string[] = [];
   for (const file of files) {
     for (const rule of rules.filter((r) => file.path.startsWith(r.from))) {
       for (const specifier of importSpecifiers(file.text)) {
         const target = importTarget(file.path, specifier, workspaces);
         if (target === undefined) continue;
-        const forbidden = rule.forbidden.some((entry) => matches(target, entry)) && !(rule.allowed ?? []).some((entry) => matches(target, entry));
+        const forbidden =
+          rule.forbidden.some((entry) => matches(target, entry)) &&
+          !(rule.allowed ?? []).some((entry) => matches(target, entry));
         if (forbidden) violations.push(`${file.path} imports '${specifier}' (${target}): ${rule.why}`);
       }
     }
@@ -86,15 +111,23 @@ function layoutViolations(files: readonly SourceFile[], rules: readonly ImportRu
 function sourceFiles(dir = ''): SourceFile[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
     const relative = dir === '' ? entry.name : `${dir}/${entry.name}`;
-    if (entry.isDirectory()) return entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name) ? [] : sourceFiles(relative);
-    return entry.isFile() && SOURCE.test(entry.name) ? [{ path: relative, text: readFileSync(path.join(ROOT, relative), 'utf8') }] : [];
+    if (entry.isDirectory())
+      return entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name) ? [] : sourceFiles(relative);
+    return entry.isFile() && SOURCE.test(entry.name)
+      ? [{ path: relative, text: readFileSync(path.join(ROOT, relative), 'utf8') }]
+      : [];
   });
 }
 
 /** The workspaces' package names, each to its folder: `import 'greeter-app/client'` is an import of app/. */
 function workspaceFolders(): Record<string, string> {
   const { workspaces } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] };
-  return Object.fromEntries(workspaces.map((folder) => [JSON.parse(readFileSync(path.join(ROOT, folder, 'package.json'), 'utf8')).name as string, `${folder}/`]));
+  return Object.fromEntries(
+    workspaces.map((folder) => [
+      JSON.parse(readFileSync(path.join(ROOT, folder, 'package.json'), 'utf8')).name as string,
+      `${folder}/`,
+    ]),
+  );
 }
 
 describe('the repository', () => {
@@ -102,9 +135,16 @@ describe('the repository', () => {
   const workspaces = workspaceFolders();
 
   test('every folder a rule names has source files, whose imports the checker reads', () => {
-    for (const rule of RULES) expect({ folder: rule.from, files: files.some((f) => f.path.startsWith(rule.from)) }).toEqual({ folder: rule.from, files: true });
+    for (const rule of RULES)
+      expect({ folder: rule.from, files: files.some((f) => f.path.startsWith(rule.from)) }).toEqual({
+        folder: rule.from,
+        files: true,
+      });
     // Imports that must be there, so an empty parse cannot pass: tests use the harness, the library the app's settings.
-    const targets = (folder: string) => files.filter((f) => f.path.startsWith(folder)).flatMap((f) => importSpecifiers(f.text).map((s) => importTarget(f.path, s, workspaces)));
+    const targets = (folder: string) =>
+      files
+        .filter((f) => f.path.startsWith(folder))
+        .flatMap((f) => importSpecifiers(f.text).map((s) => importTarget(f.path, s, workspaces)));
     expect(targets('test/').some((t) => t?.startsWith('harness/'))).toBe(true);
     expect(targets('lib/')).toContain('app/settings');
     expect(Object.values(workspaces).sort()).toEqual(['app/', 'lib/']);
@@ -145,12 +185,21 @@ describe('the checker', () => {
   test.each([
     ['demo/lb.ts', "import { startPods } from '../harness/pods';"],
     ['bench/synth.ts', "import { ENVIRONMENTS } from '../deploy';"],
-    ['test/lib/x.test.ts', "import { GrpcApp } from '../../lib'; import { ENVIRONMENTS } from '../../deploy'; import { fixture } from '../../harness/fixtures';"],
-    ['lib/greeter-app.ts', "import { SERVER_ENV } from '../app/settings'; import * as gw from '../imports/gateway.networking.k8s.io'; import { Construct } from 'constructs';"],
+    [
+      'test/lib/x.test.ts',
+      "import { GrpcApp } from '../../lib'; import { ENVIRONMENTS } from '../../deploy'; import { fixture } from '../../harness/fixtures';",
+    ],
+    [
+      'lib/greeter-app.ts',
+      "import { SERVER_ENV } from '../app/settings'; import * as gw from '../imports/gateway.networking.k8s.io'; import { Construct } from 'constructs';",
+    ],
     ['app/server.ts', "import { SERVER_ENV } from './settings'; import * as grpc from '@grpc/grpc-js';"],
     ['deploy/environments.ts', "import { version } from '../app/package.json'; import { GrpcApp } from '../lib';"],
     // Not imports: a comment, a string, a path handed to a child process.
-    ['lib/grpc-app.ts', "// import { x } from '../deploy';\nconst s = \"import { y } from '../harness/z'\";\nspawn('node', ['test/run.ts']);"],
+    [
+      'lib/grpc-app.ts',
+      "// import { x } from '../deploy';\nconst s = \"import { y } from '../harness/z'\";\nspawn('node', ['test/run.ts']);",
+    ],
   ])('allows %s: %s', (file, text) => {
     expect(check(file, text)).toEqual([]);
   });

@@ -14,7 +14,10 @@ test('the committed dist/ matches a fresh synth byte for byte (run `npm run synt
     synthesize(fresh);
     expect(filesUnder(DIST)).toEqual(filesUnder(fresh));
     for (const file of filesUnder(fresh)) {
-      expect({ file, content: readFileSync(path.join(DIST, file), 'utf8') }).toEqual({ file, content: readFileSync(path.join(fresh, file), 'utf8') });
+      expect({ file, content: readFileSync(path.join(DIST, file), 'utf8') }).toEqual({
+        file,
+        content: readFileSync(path.join(fresh, file), 'utf8'),
+      });
     }
   } finally {
     rmSync(fresh, { recursive: true, force: true });
@@ -27,7 +30,8 @@ test('synth is deterministic: two runs write identical files', () => {
     synthesize(a);
     synthesize(b);
     expect(filesUnder(a)).toEqual(filesUnder(b));
-    for (const file of filesUnder(a)) expect(readFileSync(path.join(a, file), 'utf8')).toBe(readFileSync(path.join(b, file), 'utf8'));
+    for (const file of filesUnder(a))
+      expect(readFileSync(path.join(a, file), 'utf8')).toBe(readFileSync(path.join(b, file), 'utf8'));
   } finally {
     rmSync(a, { recursive: true, force: true });
     rmSync(b, { recursive: true, force: true });
@@ -37,10 +41,19 @@ test('synth is deterministic: two runs write identical files', () => {
 test('`npx cdk8s synth` (cdk8s.yaml) writes the same files as `npm run synth`', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'cdk8s-cli-'));
   try {
-    const cli = startProcess(path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), ['synth', '--output', out, '--no-check-upgrade']);
-    expect({ exit: await cli.exited, stderr: cli.stderr.filter((line) => /error/i.test(line)) }).toEqual({ exit: 0, stderr: [] });
+    const cli = startProcess(path.join(ROOT, 'node_modules', '.bin', 'cdk8s'), [
+      'synth',
+      '--output',
+      out,
+      '--no-check-upgrade',
+    ]);
+    expect({ exit: await cli.exited, stderr: cli.stderr.filter((line) => /error/i.test(line)) }).toEqual({
+      exit: 0,
+      stderr: [],
+    });
     expect(filesUnder(out)).toEqual(filesUnder(DIST));
-    for (const file of filesUnder(out)) expect(readFileSync(path.join(out, file), 'utf8')).toBe(readFileSync(path.join(DIST, file), 'utf8'));
+    for (const file of filesUnder(out))
+      expect(readFileSync(path.join(out, file), 'utf8')).toBe(readFileSync(path.join(DIST, file), 'utf8'));
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

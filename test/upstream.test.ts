@@ -27,24 +27,38 @@ test('sources.json records every upstream file once, and nothing else', () => {
   expect(new Set(recorded).size).toBe(recorded.length);
 });
 
-test.each(sources.map((source) => [source.path, source] as const))('upstream/%s is the file its record names: sha256, and a URL at its version', (file, source) => {
-  expect({ file, sha256: sha256(path.join(UPSTREAM, file)) }).toEqual({ file, sha256: source.sha256 });
-  expect(source.url).toMatch(/^https:\/\//);
-  // The version as released (v1.6.1), or a commit the record names beside it.
-  expect({ url: source.url, atVersion: source.version.split(/[\s()]+/).some((token) => token !== '' && source.url.includes(token)) }).toEqual({ url: source.url, atVersion: true });
-  expect(source.project).not.toBe('');
-});
+test.each(sources.map((source) => [source.path, source] as const))(
+  'upstream/%s is the file its record names: sha256, and a URL at its version',
+  (file, source) => {
+    expect({ file, sha256: sha256(path.join(UPSTREAM, file)) }).toEqual({ file, sha256: source.sha256 });
+    expect(source.url).toMatch(/^https:\/\//);
+    // The version as released (v1.6.1), or a commit the record names beside it.
+    expect({
+      url: source.url,
+      atVersion: source.version.split(/[\s()]+/).some((token) => token !== '' && source.url.includes(token)),
+    }).toEqual({ url: source.url, atVersion: true });
+    expect(source.project).not.toBe('');
+  },
+);
 
 test('`npm run import` (scripts/import.sh) generates exactly the committed imports/ from upstream/ alone', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'import-'));
   try {
     await new Promise<void>((resolve, reject) =>
-      execFile('bash', [path.join(ROOT, 'scripts', 'import.sh'), out], { cwd: ROOT, timeout: 170_000 }, (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve())),
+      execFile(
+        'bash',
+        [path.join(ROOT, 'scripts', 'import.sh'), out],
+        { cwd: ROOT, timeout: 170_000 },
+        (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()),
+      ),
     );
     const committed = filesUnder(path.join(ROOT, 'imports'));
     expect(filesUnder(out)).toEqual(committed);
     for (const file of committed) {
-      expect({ file, same: readFileSync(path.join(out, file), 'utf8') === readFileSync(path.join(ROOT, 'imports', file), 'utf8') }).toEqual({ file, same: true });
+      expect({
+        file,
+        same: readFileSync(path.join(out, file), 'utf8') === readFileSync(path.join(ROOT, 'imports', file), 'utf8'),
+      }).toEqual({ file, same: true });
     }
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -20,14 +20,30 @@ export interface EndpointsOutput extends StrategyOutput {
  */
 export const endpoints: Strategy<EndpointsOutput> = {
   name: 'endpoints',
-  summary: 'Google Cloud Endpoints: ESPv2 sidecars behind a Gateway API gateway (class istio), which balances each call',
+  summary:
+    'Google Cloud Endpoints: ESPv2 sidecars behind a Gateway API gateway (class istio), which balances each call',
   render(app, env) {
     if (env.endpoints === undefined) {
-      throw invalidProp({ construct: 'EnvironmentConfig', id: env.name }, 'endpoints', env.endpoints, "{ serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud");
+      throw invalidProp(
+        { construct: 'EnvironmentConfig', id: env.name },
+        'endpoints',
+        env.endpoints,
+        "{ serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud",
+      );
     }
     const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none' });
-    const proxy = new CloudEndpointsProxy(greeterChart, 'endpoints', { app: greeter, endpointsServiceName: env.endpoints.serviceName, apis: [GREETER_SERVICE], title: 'Greeter gRPC API' });
-    const { gatewayChart, gateway, tlsSecret } = gatewayApiGateway(app, env, { namespace: existingNamespace(env.namespaces.gateway), routeNamespace: namespace }, namespaceChart);
+    const proxy = new CloudEndpointsProxy(greeterChart, 'endpoints', {
+      app: greeter,
+      endpointsServiceName: env.endpoints.serviceName,
+      apis: [GREETER_SERVICE],
+      title: 'Greeter gRPC API',
+    });
+    const { gatewayChart, gateway, tlsSecret } = gatewayApiGateway(
+      app,
+      env,
+      { namespace: existingNamespace(env.namespaces.gateway), routeNamespace: namespace },
+      namespaceChart,
+    );
 
     const routingChart = new Chart(app, 'routing');
     // Only the API that Endpoints serves: ESPv2 would reject any other service's calls anyway.

@@ -1,7 +1,22 @@
 import { Chart } from 'cdk8s';
-import { EnvoyGatewayGrpcPolicy, GrpcRoute, type AppNamespace, type GreeterApp, type GreeterClient, type GrpcGateway, type SelfSignedCertificate } from '../../lib';
+import {
+  EnvoyGatewayGrpcPolicy,
+  GrpcRoute,
+  type AppNamespace,
+  type GreeterApp,
+  type GreeterClient,
+  type GrpcGateway,
+  type SelfSignedCertificate,
+} from '../../lib';
 import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
-import { PUBLIC_GRPC_SERVICES, clientChart, gatewayApiGateway, greeterCharts, type Strategy, type StrategyOutput } from '../strategy';
+import {
+  PUBLIC_GRPC_SERVICES,
+  clientChart,
+  gatewayApiGateway,
+  greeterCharts,
+  type Strategy,
+  type StrategyOutput,
+} from '../strategy';
 
 /** The constructs of the strategy, for callers that inspect or extend them. */
 export interface EnvoyGatewayOutput extends StrategyOutput {
@@ -23,13 +38,23 @@ export interface EnvoyGatewayOutput extends StrategyOutput {
  */
 export const envoyGateway: Strategy<EnvoyGatewayOutput> = {
   name: 'envoy-gateway',
-  summary: 'Kubernetes Gateway API Gateway (class eg) and GRPCRoute; Envoy Gateway\'s Envoy balances each call, per a BackendTrafficPolicy',
+  summary:
+    "Kubernetes Gateway API Gateway (class eg) and GRPCRoute; Envoy Gateway's Envoy balances each call, per a BackendTrafficPolicy",
   render(app, env) {
     const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none' });
-    const { gatewayChart, gateway, certificate, tlsSecret } = gatewayApiGateway(app, env, { namespace, gatewayClassName: ENVOY_GATEWAY_CLASS }, namespaceChart);
+    const { gatewayChart, gateway, certificate, tlsSecret } = gatewayApiGateway(
+      app,
+      env,
+      { namespace, gatewayClassName: ENVOY_GATEWAY_CLASS },
+      namespaceChart,
+    );
 
     const routingChart = new Chart(app, 'routing');
-    const route = new GrpcRoute(routingChart, 'route', { gateway, backend: greeter, grpcServices: PUBLIC_GRPC_SERVICES });
+    const route = new GrpcRoute(routingChart, 'route', {
+      gateway,
+      backend: greeter,
+      grpcServices: PUBLIC_GRPC_SERVICES,
+    });
     const policy = new EnvoyGatewayGrpcPolicy(routingChart, 'policy', { route });
     routingChart.addDependency(greeterChart, gatewayChart);
 

@@ -1,6 +1,21 @@
 import { Chart } from 'cdk8s';
-import { GrpcRoute, MeshAccessPolicy, type AppNamespace, type GreeterApp, type GreeterClient, type GrpcGateway, type SelfSignedCertificate } from '../../lib';
-import { PUBLIC_GRPC_SERVICES, clientChart, gatewayApiGateway, greeterCharts, type Strategy, type StrategyOutput } from '../strategy';
+import {
+  GrpcRoute,
+  MeshAccessPolicy,
+  type AppNamespace,
+  type GreeterApp,
+  type GreeterClient,
+  type GrpcGateway,
+  type SelfSignedCertificate,
+} from '../../lib';
+import {
+  PUBLIC_GRPC_SERVICES,
+  clientChart,
+  gatewayApiGateway,
+  greeterCharts,
+  type Strategy,
+  type StrategyOutput,
+} from '../strategy';
 
 /** The constructs of the strategy, for callers that inspect or extend them. */
 export interface GatewayApiOutput extends StrategyOutput {
@@ -21,18 +36,31 @@ export interface GatewayApiOutput extends StrategyOutput {
  */
 export const gatewayApi: Strategy<GatewayApiOutput> = {
   name: 'gateway-api',
-  summary: 'Kubernetes Gateway API Gateway (class istio) and GRPCRoute; the Envoy Istio deploys for it balances each call',
+  summary:
+    'Kubernetes Gateway API Gateway (class istio) and GRPCRoute; the Envoy Istio deploys for it balances each call',
   render(app, env) {
     const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'istio' });
-    const { gatewayChart, gateway, certificate, tlsSecret } = gatewayApiGateway(app, env, { namespace }, namespaceChart);
+    const { gatewayChart, gateway, certificate, tlsSecret } = gatewayApiGateway(
+      app,
+      env,
+      { namespace },
+      namespaceChart,
+    );
 
     const routingChart = new Chart(app, 'routing');
-    const route = new GrpcRoute(routingChart, 'route', { gateway, backend: greeter, grpcServices: PUBLIC_GRPC_SERVICES });
+    const route = new GrpcRoute(routingChart, 'route', {
+      gateway,
+      backend: greeter,
+      grpcServices: PUBLIC_GRPC_SERVICES,
+    });
     routingChart.addDependency(greeterChart, gatewayChart);
 
     const securityChart = new Chart(app, 'security');
     // Class istio always has an identity; any other class would leave the list empty, which MeshAccessPolicy rejects.
-    const security = new MeshAccessPolicy(securityChart, 'access', { backend: greeter, allowedCallers: gateway.identity === undefined ? [] : [gateway.identity] });
+    const security = new MeshAccessPolicy(securityChart, 'access', {
+      backend: greeter,
+      allowedCallers: gateway.identity === undefined ? [] : [gateway.identity],
+    });
     securityChart.addDependency(greeterChart, gatewayChart);
 
     const client = clientChart(app, env, gateway, [gatewayChart]);

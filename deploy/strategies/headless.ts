@@ -10,7 +10,10 @@ export const headless: Strategy = {
   name: 'headless',
   summary: 'headless Service (one A record per pod) and grpc-js round_robin in the client; connections aged out',
   render(app, env) {
-    const { namespaceChart, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none', maxConnectionAge: HEADLESS_MAX_CONNECTION_AGE });
+    const { namespaceChart, greeterChart, greeter } = greeterCharts(app, env, {
+      mesh: 'none',
+      maxConnectionAge: HEADLESS_MAX_CONNECTION_AGE,
+    });
     const headlessChart = new Chart(app, 'headless');
     const service = new HeadlessGrpcService(headlessChart, 'headless', { backend: greeter });
     headlessChart.addDependency(namespaceChart, greeterChart);

@@ -31,16 +31,32 @@ export function environmentStrategies(env: EnvironmentConfig): Strategy[] {
   validateEnvironment(env);
   const subject = { construct: 'EnvironmentConfig', id: env.name };
   if (!Array.isArray(env.strategies) || env.strategies.length === 0) {
-    throw invalidProp(subject, 'strategies', env.strategies, `a non-empty list of strategy names (${STRATEGY_NAMES.join(', ')})`);
+    throw invalidProp(
+      subject,
+      'strategies',
+      env.strategies,
+      `a non-empty list of strategy names (${STRATEGY_NAMES.join(', ')})`,
+    );
   }
   const strategies = env.strategies.map((name: StrategyName, index) => {
     // A name from a config file or JavaScript caller may be anything: check it before indexing.
-    if (!Object.hasOwn(STRATEGIES, name)) throw invalidProp(subject, `strategies[${index}]`, name, `one of ${STRATEGY_NAMES.map((n) => JSON.stringify(n)).join(', ')}`);
+    if (!Object.hasOwn(STRATEGIES, name))
+      throw invalidProp(
+        subject,
+        `strategies[${index}]`,
+        name,
+        `one of ${STRATEGY_NAMES.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
     if (env.strategies.indexOf(name) !== index) throw invalidProp(subject, `strategies[${index}]`, name, 'listed once');
     return STRATEGIES[name];
   });
   if (!env.strategies.includes(env.argoCd.strategy)) {
-    throw invalidProp(subject, 'argoCd.strategy', env.argoCd.strategy, `one of the environment's strategies (${env.strategies.join(', ')})`);
+    throw invalidProp(
+      subject,
+      'argoCd.strategy',
+      env.argoCd.strategy,
+      `one of the environment's strategies (${env.strategies.join(', ')})`,
+    );
   }
   return strategies;
 }

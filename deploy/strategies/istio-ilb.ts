@@ -1,6 +1,24 @@
 import { Chart } from 'cdk8s';
-import { GrpcVirtualService, IstioIlbGateway, MeshAccessPolicy, existingNamespace, type AppNamespace, type GreeterApp, type GreeterClient, type SelfSignedCertificate } from '../../lib';
-import { GATEWAY_NAME, PUBLIC_GRPC_SERVICES, clientChart, frontDoorTls, greeterCharts, loadBalancerAnnotations, type Strategy, type StrategyOutput } from '../strategy';
+import {
+  GrpcVirtualService,
+  IstioIlbGateway,
+  MeshAccessPolicy,
+  existingNamespace,
+  type AppNamespace,
+  type GreeterApp,
+  type GreeterClient,
+  type SelfSignedCertificate,
+} from '../../lib';
+import {
+  GATEWAY_NAME,
+  PUBLIC_GRPC_SERVICES,
+  clientChart,
+  frontDoorTls,
+  greeterCharts,
+  loadBalancerAnnotations,
+  type Strategy,
+  type StrategyOutput,
+} from '../strategy';
 
 /** The constructs of the strategy, for callers that inspect or extend them. */
 export interface IstioIlbOutput extends StrategyOutput {
@@ -39,11 +57,18 @@ export const istioIlb: Strategy<IstioIlbOutput> = {
     gatewayChart.addDependency(namespaceChart);
 
     const routingChart = new Chart(app, 'routing');
-    const routes = new GrpcVirtualService(routingChart, 'routes', { backend: greeter, gateway, grpcServices: PUBLIC_GRPC_SERVICES });
+    const routes = new GrpcVirtualService(routingChart, 'routes', {
+      backend: greeter,
+      gateway,
+      grpcServices: PUBLIC_GRPC_SERVICES,
+    });
     routingChart.addDependency(greeterChart, gatewayChart);
 
     const securityChart = new Chart(app, 'security');
-    const security = new MeshAccessPolicy(securityChart, 'access', { backend: greeter, allowedCallers: [gateway.identity] });
+    const security = new MeshAccessPolicy(securityChart, 'access', {
+      backend: greeter,
+      allowedCallers: [gateway.identity],
+    });
     securityChart.addDependency(greeterChart, gatewayChart);
 
     const client = clientChart(app, env, gateway, [gatewayChart]);

@@ -23,7 +23,9 @@ export const istioProxyless: Strategy = {
       metadata: { name: greeter.name, namespace: greeter.namespace.name },
       spec: {
         host: serviceDnsName(greeter.serviceName, greeter.namespace),
-        trafficPolicy: { loadBalancer: { simple: istio.DestinationRuleSpecTrafficPolicyLoadBalancerSimple.ROUND_UNDERSCORE_ROBIN } },
+        trafficPolicy: {
+          loadBalancer: { simple: istio.DestinationRuleSpecTrafficPolicyLoadBalancerSimple.ROUND_UNDERSCORE_ROBIN },
+        },
       },
     });
     routingChart.addDependency(greeterChart);

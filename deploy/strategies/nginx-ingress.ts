@@ -9,11 +9,17 @@ import { PUBLIC_GRPC_SERVICES, clientChart, frontDoorTls, greeterCharts, type St
  */
 export const nginxIngress: Strategy = {
   name: 'nginx-ingress',
-  summary: 'DEPRECATED (ingress-nginx is retired: no fixes after March 2026; use envoy-gateway): ingress-nginx Ingress with backend protocol GRPC; nginx balances each call over the pods',
+  summary:
+    'DEPRECATED (ingress-nginx is retired: no fixes after March 2026; use envoy-gateway): ingress-nginx Ingress with backend protocol GRPC; nginx balances each call over the pods',
   render(app, env) {
     const { namespaceChart, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none' });
     const ingressChart = new Chart(app, 'ingress');
-    const ingress = new NginxGrpcIngress(ingressChart, 'ingress', { backend: greeter, host: env.host, tlsSecretName: env.tls.secretName, grpcServices: PUBLIC_GRPC_SERVICES });
+    const ingress = new NginxGrpcIngress(ingressChart, 'ingress', {
+      backend: greeter,
+      host: env.host,
+      tlsSecretName: env.tls.secretName,
+      grpcServices: PUBLIC_GRPC_SERVICES,
+    });
     const { tlsSecret } = frontDoorTls(ingressChart, env, ingress);
     ingressChart.addDependency(namespaceChart, greeterChart);
     clientChart(app, env, ingress, [ingressChart]);

@@ -11,10 +11,14 @@ import { main } from './cli';
 /** Defined by the bundler (esbuild `define`): the data directory, relative to the bundle; undeclared from source. */
 declare const PACKED_DATA_DIR: string | undefined;
 
-main(process.argv.slice(2), {
-  stdin: process.stdin,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-}, { dataDir: typeof PACKED_DATA_DIR === 'string' ? path.join(__dirname, PACKED_DATA_DIR) : undefined }).then((status) => {
+main(
+  process.argv.slice(2),
+  {
+    stdin: process.stdin,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  },
+  { dataDir: typeof PACKED_DATA_DIR === 'string' ? path.join(__dirname, PACKED_DATA_DIR) : undefined },
+).then((status) => {
   process.exitCode = status;
 });

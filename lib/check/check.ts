@@ -43,8 +43,16 @@ const RULE_ORDER = new Map(RULES.map((rule, i) => [rule.id, i]));
 export function checkManifests(input: readonly ManifestObject[], options: CheckOptions = {}): CheckReport {
   const graph = buildGraph(input, { namespace: options.namespace });
   const validate = options.validate ?? validateObjects;
-  const validation = validate(input.map((m) => m.object), { kubernetesVersions: options.kubernetesVersions, dataDir: options.dataDir });
-  const context = { graph, partial: options.partial ?? false, linkerd: linkerdDataPlane(options.linkerdVersion ?? DEFAULT_LINKERD_VERSION), validation };
+  const validation = validate(
+    input.map((m) => m.object),
+    { kubernetesVersions: options.kubernetesVersions, dataDir: options.dataDir },
+  );
+  const context = {
+    graph,
+    partial: options.partial ?? false,
+    linkerd: linkerdDataPlane(options.linkerdVersion ?? DEFAULT_LINKERD_VERSION),
+    validation,
+  };
   const findings = RULES.flatMap((rule) => rule.check(context)).sort(
     (a, b) =>
       a.object.index - b.object.index ||

@@ -49,7 +49,11 @@ export interface CliIo {
 }
 
 /** Runs the command; resolves to its exit status. Never throws: every failure is a message and status 2. */
-export async function main(argv: readonly string[], io: CliIo, options: Pick<CheckOptions, 'validate' | 'dataDir'> = {}): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo,
+  options: Pick<CheckOptions, 'validate' | 'dataDir'> = {},
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -79,7 +83,9 @@ export async function main(argv: readonly string[], io: CliIo, options: Pick<Che
     return EXIT_UNREADABLE;
   }
   if (!/^2\.\d+/.test(values['linkerd-version'] as string)) {
-    io.stderr(`grpc-lb-check: --linkerd-version ${JSON.stringify(values['linkerd-version'])} is not a Linkerd 2 version such as 2.17 or 2.18\n`);
+    io.stderr(
+      `grpc-lb-check: --linkerd-version ${JSON.stringify(values['linkerd-version'])} is not a Linkerd 2 version such as 2.17 or 2.18\n`,
+    );
     return EXIT_UNREADABLE;
   }
   try {
@@ -96,7 +102,10 @@ export async function main(argv: readonly string[], io: CliIo, options: Pick<Che
     return report.errors > 0 ? EXIT_FINDINGS : EXIT_OK;
   } catch (error) {
     // Bad input is the user's to fix and says where; anything else is a fault here, still without a stack trace.
-    const message = error instanceof InputError ? error.message : `could not check the input: ${(error as Error).message ?? String(error)}`;
+    const message =
+      error instanceof InputError
+        ? error.message
+        : `could not check the input: ${(error as Error).message ?? String(error)}`;
     io.stderr(`grpc-lb-check: ${message}\n`);
     return EXIT_UNREADABLE;
   }

@@ -24,12 +24,16 @@ export interface ObjectRef {
 // Readers for untrusted JSON.
 
 type Json = Record<string, unknown>;
-const record = (value: unknown): Json => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {});
+const record = (value: unknown): Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const integer = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) ? value : undefined);
+const integer = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 const strings = (value: unknown): Record<string, string> =>
-  Object.fromEntries(Object.entries(record(value)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  Object.fromEntries(
+    Object.entries(record(value)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 /** A port given as a number or a name (targetPort, probe ports, Ingress backend ports). */
 const portValue = (value: unknown): number | string | undefined => integer(value) ?? text(value);
 
@@ -79,7 +83,8 @@ function istioInjection(pod: PodTemplate, namespace: NamespaceNode | undefined):
   const nsInjection = namespace?.labels[ISTIO_NAMESPACE_INJECTION];
   const nsRevision = namespace?.labels[ISTIO_REV];
   if (nsInjection === 'enabled') return optOut ? undefined : `namespace label ${ISTIO_NAMESPACE_INJECTION}=enabled`;
-  if (nsInjection === undefined && nsRevision !== undefined) return optOut ? undefined : `namespace label ${ISTIO_REV}=${nsRevision}`;
+  if (nsInjection === undefined && nsRevision !== undefined)
+    return optOut ? undefined : `namespace label ${ISTIO_REV}=${nsRevision}`;
   if (nsInjection === undefined && nsRevision === undefined) {
     if (pod.labels[ISTIO_INJECT] === 'true') return `pod label ${ISTIO_INJECT}=true`;
     if (pod.labels[ISTIO_REV] !== undefined && !optOut) return `pod label ${ISTIO_REV}=${pod.labels[ISTIO_REV]}`;
@@ -95,15 +100,18 @@ function linkerdInjection(pod: PodTemplate, namespace: NamespaceNode | undefined
   const injecting = (value: string | undefined) => value === 'enabled' || value === 'ingress';
   const podValue = pod.annotations[LINKERD_INJECT];
   if (injecting(podValue)) return `pod annotation ${LINKERD_INJECT}: ${podValue}`;
-  if (podValue === undefined && injecting(namespace?.annotations[LINKERD_INJECT])) return `namespace annotation ${LINKERD_INJECT}: ${namespace?.annotations[LINKERD_INJECT]}`;
+  if (podValue === undefined && injecting(namespace?.annotations[LINKERD_INJECT]))
+    return `namespace annotation ${LINKERD_INJECT}: ${namespace?.annotations[LINKERD_INJECT]}`;
   return undefined;
 }
 
 function podMesh(pod: PodTemplate, namespace: NamespaceNode | undefined): PodMesh {
   const known = namespace !== undefined;
   // Already injected (istioctl kube-inject, linkerd inject output): the proxy is in the template.
-  if (pod.containers.some((c) => c.name === ISTIO_PROXY_CONTAINER && c.image !== 'auto')) return { kind: 'istio-sidecar', because: `container ${ISTIO_PROXY_CONTAINER}`, known: true };
-  if (pod.containers.some((c) => c.name === LINKERD_PROXY_CONTAINER)) return { kind: 'linkerd', because: `container ${LINKERD_PROXY_CONTAINER}`, known: true };
+  if (pod.containers.some((c) => c.name === ISTIO_PROXY_CONTAINER && c.image !== 'auto'))
+    return { kind: 'istio-sidecar', because: `container ${ISTIO_PROXY_CONTAINER}`, known: true };
+  if (pod.containers.some((c) => c.name === LINKERD_PROXY_CONTAINER))
+    return { kind: 'linkerd', because: `container ${LINKERD_PROXY_CONTAINER}`, known: true };
   const istio = istioInjection(pod, namespace);
   if (istio !== undefined) return { kind: 'istio-sidecar', because: istio, known };
   const linkerd = linkerdInjection(pod, namespace);
@@ -111,7 +119,11 @@ function podMesh(pod: PodTemplate, namespace: NamespaceNode | undefined): PodMes
   // Istio ambient (istio.io docs, Ambient data plane): the namespace or pod label enrols the pod; `none` opts out.
   const mode = pod.labels[ISTIO_DATAPLANE_MODE] ?? namespace?.labels[ISTIO_DATAPLANE_MODE];
   if (mode === 'ambient') return { kind: 'istio-ambient', because: `label ${ISTIO_DATAPLANE_MODE}=ambient`, known };
-  return { kind: 'none', because: known ? `namespace ${namespace.ref.name} has no mesh injection` : 'no mesh injection on the pod', known };
+  return {
+    kind: 'none',
+    because: known ? `namespace ${namespace.ref.name} has no mesh injection` : 'no mesh injection on the pod',
+    known,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -196,10 +208,18 @@ function containerNode(value: unknown, containerPath: string): ContainerNode {
     image: text(container.image),
     ports: list(container.ports)
       .map(record)
-      .flatMap((p) => (integer(p.containerPort) === undefined ? [] : [{ name: text(p.name), containerPort: integer(p.containerPort) as number }])),
+      .flatMap((p) =>
+        integer(p.containerPort) === undefined
+          ? []
+          : [{ name: text(p.name), containerPort: integer(p.containerPort) as number }],
+      ),
     env: list(container.env)
       .map(record)
-      .flatMap((e) => (text(e.name) !== undefined && text(e.value) !== undefined ? [{ name: e.name as string, value: e.value as string }] : [])),
+      .flatMap((e) =>
+        text(e.name) !== undefined && text(e.value) !== undefined
+          ? [{ name: e.name as string, value: e.value as string }]
+          : [],
+      ),
     argv: [...list(container.command), ...list(container.args)].filter((a): a is string => typeof a === 'string'),
     hasReadinessProbe: probes[1] !== undefined,
     grpcProbePorts: probes.flatMap((p) => {
@@ -225,7 +245,9 @@ function podTemplate(object: KubeObject): PodTemplate | undefined {
     annotations: strings(metadata.annotations),
     containers: [
       ...list(spec.containers).map((c, i) => containerNode(c, `${specPath}.containers[${i}]`)),
-      ...initSidecars.map((c) => containerNode(c, `${specPath}.initContainers[${list(spec.initContainers).indexOf(c)}]`)),
+      ...initSidecars.map((c) =>
+        containerNode(c, `${specPath}.initContainers[${list(spec.initContainers).indexOf(c)}]`),
+      ),
     ],
     terminationGracePeriodSeconds: integer(spec.terminationGracePeriodSeconds) ?? 30,
     terminationGracePeriodSet: integer(spec.terminationGracePeriodSeconds) !== undefined,
@@ -268,9 +290,14 @@ export interface ServiceNode {
 }
 
 /** The containers of `service`'s pods that serve `port`, with their workload. */
-export function backends(service: ServiceNode, port: ServicePortNode): Array<{ workload: Workload; container: ContainerNode }> {
+export function backends(
+  service: ServiceNode,
+  port: ServicePortNode,
+): Array<{ workload: Workload; container: ContainerNode }> {
   return service.workloads.flatMap((workload) =>
-    workload.pod.containers.flatMap((container) => (containerPortOf(container, port.targetPort) ? [{ workload, container }] : [])),
+    workload.pod.containers.flatMap((container) =>
+      containerPortOf(container, port.targetPort) ? [{ workload, container }] : [],
+    ),
   );
 }
 
@@ -300,12 +327,20 @@ export interface ClientCall {
 }
 
 /** Policies that choose a backend per call; `pick_first` (gRPC's default) sends every call down one connection. */
-export const PER_CALL_POLICIES = ['round_robin', 'weighted_round_robin', 'least_request', 'least_request_experimental', 'ring_hash'];
+export const PER_CALL_POLICIES = [
+  'round_robin',
+  'weighted_round_robin',
+  'least_request',
+  'least_request_experimental',
+  'ring_hash',
+];
 const POLICY_PATTERN = /\b(round_robin|weighted_round_robin|least_request(?:_experimental)?|ring_hash|pick_first)\b/g;
 
 /** The policy a container names anywhere in its env or args (a per-call one wins over `pick_first`). */
 function namedPolicy(container: ContainerNode): string | undefined {
-  const named = [...container.env.map((e) => e.value), ...container.argv].flatMap((value) => [...value.matchAll(POLICY_PATTERN)].map((m) => m[1]));
+  const named = [...container.env.map((e) => e.value), ...container.argv].flatMap((value) =>
+    [...value.matchAll(POLICY_PATTERN)].map((m) => m[1]),
+  );
   return named.find((policy) => policy !== 'pick_first') ?? named[0];
 }
 
@@ -334,7 +369,11 @@ export function parseTarget(value: string): ParsedTarget | undefined {
     const scheme = uri[1].toLowerCase() === 'k8s' ? 'kubernetes' : (uri[1].toLowerCase() as TargetScheme);
     const hostPort = splitHostPort(uri[2]);
     if (hostPort === undefined) return undefined;
-    return { scheme, host: hostPort.host, port: hostPort.port ?? (scheme === 'dns' ? GRPC_DNS_DEFAULT_PORT : undefined) };
+    return {
+      scheme,
+      host: hostPort.host,
+      port: hostPort.port ?? (scheme === 'dns' ? GRPC_DNS_DEFAULT_PORT : undefined),
+    };
   }
   const url = /^(grpcs?|h2c|https?):\/\/([^/?#]+)/i.exec(value.trim());
   if (url !== null) {
@@ -421,7 +460,10 @@ export interface Graph {
 }
 
 /** Of several candidates, the one whose file is nearest `from` (same file, then deepest common directory). */
-function nearest<T extends { ref: ObjectRef }>(candidates: readonly T[] | undefined, from: SourceLocation): T | undefined {
+function nearest<T extends { ref: ObjectRef }>(
+  candidates: readonly T[] | undefined,
+  from: SourceLocation,
+): T | undefined {
   if (candidates === undefined || candidates.length <= 1) return candidates?.[0];
   const fromParts = from.file.split(path.sep);
   const closeness = (candidate: T) => {
@@ -440,7 +482,23 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else values.push(value);
 }
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'IngressClass', 'GatewayClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterIssuer', 'APIService', 'Node', 'RuntimeClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'IngressClass',
+  'GatewayClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'ClusterIssuer',
+  'APIService',
+  'Node',
+  'RuntimeClass',
+]);
 const group = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
 
 /** Istio's reading of a destination host in a rule of `namespace` (istio/istio 1.30.3 pilot/pkg/model/config.go ResolveShortnameToFQDN). */
@@ -451,7 +509,10 @@ function istioHost(host: string, namespace: string): { wanted?: { name: string; 
   const labels = host.split('.');
   if (labels.length >= 4 && labels[2] === 'svc') return { wanted: { name: labels[0], namespace: labels[1] } };
   if (labels.length === 2 || (labels.length === 3 && labels[2] === 'svc')) {
-    return { wanted: { name: labels[0], namespace: labels[1] }, note: `Istio takes a host with a dot as a full name, so "${host}" is not ${labels[0]}.${labels[1]}.svc.cluster.local` };
+    return {
+      wanted: { name: labels[0], namespace: labels[1] },
+      note: `Istio takes a host with a dot as a full name, so "${host}" is not ${labels[0]}.${labels[1]}.svc.cluster.local`,
+    };
   }
   return {};
 }
@@ -469,11 +530,22 @@ export function buildGraph(input: readonly ManifestObject[], options: GraphOptio
   const refs: ObjectRef[] = input.map(({ object, location }, index) => {
     const metadata = record(object.metadata);
     const clusterScoped = CLUSTER_SCOPED.has(object.kind);
-    return { apiVersion: object.apiVersion, kind: object.kind, name: text(metadata.name) ?? '', namespace: clusterScoped ? undefined : (text(metadata.namespace) ?? defaultNamespace), location, index };
+    return {
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      name: text(metadata.name) ?? '',
+      namespace: clusterScoped ? undefined : (text(metadata.namespace) ?? defaultNamespace),
+      location,
+      index,
+    };
   });
   const raw = input.map((m) => m.object);
   const byKind = (kind: string, apiGroup?: string) =>
-    refs.flatMap((ref, i) => (ref.kind === kind && (apiGroup === undefined || group(ref.apiVersion) === apiGroup) ? [{ ref, object: raw[i] as unknown as Json }] : []));
+    refs.flatMap((ref, i) =>
+      ref.kind === kind && (apiGroup === undefined || group(ref.apiVersion) === apiGroup)
+        ? [{ ref, object: raw[i] as unknown as Json }]
+        : [],
+    );
 
   const namespaces = new Map<string, NamespaceNode[]>();
   for (const { ref, object } of byKind('Namespace', '')) {
@@ -486,7 +558,12 @@ export function buildGraph(input: readonly ManifestObject[], options: GraphOptio
   refs.forEach((ref, i) => {
     const pod = POD_TEMPLATE_PATHS[ref.kind] === undefined ? undefined : podTemplate(raw[i]);
     if (pod === undefined || ref.namespace === undefined) return;
-    workloads.push({ ref, namespace: ref.namespace, pod, mesh: podMesh(pod, findNamespace(ref.namespace, ref.location)) });
+    workloads.push({
+      ref,
+      namespace: ref.namespace,
+      pod,
+      mesh: podMesh(pod, findNamespace(ref.namespace, ref.location)),
+    });
   });
   const workloadsByNamespace = new Map<string, Workload[]>();
   for (const workload of workloads) push(workloadsByNamespace, workload.namespace, workload);
@@ -528,7 +605,8 @@ export function buildGraph(input: readonly ManifestObject[], options: GraphOptio
   });
   const servicesByKey = new Map<string, ServiceNode[]>();
   for (const service of services) push(servicesByKey, `${service.namespace}/${service.name}`, service);
-  const findService = (name: string, namespace: string, from: SourceLocation) => nearest(servicesByKey.get(`${namespace}/${name}`), from);
+  const findService = (name: string, namespace: string, from: SourceLocation) =>
+    nearest(servicesByKey.get(`${namespace}/${name}`), from);
 
   // Istio Gateways: the pods they select are gateway proxies.
   const istioGateways: IstioGatewayNode[] = byKind('Gateway', 'networking.istio.io').map(({ ref, object }) => {
@@ -537,7 +615,11 @@ export function buildGraph(input: readonly ManifestObject[], options: GraphOptio
     const credentials = list(spec.servers).flatMap((server, i) => {
       const tls = record(record(server).tls);
       const names = [text(tls.credentialName), ...list(tls.credentialNames).map(text)];
-      return names.flatMap((name, j) => (name === undefined ? [] : [{ name, path: `spec.servers[${i}].tls.${j === 0 ? 'credentialName' : `credentialNames[${j - 1}]`}` }]));
+      return names.flatMap((name, j) =>
+        name === undefined
+          ? []
+          : [{ name, path: `spec.servers[${i}].tls.${j === 0 ? 'credentialName' : `credentialNames[${j - 1}]`}` }],
+      );
     });
     // Selectors match pods in every namespace unless istiod scopes them (PILOT_SCOPE_GATEWAY_TO_NAMESPACE; istio/api
     // v1.30.3 networking/v1alpha3/gateway.proto, Gateway.selector).
@@ -554,29 +636,59 @@ export function buildGraph(input: readonly ManifestObject[], options: GraphOptio
     if (name !== undefined) secrets.push({ ref, namespace: ref.namespace as string, name });
   }
   for (const { ref, object } of byKind('ExternalSecret', 'external-secrets.io')) {
-    secrets.push({ ref, namespace: ref.namespace as string, name: text(record(record(object.spec).target).name) ?? ref.name });
+    secrets.push({
+      ref,
+      namespace: ref.namespace as string,
+      name: text(record(record(object.spec).target).name) ?? ref.name,
+    });
   }
-  for (const { ref } of byKind('SealedSecret', 'bitnami.com')) secrets.push({ ref, namespace: ref.namespace as string, name: ref.name });
+  for (const { ref } of byKind('SealedSecret', 'bitnami.com'))
+    secrets.push({ ref, namespace: ref.namespace as string, name: ref.name });
 
-  const serviceEntryHosts = new Set(byKind('ServiceEntry', 'networking.istio.io').flatMap(({ object }) => list(record(object.spec).hosts).filter((h): h is string => typeof h === 'string')));
+  const serviceEntryHosts = new Set(
+    byKind('ServiceEntry', 'networking.istio.io').flatMap(({ object }) =>
+      list(record(object.spec).hosts).filter((h): h is string => typeof h === 'string'),
+    ),
+  );
   const clients = findClients(workloads, findService);
   const routes = [
     ...virtualServiceRoutes(byKind('VirtualService', 'networking.istio.io'), findService),
     ...destinationRuleRoutes(byKind('DestinationRule', 'networking.istio.io'), findService),
-    ...gatewayApiRoutes([...byKind('HTTPRoute', 'gateway.networking.k8s.io'), ...byKind('GRPCRoute', 'gateway.networking.k8s.io')], byKind('Gateway', 'gateway.networking.k8s.io'), byKind('GatewayClass', 'gateway.networking.k8s.io'), findService),
+    ...gatewayApiRoutes(
+      [...byKind('HTTPRoute', 'gateway.networking.k8s.io'), ...byKind('GRPCRoute', 'gateway.networking.k8s.io')],
+      byKind('Gateway', 'gateway.networking.k8s.io'),
+      byKind('GatewayClass', 'gateway.networking.k8s.io'),
+      findService,
+    ),
     ...ingressRoutes(byKind('Ingress', 'networking.k8s.io'), byKind('IngressClass', 'networking.k8s.io'), findService),
   ];
   markGrpcPorts(services, clients, routes);
-  return { objects: refs, raw, namespaces, workloads, services, clients, routes, istioGateways, secrets, serviceEntryHosts, findService, findNamespace };
+  return {
+    objects: refs,
+    raw,
+    namespaces,
+    workloads,
+    services,
+    clients,
+    routes,
+    istioGateways,
+    secrets,
+    serviceEntryHosts,
+    findService,
+    findNamespace,
+  };
 }
 
 /** What kind of L7 proxy a pod template is, from the marks its installers leave. */
 function l7ProxyOf(pod: PodTemplate): string | undefined {
   // Istio's `gateway` injection template turns the pod into a gateway proxy.
-  if ((pod.annotations['inject.istio.io/templates'] ?? '').split(',').includes('gateway')) return 'an Istio gateway (injection template "gateway")';
-  if (pod.labels['gateway.networking.k8s.io/gateway-name'] !== undefined) return `the Gateway API gateway ${pod.labels['gateway.networking.k8s.io/gateway-name']}`;
+  if ((pod.annotations['inject.istio.io/templates'] ?? '').split(',').includes('gateway'))
+    return 'an Istio gateway (injection template "gateway")';
+  if (pod.labels['gateway.networking.k8s.io/gateway-name'] !== undefined)
+    return `the Gateway API gateway ${pod.labels['gateway.networking.k8s.io/gateway-name']}`;
   if (pod.labels['gateway.envoyproxy.io/owning-gateway-name'] !== undefined) return 'an Envoy Gateway proxy';
-  if (pod.containers.some((c) => c.argv.some((arg) => arg.endsWith('/nginx-ingress-controller')))) return 'the ingress-nginx controller';
+  if (pod.containers.some((c) => c.argv.some((arg) => arg.endsWith('/nginx-ingress-controller'))))
+    return 'the ingress-nginx controller';
   return undefined;
 }
 
@@ -595,7 +707,11 @@ function findClients(workloads: readonly Workload[], findService: Graph['findSer
           const flag = /^(--?[A-Za-z0-9_.-]+)=(.*)$/.exec(arg);
           const previous = container.argv[i - 1];
           const flagName = flag?.[1] ?? (previous?.startsWith('-') ? previous : undefined);
-          return { where: flagName ?? `argv[${i}]`, value: flag?.[2] ?? arg, namedGrpc: flagName !== undefined && GRPC_NAME.test(flagName) };
+          return {
+            where: flagName ?? `argv[${i}]`,
+            value: flag?.[2] ?? arg,
+            namedGrpc: flagName !== undefined && GRPC_NAME.test(flagName),
+          };
         }),
       ];
       for (const { where, value, namedGrpc } of candidates) {
@@ -608,7 +724,8 @@ function findClients(workloads: readonly Workload[], findService: Graph['findSer
         const port = servicePort(service, target.port);
         // Only gRPC calls count: a gRPC scheme, a name saying gRPC, a load-balancing policy, or a gRPC port.
         const grpcScheme = ['dns', 'kubernetes', 'xds'].includes(target.scheme) || /^(grpcs?|h2c):/i.test(value.trim());
-        if (!(grpcScheme || namedGrpc || lbPolicy !== undefined || (port !== undefined && declaresGrpc(port)))) continue;
+        if (!(grpcScheme || namedGrpc || lbPolicy !== undefined || (port !== undefined && declaresGrpc(port))))
+          continue;
         if (target.port !== undefined && port === undefined && target.scheme !== 'kubernetes') continue;
         calls.push({ workload, container, where, target: value, scheme: target.scheme, service, port, lbPolicy });
       }
@@ -623,10 +740,16 @@ function virtualServiceRoutes(virtualServices: Found, findService: Graph['findSe
   return virtualServices.flatMap(({ ref, object }) => {
     const spec = record(object.spec);
     // Bound to gateways other than the mesh: an Istio gateway forwards these HTTP routes.
-    const gateways = list(spec.gateways).map(String).filter((g) => g !== 'mesh');
+    const gateways = list(spec.gateways)
+      .map(String)
+      .filter((g) => g !== 'mesh');
     const routes = (['http', 'tcp', 'tls'] as const).flatMap((section) =>
       list(spec[section]).flatMap((rule, i) =>
-        list(record(rule).route).map((route, j) => ({ section, destination: record(record(route).destination), path: `spec.${section}[${i}].route[${j}].destination` })),
+        list(record(rule).route).map((route, j) => ({
+          section,
+          destination: record(record(route).destination),
+          path: `spec.${section}[${i}].route[${j}].destination`,
+        })),
       ),
     );
     return routes.flatMap(({ section, destination, path: at }) => {
@@ -636,7 +759,9 @@ function virtualServiceRoutes(virtualServices: Found, findService: Graph['findSe
       const port = integer(record(destination.port).number);
       const service = wanted && !note ? findService(wanted.name, wanted.namespace, ref.location) : undefined;
       const plane: DataPlane | undefined = section === 'http' && gateways.length > 0 ? 'istio-gateway' : undefined;
-      return [{ route: ref, path: at, written: host, wanted, port, service, plane, hostNote: note, carriesGrpc: false }];
+      return [
+        { route: ref, path: at, written: host, wanted, port, service, plane, hostNote: note, carriesGrpc: false },
+      ];
     });
   });
 }
@@ -648,28 +773,44 @@ function destinationRuleRoutes(rules: Found, findService: Graph['findService']):
     if (host === undefined) return [];
     const { wanted, note } = istioHost(host, ref.namespace as string);
     const service = wanted && !note ? findService(wanted.name, wanted.namespace, ref.location) : undefined;
-    const portSettings = list(record(spec.trafficPolicy).portLevelSettings).map((setting) => integer(record(record(setting).port).number));
+    const portSettings = list(record(spec.trafficPolicy).portLevelSettings).map((setting) =>
+      integer(record(record(setting).port).number),
+    );
     const base = { route: ref, written: host, wanted, service, hostNote: note, carriesGrpc: false };
-    return [{ ...base, path: 'spec.host' }, ...portSettings.flatMap((port, i) => (port === undefined ? [] : [{ ...base, path: `spec.trafficPolicy.portLevelSettings[${i}].port`, port }]))];
+    return [
+      { ...base, path: 'spec.host' },
+      ...portSettings.flatMap((port, i) =>
+        port === undefined ? [] : [{ ...base, path: `spec.trafficPolicy.portLevelSettings[${i}].port`, port }],
+      ),
+    ];
   });
 }
 
-function gatewayApiRoutes(routes: Found, gateways: Found, classes: Found, findService: Graph['findService']): RouteTarget[] {
-  const controllerOf = (className: string) => text(record(classes.find((c) => c.ref.name === className)?.object.spec).controllerName);
+function gatewayApiRoutes(
+  routes: Found,
+  gateways: Found,
+  classes: Found,
+  findService: Graph['findService'],
+): RouteTarget[] {
+  const controllerOf = (className: string) =>
+    text(record(classes.find((c) => c.ref.name === className)?.object.spec).controllerName);
   return routes.flatMap(({ ref, object }) => {
     const spec = record(object.spec);
     const grpc = ref.kind === 'GRPCRoute';
     // The data plane: from the parent Gateway's class (`istio` is Istio's built-in class name).
     const parentClasses = list(spec.parentRefs).flatMap((parent) => {
       const p = record(parent);
-      const gateway = gateways.find((g) => g.ref.name === text(p.name) && g.ref.namespace === (text(p.namespace) ?? ref.namespace));
+      const gateway = gateways.find(
+        (g) => g.ref.name === text(p.name) && g.ref.namespace === (text(p.namespace) ?? ref.namespace),
+      );
       const className = text(record(gateway?.object.spec).gatewayClassName);
       return className === undefined ? [] : [className];
     });
     const plane = parentClasses
       .map((className): DataPlane => {
         const controller = controllerOf(className);
-        if (controller === ISTIO_GATEWAY_CONTROLLER || (controller === undefined && className === 'istio')) return 'istio-gateway';
+        if (controller === ISTIO_GATEWAY_CONTROLLER || (controller === undefined && className === 'istio'))
+          return 'istio-gateway';
         if (controller === ENVOY_GATEWAY_CONTROLLER) return 'envoy-gateway';
         return 'gateway-api';
       })
@@ -683,7 +824,18 @@ function gatewayApiRoutes(routes: Found, gateways: Found, classes: Found, findSe
         const wanted = { name, namespace: text(backend.namespace) ?? (ref.namespace as string) };
         const port = integer(backend.port);
         // GRPCRoute backends are gRPC whatever the port says; the protocol table covers HTTPRoutes.
-        return [{ route: ref, path: `spec.rules[${i}].backendRefs[${j}]`, written: name, wanted, port, service: findService(wanted.name, wanted.namespace, ref.location), plane: grpc ? undefined : plane ?? 'gateway-api', carriesGrpc: grpc }];
+        return [
+          {
+            route: ref,
+            path: `spec.rules[${i}].backendRefs[${j}]`,
+            written: name,
+            wanted,
+            port,
+            service: findService(wanted.name, wanted.namespace, ref.location),
+            plane: grpc ? undefined : (plane ?? 'gateway-api'),
+            carriesGrpc: grpc,
+          },
+        ];
       }),
     );
   });
@@ -700,7 +852,12 @@ function ingressRoutes(ingresses: Found, classes: Found, findService: Graph['fin
     const backendProtocol = annotations[NGINX_BACKEND_PROTOCOL];
     const backendsAt = [
       { backend: record(spec.defaultBackend), path: 'spec.defaultBackend' },
-      ...list(spec.rules).flatMap((rule, i) => list(record(record(rule).http).paths).map((p, j) => ({ backend: record(record(p).backend), path: `spec.rules[${i}].http.paths[${j}].backend` }))),
+      ...list(spec.rules).flatMap((rule, i) =>
+        list(record(record(rule).http).paths).map((p, j) => ({
+          backend: record(record(p).backend),
+          path: `spec.rules[${i}].http.paths[${j}].backend`,
+        })),
+      ),
     ];
     return backendsAt.flatMap(({ backend, path: at }) => {
       const service = record(backend.service);
@@ -708,26 +865,33 @@ function ingressRoutes(ingresses: Found, classes: Found, findService: Graph['fin
       if (name === undefined) return [];
       const port = record(service.port);
       const wanted = { name, namespace: ref.namespace as string };
-      return [{
-        route: ref,
-        path: `${at}.service`,
-        written: name,
-        wanted,
-        port: integer(port.number) ?? text(port.name),
-        service: findService(name, wanted.namespace, ref.location),
-        plane: nginx ? ('ingress-nginx' as const) : undefined,
-        nginxBackendProtocol: nginx ? backendProtocol : undefined,
-        carriesGrpc: nginx && /^grpcs?$/i.test(backendProtocol ?? ''),
-      }];
+      return [
+        {
+          route: ref,
+          path: `${at}.service`,
+          written: name,
+          wanted,
+          port: integer(port.number) ?? text(port.name),
+          service: findService(name, wanted.namespace, ref.location),
+          plane: nginx ? ('ingress-nginx' as const) : undefined,
+          nginxBackendProtocol: nginx ? backendProtocol : undefined,
+          carriesGrpc: nginx && /^grpcs?$/i.test(backendProtocol ?? ''),
+        },
+      ];
     });
   });
 }
 
 /** Records on each Service port why it carries gRPC. */
-function markGrpcPorts(services: readonly ServiceNode[], clients: readonly ClientCall[], routes: readonly RouteTarget[]): void {
+function markGrpcPorts(
+  services: readonly ServiceNode[],
+  clients: readonly ClientCall[],
+  routes: readonly RouteTarget[],
+): void {
   for (const service of services) {
     for (const port of service.ports) {
-      if (port.appProtocol !== undefined && declaresGrpc({ appProtocol: port.appProtocol })) port.grpcBecause.push(`appProtocol "${port.appProtocol}"`);
+      if (port.appProtocol !== undefined && declaresGrpc({ appProtocol: port.appProtocol }))
+        port.grpcBecause.push(`appProtocol "${port.appProtocol}"`);
       else if (declaresGrpc({ name: port.name })) port.grpcBecause.push(`port name "${port.name}"`);
       for (const { workload, container } of backends(service, port)) {
         const containerPort = containerPortOf(container, port.targetPort);
@@ -739,8 +903,10 @@ function markGrpcPorts(services: readonly ServiceNode[], clients: readonly Clien
       }
     }
   }
-  for (const call of clients) call.port?.grpcBecause.push(`the gRPC client ${call.workload.ref.kind} ${call.workload.ref.name}`);
+  for (const call of clients)
+    call.port?.grpcBecause.push(`the gRPC client ${call.workload.ref.kind} ${call.workload.ref.name}`);
   for (const route of routes) {
-    if (route.carriesGrpc && route.service !== undefined) servicePort(route.service, route.port)?.grpcBecause.push(`${route.route.kind} ${route.route.name}`);
+    if (route.carriesGrpc && route.service !== undefined)
+      servicePort(route.service, route.port)?.grpcBecause.push(`${route.route.kind} ${route.route.name}`);
   }
 }

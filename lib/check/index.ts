@@ -5,5 +5,13 @@ export type { ObjectRef } from './graph';
 export { formatJson } from './format/json';
 export { formatSarif } from './format/sarif';
 export { formatText } from './format/text';
-export { InputError, MAX_INPUT_BYTES, parseManifests, readManifests, type KubeObject, type ManifestObject, type SourceLocation } from './input';
+export {
+  InputError,
+  MAX_INPUT_BYTES,
+  parseManifests,
+  readManifests,
+  type KubeObject,
+  type ManifestObject,
+  type SourceLocation,
+} from './input';
 export { RULES } from './rules';

@@ -48,7 +48,10 @@ export interface ManifestInput {
 
 /** Input that cannot be checked: not YAML, not a Kubernetes object, too large, or no manifests at all. */
 export class InputError extends Error {
-  constructor(message: string, readonly location?: Pick<SourceLocation, 'file' | 'line'>) {
+  constructor(
+    message: string,
+    readonly location?: Pick<SourceLocation, 'file' | 'line'>,
+  ) {
     super(location === undefined ? message : `${location.file}:${location.line}: ${message}`);
     this.name = 'InputError';
   }
@@ -71,13 +74,16 @@ const KUSTOMIZE_API_GROUP = 'kustomize.config.k8s.io';
 // js-yaml and yaml both cap alias expansion; 100 is yaml's default, plenty for manifests and a stop to "billion laughs".
 const MAX_ALIAS_COUNT = 100;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const mebibytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /** `bytes` undefined: a stream, stopped as soon as it passed the limit. */
 function tooLarge(source: string, bytes: number | undefined, limit: number): InputError {
   const size = bytes === undefined ? 'more' : `${mebibytes(bytes)}, more`;
-  return new InputError(`${source} holds ${size} than the ${mebibytes(limit)} grpc-lb-check reads from one input (Kubernetes objects are at most 1.5 MiB each); split it`);
+  return new InputError(
+    `${source} holds ${size} than the ${mebibytes(limit)} grpc-lb-check reads from one input (Kubernetes objects are at most 1.5 MiB each); split it`,
+  );
 }
 
 /** A document of a YAML stream: its text, and the line (1-based) its text starts on. */
@@ -145,7 +151,13 @@ function blockListItemLines(chunk: Chunk, count: number): number[] | undefined {
   for (let i = itemsAt + 1; i < lines.length; i++) {
     const line = lines[i];
     if (line.startsWith(`${indent}- `) || line === `${indent}-`) starts.push(chunk.firstLine + i);
-    else if (line.trim() !== '' && !line.trimStart().startsWith('#') && !line.startsWith(`${indent} `) && !(indent === '' && line.startsWith(' '))) break;
+    else if (
+      line.trim() !== '' &&
+      !line.trimStart().startsWith('#') &&
+      !line.startsWith(`${indent} `) &&
+      !(indent === '' && line.startsWith(' '))
+    )
+      break;
   }
   return starts.length === count ? starts : undefined;
 }
@@ -188,7 +200,10 @@ function parseWithYaml(text: string, file: string, lineOffset: number): Manifest
   for (const doc of parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document[]) {
     const error = doc.errors[0];
     if (error !== undefined) {
-      throw new InputError(`not YAML or JSON: ${error.message.split('\n')[0]}`, { file, line: (error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line) + lineOffset });
+      throw new InputError(`not YAML or JSON: ${error.message.split('\n')[0]}`, {
+        file,
+        line: (error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line) + lineOffset,
+      });
     }
     const contents = doc.contents;
     const line = contents?.range ? lineAt(contents.range[0]) : 1 + lineOffset;
@@ -209,7 +224,10 @@ function parseWithYaml(text: string, file: string, lineOffset: number): Manifest
         const itemNode = isSeq(itemNodes) ? itemNodes.items[index] : undefined;
         const itemRange = (itemNode as { range?: [number, number, number] } | undefined)?.range;
         const itemLine = itemRange ? lineAt(itemRange[0]) : line;
-        objects.push({ object: kubeObject(item, { file, line: itemLine }), location: { file, line: itemLine, template } });
+        objects.push({
+          object: kubeObject(item, { file, line: itemLine }),
+          location: { file, line: itemLine, template },
+        });
       });
       continue;
     }
@@ -221,18 +239,27 @@ function parseWithYaml(text: string, file: string, lineOffset: number): Manifest
 /** `value` as a Kubernetes object, or an error naming what it lacks. */
 function kubeObject(value: unknown, location: Pick<SourceLocation, 'file' | 'line'>): KubeObject {
   if (!isRecord(value)) {
-    throw new InputError(`a document must be a Kubernetes object (a mapping with apiVersion and kind), not ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`, location);
+    throw new InputError(
+      `a document must be a Kubernetes object (a mapping with apiVersion and kind), not ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`,
+      location,
+    );
   }
   for (const field of ['apiVersion', 'kind'] as const) {
     if (typeof value[field] !== 'string' || value[field] === '') {
-      throw new InputError(`a document without ${field}: every Kubernetes object needs apiVersion and kind (found ${JSON.stringify(value[field] ?? null)})`, location);
+      throw new InputError(
+        `a document without ${field}: every Kubernetes object needs apiVersion and kind (found ${JSON.stringify(value[field] ?? null)})`,
+        location,
+      );
     }
   }
   if (value.metadata !== undefined && !isRecord(value.metadata)) {
     throw new InputError(`metadata must be a mapping, not ${JSON.stringify(value.metadata)}`, location);
   }
   if (String(value.apiVersion).startsWith(`${KUSTOMIZE_API_GROUP}/`)) {
-    throw new InputError(`this is a kustomize ${value.kind}, not a Kubernetes object: check what it builds with \`kustomize build <dir> | grpc-lb-check -\``, location);
+    throw new InputError(
+      `this is a kustomize ${value.kind}, not a Kubernetes object: check what it builds with \`kustomize build <dir> | grpc-lb-check -\``,
+      location,
+    );
   }
   return value as unknown as KubeObject;
 }
@@ -297,7 +324,8 @@ export async function readManifests(paths: readonly string[], options: ReadOptio
     const found: string[] = [];
     if (stat.isDirectory()) {
       await walk(given, found, skippedFiles);
-      if (found.length === 0) throw new InputError(`${given}: a directory without manifests (no .yaml, .yml or .json files below it)`);
+      if (found.length === 0)
+        throw new InputError(`${given}: a directory without manifests (no .yaml, .yml or .json files below it)`);
     } else {
       found.push(given);
     }

@@ -69,7 +69,11 @@ const GATEWAY_API_H2C = 'kubernetes.io/h2c';
 const ISTIO_HTTP2 = new Set(['http2', 'grpc', 'grpc-web']);
 const ISTIO_HTTP1 = new Set(['http', 'http_proxy']);
 const ISTIO_OPAQUE = new Set(['tcp', 'https', 'tls', 'mongo', 'redis', 'mysql', 'udp']);
-const ISTIO_KUBERNETES_APP_PROTOCOLS: Readonly<Record<string, string>> = { [GATEWAY_API_H2C]: 'http2', 'kubernetes.io/ws': 'http', 'kubernetes.io/wss': 'https' };
+const ISTIO_KUBERNETES_APP_PROTOCOLS: Readonly<Record<string, string>> = {
+  [GATEWAY_API_H2C]: 'http2',
+  'kubernetes.io/ws': 'http',
+  'kubernetes.io/wss': 'https',
+};
 // conversion.go wellKnownPorts: an undeclared port among these is TCP, never sniffed (SMTP, DNS, MySQL, MongoDB).
 const ISTIO_TCP_PORTS = new Set([25, 53, 3306, 27017]);
 
@@ -116,8 +120,13 @@ const LINKERD_APP_PROTOCOLS: Record<string, PortHandling> = {
   'linkerd.io/opaque': 'opaque',
 };
 
-function linkerdHandling(port: ServicePortProtocol, context: PortHandlingContext, readsAppProtocol: boolean): PortHandling {
-  if (readsAppProtocol && port.appProtocol !== undefined) return LINKERD_APP_PROTOCOLS[port.appProtocol.toLowerCase()] ?? 'opaque';
+function linkerdHandling(
+  port: ServicePortProtocol,
+  context: PortHandlingContext,
+  readsAppProtocol: boolean,
+): PortHandling {
+  if (readsAppProtocol && port.appProtocol !== undefined)
+    return LINKERD_APP_PROTOCOLS[port.appProtocol.toLowerCase()] ?? 'opaque';
   if ((context.linkerdOpaquePorts ?? LINKERD_DEFAULT_OPAQUE_PORTS).includes(port.port)) return 'opaque';
   // 2.16 and 2.17 do not read appProtocol at all (no AppProtocol in their policy controller): the proxy detects
   // HTTP/2 on the connection and balances each request.
@@ -145,30 +154,42 @@ function envoyGatewayHandling(port: ServicePortProtocol, context: PortHandlingCo
 }
 
 /** One row per data plane: how it reads a port, and where that was read. */
-const DATA_PLANES: Record<DataPlane, { readonly handling: (port: ServicePortProtocol, context: PortHandlingContext) => PortHandling; readonly source: string }> = {
+const DATA_PLANES: Record<
+  DataPlane,
+  {
+    readonly handling: (port: ServicePortProtocol, context: PortHandlingContext) => PortHandling;
+    readonly source: string;
+  }
+> = {
   'istio-sidecar': {
     handling: (port) => istioHandling(port, false),
-    source: 'istio/istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol; https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/',
+    source:
+      'istio/istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol; https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/',
   },
   'istio-gateway': {
     handling: (port) => istioHandling(port, true),
-    source: 'istio/istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol; https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/#http-gateway-protocol-selection',
+    source:
+      'istio/istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol; https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/#http-gateway-protocol-selection',
   },
   'linkerd-2.16': {
     handling: (port, context) => linkerdHandling(port, context, false),
-    source: 'linkerd/linkerd2 version-2.17 policy-controller (appProtocol not read); charts/linkerd-control-plane/values.yaml opaquePorts',
+    source:
+      'linkerd/linkerd2 version-2.17 policy-controller (appProtocol not read); charts/linkerd-control-plane/values.yaml opaquePorts',
   },
   'linkerd-2.18': {
     handling: (port, context) => linkerdHandling(port, context, true),
-    source: 'linkerd/linkerd2 version-2.18 policy-controller/core/src/outbound.rs AppProtocol::from_str; PR #13948 (unknown appProtocol is opaque)',
+    source:
+      'linkerd/linkerd2 version-2.18 policy-controller/core/src/outbound.rs AppProtocol::from_str; PR #13948 (unknown appProtocol is opaque)',
   },
   'ingress-nginx': {
     handling: (_port, context) => nginxHandling(context),
-    source: 'kubernetes/ingress-nginx controller-v1.15.1 docs/user-guide/nginx-configuration/annotations.md#backend-protocol',
+    source:
+      'kubernetes/ingress-nginx controller-v1.15.1 docs/user-guide/nginx-configuration/annotations.md#backend-protocol',
   },
   'envoy-gateway': {
     handling: envoyGatewayHandling,
-    source: 'envoyproxy/gateway v1.9.0 internal/gatewayapi/route.go inspectAppProtocolByRouteKind, resolveBackendProtocol',
+    source:
+      'envoyproxy/gateway v1.9.0 internal/gatewayapi/route.go inspectAppProtocolByRouteKind, resolveBackendProtocol',
   },
   'gateway-api': {
     handling: (port) => (port.appProtocol === GATEWAY_API_H2C ? 'http2' : 'http1'),
@@ -182,7 +203,11 @@ export function balancesEachCall(handling: PortHandling): boolean {
 }
 
 /** How `plane` carries the traffic to `port`. */
-export function portHandling(plane: DataPlane, port: ServicePortProtocol, context: PortHandlingContext = {}): PortHandling {
+export function portHandling(
+  plane: DataPlane,
+  port: ServicePortProtocol,
+  context: PortHandlingContext = {},
+): PortHandling {
   return DATA_PLANES[plane].handling(port, context);
 }
 
@@ -194,7 +219,8 @@ export function dataPlaneSource(plane: DataPlane): string {
 /** The data plane a Linkerd proxy of `version` (`2.17`, `2.18.1`, `stable-2.14.10`, …) is. */
 export function linkerdDataPlane(version: string): DataPlane {
   const match = /(\d+)\.(\d+)/.exec(version);
-  if (match === null || Number(match[1]) !== 2) throw new Error(`Linkerd version ${JSON.stringify(version)} is not 2.<minor>`);
+  if (match === null || Number(match[1]) !== 2)
+    throw new Error(`Linkerd version ${JSON.stringify(version)} is not 2.<minor>`);
   return Number(match[2]) >= 18 ? 'linkerd-2.18' : 'linkerd-2.16';
 }
 
@@ -226,7 +252,11 @@ const APP_PROTOCOL_PREFERENCE = ['grpc', GATEWAY_API_H2C] as const;
  * `grpc` where all of them read it so, else `kubernetes.io/h2c` (Linkerd ≥ 2.18 carries `grpc` as opaque TCP).
  */
 export function grpcAppProtocol(planes: readonly DataPlane[]): string {
-  const chosen = APP_PROTOCOL_PREFERENCE.find((appProtocol) => planes.every((plane) => balancesEachCall(portHandling(plane, { appProtocol, port: 0 }, { nginxBackendProtocol: 'GRPC' }))));
+  const chosen = APP_PROTOCOL_PREFERENCE.find((appProtocol) =>
+    planes.every((plane) =>
+      balancesEachCall(portHandling(plane, { appProtocol, port: 0 }, { nginxBackendProtocol: 'GRPC' })),
+    ),
+  );
   if (chosen === undefined) throw new Error(`no appProtocol is HTTP/2 for all of ${planes.join(', ')}`);
   return chosen;
 }

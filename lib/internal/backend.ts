@@ -2,9 +2,19 @@ import type { IGrpcBackend } from '../grpc-backend';
 import { invalidProp, type ValidationSubject } from './validate';
 
 /** The pod selector of a backend, or an error naming the construct and why it needs one. */
-export function requireSelector(subject: ValidationSubject, prop: string, backend: IGrpcBackend, why: string): Readonly<Record<string, string>> {
+export function requireSelector(
+  subject: ValidationSubject,
+  prop: string,
+  backend: IGrpcBackend,
+  why: string,
+): Readonly<Record<string, string>> {
   if (backend.selectorLabels === undefined) {
-    throw invalidProp(subject, `${prop}.selectorLabels`, undefined, `known (${why}): pass selectorLabels to GrpcBackend.fromService`);
+    throw invalidProp(
+      subject,
+      `${prop}.selectorLabels`,
+      undefined,
+      `known (${why}): pass selectorLabels to GrpcBackend.fromService`,
+    );
   }
   return backend.selectorLabels;
 }

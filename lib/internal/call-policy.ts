@@ -13,12 +13,26 @@ import { integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } f
 const DEFAULT_RETRY_ON = ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'] as const;
 
 /** A retry policy, checked, with its defaults: 3 tries after the first, 2 s each, on `DEFAULT_RETRY_ON`. */
-export function grpcRetries<Condition extends string>(subject: ValidationSubject, retries: GrpcRetryPolicy | undefined, conditions: readonly Condition[]) {
+export function grpcRetries<Condition extends string>(
+  subject: ValidationSubject,
+  retries: GrpcRetryPolicy | undefined,
+  conditions: readonly Condition[],
+) {
   const attempts = integerIn(subject, 'retries.attempts', retries?.attempts ?? 3, 0, 10);
-  const perTryTimeoutMs = milliseconds(subject, 'retries.perTryTimeout', retries?.perTryTimeout ?? Duration.seconds(2), 1);
+  const perTryTimeoutMs = milliseconds(
+    subject,
+    'retries.perTryTimeout',
+    retries?.perTryTimeout ?? Duration.seconds(2),
+    1,
+  );
   const retryOn: readonly string[] = retries?.retryOn ?? DEFAULT_RETRY_ON;
-  if (!Array.isArray(retryOn) || retryOn.length === 0) throw invalidProp(subject, 'retries.retryOn', retryOn, `a non-empty list of ${conditions.join(', ')}`);
-  return { attempts, perTryTimeoutMs, retryOn: retryOn.map((condition, i) => oneOf(subject, `retries.retryOn[${i}]`, condition as Condition, conditions)) };
+  if (!Array.isArray(retryOn) || retryOn.length === 0)
+    throw invalidProp(subject, 'retries.retryOn', retryOn, `a non-empty list of ${conditions.join(', ')}`);
+  return {
+    attempts,
+    perTryTimeoutMs,
+    retryOn: retryOn.map((condition, i) => oneOf(subject, `retries.retryOn[${i}]`, condition as Condition, conditions)),
+  };
 }
 
 /**

@@ -26,18 +26,36 @@ export function isImageRepository(value: unknown): value is string {
 }
 
 /** Checks an image prop and returns the container fields it becomes. */
-export function containerImage(subject: ValidationSubject, prop: string, image: ContainerImage): { image: string; imagePullPolicy: ImagePullPolicy } {
+export function containerImage(
+  subject: ValidationSubject,
+  prop: string,
+  image: ContainerImage,
+): { image: string; imagePullPolicy: ImagePullPolicy } {
   if (!isImageRepository(image?.repository)) {
-    throw invalidProp(subject, `${prop}.repository`, image?.repository, 'an image repository such as "gcr.io/my-project/greeter-server"');
+    throw invalidProp(
+      subject,
+      `${prop}.repository`,
+      image?.repository,
+      'an image repository such as "gcr.io/my-project/greeter-server"',
+    );
   }
   if (typeof image.tag !== 'string' || !TAG.test(image.tag)) {
-    throw invalidProp(subject, `${prop}.tag`, image.tag, 'an image tag (letters, digits, "_", "." and "-", at most 128 characters)');
+    throw invalidProp(
+      subject,
+      `${prop}.tag`,
+      image.tag,
+      'an image tag (letters, digits, "_", "." and "-", at most 128 characters)',
+    );
   }
   const imagePullPolicy = oneOf(subject, `${prop}.pullPolicy`, image.pullPolicy ?? 'IfNotPresent', PULL_POLICIES);
   return { image: `${image.repository}:${image.tag}`, imagePullPolicy };
 }
 
-export function containerResources(subject: ValidationSubject, prop: string, resources: ContainerResources): k8s.ResourceRequirements {
+export function containerResources(
+  subject: ValidationSubject,
+  prop: string,
+  resources: ContainerResources,
+): k8s.ResourceRequirements {
   const amounts = (kind: 'requests' | 'limits') => ({
     cpu: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.cpu`, resources[kind]?.cpu)),
     memory: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.memory`, resources[kind]?.memory)),
@@ -52,8 +70,18 @@ export const DISTROLESS_NONROOT_UID = 65532;
  * Pod-level settings of the "restricted" profile: non-root, the runtime's default seccomp profile, and the
  * user the image runs as (distroless `nonroot` is 65532; Istio's proxy is 1337).
  */
-export function restrictedPodSecurityContext(uid: number, extra: Partial<k8s.PodSecurityContext> = {}): k8s.PodSecurityContext {
-  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' }, ...extra };
+export function restrictedPodSecurityContext(
+  uid: number,
+  extra: Partial<k8s.PodSecurityContext> = {},
+): k8s.PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    fsGroup: uid,
+    seccompProfile: { type: 'RuntimeDefault' },
+    ...extra,
+  };
 }
 
 /** Container-level settings of the "restricted" profile, plus a read-only root file system. */
@@ -76,16 +104,30 @@ export function workloadLabels(name: string, extra: Record<string, string> = {})
 
 /** Surge one pod at a time and never drop below the desired count: a rollout loses no serving capacity. */
 export function zeroDowntimeRollout(): k8s.DeploymentStrategy {
-  return { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } };
+  return {
+    type: 'RollingUpdate',
+    rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) },
+  };
 }
 
 /** Spread replicas over nodes where there are several; one node (Docker Desktop) still schedules them all. */
 export function spreadOverNodes(selectorLabels: Record<string, string>): k8s.TopologySpreadConstraint[] {
-  return [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels } }];
+  return [
+    {
+      maxSkew: 1,
+      topologyKey: 'kubernetes.io/hostname',
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: selectorLabels },
+    },
+  ];
 }
 
 /** Voluntary disruptions (node drains, upgrades) take at most one of the selected pods at a time. */
-export function oneAtATimeDisruptionBudget(scope: Construct, metadata: k8s.ObjectMeta, selectorLabels: Record<string, string>): k8s.KubePodDisruptionBudget {
+export function oneAtATimeDisruptionBudget(
+  scope: Construct,
+  metadata: k8s.ObjectMeta,
+  selectorLabels: Record<string, string>,
+): k8s.KubePodDisruptionBudget {
   return new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
     metadata,
     spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels } },

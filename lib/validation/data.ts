@@ -20,7 +20,8 @@ export function findDefaultDataDir(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'upstream');
     if (existsSync(path.join(candidate, SOURCES_FILE))) return (defaultDataDir = candidate);
-    if (path.dirname(dir) === dir) throw new Error(`validation: no upstream/${SOURCES_FILE} above ${__dirname}; pass options.dataDir`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`validation: no upstream/${SOURCES_FILE} above ${__dirname}; pass options.dataDir`);
   }
 }
 
@@ -70,7 +71,10 @@ export class SchemaData {
     let schemas = this.core.get(version);
     if (!schemas) {
       const file = path.join(this.dataDir, 'schemas', `k8s-v${version}-definitions.json`);
-      if (!existsSync(file)) throw new Error(`validation: no Kubernetes definitions for version ${JSON.stringify(version)} (expected ${file})`);
+      if (!existsSync(file))
+        throw new Error(
+          `validation: no Kubernetes definitions for version ${JSON.stringify(version)} (expected ${file})`,
+        );
       schemas = loadCoreSchemas(version, file);
       this.core.set(version, schemas);
     }
@@ -95,7 +99,9 @@ export class SchemaData {
     const block = versions.get(version);
     if (!block?.served) {
       const served = [...versions].filter(([, v]) => v.served).map(([name]) => name);
-      return new Error(`${source.name} does not serve version ${JSON.stringify(version)} (served: ${served.join(', ')})`);
+      return new Error(
+        `${source.name} does not serve version ${JSON.stringify(version)} (served: ${served.join(', ')})`,
+      );
     }
     const schema = block.schema();
     if (!schema) return new Error(`${source.name} version ${version} has no openAPIV3Schema`);
@@ -105,11 +111,18 @@ export class SchemaData {
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 function loadCoreSchemas(version: string, file: string): CoreSchemas {
-  const { definitions } = JSON.parse(readFileSync(file, 'utf8')) as { definitions: Record<string, JsonSchema & { 'x-kubernetes-group-version-kind'?: Array<{ group: string; version: string; kind: string }> }> };
+  const { definitions } = JSON.parse(readFileSync(file, 'utf8')) as {
+    definitions: Record<
+      string,
+      JsonSchema & { 'x-kubernetes-group-version-kind'?: Array<{ group: string; version: string; kind: string }> }
+    >;
+  };
   const byGvk = new Map<string, string>();
   for (const [name, definition] of Object.entries(definitions)) {
     for (const gvk of definition['x-kubernetes-group-version-kind'] ?? []) {
@@ -132,7 +145,9 @@ const KIND_LINE = /^ {4}kind: *["']?([^"'\s]+)/m;
 function indexCrds(dir: string): Map<string, CrdSource> {
   const index = new Map<string, CrdSource>();
   if (!existsSync(dir)) return index;
-  for (const file of readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .sort()) {
     const text = readFileSync(path.join(dir, file), 'utf8');
     const crds = file.endsWith('.json') ? jsonCrds(text, path.join(dir, file)) : yamlCrds(text, path.join(dir, file));
     for (const { group, kind, ...source } of crds) index.set(`${group}/${kind}`, { file, ...source });
@@ -146,7 +161,10 @@ function yamlCrds(text: string, file: string): IndexedCrd[] {
   return text.split(/^---\s*$/m).flatMap((doc) => {
     if (!/^kind: *CustomResourceDefinition\s*$/m.test(doc)) return [];
     const [name, group, kind] = [NAME_LINE, GROUP_LINE, KIND_LINE].map((re) => re.exec(doc)?.[1]);
-    if (!name || !group || !kind) throw new Error(`validation: a CustomResourceDefinition in ${file} has no metadata.name, spec.group or spec.names.kind at the usual indentation`);
+    if (!name || !group || !kind)
+      throw new Error(
+        `validation: a CustomResourceDefinition in ${file} has no metadata.name, spec.group or spec.names.kind at the usual indentation`,
+      );
     return [{ name, group, kind, versions: once(() => versionBlocks(doc, `${file}: ${name}`)) }];
   });
 }
@@ -154,7 +172,15 @@ function yamlCrds(text: string, file: string): IndexedCrd[] {
 interface CrdJson {
   readonly kind?: string;
   readonly metadata?: { readonly name?: string };
-  readonly spec?: { readonly group?: string; readonly names?: { readonly kind?: string }; readonly versions?: ReadonlyArray<{ readonly name?: string; readonly served?: boolean; readonly schema?: { readonly openAPIV3Schema?: JsonSchema } }> };
+  readonly spec?: {
+    readonly group?: string;
+    readonly names?: { readonly kind?: string };
+    readonly versions?: ReadonlyArray<{
+      readonly name?: string;
+      readonly served?: boolean;
+      readonly schema?: { readonly openAPIV3Schema?: JsonSchema };
+    }>;
+  };
 }
 
 /** The CRDs of a JSON file: one CustomResourceDefinition, or a List of them (as `kubectl get crd -o json` writes). */
@@ -163,8 +189,16 @@ function jsonCrds(text: string, file: string): IndexedCrd[] {
   return (parsed.kind === 'CustomResourceDefinition' ? [parsed] : (parsed.items ?? [])).flatMap((crd) => {
     if (crd.kind !== 'CustomResourceDefinition') return [];
     const [name, group, kind] = [crd.metadata?.name, crd.spec?.group, crd.spec?.names?.kind];
-    if (!name || !group || !kind || !Array.isArray(crd.spec?.versions)) throw new Error(`validation: a CustomResourceDefinition in ${file} has no metadata.name, spec.group, spec.names.kind or spec.versions`);
-    const versions = new Map(crd.spec.versions.map((v) => [String(v.name), { served: v.served === true, schema: () => v.schema?.openAPIV3Schema }]));
+    if (!name || !group || !kind || !Array.isArray(crd.spec?.versions))
+      throw new Error(
+        `validation: a CustomResourceDefinition in ${file} has no metadata.name, spec.group, spec.names.kind or spec.versions`,
+      );
+    const versions = new Map(
+      crd.spec.versions.map((v) => [
+        String(v.name),
+        { served: v.served === true, schema: () => v.schema?.openAPIV3Schema },
+      ]),
+    );
     return [{ name, group, kind, versions: () => versions }];
   });
 }
@@ -184,8 +218,12 @@ function versionBlocks(text: string, where: string): Map<string, VersionSource> 
   for (const item of items) {
     const name = item.map((l) => /^name: *["']?([^"'\s]+)/.exec(l)?.[1]).find(Boolean);
     const served = item.map((l) => /^served: *(true|false)/.exec(l)?.[1]).find(Boolean);
-    if (!name || !served) throw new Error(`validation: ${where}: a spec.versions item has no name or served at the usual indentation`);
-    const parse = () => loadYaml(withoutDescriptions(item).join('\n'), { schema: CORE_SCHEMA, filename: where }) as { schema?: { openAPIV3Schema?: JsonSchema } };
+    if (!name || !served)
+      throw new Error(`validation: ${where}: a spec.versions item has no name or served at the usual indentation`);
+    const parse = () =>
+      loadYaml(withoutDescriptions(item).join('\n'), { schema: CORE_SCHEMA, filename: where }) as {
+        schema?: { openAPIV3Schema?: JsonSchema };
+      };
     blocks.set(name, { served: served === 'true', schema: once(() => parse().schema?.openAPIV3Schema) });
   }
   return blocks;

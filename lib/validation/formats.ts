@@ -17,10 +17,12 @@ const UUID_VERSION: Record<string, RegExp> = {
   uuid5: /^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$/i,
 };
 const HOSTNAME_LABEL = /^[a-zA-Z0-9\p{S}\p{L}]([a-zA-Z0-9\-\p{S}\p{L}]{0,61}[a-zA-Z0-9\p{S}\p{L}])?$/u;
-const MAC = /^(?:[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5}|[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){7}|[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){19}|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4}){2}|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4}){3}|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4}){9})$/;
+const MAC =
+  /^(?:[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5}|[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){7}|[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){19}|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4}){2}|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4}){3}|[0-9a-fA-F]{4}(?:\.[0-9a-fA-F]{4}){9})$/;
 const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$/;
 // strfmt also accepts "22 ns"-style durations: a number, optional spaces, a unit word.
-const SPACED_DURATION = /^\d+\s*(ns|us|µs|ms|s|m|h|d|w|nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?)$/;
+const SPACED_DURATION =
+  /^\d+\s*(ns|us|µs|ms|s|m|h|d|w|nanoseconds?|microseconds?|milliseconds?|seconds?|minutes?|hours?|days?|weeks?)$/;
 
 function validDate(year: string, month: string, day: string): boolean {
   const [y, m, d] = [Number(year), Number(month), Number(day)];
@@ -48,7 +50,12 @@ const CHECKS: Record<string, (value: string) => boolean> = {
   bsonobjectid: (v) => /^[0-9a-fA-F]{24}$/.test(v),
   uri: isUri,
   email: (v) => /^[^@\s<>]+@[^@\s<>]+$/.test(v),
-  hostname: (v) => v.length <= 255 && v.replace(/\.$/, '').split('.').every((label) => HOSTNAME_LABEL.test(label)),
+  hostname: (v) =>
+    v.length <= 255 &&
+    v
+      .replace(/\.$/, '')
+      .split('.')
+      .every((label) => HOSTNAME_LABEL.test(label)),
   // net.ParseIP: IPv4 text, or IPv6 text (which may embed IPv4); the format names which one by '.' or ':'.
   ipv4: (v) => !!parseIPv4(v) || (!!parseIPv6(v) && !v.includes(':')),
   ipv6: (v) => v.includes(':') && !!parseIPv6(v),
@@ -59,7 +66,10 @@ const CHECKS: Record<string, (value: string) => boolean> = {
   isbn: (v) => isIsbn10(v) || isIsbn13(v),
   isbn10: (v) => isIsbn10(v),
   isbn13: (v) => isIsbn13(v),
-  creditcard: (v) => /^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\d{3})\d{11})$/.test(v.replace(/\D/g, '')),
+  creditcard: (v) =>
+    /^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\d{3})\d{11})$/.test(
+      v.replace(/\D/g, ''),
+    ),
   ssn: (v) => /^\d{3}[- ]?\d{2}[- ]?\d{4}$/.test(v),
   hexcolor: (v) => /^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(v),
   rgbcolor: (v) => /^rgb\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\)$/.test(v),

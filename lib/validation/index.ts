@@ -88,12 +88,22 @@ export function validateObjects(objects: readonly object[], options: ValidationO
     const object = input as JsonObject;
     const { apiVersion, kind } = object;
     if (!isJsonObject(object) || typeof apiVersion !== 'string' || typeof kind !== 'string' || !apiVersion || !kind) {
-      issues.push({ objectIndex, kind: 'schema', path: isJsonObject(object) && typeof apiVersion === 'string' && apiVersion ? 'kind' : 'apiVersion', message: 'Required value: an object needs a string apiVersion and kind' });
+      issues.push({
+        objectIndex,
+        kind: 'schema',
+        path: isJsonObject(object) && typeof apiVersion === 'string' && apiVersion ? 'kind' : 'apiVersion',
+        message: 'Required value: an object needs a string apiVersion and kind',
+      });
       return;
     }
     const crd = data.crdVersion(apiVersion, kind);
     if (crd instanceof Error) {
-      issues.push({ objectIndex, kind: 'schema', path: 'apiVersion', message: `Invalid value: ${JSON.stringify(apiVersion)}: ${crd.message}` });
+      issues.push({
+        objectIndex,
+        kind: 'schema',
+        path: 'apiVersion',
+        message: `Invalid value: ${JSON.stringify(apiVersion)}: ${crd.message}`,
+      });
       return;
     }
     const perVersion: VersionFinding[][] = [];
@@ -114,7 +124,12 @@ export function validateObjects(objects: readonly object[], options: ValidationO
         celRulesEvaluated += outcome.evaluated;
         for (const skip of outcome.skipped) {
           const path = skip.path.replace(/\[\d+\]/g, '[*]');
-          skipped.set(`${crd.crd}\u0000${path}\u0000${skip.rule}\u0000${skip.reason}`, { crd: crd.crd, path, rule: skip.rule, reason: skip.reason });
+          skipped.set(`${crd.crd}\u0000${path}\u0000${skip.rule}\u0000${skip.reason}`, {
+            crd: crd.crd,
+            path,
+            rule: skip.rule,
+            reason: skip.reason,
+          });
         }
         perVersion.push([
           ...schemaFindings([...objectMeta.issues, ...body.issues, ...metadata]),
@@ -134,7 +149,13 @@ export function validateObjects(objects: readonly object[], options: ValidationO
         perVersion.push(
           name
             ? coreFindings(core, object, core.definitions[name])
-            : [{ kind: 'schema', path: 'apiVersion', message: `Invalid value: ${JSON.stringify(apiVersion)}: ${splitApiVersion(apiVersion).group || 'core'} ${kind} is not served by Kubernetes ${core.version}` }],
+            : [
+                {
+                  kind: 'schema',
+                  path: 'apiVersion',
+                  message: `Invalid value: ${JSON.stringify(apiVersion)}: ${splitApiVersion(apiVersion).group || 'core'} ${kind} is not served by Kubernetes ${core.version}`,
+                },
+              ],
         );
       }
     }
@@ -155,10 +176,15 @@ function coreFindings(core: CoreSchemas, object: JsonObject, schema: JsonSchema)
 }
 
 /** One issue for a finding every version shares; one per version, marked with it, for the rest. */
-function mergeVersions(objectIndex: number, versions: readonly string[], perVersion: VersionFinding[][]): ValidationIssue[] {
+function mergeVersions(
+  objectIndex: number,
+  versions: readonly string[],
+  perVersion: VersionFinding[][],
+): ValidationIssue[] {
   const key = (f: VersionFinding) => `${f.kind}\u0000${f.path}\u0000${f.message}\u0000${f.rule ?? ''}`;
   const counts = new Map<string, number>();
-  for (const findings of perVersion) for (const k of new Set(findings.map(key))) counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (const findings of perVersion)
+    for (const k of new Set(findings.map(key))) counts.set(k, (counts.get(k) ?? 0) + 1);
   const issues: ValidationIssue[] = [];
   const emitted = new Set<string>();
   perVersion.forEach((findings, v) => {

@@ -19,22 +19,28 @@ export function metadataIssues(metadata: Json | undefined): SchemaIssue[] {
   const { name, generateName, namespace, labels, annotations } = metadata;
   if (!name && !generateName) report('metadata.name', 'Required value: name or generateName is required');
   if (typeof namespace === 'string' && namespace !== '') {
-    for (const error of dns1123Label(namespace)) report('metadata.namespace', `Invalid value: ${JSON.stringify(namespace)}: ${error}`);
+    for (const error of dns1123Label(namespace))
+      report('metadata.namespace', `Invalid value: ${JSON.stringify(namespace)}: ${error}`);
   }
   if (isJsonObject(labels)) {
     for (const [key, value] of Object.entries(labels)) {
-      for (const error of qualifiedName(key)) report('metadata.labels', `Invalid value: ${JSON.stringify(key)}: ${error}`);
-      if (typeof value === 'string') for (const error of labelValue(value)) report(indexPath('metadata.labels', key), `Invalid value: ${JSON.stringify(value)}: ${error}`);
+      for (const error of qualifiedName(key))
+        report('metadata.labels', `Invalid value: ${JSON.stringify(key)}: ${error}`);
+      if (typeof value === 'string')
+        for (const error of labelValue(value))
+          report(indexPath('metadata.labels', key), `Invalid value: ${JSON.stringify(value)}: ${error}`);
     }
   }
   if (isJsonObject(annotations)) {
     let size = 0;
     for (const [key, value] of Object.entries(annotations)) {
       // Annotation keys are checked lower-cased: upper-case letters are allowed there.
-      for (const error of qualifiedName(key.toLowerCase())) report('metadata.annotations', `Invalid value: ${JSON.stringify(key)}: ${error}`);
+      for (const error of qualifiedName(key.toLowerCase()))
+        report('metadata.annotations', `Invalid value: ${JSON.stringify(key)}: ${error}`);
       size += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : 0);
     }
-    if (size > TOTAL_ANNOTATION_SIZE_LIMIT) report('metadata.annotations', `Too long: must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`);
+    if (size > TOTAL_ANNOTATION_SIZE_LIMIT)
+      report('metadata.annotations', `Too long: must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`);
   }
   return issues;
 }

@@ -10,12 +10,15 @@ const QUALIFIED_NAME = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const LABEL_VALUE = '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?';
 
 const anchored = (pattern: string) => new RegExp(`^(?:${pattern})$`);
-const maxLength = (value: string, max: number) => (value.length > max ? [`must be no more than ${max} characters`] : []);
+const maxLength = (value: string, max: number) =>
+  value.length > max ? [`must be no more than ${max} characters`] : [];
 
 export function dns1123Label(value: string): string[] {
   const errors = maxLength(value, 63);
   if (!anchored(DNS1123_LABEL).test(value)) {
-    errors.push(`a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '${DNS1123_LABEL}')`);
+    errors.push(
+      `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '${DNS1123_LABEL}')`,
+    );
   }
   return errors;
 }
@@ -23,7 +26,9 @@ export function dns1123Label(value: string): string[] {
 export function dns1123Subdomain(value: string): string[] {
   const errors = maxLength(value, 253);
   if (!anchored(DNS1123_SUBDOMAIN).test(value)) {
-    errors.push(`a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '${DNS1123_SUBDOMAIN}')`);
+    errors.push(
+      `a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '${DNS1123_SUBDOMAIN}')`,
+    );
   }
   return errors;
 }
@@ -31,7 +36,9 @@ export function dns1123Subdomain(value: string): string[] {
 export function dns1035Label(value: string): string[] {
   const errors = maxLength(value, 63);
   if (!anchored(DNS1035_LABEL).test(value)) {
-    errors.push(`a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '${DNS1035_LABEL}')`);
+    errors.push(
+      `a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '${DNS1035_LABEL}')`,
+    );
   }
   return errors;
 }
@@ -47,12 +54,16 @@ export function qualifiedName(value: string): string[] {
     if (prefix.length === 0) errors.push('prefix part must be non-empty');
     else errors.push(...dns1123Subdomain(prefix).map((e) => `prefix part ${e}`));
   } else if (parts.length > 2) {
-    return [`a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+    return [
+      `a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
   }
   if (name.length === 0) errors.push('name part must be non-empty');
   else if (name.length > 63) errors.push('name part must be no more than 63 characters');
   if (name.length > 0 && !anchored(QUALIFIED_NAME).test(name)) {
-    errors.push(`name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}')`);
+    errors.push(
+      `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QUALIFIED_NAME}')`,
+    );
   }
   return errors;
 }
@@ -60,10 +71,13 @@ export function qualifiedName(value: string): string[] {
 export function labelValue(value: string): string[] {
   const errors = maxLength(value, 63);
   if (!anchored(LABEL_VALUE).test(value)) {
-    errors.push(`a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '${LABEL_VALUE}')`);
+    errors.push(
+      `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '${LABEL_VALUE}')`,
+    );
   }
   return errors;
 }
 
 /** A generateName-style prefix: the name check with a trailing '-' allowed (apimachinery's maskTrailingDash). */
-export const asPrefix = (check: (value: string) => string[]) => (value: string) => check(value.length > 1 && value.endsWith('-') ? `${value.slice(0, -1)}a` : value);
+export const asPrefix = (check: (value: string) => string[]) => (value: string) =>
+  check(value.length > 1 && value.endsWith('-') ? `${value.slice(0, -1)}a` : value);

@@ -58,7 +58,8 @@ export function parseIPv6(text: string): IpBytes | undefined {
 export const parseIP = (text: string): IpBytes | undefined => (text.includes(':') ? parseIPv6(text) : parseIPv4(text));
 
 /** True for an IPv6 address of the form ::ffff:a.b.c.d. */
-export const isIPv4Mapped = (ip: IpBytes): boolean => ip.length === 16 && ip.slice(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff;
+export const isIPv4Mapped = (ip: IpBytes): boolean =>
+  ip.length === 16 && ip.slice(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff;
 
 /** The canonical text of an address (RFC 5952 for IPv6, as Go's netip.Addr.String prints it). */
 export function formatIP(ip: IpBytes): string {
@@ -68,7 +69,7 @@ export function formatIP(ip: IpBytes): string {
   // The longest run of two or more zero groups, the first one on a tie, becomes `::`.
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -79,7 +80,9 @@ export function formatIP(ip: IpBytes): string {
     i = j;
   }
   const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  return bestStart < 0 ? hex(groups) : `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+  return bestStart < 0
+    ? hex(groups)
+    : `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
 /** A prefix: address and prefix length; the address keeps its host bits, as netip.Prefix does. */
@@ -110,6 +113,8 @@ export function maskIP(ip: IpBytes, bits: number): IpBytes {
   return out;
 }
 
-export const sameBytes = (a: IpBytes, b: IpBytes): boolean => a.length === b.length && a.every((byte, i) => byte === b[i]);
+export const sameBytes = (a: IpBytes, b: IpBytes): boolean =>
+  a.length === b.length && a.every((byte, i) => byte === b[i]);
 
-export const prefixContains = (p: Prefix, ip: IpBytes): boolean => ip.length === p.ip.length && sameBytes(maskIP(p.ip, p.bits), maskIP(ip, p.bits));
+export const prefixContains = (p: Prefix, ip: IpBytes): boolean =>
+  ip.length === p.ip.length && sameBytes(maskIP(p.ip, p.bits), maskIP(ip, p.bits));

@@ -52,7 +52,8 @@ export const compareRational = (a: Rational, b: Rational): number => {
   return left < right ? -1 : left > right ? 1 : 0;
 };
 
-export const addRational = (a: Rational, b: Rational): Rational => normalize(a.num * b.den + b.num * a.den, a.den * b.den);
+export const addRational = (a: Rational, b: Rational): Rational =>
+  normalize(a.num * b.den + b.num * a.den, a.den * b.den);
 
 /** A rational as `num/den` text: the canonical form quantities are stored in, so equal values compare equal. */
 export const formatRational = (r: Rational): string => `${r.num}/${r.den}`;

@@ -50,7 +50,8 @@ export interface JsonSchema {
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export const isJsonObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isJsonObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The JSON type of a value as OpenAPI names it: whole numbers are `integer`. */
 export function jsonType(value: unknown): string {

@@ -16,7 +16,15 @@ import { RE2JS } from '@bufbuild/re2';
 import type { CoreSchemas } from './data';
 import { matchesFormat } from './formats';
 import { parseQuantity } from './quantity';
-import { childPath, indexPath, isJsonObject, jsonType, type Json, type JsonObject, type JsonSchema } from './schema-types';
+import {
+  childPath,
+  indexPath,
+  isJsonObject,
+  jsonType,
+  type Json,
+  type JsonObject,
+  type JsonSchema,
+} from './schema-types';
 
 export interface SchemaIssue {
   readonly path: string;
@@ -33,7 +41,10 @@ const QUANTITY: JsonSchema = { format: 'quantity' };
 /** What the root and an embedded resource always keep (pruning/algorithm.go). */
 const TYPE_AND_OBJECT_META = new Set(['apiVersion', 'kind', 'metadata']);
 
-const INT_RANGES: Record<string, [number, number]> = { int32: [-(2 ** 31), 2 ** 31 - 1], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] };
+const INT_RANGES: Record<string, [number, number]> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
 
 /** A value for a message, as the API server quotes it. */
 export function show(value: unknown): string {
@@ -116,12 +127,25 @@ export class SchemaValidator {
   }
 
   /** Validates `value` at `path`; `structural` false for the value-only subschemas of allOf/anyOf/oneOf/not. */
-  validate(value: Json | undefined, rawSchema: JsonSchema, path: string, { root = false, structural = true } = {}): void {
+  validate(
+    value: Json | undefined,
+    rawSchema: JsonSchema,
+    path: string,
+    { root = false, structural = true } = {},
+  ): void {
     const schema = this.dialect === 'core' ? this.deref(rawSchema) : rawSchema;
     if (value === undefined) return;
     if (value === null) {
-      if (this.dialect === 'crd' && !schema.nullable && structural && (schema.type || schema['x-kubernetes-int-or-string'])) {
-        this.report(path, `Invalid value: null: must be of type ${schema['x-kubernetes-int-or-string'] ? 'integer or string' : schema.type}`);
+      if (
+        this.dialect === 'crd' &&
+        !schema.nullable &&
+        structural &&
+        (schema.type || schema['x-kubernetes-int-or-string'])
+      ) {
+        this.report(
+          path,
+          `Invalid value: null: must be of type ${schema['x-kubernetes-int-or-string'] ? 'integer or string' : schema.type}`,
+        );
       }
       return;
     }
@@ -145,7 +169,10 @@ export class SchemaValidator {
     if (schema.format === 'quantity' && !schema.type) {
       if (type === 'integer' || type === 'number') return true;
       if (type === 'string' && parseQuantity(value as string)) return true;
-      this.report(path, `Invalid value: ${show(value)}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+      this.report(
+        path,
+        `Invalid value: ${show(value)}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
+      );
       return false;
     }
     const expected = schema.type;
@@ -170,39 +197,55 @@ export class SchemaValidator {
     if (type === 'string') {
       const text = value as string;
       const length = [...text].length;
-      if (s.maxLength !== undefined && length > s.maxLength) this.report(path, `Too long: may not be longer than ${s.maxLength}`);
-      if (s.minLength !== undefined && length < s.minLength) this.report(path, `Invalid value: ${show(text)}: should be at least ${s.minLength} chars long`);
+      if (s.maxLength !== undefined && length > s.maxLength)
+        this.report(path, `Too long: may not be longer than ${s.maxLength}`);
+      if (s.minLength !== undefined && length < s.minLength)
+        this.report(path, `Invalid value: ${show(text)}: should be at least ${s.minLength} chars long`);
       if (s.pattern !== undefined) {
         const re = compiledPattern(s.pattern);
         if (re instanceof Error) this.report(path, re.message);
         else if (!re.test(text)) this.report(path, `Invalid value: ${show(text)}: should match '${s.pattern}'`);
       }
-      if (s.format && s.format !== 'quantity' && !matchesFormat(s.format, text)) this.report(path, `Invalid value: ${show(text)}: must be of format ${s.format}`);
+      if (s.format && s.format !== 'quantity' && !matchesFormat(s.format, text))
+        this.report(path, `Invalid value: ${show(text)}: must be of format ${s.format}`);
     }
     if (type === 'integer' || type === 'number') {
       const n = value as number;
       if (s.maximum !== undefined && (s.exclusiveMaximum ? n >= s.maximum : n > s.maximum)) {
-        this.report(path, `Invalid value: ${n}: should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${s.maximum}`);
+        this.report(
+          path,
+          `Invalid value: ${n}: should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${s.maximum}`,
+        );
       }
       if (s.minimum !== undefined && (s.exclusiveMinimum ? n <= s.minimum : n < s.minimum)) {
-        this.report(path, `Invalid value: ${n}: should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${s.minimum}`);
+        this.report(
+          path,
+          `Invalid value: ${n}: should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${s.minimum}`,
+        );
       }
-      if (s.multipleOf !== undefined && Math.abs(n / s.multipleOf - Math.round(n / s.multipleOf)) > 1e-9) this.report(path, `Invalid value: ${n}: should be a multiple of ${s.multipleOf}`);
+      if (s.multipleOf !== undefined && Math.abs(n / s.multipleOf - Math.round(n / s.multipleOf)) > 1e-9)
+        this.report(path, `Invalid value: ${n}: should be a multiple of ${s.multipleOf}`);
     }
     if (type === 'array') {
       const items = value as Json[];
-      if (s.maxItems !== undefined && items.length > s.maxItems) this.report(path, `Too many: ${items.length}: must have at most ${s.maxItems} items`);
-      if (s.minItems !== undefined && items.length < s.minItems) this.report(path, `Invalid value: ${items.length}: should have at least ${s.minItems} items`);
-      if (s.uniqueItems && items.some((x, i) => items.findIndex((y) => deepEqual(x, y)) !== i)) this.report(path, `Duplicate value: ${show(value)}: items must be unique`);
+      if (s.maxItems !== undefined && items.length > s.maxItems)
+        this.report(path, `Too many: ${items.length}: must have at most ${s.maxItems} items`);
+      if (s.minItems !== undefined && items.length < s.minItems)
+        this.report(path, `Invalid value: ${items.length}: should have at least ${s.minItems} items`);
+      if (s.uniqueItems && items.some((x, i) => items.findIndex((y) => deepEqual(x, y)) !== i))
+        this.report(path, `Duplicate value: ${show(value)}: items must be unique`);
     }
     if (type === 'object') {
       const object = value as JsonObject;
       const count = Object.keys(object).length;
-      if (s.maxProperties !== undefined && count > s.maxProperties) this.report(path, `Too many: ${count}: must have at most ${s.maxProperties} items`);
-      if (s.minProperties !== undefined && count < s.minProperties) this.report(path, `Invalid value: ${count}: should have at least ${s.minProperties} properties`);
+      if (s.maxProperties !== undefined && count > s.maxProperties)
+        this.report(path, `Too many: ${count}: must have at most ${s.maxProperties} items`);
+      if (s.minProperties !== undefined && count < s.minProperties)
+        this.report(path, `Invalid value: ${count}: should have at least ${s.minProperties} properties`);
       for (const name of s.required ?? []) {
         // In core, an explicit null decodes to the zero value: for a required field, the same as absent.
-        if (object[name] === undefined || (this.dialect === 'core' && object[name] === null)) this.report(childPath(path, name), 'Required value');
+        if (object[name] === undefined || (this.dialect === 'core' && object[name] === null))
+          this.report(childPath(path, name), 'Required value');
       }
     }
     this.combinators(value, s, path);
@@ -218,19 +261,29 @@ export class SchemaValidator {
     for (const sub of s.allOf ?? []) this.issues.push(...passes(sub));
     if (s.anyOf && !s.anyOf.some((sub) => passes(sub).length === 0)) {
       const reasons = s.anyOf.flatMap((sub) => passes(sub).map((i) => i.message));
-      this.report(path, `Invalid value: ${show(value)}: must validate at least one schema (anyOf)${reasons.length ? `: ${[...new Set(reasons)].join('; ')}` : ''}`);
+      this.report(
+        path,
+        `Invalid value: ${show(value)}: must validate at least one schema (anyOf)${reasons.length ? `: ${[...new Set(reasons)].join('; ')}` : ''}`,
+      );
     }
     if (s.oneOf) {
       const valid = s.oneOf.filter((sub) => passes(sub).length === 0).length;
-      if (valid !== 1) this.report(path, `Invalid value: ${show(value)}: must validate one and only one schema (oneOf), ${valid} matched`);
+      if (valid !== 1)
+        this.report(
+          path,
+          `Invalid value: ${show(value)}: must validate one and only one schema (oneOf), ${valid} matched`,
+        );
     }
-    if (s.not && passes(s.not).length === 0) this.report(path, `Invalid value: ${show(value)}: must not validate the schema (not)`);
+    if (s.not && passes(s.not).length === 0)
+      this.report(path, `Invalid value: ${show(value)}: must not validate the schema (not)`);
   }
 
   private validateObject(object: JsonObject, s: JsonSchema, path: string, root: boolean, structural: boolean): void {
     const embedded = root || s['x-kubernetes-embedded-resource'] === true;
     if (s['x-kubernetes-embedded-resource'] && structural) {
-      for (const field of ['apiVersion', 'kind']) if (typeof object[field] !== 'string' || object[field] === '') this.report(childPath(path, field), 'Required value: must not be empty for an embedded resource');
+      for (const field of ['apiVersion', 'kind'])
+        if (typeof object[field] !== 'string' || object[field] === '')
+          this.report(childPath(path, field), 'Required value: must not be empty for an embedded resource');
     }
     const additional = s.additionalProperties;
     for (const [key, child] of Object.entries(object)) {
@@ -247,7 +300,9 @@ export class SchemaValidator {
     if (embedded && TYPE_AND_OBJECT_META.has(key)) return true;
     if (this.dialect === 'core') {
       // OpenAPI v2 free-form objects (RawExtension, JSON, FieldsV1): no properties, no additionalProperties.
-      return s.properties === undefined && s.additionalProperties === undefined ? true : s.additionalProperties === true;
+      return s.properties === undefined && s.additionalProperties === undefined
+        ? true
+        : s.additionalProperties === true;
     }
     return s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true;
   }
@@ -256,7 +311,8 @@ export class SchemaValidator {
     const listType = s['x-kubernetes-list-type'];
     if (listType === 'set') {
       items.forEach((item, i) => {
-        if (items.findIndex((other) => deepEqual(item, other)) !== i) this.report(indexPath(path, i), `Duplicate value: ${show(item)}`);
+        if (items.findIndex((other) => deepEqual(item, other)) !== i)
+          this.report(indexPath(path, i), `Duplicate value: ${show(item)}`);
       });
     } else if (listType === 'map') {
       const keys = s['x-kubernetes-list-map-keys'] ?? [];
@@ -264,7 +320,11 @@ export class SchemaValidator {
       items.forEach((item, i) => {
         if (!isJsonObject(item)) return;
         const key = JSON.stringify(keys.map((k) => item[k] ?? null));
-        if (seen.has(key)) this.report(indexPath(path, i), `Duplicate value: ${show(Object.fromEntries(keys.map((k) => [k, item[k]])))}`);
+        if (seen.has(key))
+          this.report(
+            indexPath(path, i),
+            `Duplicate value: ${show(Object.fromEntries(keys.map((k) => [k, item[k]])))}`,
+          );
         seen.add(key);
       });
     }
@@ -278,10 +338,12 @@ export class SchemaValidator {
  */
 export function applyDefaults(value: Json | undefined, s: JsonSchema | undefined): void {
   if (!s || value === null || typeof value !== 'object') return;
-  const nonNullableNull = (x: Json | undefined, schema: JsonSchema | undefined) => x === null && !!schema && !schema.nullable;
+  const nonNullableNull = (x: Json | undefined, schema: JsonSchema | undefined) =>
+    x === null && !!schema && !schema.nullable;
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
-      if (nonNullableNull(item, s.items) && s.items?.default !== undefined) value[i] = structuredClone(s.items.default as Json);
+      if (nonNullableNull(item, s.items) && s.items?.default !== undefined)
+        value[i] = structuredClone(s.items.default as Json);
       applyDefaults(value[i], s.items);
     });
     return;
@@ -292,13 +354,15 @@ export function applyDefaults(value: Json | undefined, s: JsonSchema | undefined
     if (nonNullableNull(value[key], schema) && schema!.default === undefined) delete value[key];
   }
   for (const [key, property] of Object.entries(s.properties ?? {})) {
-    if (property.default !== undefined && (value[key] === undefined || nonNullableNull(value[key], property))) value[key] = structuredClone(property.default as Json);
+    if (property.default !== undefined && (value[key] === undefined || nonNullableNull(value[key], property)))
+      value[key] = structuredClone(property.default as Json);
   }
   for (const key of Object.keys(value)) {
     const property = s.properties?.[key];
     if (property) applyDefaults(value[key], property);
     else if (additional) {
-      if (nonNullableNull(value[key], additional) && additional.default !== undefined) value[key] = structuredClone(additional.default as Json);
+      if (nonNullableNull(value[key], additional) && additional.default !== undefined)
+        value[key] = structuredClone(additional.default as Json);
       applyDefaults(value[key], additional);
     }
   }

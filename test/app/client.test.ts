@@ -2,7 +2,15 @@
 import { rmSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { MAX_DETAILS_CHARS, clientSettings, defaultName, describeFailure, formatSummary, goLogTime, runClient } from '../../app/client';
+import {
+  MAX_DETAILS_CHARS,
+  clientSettings,
+  defaultName,
+  describeFailure,
+  formatSummary,
+  goLogTime,
+  runClient,
+} from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { greeterService } from '../../app/proto';
 import { makeCertificates } from '../../harness/certs';
@@ -16,7 +24,10 @@ describe('client helpers', () => {
 
   test.each([
     [{ target: 'grpc.example.com:443' }, 'grpc.example.com:443'],
-    [{ target: 'dns:///greeter-headless.testing.svc.cluster.local:50051' }, 'greeter-headless.testing.svc.cluster.local:50051'],
+    [
+      { target: 'dns:///greeter-headless.testing.svc.cluster.local:50051' },
+      'greeter-headless.testing.svc.cluster.local:50051',
+    ],
     [{ target: 'istio-ilbgateway.istio-system:443', serverName: 'grpc.example.com' }, 'grpc.example.com:443'],
     [{ target: '10.0.0.7', serverName: 'grpc.example.com' }, 'grpc.example.com:443'],
   ])('default name for %j is %s', (config, expected) => {
@@ -27,7 +38,10 @@ describe('client helpers', () => {
     const summary = formatSummary({
       calls: 5,
       failures: 1,
-      byPod: new Map([['greeter-b', 1], ['greeter-a', 3]]),
+      byPod: new Map([
+        ['greeter-b', 1],
+        ['greeter-a', 3],
+      ]),
       byStatus: new Map([['UNAVAILABLE', 1]]),
     });
     expect(summary.split('\n')).toEqual([
@@ -40,13 +54,18 @@ describe('client helpers', () => {
 
 describe('failed calls as the client prints them', () => {
   test('a known status by name, its message as sent', () => {
-    expect(describeFailure({ code: grpc.status.UNAVAILABLE, details: 'no pod' })).toEqual({ status: 'UNAVAILABLE', text: 'UNAVAILABLE: no pod' });
+    expect(describeFailure({ code: grpc.status.UNAVAILABLE, details: 'no pod' })).toEqual({
+      status: 'UNAVAILABLE',
+      text: 'UNAVAILABLE: no pod',
+    });
   });
 
   test('a grpc-status that is not a number (grpc-js hands it over as NaN) is INTERNAL, said to be malformed; a long message is cut', () => {
     const { status, text } = describeFailure({ code: NaN, details: 'x'.repeat(8000) });
     expect(status).toBe('INTERNAL');
-    expect(text).toBe(`INTERNAL: malformed grpc-status from the server (not a status code); its message: ${'x'.repeat(MAX_DETAILS_CHARS)}… (${8000 - MAX_DETAILS_CHARS} more characters)`);
+    expect(text).toBe(
+      `INTERNAL: malformed grpc-status from the server (not a status code); its message: ${'x'.repeat(MAX_DETAILS_CHARS)}… (${8000 - MAX_DETAILS_CHARS} more characters)`,
+    );
   });
 
   test('a status code gRPC does not define is shown by number', () => {
@@ -57,7 +76,9 @@ describe('failed calls as the client prints them', () => {
 /** A plain node:http2 server on 127.0.0.1 that handles every stream with `respond`; stopped after each test. */
 const rawServers: http2.Http2Server[] = [];
 afterEach(() => rawServers.splice(0).forEach((server) => server.close()));
-async function rawGrpcServer(respond: (stream: http2.ServerHttp2Stream) => void): Promise<{ target: string; streams: http2.ServerHttp2Stream[] }> {
+async function rawGrpcServer(
+  respond: (stream: http2.ServerHttp2Stream) => void,
+): Promise<{ target: string; streams: http2.ServerHttp2Stream[] }> {
   const server = http2.createServer();
   const streams: http2.ServerHttp2Stream[] = [];
   server.on('stream', (stream) => {
@@ -89,7 +110,8 @@ describe('client process', () => {
   test('SIGTERM ends it within a second however long the deadline of the call in flight (--count 0, --deadline-ms 60000)', async () => {
     const { target, streams } = await rawGrpcServer(() => undefined); // never answers
     const client = startTs('app/client.ts', ['--target', target, '--count', '0', '--deadline-ms', '60000']);
-    for (let waited = 0; streams.length === 0 && waited < 15_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let waited = 0; streams.length === 0 && waited < 15_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(streams).toHaveLength(1);
     const signalled = performance.now();
     client.child.kill('SIGTERM');
@@ -102,7 +124,10 @@ describe('client process', () => {
   test('--tls to an IP address: the certificate is checked against the address, with no DeprecationWarning (RFC 6066: no IP as server name)', async () => {
     const pki = makeCertificates('127.0.0.1');
     try {
-      const { server, target } = await startTestServer('greeter-ip', { tlsCertFile: pki.certFile, tlsKeyFile: pki.keyFile });
+      const { server, target } = await startTestServer('greeter-ip', {
+        tlsCertFile: pki.certFile,
+        tlsKeyFile: pki.keyFile,
+      });
       try {
         const client = startTs('app/client.ts', ['--target', target, '--ca-file', pki.caFile, '--count', '1']);
         expect(await client.exited).toBe(0);
@@ -119,11 +144,23 @@ describe('client process', () => {
   test('logs each reply as the Go sample does, then a per-pod summary, and exits 0', async () => {
     const { server, target } = await startTestServer('greeter-cli');
     try {
-      const client = startTs('app/client.ts', ['--target', target, '--count', '4', '--interval-ms', '0', '--summary-every', '2']);
+      const client = startTs('app/client.ts', [
+        '--target',
+        target,
+        '--count',
+        '4',
+        '--interval-ms',
+        '0',
+        '--summary-every',
+        '2',
+      ]);
       expect(await client.exited).toBe(0);
       const replies = client.stdout.filter((line) => line.includes('Hello'));
       expect(replies).toHaveLength(4);
-      for (const line of replies) expect(line).toMatch(new RegExp(`^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d Hello ${target} from greeter-cli$`));
+      for (const line of replies)
+        expect(line).toMatch(
+          new RegExp(`^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d Hello ${target} from greeter-cli$`),
+        );
       expect(client.stdout.filter((line) => line.startsWith('summary:'))).toEqual([
         'summary: 2 calls, 0 failed, 1 pods',
         'summary: 4 calls, 0 failed, 1 pods',
@@ -135,7 +172,16 @@ describe('client process', () => {
   });
 
   test('exits 1 and reports UNAVAILABLE when the server is not there', async () => {
-    const client = startTs('app/client.ts', ['--target', '127.0.0.1:1', '--count', '2', '--interval-ms', '0', '--deadline-ms', '1000']);
+    const client = startTs('app/client.ts', [
+      '--target',
+      '127.0.0.1:1',
+      '--count',
+      '2',
+      '--interval-ms',
+      '0',
+      '--deadline-ms',
+      '1000',
+    ]);
     expect(await client.exited).toBe(1);
     expect(client.stderr).toHaveLength(2);
     for (const line of client.stderr) expect(line).toContain('call failed: UNAVAILABLE');
@@ -163,10 +209,14 @@ describe('client retry policy', () => {
     const server = new grpc.Server();
     server.addService(greeterService, {
       SayHello: (_call: unknown, callback: grpc.sendUnaryData<{ message: string }>) =>
-        ++attempts % 2 === 1 ? callback({ code: grpc.status.UNAVAILABLE, details: 'draining' }) : callback(null, { message: 'Hello' }),
+        ++attempts % 2 === 1
+          ? callback({ code: grpc.status.UNAVAILABLE, details: 'draining' })
+          : callback(null, { message: 'Hello' }),
     });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
     );
     const silent = { info: () => undefined, error: () => undefined };
     const config = { ...defaultSettings(clientSettings), target: `127.0.0.1:${port}`, intervalMs: 0, quiet: true };

@@ -8,7 +8,10 @@ import * as readline from 'node:readline';
 import { ROOT } from '../../harness/processes';
 
 test('the compiled server and client (the image entrypoints) talk to each other', async () => {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.app.json'], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.app.json'], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
   const server = spawn(process.execPath, [path.join(ROOT, 'build', 'server.js')], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', POD_NAME: 'greeter-compiled' },
@@ -27,7 +30,15 @@ test('the compiled server and client (the image entrypoints) talk to each other'
     });
     const output = execFileSync(
       process.execPath,
-      [path.join(ROOT, 'build', 'client.js'), '--target', `127.0.0.1:${listening.port}`, '--count', '1', '--name', 'image'],
+      [
+        path.join(ROOT, 'build', 'client.js'),
+        '--target',
+        `127.0.0.1:${listening.port}`,
+        '--count',
+        '1',
+        '--name',
+        'image',
+      ],
       { cwd: ROOT, encoding: 'utf8', timeout: 15_000 },
     );
     expect(output).toMatch(/ Hello image from greeter-compiled\n/);

@@ -1,4 +1,14 @@
-import { ConfigError, boolean, integer, oneOf, optionalMilliseconds, parseSettings, setting, text, usage } from '../../app/config';
+import {
+  ConfigError,
+  boolean,
+  integer,
+  oneOf,
+  optionalMilliseconds,
+  parseSettings,
+  setting,
+  text,
+  usage,
+} from '../../app/config';
 
 const specs = {
   port: setting({ flag: 'port', env: 'PORT', parser: integer(0, 65535), default: 50051, help: 'port' }),
@@ -53,7 +63,9 @@ describe('parseSettings', () => {
 
   test('usage promises environment variables only when some setting has one', () => {
     const flagOnly = { calls: setting({ flag: 'calls', parser: integer(1), default: 300, help: 'calls per path' }) };
-    expect(usage('demo', flagOnly)).toBe(`usage: demo [flags]\n  ${'--calls'.padEnd(48)} calls per path (default: 300)\n`);
+    expect(usage('demo', flagOnly)).toBe(
+      `usage: demo [flags]\n  ${'--calls'.padEnd(48)} calls per path (default: 300)\n`,
+    );
     expect(usage('cmd', specs)).toContain('Every flag can also be set by its environment variable');
   });
 
@@ -61,8 +73,22 @@ describe('parseSettings', () => {
     ['port not a number', [], { PORT: 'abc' }, 'PORT', 'abc', 'an integer from 0 to 65535'],
     ['port too large', ['--port', '65536'], {}, '--port', '65536', 'an integer from 0 to 65535'],
     ['fractional port', [], { PORT: '80.5' }, 'PORT', '80.5', 'an integer from 0 to 65535'],
-    ['negative duration', [], { AGE_MS: '-1' }, 'AGE_MS', '-1', 'a positive integer number of milliseconds, or empty for none'],
-    ['zero duration', [], { AGE_MS: '0' }, 'AGE_MS', '0', 'a positive integer number of milliseconds, or empty for none'],
+    [
+      'negative duration',
+      [],
+      { AGE_MS: '-1' },
+      'AGE_MS',
+      '-1',
+      'a positive integer number of milliseconds, or empty for none',
+    ],
+    [
+      'zero duration',
+      [],
+      { AGE_MS: '0' },
+      'AGE_MS',
+      '0',
+      'a positive integer number of milliseconds, or empty for none',
+    ],
     ['boolean typo', [], { TLS: 'yes please' }, 'TLS', 'yes please', 'true or false'],
     ['unknown policy', ['--lb=random'], {}, '--lb', 'random', 'one of pick_first, round_robin'],
     ['empty text', ['--name', ' '], {}, '--name', ' ', 'a non-empty string'],

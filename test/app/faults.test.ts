@@ -69,10 +69,15 @@ describe('rolling restart of 3 servers, one by one, under load', () => {
     expect(result.failures).toBe(0);
     expect(restarts.map(({ exitCode }) => exitCode)).toEqual([0, 0, 0]);
     for (const { replacement } of restarts) expect(result.byPod.get(replacement)).toBeGreaterThanOrEqual(50);
-    for (const pod of pods.processes) expect(JSON.parse(pod.stdout.at(-1)!)).toMatchObject({ msg: 'stopped', forced: false });
+    for (const pod of pods.processes)
+      expect(JSON.parse(pod.stdout.at(-1)!)).toMatchObject({ msg: 'stopped', forced: false });
   }, 60_000);
 
-  describeWhenInstalled('nginx rolling restart', nginxMissing(), NGINX_INSTALL_HINT)('behind nginx as the L7 proxy', () => {
+  describeWhenInstalled(
+    'nginx rolling restart',
+    nginxMissing(),
+    NGINX_INSTALL_HINT,
+  )('behind nginx as the L7 proxy', () => {
     let nginx: Nginx<'l7'> | undefined;
     afterEach(() => nginx?.stop());
 
@@ -94,7 +99,9 @@ test('a server that vanishes (SIGKILL): calls fail UNAVAILABLE at once, not at t
   // The kernel resets the connection: the channel reconnects, is refused, and fails calls instead of queueing them.
   expect(figures.firstFailure?.code).toBe(grpc.status.UNAVAILABLE);
   expect(figures.firstFailureAfterMs).toBeLessThan(2000);
-  expect(figures.whileDown.map(({ code }) => grpc.status[code])).toEqual(Array(figures.whileDown.length).fill('UNAVAILABLE'));
+  expect(figures.whileDown.map(({ code }) => grpc.status[code])).toEqual(
+    Array(figures.whileDown.length).fill('UNAVAILABLE'),
+  );
   for (const { ms } of [figures.firstFailure!, ...figures.whileDown]) expect(ms).toBeLessThan(2000);
   // grpc-js retries the connection with backoff (1 s, then ×1.6 with jitter): the new server is found within seconds.
   expect(figures.recovered).toMatchObject({ code: grpc.status.OK, pod: 'greeter-after' });

@@ -11,10 +11,23 @@ import * as grpc from '@grpc/grpc-js';
 import { clientSettings, createGreeterClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
-import { fuzzCases, helloRequest, runFuzzCases, runRandomFrames, statusName, type ServerLimits } from '../../harness/fuzz';
+import {
+  fuzzCases,
+  helloRequest,
+  runFuzzCases,
+  runRandomFrames,
+  statusName,
+  type ServerLimits,
+} from '../../harness/fuzz';
 import { startTestServer } from '../../harness/greeter';
 import { startServerProcess, stopProcess, type ServerProcess } from '../../harness/processes';
-import { grpcMessage, openSayHello, parseSayHelloReply, sayHelloFrame, type RawCallResult } from '../../harness/raw-grpc';
+import {
+  grpcMessage,
+  openSayHello,
+  parseSayHelloReply,
+  sayHelloFrame,
+  type RawCallResult,
+} from '../../harness/raw-grpc';
 import {
   ACK,
   END_HEADERS,
@@ -38,13 +51,18 @@ import {
 
 const POD = 'greeter-fuzz';
 const defaults = defaultSettings(serverSettings);
-const LIMITS: ServerLimits = { maxReceiveMessageBytes: defaults.maxReceiveMessageBytes, maxNameBytes: defaults.maxNameBytes, pod: POD };
+const LIMITS: ServerLimits = {
+  maxReceiveMessageBytes: defaults.maxReceiveMessageBytes,
+  maxNameBytes: defaults.maxNameBytes,
+  pod: POD,
+};
 const FUZZ_SEED = 20261127;
 const FUZZ_CASES = 1000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** 'closed' if `closed` settles within ms, else 'open'. */
-const closedWithin = (closed: Promise<unknown>, ms: number) => Promise.race([closed.then(() => 'closed'), sleep(ms).then(() => 'open')]);
+const closedWithin = (closed: Promise<unknown>, ms: number) =>
+  Promise.race([closed.then(() => 'closed'), sleep(ms).then(() => 'open')]);
 
 let server: ServerProcess;
 beforeAll(async () => {
@@ -53,10 +71,16 @@ beforeAll(async () => {
 afterAll(() => stopProcess(server));
 
 /** One SayHello through grpc-js with a deadline: the reply or the error. */
-function sayHello(target: string, name: string, options: grpc.CallOptions = { deadline: Date.now() + 2000 }): Promise<string> {
+function sayHello(
+  target: string,
+  name: string,
+  options: grpc.CallOptions = { deadline: Date.now() + 2000 },
+): Promise<string> {
   const client = createGreeterClient({ ...defaultSettings(clientSettings), target });
   return new Promise<string>((resolve, reject) =>
-    client.SayHello({ name }, new grpc.Metadata(), options, (error, reply) => (error ? reject(error) : resolve(reply!.message))),
+    client.SayHello({ name }, new grpc.Metadata(), options, (error, reply) =>
+      error ? reject(error) : resolve(reply!.message),
+    ),
   ).finally(() => client.close());
 }
 
@@ -76,20 +100,31 @@ async function withSession<T>(use: (session: http2.ClientHttp2Session) => Promis
   }
 }
 
-function send(session: http2.ClientHttp2Session, body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<RawCallResult> {
+function send(
+  session: http2.ClientHttp2Session,
+  body: Buffer,
+  headers: http2.OutgoingHttpHeaders = {},
+): Promise<RawCallResult> {
   const { stream, result } = openSayHello(session, 5000, headers);
   stream.end(body);
   return result;
 }
 
-const hello = (name: string | Buffer, flag = 0) => grpcMessage(helloRequest(typeof name === 'string' ? Buffer.from(name) : name), flag);
+const hello = (name: string | Buffer, flag = 0) =>
+  grpcMessage(helloRequest(typeof name === 'string' ? Buffer.from(name) : name), flag);
 
 describe('request bodies', () => {
   test(`${FUZZ_CASES} seeded random and mutated bodies each get the status the model gives, over one connection`, async () => {
     const run = await runFuzzCases(server.port, fuzzCases(FUZZ_SEED, FUZZ_CASES, LIMITS));
     expect(run.mismatches.slice(0, 10)).toEqual([]);
     // The seed reaches every answer there is; a body that crashed a handler would show as UNKNOWN.
-    expect([...run.byStatus.keys()].sort()).toEqual(['INTERNAL', 'INVALID_ARGUMENT', 'OK', 'RESOURCE_EXHAUSTED', 'UNIMPLEMENTED']);
+    expect([...run.byStatus.keys()].sort()).toEqual([
+      'INTERNAL',
+      'INVALID_ARGUMENT',
+      'OK',
+      'RESOURCE_EXHAUSTED',
+      'UNIMPLEMENTED',
+    ]);
     await expectStillServing();
   });
 
@@ -104,7 +139,12 @@ describe('request bodies', () => {
     ['a grpc-timeout that is not one', 'INTERNAL', { 'grpc-timeout': 'soon' }, hello('x')],
     ['a compression the server lacks', 'UNIMPLEMENTED', { 'grpc-encoding': 'snappy' }, hello('x', 1)],
     ['gzip that is not gzip', 'INTERNAL', { 'grpc-encoding': 'gzip' }, grpcMessage(Buffer.from('not gzip'), 1)],
-    ['gzip that inflates past the receive limit', 'RESOURCE_EXHAUSTED', { 'grpc-encoding': 'gzip' }, grpcMessage(gzipSync(helloRequest(Buffer.alloc(128 * 1024, 0x61))), 1)],
+    [
+      'gzip that inflates past the receive limit',
+      'RESOURCE_EXHAUSTED',
+      { 'grpc-encoding': 'gzip' },
+      grpcMessage(gzipSync(helloRequest(Buffer.alloc(128 * 1024, 0x61))), 1),
+    ],
   ] as const)('%s gets %s', async (_what, status, headers, body) => {
     const result = await withSession((session) => send(session, body, headers));
     expect({ httpStatus: result.httpStatus, status: statusName(result) }).toEqual({ httpStatus: 200, status });
@@ -113,7 +153,12 @@ describe('request bodies', () => {
 
   test.each([
     ['a genuine U+FFFD in the name', {}, hello('a\uFFFDb'), 'a\uFFFDb'],
-    ['gzip that is gzip', { 'grpc-encoding': 'gzip' }, grpcMessage(gzipSync(helloRequest(Buffer.from('zipped'))), 1), 'zipped'],
+    [
+      'gzip that is gzip',
+      { 'grpc-encoding': 'gzip' },
+      grpcMessage(gzipSync(helloRequest(Buffer.from('zipped'))), 1),
+      'zipped',
+    ],
     // grpc-js reads any flag without grpc-encoding as uncompressed.
     ['compression flag 1 without grpc-encoding', {}, hello('flagged', 1), 'flagged'],
   ] as const)('%s is answered', async (_what, headers, body, name) => {
@@ -131,7 +176,9 @@ describe('request bodies', () => {
 
 describe('calls without a deadline', () => {
   test('a grpc-js call with no deadline is answered', async () => {
-    await expect(sayHello(`127.0.0.1:${server.port}`, 'no deadline', {})).resolves.toBe(`Hello no deadline from ${POD}`);
+    await expect(sayHello(`127.0.0.1:${server.port}`, 'no deadline', {})).resolves.toBe(
+      `Hello no deadline from ${POD}`,
+    );
   });
 
   test('50 half-sent calls with no deadline do not hold up others on their connection or any other', async () => {
@@ -146,7 +193,9 @@ describe('calls without a deadline', () => {
       await expectStillServing();
       for (const { stream } of held) stream.end(body.subarray(3));
       const results = await Promise.all(held.map(({ result }) => result));
-      expect(results.map((result) => parseSayHelloReply(result.body))).toEqual(Array(50).fill(`Hello held from ${POD}`));
+      expect(results.map((result) => parseSayHelloReply(result.body))).toEqual(
+        Array(50).fill(`Hello held from ${POD}`),
+      );
     });
   });
 });
@@ -165,23 +214,44 @@ function headerBlockFrames(streamId: number, headers: Record<string, string>): B
   const block = hpackLiterals(headers);
   const parts: Buffer[] = [];
   for (let at = 0; at < block.length; at += 16_000) parts.push(block.subarray(at, at + 16_000));
-  return Buffer.concat(parts.map((part, i) => frame(i === 0 ? FRAME.HEADERS : FRAME.CONTINUATION, i === parts.length - 1 ? END_HEADERS : 0, streamId, part)));
+  return Buffer.concat(
+    parts.map((part, i) =>
+      frame(i === 0 ? FRAME.HEADERS : FRAME.CONTINUATION, i === parts.length - 1 ? END_HEADERS : 0, streamId, part),
+    ),
+  );
 }
 
 describe('malformed frames', () => {
   const manyHeaders = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`x-header-${i}`, 'v']));
   const withoutPath = Object.fromEntries(Object.entries(SAY_HELLO_HEADERS).filter(([name]) => name !== ':path'));
-  const request = (streamId: number, headers: Record<string, string>) => Buffer.concat([headersFrame(streamId, headers), dataFrame(streamId, sayHelloFrame('x'), true)]);
+  const request = (streamId: number, headers: Record<string, string>) =>
+    Buffer.concat([headersFrame(streamId, headers), dataFrame(streamId, sayHelloFrame('x'), true)]);
   // A connection error ends the connection with GOAWAY, a stream error resets only its stream; the codes are
   // nghttp2's (Node 20).
   test.each([
     ['DATA on stream 0', { goaway: 'PROTOCOL_ERROR' }, () => frame(FRAME.DATA, 0, 0, Buffer.from('abc'))],
     ['a frame over the 16 KiB frame size', { goaway: 'FRAME_SIZE_ERROR' }, () => dataFrame(1, Buffer.alloc(20_000))],
-    ['SETTINGS with a 5-byte payload', { goaway: 'FRAME_SIZE_ERROR' }, () => frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(5))],
-    ['HEADERS that are not HPACK', { goaway: 'COMPRESSION_ERROR' }, () => frame(FRAME.HEADERS, END_HEADERS, 1, Buffer.from([0xff, 0xff, 0xff, 0xff]))],
-    ['a 100 KB header block', { goaway: 'COMPRESSION_ERROR' }, () => headerBlockFrames(1, { ...SAY_HELLO_HEADERS, 'x-big': 'a'.repeat(100_000) })],
+    [
+      'SETTINGS with a 5-byte payload',
+      { goaway: 'FRAME_SIZE_ERROR' },
+      () => frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(5)),
+    ],
+    [
+      'HEADERS that are not HPACK',
+      { goaway: 'COMPRESSION_ERROR' },
+      () => frame(FRAME.HEADERS, END_HEADERS, 1, Buffer.from([0xff, 0xff, 0xff, 0xff])),
+    ],
+    [
+      'a 100 KB header block',
+      { goaway: 'COMPRESSION_ERROR' },
+      () => headerBlockFrames(1, { ...SAY_HELLO_HEADERS, 'x-big': 'a'.repeat(100_000) }),
+    ],
     ['1000 header fields', { rst: 'ENHANCE_YOUR_CALM' }, () => request(1, { ...SAY_HELLO_HEADERS, ...manyHeaders })],
-    ['an upper-case header name', { rst: 'PROTOCOL_ERROR' }, () => request(1, { ...SAY_HELLO_HEADERS, 'X-Upper': 'v' })],
+    [
+      'an upper-case header name',
+      { rst: 'PROTOCOL_ERROR' },
+      () => request(1, { ...SAY_HELLO_HEADERS, 'X-Upper': 'v' }),
+    ],
     ['no :path', { rst: 'PROTOCOL_ERROR' }, () => request(1, withoutPath)],
   ] as const)('%s: %j', async (_what, expected, bytes) => {
     const connection = await rawConnection(server.port);
@@ -232,7 +302,8 @@ describe('limits', () => {
     for (const id of ids) connection.send(dataFrame(id, sayHelloFrame('held'), true));
     return Promise.all(ids.map((id) => connection.waitFor(endsResponse(id), 5000)));
   };
-  const resetOf = (connection: RawH2Connection, id: number) => connection.waitFor((f) => f.type === FRAME.RST_STREAM && f.streamId === id, 2000);
+  const resetOf = (connection: RawH2Connection, id: number) =>
+    connection.waitFor((f) => f.type === FRAME.RST_STREAM && f.streamId === id, 2000);
 
   test(`max concurrent streams (${defaults.maxConcurrentStreams}): a client that follows SETTINGS queues the next call until one ends`, async () => {
     await withSession(async (session) => {
@@ -309,15 +380,29 @@ describe('limits', () => {
       for (let opened = 0; opened < total; opened += 10) await Promise.all(Array.from({ length: 10 }, open));
     };
     try {
-      await inBatches(500, () => new Promise<void>((resolve) => sockets.push(net.connect(server.port, '127.0.0.1').on('error', () => undefined).once('connect', resolve).once('close', resolve))));
-      await inBatches(2000, () =>
-        new Promise<void>((resolve, reject) => {
-          const session = http2.connect(`http://127.0.0.1:${server.port}`);
-          sessions.push(session);
-          session.once('error', reject);
-          // Made room for by a later one before its SETTINGS arrived: closed, which is fine too.
-          session.once('remoteSettings', () => resolve()).once('close', () => resolve());
-        }),
+      await inBatches(
+        500,
+        () =>
+          new Promise<void>((resolve) =>
+            sockets.push(
+              net
+                .connect(server.port, '127.0.0.1')
+                .on('error', () => undefined)
+                .once('connect', resolve)
+                .once('close', resolve),
+            ),
+          ),
+      );
+      await inBatches(
+        2000,
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const session = http2.connect(`http://127.0.0.1:${server.port}`);
+            sessions.push(session);
+            session.once('error', reject);
+            // Made room for by a later one before its SETTINGS arrived: closed, which is fine too.
+            session.once('remoteSettings', () => resolve()).once('close', () => resolve());
+          }),
       );
       await expectStillServing();
       await expect(send(sessions[1999], sayHelloFrame('newest'))).resolves.toMatchObject({ grpcStatus: '0' });
@@ -383,13 +468,21 @@ describe('a session Node never closes', () => {
   // (20.20) never emits 'close' for that session, even once the client is gone: it stays in memory, and a drain
   // waits for it. The server's keepalive ping finds it dead and destroys it.
   const dataAfterEnd = (connection: RawH2Connection) =>
-    connection.send(headersFrame(1, SAY_HELLO_HEADERS), dataFrame(1, sayHelloFrame('x'), true), dataFrame(1, Buffer.from('more'), true));
+    connection.send(
+      headersFrame(1, SAY_HELLO_HEADERS),
+      dataFrame(1, sayHelloFrame('x'), true),
+      dataFrame(1, Buffer.from('more'), true),
+    );
 
   test.each([
     ['without keepalive pings it outlives the client, and a drain must force it', 7_200_000, 500, true],
     ['the keepalive ping reaps it, and the drain ends by itself', 1000, 5000, false],
   ] as const)('%s', async (_what, keepaliveTimeMs, shutdownGraceMs, forced) => {
-    const { server: greeter } = await startTestServer('greeter-leak', { keepaliveTimeMs, keepaliveTimeoutMs: 1000, shutdownGraceMs });
+    const { server: greeter } = await startTestServer('greeter-leak', {
+      keepaliveTimeMs,
+      keepaliveTimeoutMs: 1000,
+      shutdownGraceMs,
+    });
     const connection = await rawConnection(greeter.port);
     dataAfterEnd(connection);
     expect(goawayOf(await connection.waitFor(isGoaway, 2000)).error).toBe('STREAM_CLOSED');

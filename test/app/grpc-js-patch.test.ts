@@ -17,7 +17,9 @@ const DECODER = require.resolve('@grpc/grpc-js/build/src/stream-decoder');
  */
 function measure<T>(script: string): T {
   const prelude = `const decoderPath = ${JSON.stringify(DECODER)};\nconst collect = () => { gc(); gc(); gc(); };\n`;
-  return JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', prelude + script], { encoding: 'utf8', timeout: 30_000 }));
+  return JSON.parse(
+    execFileSync(process.execPath, ['--expose-gc', '-e', prelude + script], { encoding: 'utf8', timeout: 30_000 }),
+  );
 }
 
 test('a message arriving one byte per chunk, each from its own 64 KiB socket read, holds no read while it is partial', () => {
@@ -65,11 +67,13 @@ test('partial messages whose prefix announces 64 KiB hold about what arrived, no
 
 test('messages cut at random points decode to exactly the messages sent, whatever the chunk sizes', () => {
   const random = seededRandom(17);
-  const messages = Array.from({ length: 300 }, (_, i) => grpcMessage(random.bytes(random.pick([0, 1, 5, 1023, 1024, 1025, 4000, 70_000]) % 65_536), i % 2));
+  const messages = Array.from({ length: 300 }, (_, i) =>
+    grpcMessage(random.bytes(random.pick([0, 1, 5, 1023, 1024, 1025, 4000, 70_000]) % 65_536), i % 2),
+  );
   const stream = Buffer.concat(messages);
   const decoder = new StreamDecoder(64 * 1024);
   const decoded: Buffer[] = [];
-  for (let at = 0; at < stream.length; ) {
+  for (let at = 0; at < stream.length;) {
     const length = 1 + random.int(random.pick([2, 64, 20_000]));
     decoded.push(...decoder.write(stream.subarray(at, at + length)));
     at += length;
@@ -77,10 +81,14 @@ test('messages cut at random points decode to exactly the messages sent, whateve
   expect(decoded.length).toBe(messages.length);
   expect(decoded.every((message, i) => message.equals(messages[i]))).toBe(true);
   // Each message is its own memory, not a view of what was written.
-  expect(decoded.filter((message) => message.length > 0).every((message) => message.buffer !== stream.buffer)).toBe(true);
+  expect(decoded.filter((message) => message.length > 0).every((message) => message.buffer !== stream.buffer)).toBe(
+    true,
+  );
 });
 
 test('a length prefix over the limit is refused before anything is buffered', () => {
   const decoder = new StreamDecoder(64 * 1024);
-  expect(() => decoder.write(grpcMessage(Buffer.alloc(0), 0, 64 * 1024 + 1))).toThrow('Received message larger than max (65537 vs 65536)');
+  expect(() => decoder.write(grpcMessage(Buffer.alloc(0), 0, 64 * 1024 + 1))).toThrow(
+    'Received message larger than max (65537 vs 65536)',
+  );
 });

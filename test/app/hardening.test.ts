@@ -11,7 +11,16 @@ import { defaultSettings } from '../../app/config';
 import { LINGER_MS } from '../../app/connection-guard';
 import { MAX_QUEUED_RESPONSES } from '../../app/reflection';
 import { serverSettings } from '../../app/server';
-import { dripAttack, fileContainingSymbolRequest, heldStreams, idleConnections, REFLECTION_PATH, reflectionZeroWindow, windowUpdateFlood, type Attack } from '../../harness/abuse';
+import {
+  dripAttack,
+  fileContainingSymbolRequest,
+  heldStreams,
+  idleConnections,
+  REFLECTION_PATH,
+  reflectionZeroWindow,
+  windowUpdateFlood,
+  type Attack,
+} from '../../harness/abuse';
 import { healthClient, listServicesByReflection, startTestServer } from '../../harness/greeter';
 import { rssMiB } from '../../harness/load';
 import { startServerProcess, stopProcess, type ServerProcess } from '../../harness/processes';
@@ -34,13 +43,16 @@ import {
 const defaults = defaultSettings(serverSettings);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** 'closed' if `closed` settles within ms, else 'open'. */
-const closedWithin = (closed: Promise<unknown>, ms: number) => Promise.race([closed.then(() => 'closed'), sleep(ms).then(() => 'open')]);
+const closedWithin = (closed: Promise<unknown>, ms: number) =>
+  Promise.race([closed.then(() => 'closed'), sleep(ms).then(() => 'open')]);
 
 /** One SayHello through grpc-js with a deadline: the reply, or the error's status name. */
 function sayHello(target: string, name = 'real'): Promise<string> {
   const client = createGreeterClient({ ...defaultSettings(clientSettings), target });
   return new Promise<string>((resolve) =>
-    client.SayHello({ name }, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (error, reply) => resolve(error ? grpc.status[error.code] : reply!.message)),
+    client.SayHello({ name }, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (error, reply) =>
+      resolve(error ? grpc.status[error.code] : reply!.message),
+    ),
   ).finally(() => client.close());
 }
 
@@ -62,7 +74,10 @@ async function rawConnection(port: number, options: Parameters<typeof connectRaw
   raw.push(connection);
   return connection;
 }
-const resetsOf = (connection: RawH2Connection, code: string) => connection.frames.filter((f) => f.type === FRAME.RST_STREAM && h2ErrorName(rstCodeOf(f)) === code).map((f) => f.streamId);
+const resetsOf = (connection: RawH2Connection, code: string) =>
+  connection.frames
+    .filter((f) => f.type === FRAME.RST_STREAM && h2ErrorName(rstCodeOf(f)) === code)
+    .map((f) => f.streamId);
 
 describe('a server process at its defaults under floods', () => {
   let server: ServerProcess;
@@ -78,7 +93,9 @@ describe('a server process at its defaults under floods', () => {
     const result = await drip.stop();
     expect(result.endedByServer).toEqual({ ENHANCE_YOUR_CALM: 7 });
     // The cap holds 500 of the 700; a connection below its share takes room from the fullest.
-    expect((result.streamsReset.REFUSED_STREAM ?? 0) + (result.streamsReset.CANCEL ?? 0)).toBeGreaterThanOrEqual(700 - defaults.maxCallsInFlight);
+    expect((result.streamsReset.REFUSED_STREAM ?? 0) + (result.streamsReset.CANCEL ?? 0)).toBeGreaterThanOrEqual(
+      700 - defaults.maxCallsInFlight,
+    );
     // Unpatched grpc-js grew by ~780 MiB for each such connection (issue 17); the bound is loose for a shared machine.
     expect(rssMiB(server.child.pid!) - before).toBeLessThan(64);
     await expect(sayHello(`127.0.0.1:${server.port}`)).resolves.toBe('Hello real from greeter-hardening');
@@ -133,7 +150,8 @@ describe('caps, on an in-process server', () => {
     const { server, target } = await serve({ maxConnections: 3 });
     const first = await rawConnection(server.port, { answerPings: true });
     await first.waitFor((f) => f.type === FRAME.SETTINGS);
-    for (let i = 0; i < 2; i++) await (await rawConnection(server.port, { answerPings: true })).waitFor((f) => f.type === FRAME.SETTINGS);
+    for (let i = 0; i < 2; i++)
+      await (await rawConnection(server.port, { answerPings: true })).waitFor((f) => f.type === FRAME.SETTINGS);
     await expect(sayHello(target)).resolves.toBe('Hello real from greeter-caps');
     await expect(closedWithin(first.closed, 2000)).resolves.toBe('closed');
     expect(first.frames.some((f) => f.type === FRAME.GOAWAY)).toBe(true);
@@ -167,13 +185,21 @@ describe('caps, on an in-process server', () => {
     const { server } = await serve({ reflection: true });
     const connection = await rawConnection(server.port, { settings: [[SETTINGS_INITIAL_WINDOW_SIZE, 0]] });
     // 1,000 requests, 100 to a DATA frame (the frame size limit is 16 KiB).
-    const requests = dataFrame(1, Buffer.concat(Array.from({ length: 100 }, () => fileContainingSymbolRequest('helloworld.Greeter'))));
-    connection.send(headersFrame(1, { ...SAY_HELLO_HEADERS, ':path': REFLECTION_PATH }), ...Array.from({ length: 10 }, () => requests));
+    const requests = dataFrame(
+      1,
+      Buffer.concat(Array.from({ length: 100 }, () => fileContainingSymbolRequest('helloworld.Greeter'))),
+    );
+    connection.send(
+      headersFrame(1, { ...SAY_HELLO_HEADERS, ':path': REFLECTION_PATH }),
+      ...Array.from({ length: 10 }, () => requests),
+    );
     // Opening the window now lets through what was queued: the bounded answers, then the stream's end.
     await sleep(300);
     connection.send(windowUpdateFrame(1, 16 * 1024 * 1024));
     const end = await connection.waitFor(endsResponse(1), 3000);
-    const answers = connection.frames.filter((f) => f.type === FRAME.DATA && f.streamId === 1).reduce((total, f) => total + countMessages(f), 0);
+    const answers = connection.frames
+      .filter((f) => f.type === FRAME.DATA && f.streamId === 1)
+      .reduce((total, f) => total + countMessages(f), 0);
     expect(answers).toBeLessThanOrEqual(MAX_QUEUED_RESPONSES + 1);
     expect(end.payload.length).toBeGreaterThan(0);
   });
@@ -267,7 +293,9 @@ describe('peers that ignore GOAWAY lose their socket', () => {
     const { server } = await startTestServer('greeter-idle', { maxConnectionIdleMs: 300 });
     try {
       const peer = await rawConnection(server.port, { answerPings: true, ignoreClose: true });
-      const silent = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true }).on('error', () => undefined);
+      const silent = net
+        .connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true })
+        .on('error', () => undefined);
       await sleep(300 + LINGER_MS + 500);
       expect(peer.frames.some((f) => f.type === FRAME.GOAWAY)).toBe(true);
       await expect(serverClosed(peer.socket)).resolves.toBe(true);
@@ -288,7 +316,7 @@ describe('peers that ignore GOAWAY lose their socket', () => {
     }
   });
 
-  test('without the guard\'s linger the same peer would keep it: a live connection answers its writes', async () => {
+  test("without the guard's linger the same peer would keep it: a live connection answers its writes", async () => {
     const { server } = await startTestServer('greeter-alive');
     try {
       const peer = await rawConnection(server.port, { answerPings: true, ignoreClose: true });

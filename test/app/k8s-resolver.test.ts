@@ -9,9 +9,21 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { clientSettings, createGreeterClient } from '../../app/client';
 import { ConfigError, defaultSettings } from '../../app/config';
-import { KubernetesTargetError, TARGET_FORM, parseKubernetesTarget, readPodNamespace, readyAddresses } from '../../app/k8s-resolver';
+import {
+  KubernetesTargetError,
+  TARGET_FORM,
+  parseKubernetesTarget,
+  readPodNamespace,
+  readyAddresses,
+} from '../../app/k8s-resolver';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
-import { FakeKubeApi, FAKE_TOKEN, writeKubeconfig, type EndpointSlice, type RecordedRequest } from '../../harness/fake-kube-api';
+import {
+  FakeKubeApi,
+  FAKE_TOKEN,
+  writeKubeconfig,
+  type EndpointSlice,
+  type RecordedRequest,
+} from '../../harness/fake-kube-api';
 import { startTestServer } from '../../harness/greeter';
 import { freePort, startTs, stopProcess, type RunningProcess } from '../../harness/processes';
 
@@ -22,7 +34,10 @@ describe('kubernetes target', () => {
   test.each([
     ['kubernetes:///greeter.testing:grpc', { service: 'greeter', namespace: 'testing', port: 'grpc' }],
     ['kubernetes:///greeter.testing:50051', { service: 'greeter', namespace: 'testing', port: 50051 }],
-    ['kubernetes:///greeter.testing.svc.cluster.local:grpc', { service: 'greeter', namespace: 'testing', port: 'grpc' }],
+    [
+      'kubernetes:///greeter.testing.svc.cluster.local:grpc',
+      { service: 'greeter', namespace: 'testing', port: 'grpc' },
+    ],
     ['kubernetes:///greeter:grpc-web', { service: 'greeter', namespace: 'pod-namespace', port: 'grpc-web' }],
   ])('%s resolves %j', (target, expected) => {
     expect(parseKubernetesTarget(target, () => 'pod-namespace')).toEqual(expected);
@@ -36,7 +51,10 @@ describe('kubernetes target', () => {
     ['kubernetes:///1greeter.testing:grpc', 'service "1greeter"'],
     ['kubernetes:///.testing:grpc', 'service ""'],
     ['kubernetes:///greeter.Testing:grpc', 'namespace "Testing"'],
-    ['kubernetes:///greeter.testing.cluster.local:grpc', 'only .svc[.<cluster domain>] may follow the namespace, got ".cluster.local"'],
+    [
+      'kubernetes:///greeter.testing.cluster.local:grpc',
+      'only .svc[.<cluster domain>] may follow the namespace, got ".cluster.local"',
+    ],
     ['kubernetes:///greeter.testing:0', 'port 0 is not from 1 to 65535'],
     ['kubernetes:///greeter.testing:65536', 'port 65536'],
     ['kubernetes:///greeter.testing:', 'port ""'],
@@ -52,7 +70,8 @@ describe('kubernetes target', () => {
   });
 
   test('the client turns a bad kubernetes target into a bad TARGET setting, before any channel exists', () => {
-    const make = () => createGreeterClient({ ...defaultSettings(clientSettings), target: 'kubernetes:///greeter.testing' });
+    const make = () =>
+      createGreeterClient({ ...defaultSettings(clientSettings), target: 'kubernetes:///greeter.testing' });
     expect(make).toThrow(ConfigError);
     expect(make).toThrow('invalid TARGET="kubernetes:///greeter.testing": expected kubernetes:///<service>');
     expect(make).toThrow('(the port is missing)');
@@ -80,7 +99,14 @@ function slice(
   { service = 'greeter', namespace = 'testing' } = {},
 ): EndpointSlice {
   return {
-    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    metadata: {
+      name,
+      namespace,
+      labels: {
+        'kubernetes.io/service-name': service,
+        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      },
+    },
     addressType: 'IPv4',
     endpoints: endpoints.map(({ pod, ready, ip }) => ({
       addresses: [ip ?? '127.0.0.1'],
@@ -94,9 +120,24 @@ function slice(
 describe('ready addresses', () => {
   test('every endpoint not marked unready, with the named port of its slice, once, across slices', () => {
     const slices = [
-      slice('s1', [{ pod: 'a', ip: '10.0.0.1' }, { pod: 'b', ip: '10.0.0.2', ready: true }, { pod: 'c', ip: '10.0.0.3', ready: false }], { grpc: 8080, metrics: 9090 }),
+      slice(
+        's1',
+        [
+          { pod: 'a', ip: '10.0.0.1' },
+          { pod: 'b', ip: '10.0.0.2', ready: true },
+          { pod: 'c', ip: '10.0.0.3', ready: false },
+        ],
+        { grpc: 8080, metrics: 9090 },
+      ),
       // A second slice with another port (a rollout that changed it) and a pod the first slice lists too.
-      slice('s2', [{ pod: 'd', ip: '10.0.0.4' }, { pod: 'b', ip: '10.0.0.2' }], { grpc: 8081 }),
+      slice(
+        's2',
+        [
+          { pod: 'd', ip: '10.0.0.4' },
+          { pod: 'b', ip: '10.0.0.2' },
+        ],
+        { grpc: 8081 },
+      ),
       slice('s3', [{ pod: 'e', ip: '10.0.0.5' }], { metrics: 9090 }),
       { ...slice('s4', [], { grpc: 8080 }), endpoints: null },
     ];
@@ -107,7 +148,12 @@ describe('ready addresses', () => {
       { host: '10.0.0.4', port: 8081 },
     ]);
     // A number is dialed as is on every ready endpoint, as kuberesolver does.
-    expect(readyAddresses(slices, 50051).map((a) => `${a.host}:${a.port}`)).toEqual(['10.0.0.1:50051', '10.0.0.2:50051', '10.0.0.4:50051', '10.0.0.5:50051']);
+    expect(readyAddresses(slices, 50051).map((a) => `${a.host}:${a.port}`)).toEqual([
+      '10.0.0.1:50051',
+      '10.0.0.2:50051',
+      '10.0.0.4:50051',
+      '10.0.0.5:50051',
+    ]);
   });
 });
 
@@ -129,7 +175,10 @@ function allowedByRole(request: RecordedRequest, namespace: string): boolean {
   const [, group, requestNamespace, resource] = route;
   return (
     requestNamespace === namespace &&
-    ENDPOINT_SLICE_READER_RULES.some((rule) => rule.apiGroups?.includes(group) && rule.resources?.includes(resource) && rule.verbs.includes(request.verb))
+    ENDPOINT_SLICE_READER_RULES.some(
+      (rule) =>
+        rule.apiGroups?.includes(group) && rule.resources?.includes(resource) && rule.verbs.includes(request.verb),
+    )
   );
 }
 
@@ -177,7 +226,10 @@ describe('resolving through the Kubernetes API', () => {
       /** The next `count` replies from now, by pod. */
       const nextReplies = async (count: number) => {
         const from = proc.stdout.length;
-        const pods = await until(`${count} replies`, () => replies(from).length >= count && replies(from).slice(0, count));
+        const pods = await until(
+          `${count} replies`,
+          () => replies(from).length >= count && replies(from).slice(0, count),
+        );
         const byPod: Record<string, number> = {};
         for (const pod of pods) byPod[pod] = (byPod[pod] ?? 0) + 1;
         return byPod;
@@ -190,10 +242,15 @@ describe('resolving through the Kubernetes API', () => {
           return pods.length - 1 - pods.lastIndexOf(pod) >= 30;
         });
       };
-      const updates = () => proc.stderr.filter((line) => line.includes('| kubernetes_resolver |') && line.includes(': update: ')).length;
+      const updates = () =>
+        proc.stderr.filter((line) => line.includes('| kubernetes_resolver |') && line.includes(': update: ')).length;
 
       // The pool is a and b: calls reach exactly them, in turn.
-      await until('both pods of the pool to answer', () => replies(0).includes('greeter-a') && replies(0).includes('greeter-b'), 10_000);
+      await until(
+        'both pods of the pool to answer',
+        () => replies(0).includes('greeter-a') && replies(0).includes('greeter-b'),
+        10_000,
+      );
       const pool = await nextReplies(60);
       expect(Object.keys(pool).sort()).toEqual(['greeter-a', 'greeter-b']);
       expect(Math.min(...Object.values(pool))).toBeGreaterThanOrEqual(25);
@@ -209,11 +266,23 @@ describe('resolving through the Kubernetes API', () => {
       // A change that moves no address (an annotation, an endpoint that is not ready) is not passed on.
       const updatesBefore = updates();
       const unchangedAt = api.apply({
-        ...slice('greeter-b', [{ pod: 'greeter-b', ready: true }, { pod: 'greeter-b2', ready: false, ip: '127.0.0.2' }], { grpc: port.b }),
-        metadata: { ...slice('greeter-b', [], {}).metadata, annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date().toISOString() } },
+        ...slice(
+          'greeter-b',
+          [
+            { pod: 'greeter-b', ready: true },
+            { pod: 'greeter-b2', ready: false, ip: '127.0.0.2' },
+          ],
+          { grpc: port.b },
+        ),
+        metadata: {
+          ...slice('greeter-b', [], {}).metadata,
+          annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date().toISOString() },
+        },
       });
       const eventLine = await until('the resolver to see the change', () => {
-        const index = proc.stderr.findIndex((line) => line.includes(`MODIFIED greeter-b at resourceVersion ${unchangedAt}`));
+        const index = proc.stderr.findIndex((line) =>
+          line.includes(`MODIFIED greeter-b at resourceVersion ${unchangedAt}`),
+        );
         return index >= 0 && index;
       });
       expect(proc.stderr[eventLine + 1]).toContain(`${TARGET}: addresses unchanged`);
@@ -242,12 +311,16 @@ describe('resolving through the Kubernetes API', () => {
       // resourceVersion gets ERROR 410, and only a new list finds a.
       const expiredAt = Date.now();
       const oldVersion = api.resourceVersion;
-      api.apply(slice('greeter-a', [{ pod: 'greeter-a', ready: true }], { grpc: port.a, metrics: port.c }), { notify: false });
+      api.apply(slice('greeter-a', [{ pod: 'greeter-a', ready: true }], { grpc: port.a, metrics: port.c }), {
+        notify: false,
+      });
       api.compact();
       mark = proc.stdout.length;
       api.closeWatches();
       await until('greeter-a to get calls again', () => replies(mark).includes('greeter-a'));
-      const afterExpiry = api.requests.filter((r) => r.at >= expiredAt).map((r) => `${r.verb} ${r.query.resourceVersion ?? '-'}`);
+      const afterExpiry = api.requests
+        .filter((r) => r.at >= expiredAt)
+        .map((r) => `${r.verb} ${r.query.resourceVersion ?? '-'}`);
       expect(afterExpiry.slice(0, 3)).toEqual([`watch ${oldVersion}`, 'list -', `watch ${api.resourceVersion}`]);
       expect(Object.keys(await nextReplies(40)).sort()).toEqual(['greeter-a', 'greeter-c']);
 
@@ -273,30 +346,52 @@ describe('resolving through the Kubernetes API', () => {
     // Where an API server that is not up yet will listen.
     const apiPort = await freePort();
     let api: FakeKubeApi | undefined;
-    const client = startTs('harness/resolver-client.ts', [], { TARGET, KUBECONFIG: writeKubeconfig(dir, apiPort), INTERVAL_MS: '20', DEADLINE_MS: '5000' });
+    const client = startTs('harness/resolver-client.ts', [], {
+      TARGET,
+      KUBECONFIG: writeKubeconfig(dir, apiPort),
+      INTERVAL_MS: '20',
+      DEADLINE_MS: '5000',
+    });
     try {
       const firstFailure = JSON.parse(await client.waitForLine(/"ok":false/, 10_000));
       expect(firstFailure).toMatchObject({ code: 'UNAVAILABLE' });
       expect(firstFailure.ms).toBeLessThan(1000); // far from the 5 s deadline: failed, not queued
-      expect(firstFailure.details).toContain(`${TARGET}: list /apis/discovery.k8s.io/v1/namespaces/testing/endpointslices?labelSelector=${SELECTOR} at http://127.0.0.1:${apiPort} failed`);
+      expect(firstFailure.details).toContain(
+        `${TARGET}: list /apis/discovery.k8s.io/v1/namespaces/testing/endpointslices?labelSelector=${SELECTOR} at http://127.0.0.1:${apiPort} failed`,
+      );
       expect(firstFailure.details).toContain('ECONNREFUSED');
 
       // The API server comes up, but the Role is not bound yet: the 403 is what calls report next.
       api = await FakeKubeApi.start({ port: apiPort });
-      api.failNext(1, 403, 'Forbidden', 'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:testing:default" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "testing"');
+      api.failNext(
+        1,
+        403,
+        'Forbidden',
+        'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:testing:default" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "testing"',
+      );
       api.apply(slice('greeter-solo', [{ pod: 'greeter-solo' }], { grpc: pod.server.port }));
       const forbidden = JSON.parse(await client.waitForLine(/HTTP 403/, 5000));
       expect(forbidden).toMatchObject({ ok: false, code: 'UNAVAILABLE' });
       expect(forbidden.details).toContain('failed: HTTP 403: endpointslices.discovery.k8s.io is forbidden');
       expect(JSON.parse(await client.waitForLine(/"ok":true/, 5000))).toMatchObject({ pod: 'greeter-solo' });
-      expect(client.stderr.some((line) => line.includes('kubernetes_resolver') && line.includes('ECONNREFUSED') && line.includes('retrying with backoff'))).toBe(true);
+      expect(
+        client.stderr.some(
+          (line) =>
+            line.includes('kubernetes_resolver') &&
+            line.includes('ECONNREFUSED') &&
+            line.includes('retrying with backoff'),
+        ),
+      ).toBe(true);
       await api.waitForRequest((r) => r.verb === 'watch');
       await until('the watch to be open', () => api!.openWatches === 1);
 
       // close() ends the watch and every timer: the process then exits by itself, with no process.exit.
       client.child.kill('SIGTERM');
       await client.waitForLine(/"closed":true/, 5000);
-      const exit = await Promise.race([client.exited, new Promise((resolve) => setTimeout(() => resolve('still running 3 s after close()'), 3000).unref())]);
+      const exit = await Promise.race([
+        client.exited,
+        new Promise((resolve) => setTimeout(() => resolve('still running 3 s after close()'), 3000).unref()),
+      ]);
       expect(exit).toBe(0);
       expect(api.openWatches).toBe(0);
       expectOnlyAllowedRequests(api);

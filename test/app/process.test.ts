@@ -12,7 +12,13 @@ describe('bad settings exit 2 with one line naming the setting and the value', (
   const cases: Array<[string, Record<string, string>, string[], string, string]> = [
     ['port that is not a number', { PORT: 'abc' }, [], 'PORT', 'abc'],
     ['port out of range, by flag', {}, ['--port', '70000'], '--port', '70000'],
-    ['missing certificate file', { TLS_CERT_FILE: '/nonexistent/tls.crt' }, [], 'TLS_CERT_FILE', '/nonexistent/tls.crt'],
+    [
+      'missing certificate file',
+      { TLS_CERT_FILE: '/nonexistent/tls.crt' },
+      [],
+      'TLS_CERT_FILE',
+      '/nonexistent/tls.crt',
+    ],
     ['certificate without key', { TLS_CERT_FILE: __filename }, [], 'TLS_KEY_FILE', ''],
     ['negative connection age', { MAX_CONNECTION_AGE_MS: '-5' }, [], 'MAX_CONNECTION_AGE_MS', '-5'],
     ['grace that is not a duration', {}, ['--shutdown-grace-ms=soon'], '--shutdown-grace-ms', 'soon'],
@@ -41,7 +47,10 @@ async function serverWithCallInFlight(pod: string, shutdownGraceMs: number, name
   const { stream, result } = openSayHello(session);
   const frame = sayHelloFrame(name);
   stream.write(frame.subarray(0, 3));
-  const response = result.then(({ grpcStatus, body }) => ({ grpcStatus, reply: body.length > 0 ? parseSayHelloReply(body) : undefined }));
+  const response = result.then(({ grpcStatus, body }) => ({
+    grpcStatus,
+    reply: body.length > 0 ? parseSayHelloReply(body) : undefined,
+  }));
   // Loopback delivers the HEADERS frame well within this; the server has no per-stream signal to wait on.
   await new Promise((resolve) => setTimeout(resolve, 200));
   return { server, session, response, finish: () => stream.end(frame.subarray(3)) };
@@ -93,7 +102,14 @@ describe('SIGTERM drains', () => {
     started.push(...servers);
     const stop = new AbortController();
     const load = runClient(
-      { ...defaultSettings(clientSettings), target: `ipv4:${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`, lb: 'round_robin', intervalMs: 0, concurrency: 20, quiet: true },
+      {
+        ...defaultSettings(clientSettings),
+        target: `ipv4:${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`,
+        lb: 'round_robin',
+        intervalMs: 0,
+        concurrency: 20,
+        quiet: true,
+      },
       { info: () => undefined, error: () => undefined },
       stop.signal,
     );

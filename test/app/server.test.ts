@@ -86,7 +86,10 @@ describe('greeter server over loopback', () => {
     const client = createGreeterClient({ ...clientDefaults, target });
     // 342 three-byte characters: under the limit in UTF-16 units, over it in UTF-8 bytes.
     const tooLong = await sayHello(client, '€'.repeat(342));
-    expect(tooLong.error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'name is 1026 bytes; the limit is 1024' });
+    expect(tooLong.error).toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'name is 1026 bytes; the limit is 1024',
+    });
     await expect(sayHello(client, 'x'.repeat(1024))).resolves.toMatchObject({ hostname: 'greeter-limits' });
     client.close();
   });
@@ -96,7 +99,10 @@ describe('greeter server over loopback', () => {
     const client = createGreeterClient({ ...clientDefaults, target });
     const huge = await sayHello(client, 'x'.repeat(100 * 1024));
     expect(huge.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    await expect(sayHello(client, 'after')).resolves.toEqual({ message: 'Hello after from greeter-big', hostname: 'greeter-big' });
+    await expect(sayHello(client, 'after')).resolves.toEqual({
+      message: 'Hello after from greeter-big',
+      hostname: 'greeter-big',
+    });
     client.close();
   });
 
@@ -106,13 +112,21 @@ describe('greeter server over loopback', () => {
       const { server } = await serve('greeter-tls', { tlsCertFile: pki.certFile, tlsKeyFile: pki.keyFile });
       const { lines, output } = collectingOutput();
       const result = await runClient(
-        { ...clientDefaults, target: `127.0.0.1:${server.port}`, caFile: pki.caFile, serverName: 'grpc.example.com', count: 3, intervalMs: 0 },
+        {
+          ...clientDefaults,
+          target: `127.0.0.1:${server.port}`,
+          caFile: pki.caFile,
+          serverName: 'grpc.example.com',
+          count: 3,
+          intervalMs: 0,
+        },
         output,
       );
       expect(result.failures).toBe(0);
       // The Go sample's log line: the name defaults to the host the client believes it talks to.
       expect(lines.info).toHaveLength(3);
-      for (const line of lines.info) expect(line).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d Hello grpc\.example\.com:\d+ from greeter-tls$/);
+      for (const line of lines.info)
+        expect(line).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d Hello grpc\.example\.com:\d+ from greeter-tls$/);
 
       const mismatched = await runClient(
         { ...clientDefaults, target: `localhost:${server.port}`, caFile: pki.caFile, count: 1, deadlineMs: 2000 },
@@ -145,7 +159,10 @@ describe('greeter server over loopback', () => {
     const backends = [await serve('greeter-0'), await serve('greeter-1')];
     const balancer = await startTcpBalancer(backends.map(({ server }) => server.port));
     try {
-      const result = await runClient({ ...clientDefaults, target: `127.0.0.1:${balancer.port}`, count: 150, intervalMs: 0, concurrency: 5 }, quietOutput);
+      const result = await runClient(
+        { ...clientDefaults, target: `127.0.0.1:${balancer.port}`, count: 150, intervalMs: 0, concurrency: 5 },
+        quietOutput,
+      );
       expect(result.failures).toBe(0);
       expect(result.byPod.size).toBe(1);
       expect(balancer.connections).toBe(1);

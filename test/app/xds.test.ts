@@ -82,7 +82,10 @@ async function waitFor(what: string, ready: () => boolean, timeoutMs = 30_000): 
 }
 
 /** A client calling until stopped (by default two calls in flight, 1 ms apart), once each of `pods` has replied 20 times. */
-async function runningClient(podNames: readonly string[], args = ['--interval-ms', '1', '--concurrency', '2']): Promise<RunningProcess> {
+async function runningClient(
+  podNames: readonly string[],
+  args = ['--interval-ms', '1', '--concurrency', '2'],
+): Promise<RunningProcess> {
   const client = startClient(args);
   await waitFor(`20 replies from each of ${podNames.join(', ')}`, () => {
     const byPod = repliesByPod(client.stdout);
@@ -117,11 +120,43 @@ describe('the bootstrap is a setting like any other', () => {
   const target = `xds:///${LISTENER}`;
   const insecure = grpc.credentials.createInsecure();
   test.each([
-    ['a file that is not there', () => ({ [XDS_BOOTSTRAP_ENV]: path.join(dir, 'missing.json') }), XDS_BOOTSTRAP_ENV, 'a readable xDS bootstrap file (ENOENT'],
-    ['a file that is not JSON', () => ({ [XDS_BOOTSTRAP_ENV]: file('text.json', 'xds') }), XDS_BOOTSTRAP_ENV, 'an xDS bootstrap: not JSON'],
-    ['no xds_servers', () => ({ [XDS_BOOTSTRAP_ENV]: file('no-servers.json', '{"xds_servers":[],"node":{"id":"a","locality":{}}}') }), XDS_BOOTSTRAP_ENV, 'xds_servers must list at least one server'],
-    ['no node', () => ({ [XDS_BOOTSTRAP_ENV]: file('no-node.json', '{"xds_servers":[{"server_uri":"127.0.0.1:1","channel_creds":[{"type":"insecure"}]}]}') }), XDS_BOOTSTRAP_ENV, 'node must be an object'],
-    ['a server without channel_creds, by grpc-js-xds\'s own rules', () => ({ [XDS_BOOTSTRAP_CONFIG_ENV]: '{"xds_servers":[{"server_uri":"127.0.0.1:1"}],"node":{"id":"a","locality":{}}}' }), XDS_BOOTSTRAP_CONFIG_ENV, 'channel_creds missing in xds_servers element'],
+    [
+      'a file that is not there',
+      () => ({ [XDS_BOOTSTRAP_ENV]: path.join(dir, 'missing.json') }),
+      XDS_BOOTSTRAP_ENV,
+      'a readable xDS bootstrap file (ENOENT',
+    ],
+    [
+      'a file that is not JSON',
+      () => ({ [XDS_BOOTSTRAP_ENV]: file('text.json', 'xds') }),
+      XDS_BOOTSTRAP_ENV,
+      'an xDS bootstrap: not JSON',
+    ],
+    [
+      'no xds_servers',
+      () => ({ [XDS_BOOTSTRAP_ENV]: file('no-servers.json', '{"xds_servers":[],"node":{"id":"a","locality":{}}}') }),
+      XDS_BOOTSTRAP_ENV,
+      'xds_servers must list at least one server',
+    ],
+    [
+      'no node',
+      () => ({
+        [XDS_BOOTSTRAP_ENV]: file(
+          'no-node.json',
+          '{"xds_servers":[{"server_uri":"127.0.0.1:1","channel_creds":[{"type":"insecure"}]}]}',
+        ),
+      }),
+      XDS_BOOTSTRAP_ENV,
+      'node must be an object',
+    ],
+    [
+      "a server without channel_creds, by grpc-js-xds's own rules",
+      () => ({
+        [XDS_BOOTSTRAP_CONFIG_ENV]: '{"xds_servers":[{"server_uri":"127.0.0.1:1"}],"node":{"id":"a","locality":{}}}',
+      }),
+      XDS_BOOTSTRAP_CONFIG_ENV,
+      'channel_creds missing in xds_servers element',
+    ],
   ])('%s', (_what, env, setting, reason) => {
     const enable = () => enableXds({ target, maxAttempts: 1 }, insecure, env());
     expect(enable).toThrow(ConfigError);
@@ -130,7 +165,9 @@ describe('the bootstrap is a setting like any other', () => {
   });
 
   test('MAX_ATTEMPTS above 1 is refused: the route from the control plane carries the retries', () => {
-    expect(() => enableXds({ target, maxAttempts: 3 }, insecure, bootstrapEnv)).toThrow(`invalid MAX_ATTEMPTS="3": expected 1 with TARGET=${target}`);
+    expect(() => enableXds({ target, maxAttempts: 3 }, insecure, bootstrapEnv)).toThrow(
+      `invalid MAX_ATTEMPTS="3": expected 1 with TARGET=${target}`,
+    );
   });
 });
 
@@ -140,9 +177,12 @@ describe('xds:/// through the control plane', () => {
     expect(await client.exited).toBe(0);
     const byPod = repliesByPod(client.stdout);
     expect([...byPod.keys()].sort()).toEqual(pods.names.slice(0, 3));
-    for (const [pod, count] of byPod) expect({ pod, share: Math.abs(count / 300 - 1 / 3) <= 0.05 }).toEqual({ pod, share: true });
+    for (const [pod, count] of byPod)
+      expect({ pod, share: Math.abs(count / 300 - 1 / 3) <= 0.05 }).toEqual({ pod, share: true });
     // The client, by its bootstrap's node id, ACKed each of the four resources and NACKed none.
-    const replies = plane.events.filter((event) => event.client === DEFAULT_CLIENT_NODE_ID && event.event !== 'sent').map((event) => `${event.kind} ${event.event}`);
+    const replies = plane.events
+      .filter((event) => event.client === DEFAULT_CLIENT_NODE_ID && event.event !== 'sent')
+      .map((event) => `${event.kind} ${event.event}`);
     expect(new Set(replies)).toEqual(new Set(['listener ack', 'route ack', 'cluster ack', 'endpoints ack']));
   });
 
@@ -160,7 +200,10 @@ describe('xds:/// through the control plane', () => {
   test('sends no more calls to an endpoint removed from EDS, and no call fails, not even once its pod is gone', async () => {
     const leaving = await startServerProcess('greeter-leaving');
     started.push(leaving);
-    plane.setService({ listener: LISTENER, clusters: { [CLUSTER]: [...endpoints(0, 1, 2), { host: '127.0.0.1', port: leaving.port }] } });
+    plane.setService({
+      listener: LISTENER,
+      clusters: { [CLUSTER]: [...endpoints(0, 1, 2), { host: '127.0.0.1', port: leaving.port }] },
+    });
     const client = await runningClient([...pods.names.slice(0, 3), 'greeter-leaving']);
 
     await plane.setEndpoints(CLUSTER, endpoints(0, 1, 2)).acked();
@@ -183,7 +226,11 @@ describe('xds:/// through the control plane', () => {
   test('splits 80/20 by weighted clusters pushed to a running client: within ±3 points over 4,000 calls', async () => {
     const stable = istioCluster('stable');
     const canary = istioCluster('canary');
-    plane.setService({ listener: LISTENER, clusters: { [stable]: endpoints(0, 1), [canary]: endpoints(2) }, weights: { [stable]: 1, [canary]: 0 } });
+    plane.setService({
+      listener: LISTENER,
+      clusters: { [stable]: endpoints(0, 1), [canary]: endpoints(2) },
+      weights: { [stable]: 1, [canary]: 0 },
+    });
     const client = await runningClient(pods.names.slice(0, 2), ['--interval-ms', '0', '--concurrency', '4']);
     expect(repliesByPod(client.stdout).get(pods.names[2])).toBeUndefined();
 
@@ -191,20 +238,32 @@ describe('xds:/// through the control plane', () => {
     // Counted from the canary's first reply, the first call routed by the new weights (at most 3 calls in flight from
     // before it may follow). A cluster is picked per call at random by weight, so 1,000 calls miss ±3 points about
     // one run in 55 by chance alone (σ = 1.26 points); over 4,000 (σ = 0.63) a miss would take a 4.7σ draw.
-    await waitFor('the canary\'s first reply', () => repliesByPod(client.stdout).has(pods.names[2]));
+    await waitFor("the canary's first reply", () => repliesByPod(client.stdout).has(pods.names[2]));
     const from = client.stdout.findIndex((line) => line.endsWith(` from ${pods.names[2]}`));
     await waitFor('4,000 replies after the update', () => client.stdout.length >= from + 4000, 90_000);
     const byPod = repliesByPod(client.stdout, from, from + 4000);
     const canaryShare = (byPod.get(pods.names[2]) ?? 0) / 4000;
     expect(Math.abs(canaryShare - 0.2)).toBeLessThanOrEqual(0.03);
-    expect((byPod.get(pods.names[0]) ?? 0) + (byPod.get(pods.names[1]) ?? 0) + (byPod.get(pods.names[2]) ?? 0)).toBe(4000);
+    expect((byPod.get(pods.names[0]) ?? 0) + (byPod.get(pods.names[1]) ?? 0) + (byPod.get(pods.names[2]) ?? 0)).toBe(
+      4000,
+    );
     await expectNoFailedCall(client);
   });
 
   test('a Cluster the client rejects is NACKed with its reason, and calls go on with the last good one', async () => {
     const client = await runningClient(pods.names.slice(0, 3));
     const mark = plane.events.length;
-    const rejected = plane.publish([{ kind: 'cluster', resource: { name: CLUSTER, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} }, service_name: CLUSTER }, lb_policy: 'MAGLEV' } }]);
+    const rejected = plane.publish([
+      {
+        kind: 'cluster',
+        resource: {
+          name: CLUSTER,
+          type: 'EDS',
+          eds_cluster_config: { eds_config: { ads: {} }, service_name: CLUSTER },
+          lb_policy: 'MAGLEV',
+        },
+      },
+    ]);
     await expect(rejected.acked()).rejects.toThrow(`rejected cluster version`);
     const nack = plane.events.slice(mark).find((event) => event.event === 'nack');
     expect(nack).toMatchObject({ kind: 'cluster', client: DEFAULT_CLIENT_NODE_ID });
@@ -216,7 +275,7 @@ describe('xds:/// through the control plane', () => {
     await expectNoFailedCall(client);
   });
 
-  test('TLS as the control plane says: with Istio\'s ISTIO_MUTUAL Cluster the client verifies the pod with the bootstrap\'s CA', async () => {
+  test("TLS as the control plane says: with Istio's ISTIO_MUTUAL Cluster the client verifies the pod with the bootstrap's CA", async () => {
     const host = 'greeter-tls.testing.svc.cluster.local';
     const listener = `${host}:50051`;
     const pki = makeCertificates(host);
@@ -224,19 +283,35 @@ describe('xds:/// through the control plane', () => {
     try {
       const pod = await startServerProcess('greeter-tls', { TLS_CERT_FILE: pki.certFile, TLS_KEY_FILE: pki.keyFile });
       started.push(pod);
-      plane.setService({ listener, clusters: { [`outbound|50051||${host}`]: [{ host: '127.0.0.1', port: pod.port }] }, tls: { subjectAltNames: [host] } });
+      plane.setService({
+        listener,
+        clusters: { [`outbound|50051||${host}`]: [{ host: '127.0.0.1', port: pod.port }] },
+        tls: { subjectAltNames: [host] },
+      });
       // The client's identity is the pod's certificate: the greeter asks for none, so only the client's check is tested.
       const bootstrapWith = (name: string, caCertificateFile: string) =>
-        plane.writeBootstrap(path.join(dir, name), { certificates: { certificateFile: pki.certFile, privateKeyFile: pki.keyFile, caCertificateFile } });
+        plane.writeBootstrap(path.join(dir, name), {
+          certificates: { certificateFile: pki.certFile, privateKeyFile: pki.keyFile, caCertificateFile },
+        });
 
       // The pod speaks only TLS, so these calls succeed only if the client took TLS from the Cluster.
-      const trusting = startClient(['--count', '20', '--interval-ms', '0'], bootstrapWith('trusting.json', pki.caFile), listener);
+      const trusting = startClient(
+        ['--count', '20', '--interval-ms', '0'],
+        bootstrapWith('trusting.json', pki.caFile),
+        listener,
+      );
       expect(await trusting.exited).toBe(0);
       expect(repliesByPod(trusting.stdout)).toEqual(new Map([['greeter-tls', 20]]));
 
-      const distrusting = startClient(['--count', '2', '--interval-ms', '0', '--deadline-ms', '3000'], bootstrapWith('distrusting.json', otherPki.caFile), listener);
+      const distrusting = startClient(
+        ['--count', '2', '--interval-ms', '0', '--deadline-ms', '3000'],
+        bootstrapWith('distrusting.json', otherPki.caFile),
+        listener,
+      );
       expect(await distrusting.exited).toBe(1);
-      expect(distrusting.stdout.find((line) => line.startsWith('summary:'))).toMatch(/^summary: 2 calls, 2 failed \(UNAVAILABLE=2\)/);
+      expect(distrusting.stdout.find((line) => line.startsWith('summary:'))).toMatch(
+        /^summary: 2 calls, 2 failed \(UNAVAILABLE=2\)/,
+      );
       // The client shortens long messages (app/client.ts); the start of the TLS error survives.
       expect(distrusting.stderr.every((line) => line.includes('unable to verify the first'))).toBe(true);
     } finally {

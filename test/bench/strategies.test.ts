@@ -15,17 +15,40 @@ import { defaultSettings } from '../../app/config';
 import { DNSMASQ_INSTALL_HINT, dnsmasqMissing, startDnsmasq } from '../../harness/dnsmasq';
 import { NGINX_INSTALL_HINT, nginxMissing } from '../../harness/nginx';
 import { LoopbackPods, podHost } from '../../harness/pods';
-import { CallTimeline, FAIR_SHARE, evenness, fairShareAfter, runStrategyPath, type Scenario } from '../../harness/strategy-run';
+import {
+  CallTimeline,
+  FAIR_SHARE,
+  evenness,
+  fairShareAfter,
+  runStrategyPath,
+  type Scenario,
+} from '../../harness/strategy-run';
 import { dnsPath, l4Path, renderedClient, xdsPath, type StrategyPath } from '../../harness/strategy-paths';
 import { describeWhenInstalled } from '../../harness/system-packages';
 
 describe('evenness over the pods', () => {
   test('equal counts: max/min 1, coefficient of variation 0', () => {
-    expect(evenness(['a', 'b', 'c'], new Map([['a', 100], ['b', 100], ['c', 100]]))).toEqual({ byPod: { a: 100, b: 100, c: 100 }, maxMinRatio: 1, coefficientOfVariation: 0 });
+    expect(
+      evenness(
+        ['a', 'b', 'c'],
+        new Map([
+          ['a', 100],
+          ['b', 100],
+          ['c', 100],
+        ]),
+      ),
+    ).toEqual({ byPod: { a: 100, b: 100, c: 100 }, maxMinRatio: 1, coefficientOfVariation: 0 });
   });
 
   test('50/100/150: max/min 3, CV = population standard deviation / mean = 40.82 / 100', () => {
-    const figures = evenness(['a', 'b', 'c'], new Map([['a', 50], ['b', 100], ['c', 150]]));
+    const figures = evenness(
+      ['a', 'b', 'c'],
+      new Map([
+        ['a', 50],
+        ['b', 100],
+        ['c', 150],
+      ]),
+    );
     expect(figures.maxMinRatio).toBe(3);
     expect(figures.coefficientOfVariation).toBeCloseTo(Math.sqrt(5000 / 3) / 100, 10);
   });
@@ -41,7 +64,8 @@ describe('fair share of a new pod', () => {
   const pods = ['greeter-0', 'greeter-1', 'greeter-2', 'greeter-3'];
   /** 100 calls a second from `fromMs` to `toMs`, one per 10 ms slot, each ending mid-slot; greeter-3 answers the slots `isNew` picks. */
   function callsFor(timeline: CallTimeline, fromMs: number, toMs: number, isNew: (slot: number) => boolean) {
-    for (let slot = 0; fromMs + slot * 10 < toMs; slot++) timeline.record({ endedAt: fromMs + slot * 10 + 5, pod: isNew(slot) ? pods[3] : pods[slot % 3] });
+    for (let slot = 0; fromMs + slot * 10 < toMs; slot++)
+      timeline.record({ endedAt: fromMs + slot * 10 + 5, pod: isNew(slot) ? pods[3] : pods[slot % 3] });
   }
   const tenPercent = (slot: number) => slot % 10 === 0;
   const fortyPercent = (slot: number) => slot % 5 < 2;
@@ -83,17 +107,34 @@ describe('fair share of a new pod', () => {
 });
 
 test('the DNS, kubernetes and xDS paths dial what the headless, k8s-resolver and istio-proxyless strategies render', () => {
-  expect(renderedClient('headless')).toEqual({ target: 'dns:///greeter-headless.testing.svc.cluster.local:50051', lb: 'round_robin' });
+  expect(renderedClient('headless')).toEqual({
+    target: 'dns:///greeter-headless.testing.svc.cluster.local:50051',
+    lb: 'round_robin',
+  });
   expect(renderedClient('k8s-resolver')).toEqual({ target: 'kubernetes:///greeter.testing:grpc', lb: 'round_robin' });
-  expect(renderedClient('istio-proxyless')).toEqual({ target: 'xds:///greeter.testing.svc.cluster.local:50051', lb: 'round_robin' });
+  expect(renderedClient('istio-proxyless')).toEqual({
+    target: 'xds:///greeter.testing.svc.cluster.local:50051',
+    lb: 'round_robin',
+  });
   expect(renderedClient('nginx-ingress').lb).toBe('pick_first');
 });
 
 /** Tiny phases: the figures' shape and what follows from each path's balancing, not their size. */
-const TINY: Scenario = { concurrency: 4, warmupMs: 300, steadyMs: 1000, fairShareWaitMs: 2500, settleMs: 300, recoveryWaitMs: 1000 };
+const TINY: Scenario = {
+  concurrency: 4,
+  warmupMs: 300,
+  steadyMs: 1000,
+  fairShareWaitMs: 2500,
+  settleMs: 300,
+  recoveryWaitMs: 1000,
+};
 const silent = () => undefined;
 
-describeWhenInstalled('dnsmasq', dnsmasqMissing(), DNSMASQ_INSTALL_HINT)('the DNS path through dnsmasq', () => {
+describeWhenInstalled(
+  'dnsmasq',
+  dnsmasqMissing(),
+  DNSMASQ_INSTALL_HINT,
+)('the DNS path through dnsmasq', () => {
   const NAME = 'greeter-headless.testing.svc.cluster.local';
 
   test('dnsmasq answers the A records it is given, and follows a change', async () => {
@@ -103,7 +144,9 @@ describeWhenInstalled('dnsmasq', dnsmasqMissing(), DNSMASQ_INSTALL_HINT)('the DN
       expect(await dnsmasq.resolve(NAME)).toEqual(['127.0.0.11', '127.0.0.12', '127.0.0.13']);
       await dnsmasq.setRecords({ [NAME]: ['127.0.0.12', '127.0.0.13', '127.0.0.14'] });
       expect(await dnsmasq.resolve(NAME)).toEqual(['127.0.0.12', '127.0.0.13', '127.0.0.14']);
-      await expect(dnsmasq.setRecords({ 'other.testing.svc.cluster.local': ['127.0.0.11'] })).rejects.toThrow('names are fixed when it starts');
+      await expect(dnsmasq.setRecords({ 'other.testing.svc.cluster.local': ['127.0.0.11'] })).rejects.toThrow(
+        'names are fixed when it starts',
+      );
     } finally {
       await dnsmasq.stop();
     }
@@ -117,20 +160,31 @@ describeWhenInstalled('dnsmasq', dnsmasqMissing(), DNSMASQ_INSTALL_HINT)('the DN
         const server = /^dns:\/\/(127\.0\.0\.1:\d+)\//.exec(running.target)?.[1];
         expect(running.target).toBe(`dns://${server}/${NAME}:${pods.port}`);
         expect(running.lb).toBe('round_robin');
-        const client = createGreeterClient({ ...defaultSettings(clientSettings), target: running.target, lb: running.lb });
+        const client = createGreeterClient({
+          ...defaultSettings(clientSettings),
+          target: running.target,
+          lb: running.lb,
+        });
         try {
           const peers = new Map<string, string>();
           for (let i = 0; i < 30; i++) {
             const peer = await new Promise<string>((resolve, reject) => {
               let pod = '';
-              const call = client.SayHello({ name: 'dns' }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (error) => (error ? reject(error) : resolve(`${pod} ${call.getPeer()}`)));
+              const call = client.SayHello(
+                { name: 'dns' },
+                new grpc.Metadata(),
+                { deadline: Date.now() + 5000 },
+                (error) => (error ? reject(error) : resolve(`${pod} ${call.getPeer()}`)),
+              );
               call.on('metadata', (metadata: grpc.Metadata) => (pod = String(metadata.get('hostname')[0])));
             });
             const [pod, address] = peer.split(' ');
             peers.set(pod, address);
           }
           // The name exists only in dnsmasq: every pod answered, each from the address its A record gives.
-          expect(Object.fromEntries(peers)).toEqual(Object.fromEntries(pods.pods.map((pod, i) => [pod.name, `${podHost(i)}:${pods.port}`])));
+          expect(Object.fromEntries(peers)).toEqual(
+            Object.fromEntries(pods.pods.map((pod, i) => [pod.name, `${podHost(i)}:${pods.port}`])),
+          );
         } finally {
           client.close();
         }
@@ -144,9 +198,16 @@ describeWhenInstalled('dnsmasq', dnsmasqMissing(), DNSMASQ_INSTALL_HINT)('the DN
 
   test('the whole scenario on the DNS path: figures add up', async () => {
     const figures = await runStrategyPath(dnsPath(), TINY, silent);
-    expect(figures).toMatchObject({ path: 'DNS', lb: 'round_robin', fourthPod: { pod: 'greeter-3' }, rollout: { pods: 4 } });
+    expect(figures).toMatchObject({
+      path: 'DNS',
+      lb: 'round_robin',
+      fourthPod: { pod: 'greeter-3' },
+      rollout: { pods: 4 },
+    });
     expect(Object.keys(figures.steady.byPod)).toEqual(['greeter-0', 'greeter-1', 'greeter-2']);
-    expect(Object.values(figures.steady.byPod).reduce((a, b) => a + b, 0)).toBe(figures.steady.calls - figures.steady.failures);
+    expect(Object.values(figures.steady.byPod).reduce((a, b) => a + b, 0)).toBe(
+      figures.steady.calls - figures.steady.failures,
+    );
     // round_robin over the three A records: every pod answered.
     expect(figures.steady.maxMinRatio).not.toBeNull();
     // No connection drops while it waits, so grpc-js does not resolve again: the fourth pod gets no call.
@@ -157,16 +218,27 @@ describeWhenInstalled('dnsmasq', dnsmasqMissing(), DNSMASQ_INSTALL_HINT)('the DN
   }, 90_000);
 });
 
-describeWhenInstalled('nginx', nginxMissing(), NGINX_INSTALL_HINT)('the scenario behind nginx', () => {
+describeWhenInstalled(
+  'nginx',
+  nginxMissing(),
+  NGINX_INSTALL_HINT,
+)('the scenario behind nginx', () => {
   test('L4: one connection stays on one pod, so evenness is infinite and the fourth pod never gets a call', async () => {
     const progress: string[] = [];
     const figures = await runStrategyPath(l4Path(), TINY, (line) => progress.push(line));
-    expect(figures).toMatchObject({ path: 'L4', lb: 'pick_first', steady: { maxMinRatio: null }, fourthPod: { fairShareAfterSeconds: null, lastSecondShare: 0 } });
+    expect(figures).toMatchObject({
+      path: 'L4',
+      lb: 'pick_first',
+      steady: { maxMinRatio: null },
+      fourthPod: { fairShareAfterSeconds: null, lastSecondShare: 0 },
+    });
     expect(Object.values(figures.steady.byPod).filter((count) => count > 0)).toHaveLength(1);
     expect(figures.steady.coefficientOfVariation).toBeCloseTo(Math.SQRT2, 10);
     expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
     expect(progress.map((line) => line.split(':')[0])).toEqual([
-      expect.stringMatching(/^\[L4\] 3 pods on 127\.0\.0\.11, 127\.0\.0\.12, 127\.0\.0\.13 port \d+ via nginx stream on 127\.0\.0\.1$/),
+      expect.stringMatching(
+        /^\[L4\] 3 pods on 127\.0\.0\.11, 127\.0\.0\.12, 127\.0\.0\.13 port \d+ via nginx stream on 127\.0\.0\.1$/,
+      ),
       '[L4] steady 1.0 s',
       '[L4] greeter-3 added at 127.0.0.14',
       expect.stringMatching(/^\[L4\] rollout of 4 pods in [\d.]+ s$/),
@@ -181,11 +253,22 @@ describe('the xDS path through the harness control plane', () => {
     // service config; the xDS resolver gives its own (xds_cluster_manager over the route's clusters) with every
     // resolution (@grpc/grpc-js 1.14.7 src/resolving-load-balancer.ts handleResolverResult; @grpc/grpc-js-xds 1.14.1
     // src/resolver-xds.ts handleXdsConfig). With pick_first winning, one pod would answer every call.
-    const pickFirst: StrategyPath = { ...path, start: async (pods) => ({ ...(await path.start(pods)), lb: 'pick_first' }) };
+    const pickFirst: StrategyPath = {
+      ...path,
+      start: async (pods) => ({ ...(await path.start(pods)), lb: 'pick_first' }),
+    };
     const figures = await runStrategyPath(pickFirst, TINY, silent);
-    expect(figures).toMatchObject({ path: 'xDS', lb: 'pick_first', target: renderedClient('istio-proxyless').target, fourthPod: { pod: 'greeter-3' }, rollout: { pods: 4 } });
+    expect(figures).toMatchObject({
+      path: 'xDS',
+      lb: 'pick_first',
+      target: renderedClient('istio-proxyless').target,
+      fourthPod: { pod: 'greeter-3' },
+      rollout: { pods: 4 },
+    });
     expect(Object.keys(figures.steady.byPod)).toEqual(['greeter-0', 'greeter-1', 'greeter-2']);
-    expect(Object.values(figures.steady.byPod).reduce((a, b) => a + b, 0)).toBe(figures.steady.calls - figures.steady.failures);
+    expect(Object.values(figures.steady.byPod).reduce((a, b) => a + b, 0)).toBe(
+      figures.steady.calls - figures.steady.failures,
+    );
     // Round robin over the three endpoints of the first EDS push: every pod answered.
     expect(figures.steady.maxMinRatio).not.toBeNull();
     // The EDS push with the fourth pod reaches the client on its open ADS stream: the pod gets calls.
@@ -193,6 +276,8 @@ describe('the xDS path through the harness control plane', () => {
     expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
     expect(figures.rollout.failures).toBe(Object.values(figures.rollout.byStatus).reduce((a, b) => a + b, 0));
     // grpc-js-xds kept the first bootstrap, so a second start here is refused by name.
-    await expect(xdsPath().start([])).rejects.toThrow(/^the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap \(control plane 127\.0\.0\.1:\d+\), now stopped$/);
+    await expect(xdsPath().start([])).rejects.toThrow(
+      /^the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap \(control plane 127\.0\.0\.1:\d+\), now stopped$/,
+    );
   }, 90_000);
 });

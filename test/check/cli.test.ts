@@ -23,7 +23,8 @@ function write(name: string, text: string): string {
   return file;
 }
 
-const SERVICE = (name: string, ns = 'shop') => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  ports:\n    - { name: http, port: 80 }\n`;
+const SERVICE = (name: string, ns = 'shop') =>
+  `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n  ports:\n    - { name: http, port: 80 }\n`;
 
 /** A failed run says why on stderr, with no stack trace, and exits 2. */
 function expectRefused(run: { status: number; stdout: string; stderr: string }, message: RegExp) {
@@ -37,46 +38,102 @@ describe('reading', () => {
   test('directories recursively, in name order, skipping kustomization files and dot-directories', async () => {
     write('b/two.yml', SERVICE('two'));
     write('a/one.yaml', `${SERVICE('one')}---\n${SERVICE('three')}`);
-    write('a/kustomization.yaml', 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [one.yaml]\n');
+    write(
+      'a/kustomization.yaml',
+      'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [one.yaml]\n',
+    );
     write('.git/config.yaml', 'not: a manifest\n');
     write('notes.txt', 'ignored');
     const run = await runCheck(['--format', 'json', dir], { validate: NO_VALIDATION });
     const report = JSON.parse(run.stdout);
-    expect(report.summary).toEqual({ errors: 0, warnings: 0, objects: 3, files: [path.join(dir, 'a', 'one.yaml'), path.join(dir, 'b', 'two.yml')] });
+    expect(report.summary).toEqual({
+      errors: 0,
+      warnings: 0,
+      objects: 3,
+      files: [path.join(dir, 'a', 'one.yaml'), path.join(dir, 'b', 'two.yml')],
+    });
     expect(run.status).toBe(0);
   });
 
   test('List kinds and JSON, each item with its own line', async () => {
-    const file = write('list.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'shop' }, spec: { ports: [{ port: 80 }] } }, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'shop' }, spec: { ports: [{ port: 81 }] } }] }, null, 2));
+    const file = write(
+      'list.json',
+      JSON.stringify(
+        {
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [
+            {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: { name: 'a', namespace: 'shop' },
+              spec: { ports: [{ port: 80 }] },
+            },
+            {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: { name: 'a', namespace: 'shop' },
+              spec: { ports: [{ port: 81 }] },
+            },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
     const { findings } = await runJson([file], { validate: NO_VALIDATION });
     // The same Service twice: the duplicate finding names the second item, on its own line.
     expect(findings.map((f) => [f.rule, f.object.name, f.object.line])).toEqual([['duplicate-object', 'a', 20]]);
   });
 
   test('a block List (kubectl get -o yaml), each item on its line', async () => {
-    const item = (port: number) => `- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n    namespace: shop\n  spec:\n    ports:\n    - port: ${port}\n`;
-    const file = write('list.yaml', `apiVersion: v1\nkind: List\nitems:\n${item(80)}${item(81)}metadata:\n  resourceVersion: ""\n`);
+    const item = (port: number) =>
+      `- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n    namespace: shop\n  spec:\n    ports:\n    - port: ${port}\n`;
+    const file = write(
+      'list.yaml',
+      `apiVersion: v1\nkind: List\nitems:\n${item(80)}${item(81)}metadata:\n  resourceVersion: ""\n`,
+    );
     const { findings } = await runJson([file], { validate: NO_VALIDATION });
     expect(findings.map((f) => [f.rule, f.object.line])).toEqual([['duplicate-object', 12]]);
   });
 
   test('anchors and aliases are read, and an alias bomb is refused', async () => {
-    const file = write('anchors.yaml', `${SERVICE('a')}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n  labels: &labels { app: c }\n  annotations: *labels\n`);
+    const file = write(
+      'anchors.yaml',
+      `${SERVICE('a')}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: shop\n  labels: &labels { app: c }\n  annotations: *labels\n`,
+    );
     const { findings, status } = await runJson([file], { validate: NO_VALIDATION });
     expect([findings, status]).toEqual([[], 0]);
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)];
-    const bombFile = write('bomb.yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n${bomb.map((l) => `  ${l}`).join('\n')}\n`);
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(', ')}]`,
+      ),
+    ];
+    const bombFile = write(
+      'bomb.yaml',
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n${bomb.map((l) => `  ${l}`).join('\n')}\n`,
+    );
     expectRefused(await runCheck([bombFile]), /bomb\.yaml:1: cannot read this document: Excessive alias count/);
   });
 
   test('- reads standard input, and Helm\'s "# Source:" comment names the template', async () => {
     const helm = `---\n# Source: shop/templates/a.yaml\n${SERVICE('a')}---\n# Source: shop/templates/b.yaml\n${SERVICE('a')}`;
     const { findings } = await runJson(['-'], { stdin: [helm], validate: NO_VALIDATION });
-    expect(findings.map((f) => f.object)).toEqual([expect.objectContaining({ file: '<stdin>', line: 13, template: 'shop/templates/b.yaml' })]);
+    expect(findings.map((f) => f.object)).toEqual([
+      expect.objectContaining({ file: '<stdin>', line: 13, template: 'shop/templates/b.yaml' }),
+    ]);
   });
 
   test('objects without a namespace are in --namespace (default "default")', async () => {
-    const file = write('bare.yaml', `${SERVICE('a').replace('  namespace: shop\n', '')}---\n${SERVICE('a').replace('  namespace: shop\n', '')}`);
+    const file = write(
+      'bare.yaml',
+      `${SERVICE('a').replace('  namespace: shop\n', '')}---\n${SERVICE('a').replace('  namespace: shop\n', '')}`,
+    );
     const plain = await runJson([file], { validate: NO_VALIDATION });
     const named = await runJson(['--namespace', 'prod', file], { validate: NO_VALIDATION });
     expect([plain.findings[0].object.namespace, named.findings[0].object.namespace]).toEqual(['default', 'prod']);
@@ -86,7 +143,10 @@ describe('reading', () => {
 describe('bad input: a clear error with file and line, exit 2', () => {
   test('not YAML', async () => {
     const file = write('broken.yaml', `${SERVICE('a')}---\nkind: Service\nmetadata: [unclosed\n`);
-    expectRefused(await runCheck([file]), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1[0-9]: not YAML or JSON`));
+    expectRefused(
+      await runCheck([file]),
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1[0-9]: not YAML or JSON`),
+    );
   });
 
   test('a document without kind', async () => {
@@ -95,7 +155,10 @@ describe('bad input: a clear error with file and line, exit 2', () => {
   });
 
   test('a document that is not a mapping', async () => {
-    expectRefused(await runCheck(['-'], { stdin: ['- a\n- b\n'] }), /<stdin>:1: a document must be a Kubernetes object/);
+    expectRefused(
+      await runCheck(['-'], { stdin: ['- a\n- b\n'] }),
+      /<stdin>:1: a document must be a Kubernetes object/,
+    );
   });
 
   test('a kustomization named on the command line says how to check what it builds', async () => {
@@ -137,7 +200,10 @@ describe('bad input: a clear error with file and line, exit 2', () => {
 
   test('bad options', async () => {
     expectRefused(await runCheck(['--format', 'xml', '-']), /--format "xml" is not one of text, json, sarif/);
-    expectRefused(await runCheck(['--linkerd-version', 'edge', '-']), /--linkerd-version "edge" is not a Linkerd 2 version/);
+    expectRefused(
+      await runCheck(['--linkerd-version', 'edge', '-']),
+      /--linkerd-version "edge" is not a Linkerd 2 version/,
+    );
     expectRefused(await runCheck(['--frobnicate', '-']), /Unknown option '--frobnicate'/);
   });
 });
@@ -154,11 +220,30 @@ describe('the schema and CEL validation, injected', () => {
   const file = path.join(CORPUS, 'good', 'headless-round-robin.yaml');
   const fake = (): ValidationReport => ({
     issues: [
-      { objectIndex: 1, kind: 'schema', path: 'spec.template.spec.containers[0].ports[0].containerPort', message: 'must be integer', kubernetesVersion: '1.32.0' },
-      { objectIndex: 2, kind: 'cel', path: 'spec', message: 'headless Services have no ClusterIP to pin', rule: 'self.clusterIP == "None"' },
+      {
+        objectIndex: 1,
+        kind: 'schema',
+        path: 'spec.template.spec.containers[0].ports[0].containerPort',
+        message: 'must be integer',
+        kubernetesVersion: '1.32.0',
+      },
+      {
+        objectIndex: 2,
+        kind: 'cel',
+        path: 'spec',
+        message: 'headless Services have no ClusterIP to pin',
+        rule: 'self.clusterIP == "None"',
+      },
     ],
     celRulesEvaluated: 7,
-    celRulesSkipped: [{ crd: 'grpcroutes.gateway.networking.k8s.io', path: 'spec.rules', rule: 'size(self) > 0', reason: 'unsupported function' }],
+    celRulesSkipped: [
+      {
+        crd: 'grpcroutes.gateway.networking.k8s.io',
+        path: 'spec.rules',
+        rule: 'size(self) > 0',
+        reason: 'unsupported function',
+      },
+    ],
     unknownKinds: [{ objectIndex: 3, apiVersion: 'batch/v1', kind: 'CronJob' }],
   });
 
@@ -184,7 +269,12 @@ describe('the schema and CEL validation, injected', () => {
       }) as () => ValidationReport,
     });
     expect(calls).toHaveLength(1);
-    expect(calls[0].objects.map((o) => (o as { kind: string }).kind)).toEqual(['Namespace', 'StatefulSet', 'Service', 'CronJob']);
+    expect(calls[0].objects.map((o) => (o as { kind: string }).kind)).toEqual([
+      'Namespace',
+      'StatefulSet',
+      'Service',
+      'CronJob',
+    ]);
     expect(calls[0].options).toEqual({ kubernetesVersions: ['1.27.0', '1.32.0'] });
   });
 });

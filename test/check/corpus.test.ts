@@ -9,7 +9,10 @@ import { RULES } from '../../lib/check';
 import { NO_VALIDATION, runJson, type JsonFinding } from './run';
 
 const CORPUS = path.join(__dirname, 'corpus');
-const filesIn = (dir: string) => readdirSync(path.join(CORPUS, dir)).sort().map((file) => path.join(CORPUS, dir, file));
+const filesIn = (dir: string) =>
+  readdirSync(path.join(CORPUS, dir))
+    .sort()
+    .map((file) => path.join(CORPUS, dir, file));
 
 interface Expectation {
   severity: string;
@@ -21,13 +24,19 @@ interface Expectation {
 
 function header(file: string): { expected: Expectation[]; options: string[] } {
   const text = readFileSync(file, 'utf8');
-  const expected = [...text.matchAll(/^# expect: (error|warning) ([a-z0-9-]+) on (\w+) ([^/\s]+)\/(\S+)$/gm)].map(([, severity, rule, kind, namespace, name]) => ({ severity, rule, kind, namespace, name }));
+  const expected = [...text.matchAll(/^# expect: (error|warning) ([a-z0-9-]+) on (\w+) ([^/\s]+)\/(\S+)$/gm)].map(
+    ([, severity, rule, kind, namespace, name]) => ({ severity, rule, kind, namespace, name }),
+  );
   const options = [...text.matchAll(/^# options: (.+)$/gm)].flatMap((m) => m[1].split(/\s+/));
   return { expected, options };
 }
 
-const on = (f: JsonFinding, e: Expectation) => f.rule === e.rule && f.object.kind === e.kind && f.object.namespace === e.namespace && f.object.name === e.name;
-const show = (findings: JsonFinding[]) => findings.map((f) => `${f.severity} ${f.rule} on ${f.object.kind} ${f.object.namespace}/${f.object.name}: ${f.message}`).join('\n');
+const on = (f: JsonFinding, e: Expectation) =>
+  f.rule === e.rule && f.object.kind === e.kind && f.object.namespace === e.namespace && f.object.name === e.name;
+const show = (findings: JsonFinding[]) =>
+  findings
+    .map((f) => `${f.severity} ${f.rule} on ${f.object.kind} ${f.object.namespace}/${f.object.name}: ${f.message}`)
+    .join('\n');
 
 // The validation rules (schema, cel, unknown-kind) are tested with an injected validator in cli.test.ts.
 const VALIDATION_RULES = new Set(['schema', 'cel', 'unknown-kind']);
@@ -40,7 +49,10 @@ describe.each(filesIn('bad').map((file) => [path.basename(file), file]))('bad/%s
     const { findings, status } = await runJson([...options, file], { validate: NO_VALIDATION });
     for (const expectation of expected) {
       const matching = findings.filter((f) => on(f, expectation));
-      expect({ expectation, found: show(matching) }).toEqual({ expectation, found: expect.stringContaining(`${expectation.severity} ${expectation.rule}`) });
+      expect({ expectation, found: show(matching) }).toEqual({
+        expectation,
+        found: expect.stringContaining(`${expectation.severity} ${expectation.rule}`),
+      });
       expect(matching.every((f) => f.severity === expectation.severity)).toBe(true);
     }
     const otherErrors = findings.filter((f) => f.severity === 'error' && !expected.some((e) => on(f, e)));
@@ -76,7 +88,9 @@ describe('--partial: what is not in the input is a warning', () => {
   });
 
   test('a port the Service in the input lacks stays an error', async () => {
-    const { findings } = await runJson(['--partial', path.join(CORPUS, 'bad', 'route-unknown-port.yaml')], { validate: NO_VALIDATION });
+    const { findings } = await runJson(['--partial', path.join(CORPUS, 'bad', 'route-unknown-port.yaml')], {
+      validate: NO_VALIDATION,
+    });
     expect(findings.filter((f) => f.rule === 'route-unknown-port').map((f) => f.severity)).toEqual(['error']);
   });
 });
@@ -84,7 +98,9 @@ describe('--partial: what is not in the input is a warning', () => {
 test('Linkerd 2.17 detects HTTP/2 where Linkerd 2.18 (the default) carries appProtocol grpc as opaque TCP', async () => {
   const file = path.join(CORPUS, 'good', 'linkerd-2.17-grpc.yaml');
   const { findings, status } = await runJson([file], { validate: NO_VALIDATION });
-  expect(findings.map((f) => [f.severity, f.rule, f.object.kind, f.object.name, f.path])).toEqual([['error', 'grpc-port-not-http2', 'Service', 'greeter', 'spec.ports[0].appProtocol']]);
+  expect(findings.map((f) => [f.severity, f.rule, f.object.kind, f.object.name, f.path])).toEqual([
+    ['error', 'grpc-port-not-http2', 'Service', 'greeter', 'spec.ports[0].appProtocol'],
+  ]);
   expect(findings[0].message).toContain('Linkerd ≥ 2.18');
   expect(status).toBe(1);
 });

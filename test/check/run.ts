@@ -4,7 +4,12 @@ import { main } from '../../lib/check/cli';
 import type { ValidationReport } from '../../lib/validation';
 
 /** A validation that finds nothing: the rules' own findings, alone. */
-export const NO_VALIDATION = (): ValidationReport => ({ issues: [], celRulesEvaluated: 0, celRulesSkipped: [], unknownKinds: [] });
+export const NO_VALIDATION = (): ValidationReport => ({
+  issues: [],
+  celRulesEvaluated: 0,
+  celRulesSkipped: [],
+  unknownKinds: [],
+});
 
 export interface Run {
   readonly status: number;
@@ -12,10 +17,20 @@ export interface Run {
   readonly stderr: string;
 }
 
-export async function runCheck(argv: readonly string[], options: { stdin?: Iterable<Buffer | string> | AsyncIterable<Buffer | string>; validate?: () => ValidationReport } = {}): Promise<Run> {
+export async function runCheck(
+  argv: readonly string[],
+  options: {
+    stdin?: Iterable<Buffer | string> | AsyncIterable<Buffer | string>;
+    validate?: () => ValidationReport;
+  } = {},
+): Promise<Run> {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const status = await main(argv, { stdin: Readable.from(options.stdin ?? []), stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t) }, { validate: options.validate });
+  const status = await main(
+    argv,
+    { stdin: Readable.from(options.stdin ?? []), stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t) },
+    { validate: options.validate },
+  );
   return { status, stdout: stdout.join(''), stderr: stderr.join('') };
 }
 
@@ -29,7 +44,10 @@ export interface JsonFinding {
   related: Array<{ kind: string; name: string }>;
 }
 
-export async function runJson(argv: readonly string[], options: Parameters<typeof runCheck>[1] = {}): Promise<Run & { findings: JsonFinding[] }> {
+export async function runJson(
+  argv: readonly string[],
+  options: Parameters<typeof runCheck>[1] = {},
+): Promise<Run & { findings: JsonFinding[] }> {
   const run = await runCheck(['--format', 'json', ...argv], options);
   if (run.status === 2) throw new Error(`grpc-lb-check ${argv.join(' ')} could not check: ${run.stderr}`);
   return { ...run, findings: (JSON.parse(run.stdout) as { findings: JsonFinding[] }).findings };

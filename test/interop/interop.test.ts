@@ -57,7 +57,11 @@ async function interrogate(args: readonly string[]) {
   };
 }
 
-describeWhenInstalled('python interop', pythonGrpcMissing(), INSTALL_HINT)('python grpcio client interop', () => {
+describeWhenInstalled(
+  'python interop',
+  pythonGrpcMissing(),
+  INSTALL_HINT,
+)('python grpcio client interop', () => {
   describe('plaintext', () => {
     const pod = 'interop-pod';
     let server: ServerProcess | undefined;
@@ -96,7 +100,14 @@ describeWhenInstalled('python interop', pythonGrpcMissing(), INSTALL_HINT)('pyth
 
     test(`verifies the server as ${TLS_HOST} when dialing 127.0.0.1`, async () => {
       const result = await interrogate([
-        '--target', `127.0.0.1:${server!.port}`, '--ca', certs!.caFile, '--server-name', TLS_HOST, '--name', 'interop',
+        '--target',
+        `127.0.0.1:${server!.port}`,
+        '--ca',
+        certs!.caFile,
+        '--server-name',
+        TLS_HOST,
+        '--name',
+        'interop',
       ]);
       expect(result.message).toBe(`Hello interop from ${pod}`);
       expect(result.hostname).toBe(pod);
@@ -106,7 +117,14 @@ describeWhenInstalled('python interop', pythonGrpcMissing(), INSTALL_HINT)('pyth
     });
 
     test('fails with UNAVAILABLE when the certificate does not name the dialed host', async () => {
-      const run = await runPythonClient(['--target', `127.0.0.1:${server!.port}`, '--ca', certs!.caFile, '--name', 'interop']);
+      const run = await runPythonClient([
+        '--target',
+        `127.0.0.1:${server!.port}`,
+        '--ca',
+        certs!.caFile,
+        '--name',
+        'interop',
+      ]);
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(/SayHello failed: UNAVAILABLE/);

@@ -38,7 +38,11 @@ const leftIn = (dir: string) => readdirSync(dir).filter((entry) => !entry.starts
 
 const EXIT_WITHIN_MS = 15_000;
 
-describeWhenInstalled('demo:lb cleanup', nginxMissing(), NGINX_INSTALL_HINT)('npm run demo:lb cleans up', () => {
+describeWhenInstalled(
+  'demo:lb cleanup',
+  nginxMissing(),
+  NGINX_INSTALL_HINT,
+)('npm run demo:lb cleans up', () => {
   let tmp: string;
   let demo: RunningProcess | undefined;
   const startDemo = (args: readonly string[], env: Record<string, string> = {}) => {
@@ -48,7 +52,18 @@ describeWhenInstalled('demo:lb cleanup', nginxMissing(), NGINX_INSTALL_HINT)('np
   /** The demo's exit code (or signal), failing if it takes longer than EXIT_WITHIN_MS. */
   const exitOf = async (proc: RunningProcess) => {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`demo:lb still running ${EXIT_WITHIN_MS} ms after it was stopped; stdout: ${proc.stdout.join('\n')}`)), EXIT_WITHIN_MS)));
+    const timeout = new Promise<never>(
+      (_, reject) =>
+        (timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `demo:lb still running ${EXIT_WITHIN_MS} ms after it was stopped; stdout: ${proc.stdout.join('\n')}`,
+              ),
+            ),
+          EXIT_WITHIN_MS,
+        )),
+    );
     try {
       return await Promise.race([proc.exited, timeout]);
     } finally {
@@ -74,14 +89,18 @@ describeWhenInstalled('demo:lb cleanup', nginxMissing(), NGINX_INSTALL_HINT)('np
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test.each(['SIGINT', 'SIGTERM'] as const)('on %s mid-run it stops every greeter and nginx, removes its temp dirs, and exits 128 + the signal', async (signal) => {
-    const proc = startDemo(['--calls', '1000000']);
-    await runningProcesses(proc);
-    proc.child.kill(signal);
-    expect(await exitOf(proc)).toBe(128 + constants.signals[signal]);
-    expect(runningFor(tmp)).toEqual([]);
-    expect(leftIn(tmp)).toEqual([]);
-  }, 60_000);
+  test.each(['SIGINT', 'SIGTERM'] as const)(
+    'on %s mid-run it stops every greeter and nginx, removes its temp dirs, and exits 128 + the signal',
+    async (signal) => {
+      const proc = startDemo(['--calls', '1000000']);
+      await runningProcesses(proc);
+      proc.child.kill(signal);
+      expect(await exitOf(proc)).toBe(128 + constants.signals[signal]);
+      expect(runningFor(tmp)).toEqual([]);
+      expect(leftIn(tmp)).toEqual([]);
+    },
+    60_000,
+  );
 
   test('when its stdout pipe closes (`| head`) it stops at its next write, cleans up, and exits 141 (as SIGPIPE)', async () => {
     const proc = startDemo([]);

@@ -20,7 +20,11 @@ const silent: ClientOutput = { info: () => undefined, error: () => undefined };
 
 /** One channel, calls back to back with 8 in flight, unless the test says otherwise. */
 function callThrough(client: Partial<ClientConfig>, output = silent, stop?: AbortSignal) {
-  return runClient({ ...defaultSettings(clientSettings), quiet: true, intervalMs: 0, concurrency: 8, ...client }, output, stop);
+  return runClient(
+    { ...defaultSettings(clientSettings), quiet: true, intervalMs: 0, concurrency: 8, ...client },
+    output,
+    stop,
+  );
 }
 
 /** Client output that follows how many calls are done, from the summary lines that `summaryEvery` asks for. */
@@ -39,12 +43,16 @@ function callProgress() {
     },
     error: () => undefined,
   };
-  const waitFor = (calls: number) => new Promise<void>((resolve) => (done >= calls ? resolve() : waiters.add({ calls, resolve })));
+  const waitFor = (calls: number) =>
+    new Promise<void>((resolve) => (done >= calls ? resolve() : waiters.add({ calls, resolve })));
   return { output, done: () => done, waitFor };
 }
 
 /** Pods and nginx for one describe block: started before its tests, stopped after them, also when they fail. */
-function podsBehindNginx<K extends string>(podEnv: Record<string, string>, listeners: (pods: Pods) => Record<K, ListenerSpec>) {
+function podsBehindNginx<K extends string>(
+  podEnv: Record<string, string>,
+  listeners: (pods: Pods) => Record<K, ListenerSpec>,
+) {
   const running: { pods?: Pods; nginx?: Nginx<K> } = {};
   beforeAll(async () => {
     running.pods = await startPods(POD_COUNT, podEnv);
@@ -63,7 +71,11 @@ function podsBehindNginx<K extends string>(podEnv: Record<string, string>, liste
   };
 }
 
-describeWhenInstalled('nginx load-balancing', nginxMissing(), NGINX_INSTALL_HINT)('load balancing through real proxies', () => {
+describeWhenInstalled(
+  'nginx load-balancing',
+  nginxMissing(),
+  NGINX_INSTALL_HINT,
+)('load balancing through real proxies', () => {
   describe('how one channel spreads over 3 pods', () => {
     const env = podsBehindNginx({}, (pods) => ({
       l7: { kind: 'grpc', backends: pods.ports },
@@ -82,29 +94,51 @@ describeWhenInstalled('nginx load-balancing', nginxMissing(), NGINX_INSTALL_HINT
 
     test.each([
       ['the L7 proxy', () => ({ target: `127.0.0.1:${env.nginx.ports.l7}` })],
-      [`the L7 proxy with TLS for ${GATEWAY_HOST}`, () => ({ target: `127.0.0.1:${env.nginx.ports.l7Tls}`, caFile: env.nginx.certificates!.caFile, serverName: GATEWAY_HOST })],
+      [
+        `the L7 proxy with TLS for ${GATEWAY_HOST}`,
+        () => ({
+          target: `127.0.0.1:${env.nginx.ports.l7Tls}`,
+          caFile: env.nginx.certificates!.caFile,
+          serverName: GATEWAY_HOST,
+        }),
+      ],
       // Counted after a warm-up: until every subchannel is ready, round_robin uses only the ready ones.
-      ['client-side round_robin, counted after a warm-up', () => ({ target: env.pods.target, lb: 'round_robin' as const, warmupMs: 300 })],
-    ])(`%s spreads ${SPREAD_CALLS} calls so every pod is within ±${TOLERANCE_POINTS} points of 1/N`, async (_path, client) => {
-      const result = await callThrough({ ...client(), count: SPREAD_CALLS });
-      expect(result.failures).toBe(0);
-      const spread = spreadOver(env.pods.names, result);
-      expect(spread).toMatchObject({ reached: POD_COUNT, replies: SPREAD_CALLS });
-      expect(spread.maxDeviationPoints).toBeLessThanOrEqual(TOLERANCE_POINTS);
-    }, 30_000);
+      [
+        'client-side round_robin, counted after a warm-up',
+        () => ({ target: env.pods.target, lb: 'round_robin' as const, warmupMs: 300 }),
+      ],
+    ])(
+      `%s spreads ${SPREAD_CALLS} calls so every pod is within ±${TOLERANCE_POINTS} points of 1/N`,
+      async (_path, client) => {
+        const result = await callThrough({ ...client(), count: SPREAD_CALLS });
+        expect(result.failures).toBe(0);
+        const spread = spreadOver(env.pods.names, result);
+        expect(spread).toMatchObject({ reached: POD_COUNT, replies: SPREAD_CALLS });
+        expect(spread.maxDeviationPoints).toBeLessThanOrEqual(TOLERANCE_POINTS);
+      },
+      30_000,
+    );
   });
 
   describe('pods that age connections out (MAX_CONNECTION_AGE_MS)', () => {
     const AGE_MS = 1000;
-    const env = podsBehindNginx({ MAX_CONNECTION_AGE_MS: String(AGE_MS), MAX_CONNECTION_AGE_GRACE_MS: '5000' }, (pods) => ({
-      l4: { kind: 'tcp', backends: pods.ports },
-      l7: { kind: 'grpc', backends: pods.ports, backendMaxConnectionAgeMs: AGE_MS },
-      // The same L7 proxy not told about the age: nginx's keepalive defaults (keepalive_time 1h).
-      l7NginxDefaults: { kind: 'grpc', backends: pods.ports },
-    }));
+    const env = podsBehindNginx(
+      { MAX_CONNECTION_AGE_MS: String(AGE_MS), MAX_CONNECTION_AGE_GRACE_MS: '5000' },
+      (pods) => ({
+        l4: { kind: 'tcp', backends: pods.ports },
+        l7: { kind: 'grpc', backends: pods.ports, backendMaxConnectionAgeMs: AGE_MS },
+        // The same L7 proxy not told about the age: nginx's keepalive defaults (keepalive_time 1h).
+        l7NginxDefaults: { kind: 'grpc', backends: pods.ports },
+      }),
+    );
 
     test('behind the L4 proxy one channel reaches every pod within 500 calls 10 ms apart (5+ ages) and loses none', async () => {
-      const result = await callThrough({ target: `127.0.0.1:${env.nginx.ports.l4}`, count: 500, intervalMs: 10, concurrency: 1 });
+      const result = await callThrough({
+        target: `127.0.0.1:${env.nginx.ports.l4}`,
+        count: 500,
+        intervalMs: 10,
+        concurrency: 1,
+      });
       expect(result.failures).toBe(0);
       expect(spreadOver(env.pods.names, result).reached).toBe(POD_COUNT);
     }, 30_000);
@@ -130,7 +164,9 @@ describeWhenInstalled('nginx load-balancing', nginxMissing(), NGINX_INSTALL_HINT
       const stop = new AbortController();
       const limit = setTimeout(() => stop.abort(), 8_000);
       const logBefore = env.nginx.errorLog().length;
-      const result = await callThrough({ target: `127.0.0.1:${env.nginx.ports.l7}` }, silent, stop.signal).finally(() => clearTimeout(limit));
+      const result = await callThrough({ target: `127.0.0.1:${env.nginx.ports.l7}` }, silent, stop.signal).finally(() =>
+        clearTimeout(limit),
+      );
       expect(result.failures).toBe(0);
       expect(result.calls).toBeGreaterThan(500);
       expect(spreadOver(env.pods.names, result).reached).toBe(POD_COUNT);
@@ -146,7 +182,11 @@ describeWhenInstalled('nginx load-balancing', nginxMissing(), NGINX_INSTALL_HINT
     test('loses no call', async () => {
       const stop = new AbortController();
       const progress = callProgress();
-      const load = callThrough({ target: `127.0.0.1:${env.nginx.ports.l7}`, maxAttempts: 3, summaryEvery: 100 }, progress.output, stop.signal);
+      const load = callThrough(
+        { target: `127.0.0.1:${env.nginx.ports.l7}`, maxAttempts: 3, summaryEvery: 100 },
+        progress.output,
+        stop.signal,
+      );
       const stopped = env.pods.processes[1];
       try {
         await progress.waitFor(1000);
@@ -162,7 +202,8 @@ describeWhenInstalled('nginx load-balancing', nginxMissing(), NGINX_INSTALL_HINT
       expect(JSON.parse(stopped.stdout.at(-1)!)).toMatchObject({ msg: 'stopped', forced: false });
       const spread = spreadOver(env.pods.names, result);
       expect(spread.byPod.get('greeter-1')).toBeGreaterThan(0);
-      for (const pod of ['greeter-0', 'greeter-2']) expect(spread.byPod.get(pod)).toBeGreaterThan(spread.byPod.get('greeter-1')!);
+      for (const pod of ['greeter-0', 'greeter-2'])
+        expect(spread.byPod.get(pod)).toBeGreaterThan(spread.byPod.get('greeter-1')!);
       // nginx did meet the stopped pod, and passed those calls on.
       expect(env.nginx.errorLog()).toContain('Connection refused');
     }, 30_000);

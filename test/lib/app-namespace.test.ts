@@ -5,26 +5,30 @@ describe('AppNamespace', () => {
   test('renders a Namespace labelled for Istio sidecar injection by default', () => {
     const chart = Testing.chart();
     new AppNamespace(chart, 'ns', { name: 'testing' });
-    expect(Testing.synth(chart)).toEqual([{
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: 'testing',
-        labels: {
-          'istio-injection': 'enabled',
-          'pod-security.kubernetes.io/enforce': 'baseline',
-          'pod-security.kubernetes.io/warn': 'restricted',
-          'pod-security.kubernetes.io/audit': 'restricted',
+    expect(Testing.synth(chart)).toEqual([
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: 'testing',
+          labels: {
+            'istio-injection': 'enabled',
+            'pod-security.kubernetes.io/enforce': 'baseline',
+            'pod-security.kubernetes.io/warn': 'restricted',
+            'pod-security.kubernetes.io/audit': 'restricted',
+          },
         },
+        spec: {},
       },
-      spec: {},
-    }]);
+    ]);
   });
 
   test("mesh: 'none' and no Pod Security Admission leave the labels off", () => {
     const chart = Testing.chart();
     new AppNamespace(chart, 'ns', { name: 'plain', mesh: 'none', podSecurity: {} });
-    expect(Testing.synth(chart)).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' }, spec: {} }]);
+    expect(Testing.synth(chart)).toEqual([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' }, spec: {} },
+    ]);
   });
 
   test("mesh: 'linkerd' annotates the Namespace for Linkerd's injector; 'none' enforces restricted", () => {
@@ -53,18 +57,26 @@ describe('AppNamespace', () => {
       'pod-security.kubernetes.io/warn': 'restricted',
       'pod-security.kubernetes.io/audit': 'restricted',
     });
-    expect(strict.metadata.labels).toEqual({ 'istio-injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'restricted' });
+    expect(strict.metadata.labels).toEqual({
+      'istio-injection': 'enabled',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
   });
 
   test('rejects an unknown Pod Security level, naming the mode and the value', () => {
-    expect(() => new AppNamespace(Testing.chart(), 'ns', { name: 'x', podSecurity: { warn: 'strict' as 'restricted' } })).toThrow(
+    expect(
+      () => new AppNamespace(Testing.chart(), 'ns', { name: 'x', podSecurity: { warn: 'strict' as 'restricted' } }),
+    ).toThrow(
       `AppNamespace 'ns': podSecurity.warn must be one of "privileged", "baseline", "restricted", got "strict"`,
     );
   });
 
-  test.each(['Testing', 'has_underscore', '-leading', 'trailing-', 'x'.repeat(64), ''])('rejects the name %j, naming prop and value', (name) => {
-    const chart: Chart = Testing.chart();
-    expect(() => new AppNamespace(chart, 'ns', { name })).toThrow(`AppNamespace 'ns': name must be a DNS-1123 label`);
-    expect(() => new AppNamespace(Testing.chart(), 'ns', { name })).toThrow(`got ${JSON.stringify(name)}`);
-  });
+  test.each(['Testing', 'has_underscore', '-leading', 'trailing-', 'x'.repeat(64), ''])(
+    'rejects the name %j, naming prop and value',
+    (name) => {
+      const chart: Chart = Testing.chart();
+      expect(() => new AppNamespace(chart, 'ns', { name })).toThrow(`AppNamespace 'ns': name must be a DNS-1123 label`);
+      expect(() => new AppNamespace(Testing.chart(), 'ns', { name })).toThrow(`got ${JSON.stringify(name)}`);
+    },
+  );
 });

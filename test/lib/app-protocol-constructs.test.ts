@@ -14,7 +14,12 @@ import {
   existingNamespace,
   type INamespace,
 } from '../../lib';
-import { balancesEachCall, portHandling, serviceGrpcAppProtocol, type DataPlane } from '../../lib/internal/app-protocol';
+import {
+  balancesEachCall,
+  portHandling,
+  serviceGrpcAppProtocol,
+  type DataPlane,
+} from '../../lib/internal/app-protocol';
 import type { KubeObject } from '../../harness/manifests';
 
 const synth = (chart: ReturnType<typeof Testing.chart>) => Testing.synth(chart) as KubeObject[];
@@ -40,14 +45,21 @@ describe('the data-plane table, where this branch reads further than appProtocol
   // ingress-nginx with backend-protocol GRPC, and, outside Istio, any GEP-1911 gateway) balances the value per call.
   test.each([
     ['istio', 'grpc', ['istio-sidecar', 'istio-gateway', 'envoy-gateway', 'ingress-nginx']],
-    ['linkerd', 'kubernetes.io/h2c', ['linkerd-2.16', 'linkerd-2.18', 'istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx']],
+    [
+      'linkerd',
+      'kubernetes.io/h2c',
+      ['linkerd-2.16', 'linkerd-2.18', 'istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx'],
+    ],
     ['none', 'kubernetes.io/h2c', ['istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx']],
     [undefined, 'kubernetes.io/h2c', ['istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx']],
   ] as const)('serviceGrpcAppProtocol(%j) is %s', (mesh, expected, planes) => {
     const appProtocol = serviceGrpcAppProtocol(mesh);
     expect(appProtocol).toBe(expected);
     for (const plane of planes as readonly DataPlane[]) {
-      expect({ plane, balanced: balancesEachCall(portHandling(plane, { appProtocol, port: 50051 }, { nginxBackendProtocol: 'GRPC' })) }).toEqual({ plane, balanced: true });
+      expect({
+        plane,
+        balanced: balancesEachCall(portHandling(plane, { appProtocol, port: 50051 }, { nginxBackendProtocol: 'GRPC' })),
+      }).toEqual({ plane, balanced: true });
     }
   });
 
@@ -63,7 +75,8 @@ describe('constructs write the appProtocol of their namespace’s mesh', () => {
     const app = new GrpcApp(chart, 'app', { namespace, name: 'payments', image, port: 9090, appProtocol });
     return { chart, app };
   };
-  const servicePorts = (objects: readonly KubeObject[]) => objects.filter((o) => o.kind === 'Service').map((s) => [s.metadata.name, s.spec.ports[0].appProtocol]);
+  const servicePorts = (objects: readonly KubeObject[]) =>
+    objects.filter((o) => o.kind === 'Service').map((s) => [s.metadata.name, s.spec.ports[0].appProtocol]);
 
   test.each([
     ['istio', 'grpc'],
@@ -73,26 +86,63 @@ describe('constructs write the appProtocol of their namespace’s mesh', () => {
     const chart = Testing.chart();
     const namespace = new AppNamespace(chart, 'ns', { name: 'payments', mesh });
     const app = new GrpcApp(chart, 'app', { namespace, name: 'payments', image, port: 9090 });
-    new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName: 'payments.endpoints.p.cloud.goog', apis: ['payments.Payments'] });
-    new HeadlessGrpcService(chart, 'headless', { backend: GrpcBackend.fromService({ name: 'payments', namespace, port: 9090, selectorLabels: app.selectorLabels, maxConnectionAge: Duration.seconds(30) }) });
+    new CloudEndpointsProxy(chart, 'esp', {
+      app,
+      endpointsServiceName: 'payments.endpoints.p.cloud.goog',
+      apis: ['payments.Payments'],
+    });
+    new HeadlessGrpcService(chart, 'headless', {
+      backend: GrpcBackend.fromService({
+        name: 'payments',
+        namespace,
+        port: 9090,
+        selectorLabels: app.selectorLabels,
+        maxConnectionAge: Duration.seconds(30),
+      }),
+    });
     expect(app.appProtocol).toBe(appProtocol);
-    expect(servicePorts(synth(chart))).toEqual([['payments', appProtocol], ['payments-esp', appProtocol], ['payments-headless', appProtocol]]);
+    expect(servicePorts(synth(chart))).toEqual([
+      ['payments', appProtocol],
+      ['payments-esp', appProtocol],
+      ['payments-headless', appProtocol],
+    ]);
   });
 
   test('an existing namespace of unknown mesh gets the standard value; the prop overrides, and is validated', () => {
     expect(appIn(existingNamespace('payments')).app.appProtocol).toBe('kubernetes.io/h2c');
-    expect(servicePorts(synth(appIn(existingNamespace('payments', 'istio'), 'kubernetes.io/h2c').chart))).toEqual([['payments', 'kubernetes.io/h2c']]);
-    expect(() => appIn(existingNamespace('payments'), 'kubernetes.io/h2c/x')).toThrow(`GrpcApp 'app': appProtocol must be a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c", got "kubernetes.io/h2c/x"`);
-    expect(() => appIn(existingNamespace('payments'), '-grpc')).toThrow(`GrpcApp 'app': appProtocol must be a Kubernetes qualified name`);
+    expect(servicePorts(synth(appIn(existingNamespace('payments', 'istio'), 'kubernetes.io/h2c').chart))).toEqual([
+      ['payments', 'kubernetes.io/h2c'],
+    ]);
+    expect(() => appIn(existingNamespace('payments'), 'kubernetes.io/h2c/x')).toThrow(
+      `GrpcApp 'app': appProtocol must be a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c", got "kubernetes.io/h2c/x"`,
+    );
+    expect(() => appIn(existingNamespace('payments'), '-grpc')).toThrow(
+      `GrpcApp 'app': appProtocol must be a Kubernetes qualified name`,
+    );
   });
 
   test('a headless Service keeps the backend’s own appProtocol where it is known', () => {
     const chart = Testing.chart();
-    const backend = GrpcBackend.fromService({ name: 'orders', namespace: existingNamespace('shop', 'istio'), port: 50052, appProtocol: 'http2', selectorLabels: { app: 'orders' }, maxConnectionAge: Duration.seconds(30) });
+    const backend = GrpcBackend.fromService({
+      name: 'orders',
+      namespace: existingNamespace('shop', 'istio'),
+      port: 50052,
+      appProtocol: 'http2',
+      selectorLabels: { app: 'orders' },
+      maxConnectionAge: Duration.seconds(30),
+    });
     new HeadlessGrpcService(chart, 'headless', { backend });
     expect(servicePorts(synth(chart))).toEqual([['orders-headless', 'http2']]);
-    expect(() => GrpcBackend.fromService({ name: 'orders', namespace: existingNamespace('shop'), port: 50052, appProtocol: 'not valid' }))
-      .toThrow(`GrpcBackend.fromService 'orders': appProtocol must be a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c", got "not valid"`);
+    expect(() =>
+      GrpcBackend.fromService({
+        name: 'orders',
+        namespace: existingNamespace('shop'),
+        port: 50052,
+        appProtocol: 'not valid',
+      }),
+    ).toThrow(
+      `GrpcBackend.fromService 'orders': appProtocol must be a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c", got "not valid"`,
+    );
   });
 });
 
@@ -102,18 +152,29 @@ describe('LinkerdGrpcPolicy', () => {
   test('refuses a backend whose appProtocol Linkerd >= 2.18 would not read as HTTP/2 (it would then apply no GRPCRoute)', () => {
     // linkerd2 version-2.18..2.20 policy-controller/grpc/src/outbound.rs: GRPCRoutes only in the AppProtocol::Http2 branch
     // (and with detection, when appProtocol is unset); Opaque and Unknown get the default opaque route.
-    const withAppProtocol = (appProtocol?: string) => () => new LinkerdGrpcPolicy(Testing.chart(), 'policy', {
-      backend: GrpcBackend.fromService({ name: 'orders', namespace: linkerdNamespace, port: 50052, appProtocol }),
-    });
-    expect(withAppProtocol('grpc')).toThrow(`LinkerdGrpcPolicy 'policy': backend.appProtocol must be "kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as opaque and applies no GRPCRoute, got "grpc"`);
+    const withAppProtocol = (appProtocol?: string) => () =>
+      new LinkerdGrpcPolicy(Testing.chart(), 'policy', {
+        backend: GrpcBackend.fromService({ name: 'orders', namespace: linkerdNamespace, port: 50052, appProtocol }),
+      });
+    expect(withAppProtocol('grpc')).toThrow(
+      `LinkerdGrpcPolicy 'policy': backend.appProtocol must be "kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as opaque and applies no GRPCRoute, got "grpc"`,
+    );
     expect(withAppProtocol('http')).toThrow('Linkerd >= 2.18 reads it as http1');
     expect(withAppProtocol('kubernetes.io/h2c')).not.toThrow();
     expect(withAppProtocol(undefined)).not.toThrow();
     // linkerd2 version-2.16/2.17: no AppProtocol in the policy controller, so any value is detected as HTTP/2.
-    expect(() => new LinkerdGrpcPolicy(Testing.chart(), 'policy', {
-      backend: GrpcBackend.fromService({ name: 'orders', namespace: linkerdNamespace, port: 50052, appProtocol: 'grpc' }),
-      gatewayApiVersion: 'v1alpha2',
-    })).not.toThrow();
+    expect(
+      () =>
+        new LinkerdGrpcPolicy(Testing.chart(), 'policy', {
+          backend: GrpcBackend.fromService({
+            name: 'orders',
+            namespace: linkerdNamespace,
+            port: 50052,
+            appProtocol: 'grpc',
+          }),
+          gatewayApiVersion: 'v1alpha2',
+        }),
+    ).not.toThrow();
   });
 
   test('gatewayApiVersion v1alpha2 for Linkerd 2.16 and 2.17, whose policy controller watches only that version', () => {
@@ -126,15 +187,23 @@ describe('LinkerdGrpcPolicy', () => {
     const [route] = synth(chart);
     expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1alpha2');
     expect(route.kind).toBe('GRPCRoute');
-    expect(route.spec).toEqual({ parentRefs: [{ group: '', kind: 'Service', name: 'orders', port: 50052 }], rules: [{ backendRefs: [{ group: '', kind: 'Service', name: 'orders', port: 50052 }] }] });
-    expect(() => new LinkerdGrpcPolicy(Testing.chart(), 'bad', { backend, gatewayApiVersion: 'v1beta1' as 'v1' }))
-      .toThrow(`LinkerdGrpcPolicy 'bad': gatewayApiVersion must be one of "v1", "v1alpha2", got "v1beta1"`);
+    expect(route.spec).toEqual({
+      parentRefs: [{ group: '', kind: 'Service', name: 'orders', port: 50052 }],
+      rules: [{ backendRefs: [{ group: '', kind: 'Service', name: 'orders', port: 50052 }] }],
+    });
+    expect(
+      () => new LinkerdGrpcPolicy(Testing.chart(), 'bad', { backend, gatewayApiVersion: 'v1beta1' as 'v1' }),
+    ).toThrow(`LinkerdGrpcPolicy 'bad': gatewayApiVersion must be one of "v1", "v1alpha2", got "v1beta1"`);
   });
 });
 
 test('IstioIlbGateway: no API token in the pod, and a Role that grants only what istiod checks', () => {
   const chart = Testing.chart();
-  new IstioIlbGateway(chart, 'gateway', { namespace: existingNamespace('istio-system'), host: 'grpc.example.com', tlsSecretName: 'grpc-tls' });
+  new IstioIlbGateway(chart, 'gateway', {
+    namespace: existingNamespace('istio-system'),
+    host: 'grpc.example.com',
+    tlsSecretName: 'grpc-tls',
+  });
   const objects = synth(chart);
   const find = (kind: string) => objects.find((o) => o.kind === kind)!;
   // Istio 1.30.3 gateway-injection-template.yaml: pilot-agent's own projected istio-token (audience istio-ca).
@@ -142,5 +211,7 @@ test('IstioIlbGateway: no API token in the pod, and a Role that grants only what
   expect(find('Deployment').spec.template.spec.automountServiceAccountToken).toBe(false);
   // Istio 1.30.3 pilot/pkg/credentials/kube/secrets.go Authorize: SubjectAccessReview { verb: list, resource: secrets }.
   expect(find('Role').rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }]);
-  expect(find('RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'grpc-gateway', namespace: 'istio-system' }]);
+  expect(find('RoleBinding').subjects).toEqual([
+    { kind: 'ServiceAccount', name: 'grpc-gateway', namespace: 'istio-system' },
+  ]);
 });

@@ -66,7 +66,8 @@ test.each(CASES)('%s reads %j (%j) as %s', (plane, port, context, handling) => {
 });
 
 test('every data plane names its source', () => {
-  for (const plane of new Set(CASES.map(([p]) => p))) expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)/);
+  for (const plane of new Set(CASES.map(([p]) => p)))
+    expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)/);
 });
 
 test('the appProtocol a construct writes is one every data plane of its mesh balances per call', () => {
@@ -76,17 +77,33 @@ test('the appProtocol a construct writes is one every data plane of its mesh bal
   expect(grpcAppProtocol(['istio-sidecar', 'gateway-api'])).toBe('kubernetes.io/h2c');
   for (const mesh of ['istio', 'linkerd', 'none'] as const) {
     const appProtocol = grpcAppProtocol(meshDataPlanes(mesh));
-    for (const plane of meshDataPlanes(mesh)) expect(balancesEachCall(portHandling(plane, { appProtocol, port: 50051 }))).toBe(true);
+    for (const plane of meshDataPlanes(mesh))
+      expect(balancesEachCall(portHandling(plane, { appProtocol, port: 50051 }))).toBe(true);
   }
 });
 
 test('declaresGrpc: what says gRPC or HTTP/2 to some data plane', () => {
-  expect([{ name: 'grpc' }, { name: 'grpc-web' }, { name: 'http2-x' }, { name: 'h2c' }, { appProtocol: 'kubernetes.io/h2c' }, { appProtocol: 'gateway.envoyproxy.io/h2c' }].every(declaresGrpc)).toBe(true);
-  expect([{ name: 'http' }, { name: 'https' }, { name: 'api' }, { name: 'tcp-grpc' }, {}].some(declaresGrpc)).toBe(false);
+  expect(
+    [
+      { name: 'grpc' },
+      { name: 'grpc-web' },
+      { name: 'http2-x' },
+      { name: 'h2c' },
+      { appProtocol: 'kubernetes.io/h2c' },
+      { appProtocol: 'gateway.envoyproxy.io/h2c' },
+    ].every(declaresGrpc),
+  ).toBe(true);
+  expect([{ name: 'http' }, { name: 'https' }, { name: 'api' }, { name: 'tcp-grpc' }, {}].some(declaresGrpc)).toBe(
+    false,
+  );
 });
 
 test('linkerdDataPlane: 2.18 and later read appProtocol', () => {
-  expect(['2.16', '2.17.3', 'stable-2.14.10'].map(linkerdDataPlane)).toEqual(['linkerd-2.16', 'linkerd-2.16', 'linkerd-2.16']);
+  expect(['2.16', '2.17.3', 'stable-2.14.10'].map(linkerdDataPlane)).toEqual([
+    'linkerd-2.16',
+    'linkerd-2.16',
+    'linkerd-2.16',
+  ]);
   expect(['2.18', '2.19.1', '2.20'].map(linkerdDataPlane)).toEqual(['linkerd-2.18', 'linkerd-2.18', 'linkerd-2.18']);
   expect(() => linkerdDataPlane('edge')).toThrow('Linkerd version "edge" is not 2.<minor>');
 });

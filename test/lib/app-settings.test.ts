@@ -19,9 +19,10 @@ const containers = manifestDirs(DIST)
   .filter((o) => o.kind === 'Deployment')
   .flatMap((deployment) => deployment.spec.template.spec.containers as KubeObject[]);
 /** The containers of one of this project's images, with the names of every variable they set (`value` or `valueFrom`). */
-const envNamesOf = (image: string) => containers
-  .filter((c) => c.image.split('/').pop().startsWith(`${image}:`))
-  .map((c) => ({ container: c.name, names: (c.env ?? []).map((e: KubeObject) => e.name as string) }));
+const envNamesOf = (image: string) =>
+  containers
+    .filter((c) => c.image.split('/').pop().startsWith(`${image}:`))
+    .map((c) => ({ container: c.name, names: (c.env ?? []).map((e: KubeObject) => e.name as string) }));
 
 describe.each([
   ['server', IMAGE_NAMES.server, SERVER_ENV, serverSettings],
@@ -40,7 +41,10 @@ describe.each([
     expect(rendered.length).toBeGreaterThan(0);
     for (const { container, names: set } of rendered) {
       // NODE_OPTIONS is read by Node itself (GreeterApp's heap cap), not by the app's parser.
-      expect({ container, unknown: set.filter((name: string) => !names.includes(name) && name !== NODE_OPTIONS) }).toEqual({ container, unknown: [] });
+      expect({
+        container,
+        unknown: set.filter((name: string) => !names.includes(name) && name !== NODE_OPTIONS),
+      }).toEqual({ container, unknown: [] });
       expect(new Set(set).size).toBe(set.length);
     }
     expect(new Set(rendered.flatMap((c) => c.names).filter((name) => name !== NODE_OPTIONS))).toEqual(new Set(names));

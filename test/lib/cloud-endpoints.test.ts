@@ -11,26 +11,39 @@ import { GREETER_SERVICE } from '../../app/settings';
 import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
 import { endpoints } from '../../deploy/strategies/endpoints';
 import { AppNamespace, CloudEndpointsProxy, GreeterApp, type CloudEndpointsProxyProps } from '../../lib';
-import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import {
+  containerEnv,
+  findObject,
+  readManifestDir,
+  validateAgainstSchemas,
+  type KubeObject,
+} from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'cloud-endpoints-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) => env.strategies.includes('endpoints'));
-const rendered = Object.fromEntries(environments.map((env) => {
-  const app = new App({ outdir: path.join(outdir, env.name) });
-  const output = endpoints.render(app, env);
-  app.synth();
-  return [env.name, { output, files: readManifestDir(app.outdir) }];
-}));
+const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) =>
+  env.strategies.includes('endpoints'),
+);
+const rendered = Object.fromEntries(
+  environments.map((env) => {
+    const app = new App({ outdir: path.join(outdir, env.name) });
+    const output = endpoints.render(app, env);
+    app.synth();
+    return [env.name, { output, files: readManifestDir(app.outdir) }];
+  }),
+);
 
 /** `--name=value` flags as a map. */
-const flags = (args: readonly string[]) => Object.fromEntries(args.map((arg) => /^--([^=]+)=(.*)$/.exec(arg)!.slice(1, 3)));
+const flags = (args: readonly string[]) =>
+  Object.fromEntries(args.map((arg) => /^--([^=]+)=(.*)$/.exec(arg)!.slice(1, 3)));
 
 test('renders for GKE only: Docker Desktop has no Google Cloud service to report to', () => {
   expect(environments.map((env) => env.name)).toEqual(['gke']);
   expect(() => endpoints.render(Testing.app(), ENVIRONMENTS['docker-desktop'])).toThrow(
-    new Error(`EnvironmentConfig 'docker-desktop': endpoints must be { serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud, got undefined`),
+    new Error(
+      `EnvironmentConfig 'docker-desktop': endpoints must be { serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud, got undefined`,
+    ),
   );
 });
 
@@ -57,7 +70,9 @@ describe.each(environments)('endpoints for $name', (env) => {
       rollout_strategy: 'managed',
       healthz: 'healthz',
     });
-    expect(server.ports).toContainEqual(expect.objectContaining({ name: 'grpc', containerPort: Number(containerEnv(server).PORT) }));
+    expect(server.ports).toContainEqual(
+      expect.objectContaining({ name: 'grpc', containerPort: Number(containerEnv(server).PORT) }),
+    );
     for (const probe of [esp.startupProbe, esp.readinessProbe, esp.livenessProbe]) {
       expect(probe.httpGet).toEqual({ path: `/${espFlags.healthz}`, port: esp.ports[0].name });
     }
@@ -68,19 +83,47 @@ describe.each(environments)('endpoints for $name', (env) => {
     expect(espService.metadata.labels).toBeUndefined();
     expect(greeter.spec.template.metadata.labels).toMatchObject(espService.spec.selector);
     expect(espService.spec.type).toBe('ClusterIP');
-    expect(espService.spec.ports).toEqual([{ name: 'grpc', appProtocol: 'kubernetes.io/h2c', port: Number(espFlags.listener_port), targetPort: esp.ports[0].name, protocol: 'TCP' }]);
-    expect(backendRef).toEqual({ group: '', kind: 'Service', name: espService.metadata.name, port: espService.spec.ports[0].port });
+    expect(espService.spec.ports).toEqual([
+      {
+        name: 'grpc',
+        appProtocol: 'kubernetes.io/h2c',
+        port: Number(espFlags.listener_port),
+        targetPort: esp.ports[0].name,
+        protocol: 'TCP',
+      },
+    ]);
+    expect(backendRef).toEqual({
+      group: '',
+      kind: 'Service',
+      name: espService.metadata.name,
+      port: espService.spec.ports[0].port,
+    });
   });
 
   test("the gateway in the gateway namespace admits the route from the app's namespace; the client dials the gateway", () => {
     expect(gateway.metadata.namespace).toBe(env.namespaces.gateway);
     expect(route.metadata.namespace).toBe(env.namespaces.app);
-    expect(listener.allowedRoutes.namespaces).toEqual({ from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': route.metadata.namespace } } });
-    expect(route.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gateway.metadata.name, namespace: gateway.metadata.namespace, sectionName: listener.name }]);
+    expect(listener.allowedRoutes.namespaces).toEqual({
+      from: 'Selector',
+      selector: { matchLabels: { 'kubernetes.io/metadata.name': route.metadata.namespace } },
+    });
+    expect(route.spec.parentRefs).toEqual([
+      {
+        group: 'gateway.networking.k8s.io',
+        kind: 'Gateway',
+        name: gateway.metadata.name,
+        namespace: gateway.metadata.namespace,
+        sectionName: listener.name,
+      },
+    ]);
     expect(route.spec.hostnames).toEqual([env.host]);
     expect(listener.hostname).toBe(env.host);
     expect(listener.tls.certificateRefs).toEqual([{ group: '', kind: 'Secret', name: env.tls.secretName }]);
-    expect(output.tlsSecret).toEqual({ namespace: gateway.metadata.namespace, secretName: env.tls.secretName, host: env.host });
+    expect(output.tlsSecret).toEqual({
+      namespace: gateway.metadata.namespace,
+      secretName: env.tls.secretName,
+      host: env.host,
+    });
     const client = findObject(objects, 'Deployment', 'greeter-client');
     expect(client.metadata.namespace).toBe(gateway.metadata.namespace);
     expect(containerEnv(client.spec.template.spec.containers[0])).toMatchObject({
@@ -89,14 +132,19 @@ describe.each(environments)('endpoints for $name', (env) => {
     });
   });
 
-  test("no mesh, so the namespace enforces restricted, which the ESPv2 container meets, with a writable /tmp", () => {
+  test('no mesh, so the namespace enforces restricted, which the ESPv2 container meets, with a writable /tmp', () => {
     expect(findObject(objects, 'Namespace').metadata.labels).toEqual({
       'pod-security.kubernetes.io/enforce': 'restricted',
       'pod-security.kubernetes.io/warn': 'restricted',
       'pod-security.kubernetes.io/audit': 'restricted',
     });
     expect(objects.filter((o) => o.apiVersion.endsWith('istio.io/v1'))).toEqual([]);
-    expect(esp.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(esp.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(esp.volumeMounts).toEqual([{ name: 'esp-tmp', mountPath: '/tmp' }]);
     expect(pod.volumes).toEqual([{ name: 'esp-tmp', emptyDir: { sizeLimit: '64Mi' } }]);
@@ -126,7 +174,13 @@ const image = { repository: 'greeter-server', tag: '1.0.0' };
 function fixture() {
   const chart = Testing.chart();
   const namespace = new AppNamespace(chart, 'ns', { name: 'apps', mesh: 'none' });
-  const app = new GreeterApp(chart, 'greeter', { namespace, image, name: 'hello', port: 8443, shutdownGrace: Duration.seconds(5) });
+  const app = new GreeterApp(chart, 'greeter', {
+    namespace,
+    image,
+    name: 'hello',
+    port: 8443,
+    shutdownGrace: Duration.seconds(5),
+  });
   return { chart, namespace, app };
 }
 const endpointsServiceName = 'hello.endpoints.my-project.cloud.goog';
@@ -136,23 +190,39 @@ describe('CloudEndpointsProxy options', () => {
   test('port, name, APIs, API keys and drain time', () => {
     const { chart, app } = fixture();
     const proxy = new CloudEndpointsProxy(chart, 'esp', {
-      app, endpointsServiceName, port: 8081, name: 'hello-api', apis: ['helloworld.Greeter', 'grpc.health.v1.Health'], title: 'Hello', allowUnregisteredCalls: false, drainTime: Duration.seconds(3),
+      app,
+      endpointsServiceName,
+      port: 8081,
+      name: 'hello-api',
+      apis: ['helloworld.Greeter', 'grpc.health.v1.Health'],
+      title: 'Hello',
+      allowUnregisteredCalls: false,
+      drainTime: Duration.seconds(3),
     });
     const objects = Testing.synth(chart) as KubeObject[];
     const [server, esp] = findObject(objects, 'Deployment', 'hello').spec.template.spec.containers;
     expect(server.name).toBe('server');
-    expect(flags(esp.args)).toMatchObject({ listener_port: '8081', backend: 'grpc://127.0.0.1:8443', service: endpointsServiceName });
+    expect(flags(esp.args)).toMatchObject({
+      listener_port: '8081',
+      backend: 'grpc://127.0.0.1:8443',
+      service: endpointsServiceName,
+    });
     expect(esp.lifecycle.preStop.exec.command).toEqual(['sleep', '3']);
     expect(findObject(objects, 'Service', 'hello-api').spec.ports[0]).toMatchObject({ port: 8081, targetPort: 'esp' });
     expect(proxy.grpcTarget).toBe('hello-api.apps.svc.cluster.local:8081');
-    expect(proxy.apiConfig).toMatchObject({ title: 'Hello', apis: [{ name: 'helloworld.Greeter' }, { name: 'grpc.health.v1.Health' }], usage: { rules: [{ selector: '*', allow_unregistered_calls: false }] } });
+    expect(proxy.apiConfig).toMatchObject({
+      title: 'Hello',
+      apis: [{ name: 'helloworld.Greeter' }, { name: 'grpc.health.v1.Health' }],
+      usage: { rules: [{ selector: '*', allow_unregistered_calls: false }] },
+    });
     expect(validateAgainstSchemas(objects).filter((r) => r.error !== null)).toEqual([]);
   });
 
   test("by default the sidecar drains for the server's shutdown grace", () => {
     const { chart, app } = fixture();
     new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName, apis });
-    const esp = findObject(Testing.synth(chart) as KubeObject[], 'Deployment', 'hello').spec.template.spec.containers[1];
+    const esp = findObject(Testing.synth(chart) as KubeObject[], 'Deployment', 'hello').spec.template.spec
+      .containers[1];
     expect(esp.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
   });
 });
@@ -160,27 +230,63 @@ describe('CloudEndpointsProxy options', () => {
 // Each bad prop fails with a message that names the construct, the prop and the value.
 type BadCase = [label: string, props: Partial<CloudEndpointsProxyProps>, message: string];
 const badCases: BadCase[] = [
-  ['endpointsServiceName', { endpointsServiceName: 'greeter' }, `CloudEndpointsProxy 'bad': endpointsServiceName must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "greeter"`],
-  ['no apis', { apis: [] }, `CloudEndpointsProxy 'bad': apis must be a non-empty list of fully qualified gRPC service names, got []`],
-  ['api without a package', { apis: ['Greeter'] }, `CloudEndpointsProxy 'bad': apis[0] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "Greeter"`],
+  [
+    'endpointsServiceName',
+    { endpointsServiceName: 'greeter' },
+    `CloudEndpointsProxy 'bad': endpointsServiceName must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "greeter"`,
+  ],
+  [
+    'no apis',
+    { apis: [] },
+    `CloudEndpointsProxy 'bad': apis must be a non-empty list of fully qualified gRPC service names, got []`,
+  ],
+  [
+    'api without a package',
+    { apis: ['Greeter'] },
+    `CloudEndpointsProxy 'bad': apis[0] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "Greeter"`,
+  ],
   ['empty title', { title: ' ' }, `CloudEndpointsProxy 'bad': title must be a non-empty title, got " "`],
   ['port 0', { port: 0 }, `CloudEndpointsProxy 'bad': port must be an integer from 1 to 65535, got 0`],
-  ["the server's port", { port: 8443 }, `CloudEndpointsProxy 'bad': port must be a port other than the server's (8443): both listen in one pod, got 8443`],
-  ['name', { name: 'Hello_ESP' }, `CloudEndpointsProxy 'bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Hello_ESP"`],
-  ['image', { image: { repository: 'gcr.io/Endpoints/esp', tag: '2' } }, `CloudEndpointsProxy 'bad': image.repository must be an image repository such as "gcr.io/my-project/greeter-server", got "gcr.io/Endpoints/esp"`],
-  ['resources', { resources: { requests: { cpu: 'one', memory: '1Mi' }, limits: { cpu: '1', memory: '1Mi' } } }, `CloudEndpointsProxy 'bad': resources.requests.cpu must be a Kubernetes quantity such as "100m" or "128Mi", got "one"`],
-  ['drainTime past the grace period', { drainTime: Duration.seconds(15) }, `CloudEndpointsProxy 'bad': drainTime must be shorter than the pod's terminationGracePeriodSeconds (15 s), got "15000 ms"`],
+  [
+    "the server's port",
+    { port: 8443 },
+    `CloudEndpointsProxy 'bad': port must be a port other than the server's (8443): both listen in one pod, got 8443`,
+  ],
+  [
+    'name',
+    { name: 'Hello_ESP' },
+    `CloudEndpointsProxy 'bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Hello_ESP"`,
+  ],
+  [
+    'image',
+    { image: { repository: 'gcr.io/Endpoints/esp', tag: '2' } },
+    `CloudEndpointsProxy 'bad': image.repository must be an image repository such as "gcr.io/my-project/greeter-server", got "gcr.io/Endpoints/esp"`,
+  ],
+  [
+    'resources',
+    { resources: { requests: { cpu: 'one', memory: '1Mi' }, limits: { cpu: '1', memory: '1Mi' } } },
+    `CloudEndpointsProxy 'bad': resources.requests.cpu must be a Kubernetes quantity such as "100m" or "128Mi", got "one"`,
+  ],
+  [
+    'drainTime past the grace period',
+    { drainTime: Duration.seconds(15) },
+    `CloudEndpointsProxy 'bad': drainTime must be shorter than the pod's terminationGracePeriodSeconds (15 s), got "15000 ms"`,
+  ],
 ];
 
 test.each(badCases)('bad prop: %s', (_label, props, message) => {
   const { chart, app } = fixture();
-  expect(() => new CloudEndpointsProxy(chart, 'bad', { app, endpointsServiceName, apis, ...props })).toThrow(new Error(message));
+  expect(() => new CloudEndpointsProxy(chart, 'bad', { app, endpointsServiceName, apis, ...props })).toThrow(
+    new Error(message),
+  );
 });
 
 test('bad prop: a second proxy for the same app', () => {
   const { chart, app } = fixture();
   new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName, apis });
-  expect(() => new CloudEndpointsProxy(chart, 'bad', { app, endpointsServiceName, apis, port: 9001, name: 'other' })).toThrow(
+  expect(
+    () => new CloudEndpointsProxy(chart, 'bad', { app, endpointsServiceName, apis, port: 9001, name: 'other' }),
+  ).toThrow(
     new Error(`CloudEndpointsProxy 'bad': app must be an app without an ESPv2 sidecar: one proxy per pod, got "hello"`),
   );
 });

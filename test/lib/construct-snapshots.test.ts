@@ -38,8 +38,17 @@ const tlsSecretName = 'payments-tls';
 /** A Service rendered elsewhere, by name, namespace and port only. */
 const service = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090 });
 /** The same Service with what constructs that apply to its pods need. */
-const servicePods = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090, selectorLabels: { app: 'payments' } });
-const plaintextEndpoint: IGrpcEndpoint = { grpcTarget: 'payments.payments.svc.cluster.local:9090', loadBalancingPolicy: 'pick_first', clientNamespace: namespace };
+const servicePods = GrpcBackend.fromService({
+  name: 'payments',
+  namespace,
+  port: 9090,
+  selectorLabels: { app: 'payments' },
+});
+const plaintextEndpoint: IGrpcEndpoint = {
+  grpcTarget: 'payments.payments.svc.cluster.local:9090',
+  loadBalancingPolicy: 'pick_first',
+  clientNamespace: namespace,
+};
 const tlsEndpoint: IGrpcEndpoint = { ...plaintextEndpoint, tls: { serverName: host, secretName: tlsSecretName } };
 
 /** The chart under test and, beside it in the same App, a chart for what it is wired to. */
@@ -67,7 +76,10 @@ const renderers: Record<string, () => unknown> = {
   },
   GreeterClient: () => {
     const { chart } = charts();
-    new GreeterClient(chart, 'client', { endpoint: plaintextEndpoint, image: { repository: 'greeter-client', tag: '1.0.0' } });
+    new GreeterClient(chart, 'client', {
+      endpoint: plaintextEndpoint,
+      image: { repository: 'greeter-client', tag: '1.0.0' },
+    });
     return Testing.synth(chart);
   },
   // The proxy adds a sidecar and a volume to the app's Deployment (the app's own output is GrpcApp's snapshot), a
@@ -75,9 +87,18 @@ const renderers: Record<string, () => unknown> = {
   CloudEndpointsProxy: () => {
     const { chart, other } = charts();
     const app = new GrpcApp(other, 'app', { namespace, name: 'payments', image, port: 9090 });
-    const proxy = new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName: 'payments.endpoints.my-project.cloud.goog', apis: ['payments.v1.Payments'] });
+    const proxy = new CloudEndpointsProxy(chart, 'esp', {
+      app,
+      endpointsServiceName: 'payments.endpoints.my-project.cloud.goog',
+      apis: ['payments.v1.Payments'],
+    });
     const pod = findObject(Testing.synth(other) as KubeObject[], 'Deployment', 'payments').spec.template.spec;
-    return { objects: Testing.synth(chart), sidecar: pod.containers.find((c: KubeObject) => c.name === 'esp'), volumes: pod.volumes, apiConfig: proxy.apiConfig };
+    return {
+      objects: Testing.synth(chart),
+      sidecar: pod.containers.find((c: KubeObject) => c.name === 'esp'),
+      volumes: pod.volumes,
+      apiConfig: proxy.apiConfig,
+    };
   },
   EndpointSliceReader: () => {
     const { chart } = charts();
@@ -104,13 +125,23 @@ const renderers: Record<string, () => unknown> = {
   },
   GrpcVirtualService: () => {
     const { chart, other } = charts();
-    const gateway = new IstioIlbGateway(other, 'gateway', { namespace: existingNamespace('istio-system'), host, tlsSecretName });
+    const gateway = new IstioIlbGateway(other, 'gateway', {
+      namespace: existingNamespace('istio-system'),
+      host,
+      tlsSecretName,
+    });
     new GrpcVirtualService(chart, 'routes', { backend: service, gateway });
     return Testing.synth(chart);
   },
   HeadlessGrpcService: () => {
     const { chart } = charts();
-    const backend = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090, selectorLabels: { app: 'payments' }, maxConnectionAge: Duration.seconds(30) });
+    const backend = GrpcBackend.fromService({
+      name: 'payments',
+      namespace,
+      port: 9090,
+      selectorLabels: { app: 'payments' },
+      maxConnectionAge: Duration.seconds(30),
+    });
     new HeadlessGrpcService(chart, 'headless', { backend });
     return Testing.synth(chart);
   },
@@ -126,7 +157,10 @@ const renderers: Record<string, () => unknown> = {
   },
   MeshAccessPolicy: () => {
     const { chart } = charts();
-    new MeshAccessPolicy(chart, 'access', { backend: servicePods, allowedCallers: [{ namespace: existingNamespace('istio-system'), serviceAccountName: 'grpc-gateway' }] });
+    new MeshAccessPolicy(chart, 'access', {
+      backend: servicePods,
+      allowedCallers: [{ namespace: existingNamespace('istio-system'), serviceAccountName: 'grpc-gateway' }],
+    });
     return Testing.synth(chart);
   },
   NginxGrpcIngress: () => {
@@ -142,7 +176,9 @@ const renderers: Record<string, () => unknown> = {
 };
 
 test('every construct the library exports has a snapshot, and nothing else does', () => {
-  const constructs = Object.entries(lib).filter(([, value]) => typeof value === 'function' && value.prototype instanceof Construct).map(([name]) => name);
+  const constructs = Object.entries(lib)
+    .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Construct)
+    .map(([name]) => name);
   expect(Object.keys(renderers).sort()).toEqual(constructs.sort());
 });
 

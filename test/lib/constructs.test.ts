@@ -19,7 +19,6 @@ import { synthesize } from '../../main';
 import { startProcess } from '../../harness/processes';
 import { containerEnv, findObject, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
-
 const synthOf = (chart: Chart) => Testing.synth(chart) as KubeObject[];
 const envOf = (deployment: KubeObject) => containerEnv(deployment.spec.template.spec.containers[0]);
 
@@ -28,7 +27,11 @@ describe('GreeterApp', () => {
     const chart = Testing.chart();
     const namespace = new AppNamespace(chart, 'ns', { name: 'apps' });
     const app = new GreeterApp(chart, 'greeter', { namespace, image, name: 'hello', port: 8443, replicas: 5 });
-    const gateway = new IstioIlbGateway(chart, 'gateway', { namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls' });
+    const gateway = new IstioIlbGateway(chart, 'gateway', {
+      namespace,
+      host: 'hello.example.org',
+      tlsSecretName: 'hello-tls',
+    });
     new GrpcVirtualService(chart, 'routes', { backend: app, gateway });
     const objects = synthOf(chart);
     const deployment = findObject(objects, 'Deployment', 'hello');
@@ -38,31 +41,50 @@ describe('GreeterApp', () => {
     expect([container.readinessProbe.grpc.port, container.livenessProbe.grpc.port]).toEqual([8443, 8443]);
     expect(envOf(deployment).PORT).toBe('8443');
     expect(findObject(objects, 'Service', 'hello').spec.ports[0]).toMatchObject({ port: 8443, targetPort: 'grpc' });
-    expect(findObject(objects, 'VirtualService').spec.http[0].route[0].destination).toEqual({ host: 'hello.apps.svc.cluster.local', port: { number: 8443 } });
+    expect(findObject(objects, 'VirtualService').spec.http[0].route[0].destination).toEqual({
+      host: 'hello.apps.svc.cluster.local',
+      port: { number: 8443 },
+    });
     expect(findObject(objects, 'Gateway').metadata.namespace).toBe('apps');
   });
 
   test('maxConnectionAge and shutdownGrace reach the server, and the grace period covers the drain', () => {
     const { chart, namespace } = fixture();
-    new GreeterApp(chart, 'aged', { namespace, image, name: 'aged', maxConnectionAge: Duration.minutes(5), shutdownGrace: Duration.seconds(45) });
+    new GreeterApp(chart, 'aged', {
+      namespace,
+      image,
+      name: 'aged',
+      maxConnectionAge: Duration.minutes(5),
+      shutdownGrace: Duration.seconds(45),
+    });
     const deployment = findObject(synthOf(chart), 'Deployment', 'aged');
     expect(envOf(deployment)).toMatchObject({ MAX_CONNECTION_AGE_MS: '300000', SHUTDOWN_GRACE_MS: '45000' });
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(55);
     // The sidecar keeps proxying for as long as the server drains.
-    expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: '45s' });
+    expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({
+      terminationDrainDuration: '45s',
+    });
   });
 
   test("Node's heap is capped at half the container's memory limit, so V8 collects long before the limit", () => {
     const { chart, namespace } = fixture();
     new GreeterApp(chart, 'standard', { namespace, image, name: 'standard' });
-    new GreeterApp(chart, 'large', { namespace, image, name: 'large', resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } } });
-    new GreeterApp(chart, 'decimal', { namespace, image, name: 'decimal', resources: { requests: { cpu: '1', memory: '500M' }, limits: { cpu: '2', memory: '500M' } } });
+    new GreeterApp(chart, 'large', {
+      namespace,
+      image,
+      name: 'large',
+      resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } },
+    });
+    new GreeterApp(chart, 'decimal', {
+      namespace,
+      image,
+      name: 'decimal',
+      resources: { requests: { cpu: '1', memory: '500M' }, limits: { cpu: '2', memory: '500M' } },
+    });
     const objects = synthOf(chart);
-    expect(['standard', 'large', 'decimal'].map((name) => envOf(findObject(objects, 'Deployment', name)).NODE_OPTIONS)).toEqual([
-      '--max-old-space-size=96',
-      '--max-old-space-size=512',
-      '--max-old-space-size=238',
-    ]);
+    expect(
+      ['standard', 'large', 'decimal'].map((name) => envOf(findObject(objects, 'Deployment', name)).NODE_OPTIONS),
+    ).toEqual(['--max-old-space-size=96', '--max-old-space-size=512', '--max-old-space-size=238']);
   });
 
   test('reflection is off unless asked for (the server itself defaults to on)', () => {
@@ -86,14 +108,20 @@ describe('GrpcVirtualService', () => {
     });
     const objects = synthOf(chart);
     expect(findObject(objects, 'DestinationRule').spec.trafficPolicy.loadBalancer).toEqual({ simple: 'LEAST_REQUEST' });
-    expect(findObject(objects, 'VirtualService').spec.http[0].retries).toEqual({ attempts: 2, perTryTimeout: '1500ms', retryOn: 'unavailable,resource-exhausted' });
+    expect(findObject(objects, 'VirtualService').spec.http[0].retries).toEqual({
+      attempts: 2,
+      perTryTimeout: '1500ms',
+      retryOn: 'unavailable,resource-exhausted',
+    });
   });
 
-  test("routes the services it is given alone: health and reflection get no route through the gateway", () => {
+  test('routes the services it is given alone: health and reflection get no route through the gateway', () => {
     const { chart, app, gateway } = fixture();
     new GrpcVirtualService(chart, 'routes', { backend: app, gateway, grpcServices: ['helloworld.Greeter'] });
     // Istio's HTTPMatchRequest: a list of match blocks is an OR; a path no route matches gets 404 from Envoy.
-    expect(findObject(synthOf(chart), 'VirtualService').spec.http[0].match).toEqual([{ uri: { prefix: '/helloworld.Greeter/' } }]);
+    expect(findObject(synthOf(chart), 'VirtualService').spec.http[0].match).toEqual([
+      { uri: { prefix: '/helloworld.Greeter/' } },
+    ]);
   });
 
   test('attempts: 0 turns retries off', () => {
@@ -128,7 +156,9 @@ describe('SelfSignedCertificate (cert-manager, opt-in)', () => {
     const { certificate, gateway } = istioIlb.render(app, env);
     expect(certificate).toBeDefined();
     const gatewayChart = Chart.of(gateway);
-    expect((gatewayChart.toJson() as KubeObject[]).map((o) => o.kind)).toEqual(expect.arrayContaining(['Issuer', 'Certificate', 'Gateway']));
+    expect((gatewayChart.toJson() as KubeObject[]).map((o) => o.kind)).toEqual(
+      expect.arrayContaining(['Issuer', 'Certificate', 'Gateway']),
+    );
   });
 });
 
@@ -136,7 +166,11 @@ describe('MeshAccessPolicy', () => {
   test('allows every caller named, in a custom trust domain', () => {
     const { chart, app, gateway } = fixture();
     const caller = { namespace: existingNamespace('batch'), serviceAccountName: 'reporter' };
-    new MeshAccessPolicy(chart, 'access', { backend: app, allowedCallers: [gateway.identity, caller], trustDomain: 'prod.example.com' });
+    new MeshAccessPolicy(chart, 'access', {
+      backend: app,
+      allowedCallers: [gateway.identity, caller],
+      trustDomain: 'prod.example.com',
+    });
     expect(findObject(synthOf(chart), 'AuthorizationPolicy').spec.rules[0].from[0].source.principals).toEqual([
       'prod.example.com/ns/istio-system/sa/grpc-gateway',
       'prod.example.com/ns/batch/sa/reporter',
@@ -148,7 +182,9 @@ describe('environments', () => {
   test('an unknown environment fails before any file is written', () => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'synth-bad-'));
     try {
-      expect(() => synthesize(outdir, ['docker-desktop', 'minikube'])).toThrow('unknown environment "minikube": expected one of "gke", "docker-desktop"');
+      expect(() => synthesize(outdir, ['docker-desktop', 'minikube'])).toThrow(
+        'unknown environment "minikube": expected one of "gke", "docker-desktop"',
+      );
       expect(readdirSync(outdir)).toEqual([]);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
@@ -170,7 +206,9 @@ describe('environments', () => {
   test('`npm run synth -- <unknown>` exits 1 with one line and writes nothing', async () => {
     const outdir = path.join(mkdtempSync(path.join(tmpdir(), 'synth-cli-')), 'dist');
     try {
-      const proc = startProcess(process.execPath, ['-r', './scripts/register.js', 'main.ts', 'minikube'], { env: { CDK8S_OUTDIR: outdir } });
+      const proc = startProcess(process.execPath, ['-r', './scripts/register.js', 'main.ts', 'minikube'], {
+        env: { CDK8S_OUTDIR: outdir },
+      });
       expect(await proc.exited).toBe(1);
       expect(proc.stderr).toEqual(['synth: unknown environment "minikube": expected one of "gke", "docker-desktop"']);
       expect(existsSync(outdir)).toBe(false);

@@ -24,7 +24,14 @@ function envoyGateway(props: Partial<GrpcGatewayProps> = {}) {
   const chart = Testing.chart();
   const namespace = new AppNamespace(chart, 'ns', { name: 'shop', mesh: 'none' });
   const app = new GreeterApp(chart, 'greeter', { namespace, image });
-  const gateway = new GrpcGateway(chart, 'gateway', { namespace, gatewayClassName: ENVOY_GATEWAY_CLASS, host: 'grpc.example.com', tlsSecretName: 'grpc-tls', name: 'edge', ...props });
+  const gateway = new GrpcGateway(chart, 'gateway', {
+    namespace,
+    gatewayClassName: ENVOY_GATEWAY_CLASS,
+    host: 'grpc.example.com',
+    tlsSecretName: 'grpc-tls',
+    name: 'edge',
+    ...props,
+  });
   return { chart, namespace, app, gateway };
 }
 const synth = (chart: ReturnType<typeof Testing.chart>) => Testing.synth(chart) as KubeObject[];
@@ -53,7 +60,9 @@ describe("GrpcGateway of class 'eg'", () => {
     });
     const gatewayObject = one(objects, 'Gateway');
     // The load balancer's annotations only on the Service: Envoy Gateway copies infrastructure.annotations everywhere.
-    expect(gatewayObject.spec.infrastructure).toEqual({ parametersRef: { group: 'gateway.envoyproxy.io', kind: 'EnvoyProxy', name: 'edge' } });
+    expect(gatewayObject.spec.infrastructure).toEqual({
+      parametersRef: { group: 'gateway.envoyproxy.io', kind: 'EnvoyProxy', name: 'edge' },
+    });
     expect(gatewayObject.spec.gatewayClassName).toBe('eg');
     // The EnvoyProxy is applied before the Gateway that refers to it.
     expect(objects.indexOf(proxy)).toBeLessThan(objects.indexOf(gatewayObject));
@@ -63,7 +72,10 @@ describe("GrpcGateway of class 'eg'", () => {
 
   test('clients dial the named Service in Envoy Gateway’s namespace, or where serviceNamespace says', () => {
     expect(envoyGateway().gateway.grpcTarget).toBe('shop-edge.envoy-gateway-system.svc.cluster.local:443');
-    const gatewayNamespaceMode = envoyGateway({ serviceNamespace: existingNamespace('shop'), serviceName: 'edge' }).gateway;
+    const gatewayNamespaceMode = envoyGateway({
+      serviceNamespace: existingNamespace('shop'),
+      serviceName: 'edge',
+    }).gateway;
     expect(gatewayNamespaceMode.grpcTarget).toBe('edge.shop.svc.cluster.local:443');
     // The client runs beside the TLS Secret, in the Gateway's namespace.
     expect(gatewayNamespaceMode.clientNamespace.name).toBe('shop');
@@ -71,16 +83,26 @@ describe("GrpcGateway of class 'eg'", () => {
 
   test('one replica: no disruption budget, no annotations', () => {
     const objects = synth(envoyGateway({ replicas: 1 }).chart);
-    expect(one(objects, 'EnvoyProxy').spec.provider.kubernetes).toEqual({ envoyService: { name: 'shop-edge', type: 'LoadBalancer' }, envoyDeployment: { replicas: 1 } });
+    expect(one(objects, 'EnvoyProxy').spec.provider.kubernetes).toEqual({
+      envoyService: { name: 'shop-edge', type: 'LoadBalancer' },
+      envoyDeployment: { replicas: 1 },
+    });
   });
 
   test('bad props name the construct, the prop and the value', () => {
-    expect(() => envoyGateway({ replicas: 0 })).toThrow(`GrpcGateway 'gateway': replicas must be an integer >= 1, got 0`);
-    expect(() => envoyGateway({ serviceName: 'Edge' })).toThrow(`GrpcGateway 'gateway': serviceName must be a DNS-1123 label`);
+    expect(() => envoyGateway({ replicas: 0 })).toThrow(
+      `GrpcGateway 'gateway': replicas must be an integer >= 1, got 0`,
+    );
+    expect(() => envoyGateway({ serviceName: 'Edge' })).toThrow(
+      `GrpcGateway 'gateway': serviceName must be a DNS-1123 label`,
+    );
     // Istio always deploys the Service beside its Gateway.
-    expect(() => envoyGateway({ gatewayClassName: 'istio', serviceNamespace: existingNamespace('elsewhere') }))
-      .toThrow(`GrpcGateway 'gateway': serviceNamespace must be unset or the Gateway's namespace ("shop"): Istio deploys the Service beside the Gateway, got "elsewhere"`);
-    expect(() => envoyGateway({ gatewayClassName: 'other', serviceName: 'edge', replicas: 2 })).toThrow(`GrpcGateway 'gateway': replicas must be unset for class "other"`);
+    expect(() => envoyGateway({ gatewayClassName: 'istio', serviceNamespace: existingNamespace('elsewhere') })).toThrow(
+      `GrpcGateway 'gateway': serviceNamespace must be unset or the Gateway's namespace ("shop"): Istio deploys the Service beside the Gateway, got "elsewhere"`,
+    );
+    expect(() => envoyGateway({ gatewayClassName: 'other', serviceName: 'edge', replicas: 2 })).toThrow(
+      `GrpcGateway 'gateway': replicas must be unset for class "other"`,
+    );
   });
 });
 
@@ -99,14 +121,26 @@ describe('EnvoyGatewayGrpcPolicy', () => {
     expect(btp.spec).toEqual({
       targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', name: 'greeter' }],
       loadBalancer: { type: 'RoundRobin' },
-      retry: { numRetries: 3, perRetry: { timeout: '2s' }, retryOn: { triggers: ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'] } },
+      retry: {
+        numRetries: 3,
+        perRetry: { timeout: '2s' },
+        retryOn: { triggers: ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'] },
+      },
       timeout: { http: { requestTimeout: '10s' } },
-      healthCheck: { passive: { consecutiveGatewayErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 } },
+      healthCheck: {
+        passive: { consecutiveGatewayErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
+      },
     });
   });
 
   test('options: least request, no retries, a finer timeout', () => {
-    const btp = policy({ name: 'greeter-policy', loadBalancing: 'LeastRequest', retries: { attempts: 0 }, requestTimeout: Duration.millis(1500), consecutiveErrorsToEject: 2 });
+    const btp = policy({
+      name: 'greeter-policy',
+      loadBalancing: 'LeastRequest',
+      retries: { attempts: 0 },
+      requestTimeout: Duration.millis(1500),
+      consecutiveErrorsToEject: 2,
+    });
     expect(btp.metadata.name).toBe('greeter-policy');
     expect(btp.spec.loadBalancer).toEqual({ type: 'LeastRequest' });
     expect(btp.spec.retry).toBeUndefined();
@@ -115,17 +149,28 @@ describe('EnvoyGatewayGrpcPolicy', () => {
   });
 
   test.each([
-    [{ loadBalancing: 'ConsistentHash' as 'Random' }, `loadBalancing must be one of "RoundRobin", "LeastRequest", "Random", got "ConsistentHash"`],
+    [
+      { loadBalancing: 'ConsistentHash' as 'Random' },
+      `loadBalancing must be one of "RoundRobin", "LeastRequest", "Random", got "ConsistentHash"`,
+    ],
     // Istio's trigger that Envoy Gateway v1.9.0's enum lacks.
-    [{ retries: { retryOn: ['unavailable', 'envoy-ratelimited'] } } as const, `retries.retryOn[1] must be one of "5xx", "gateway-error", "reset", "reset-before-request"`],
+    [
+      { retries: { retryOn: ['unavailable', 'envoy-ratelimited'] } } as const,
+      `retries.retryOn[1] must be one of "5xx", "gateway-error", "reset", "reset-before-request"`,
+    ],
     [{ retries: { retryOn: [] } }, `retries.retryOn must be a non-empty list of 5xx, gateway-error`],
     [{ retries: { attempts: 11 } }, `retries.attempts must be an integer from 0 to 10, got 11`],
-    [{ retries: { perTryTimeout: Duration.seconds(5) }, requestTimeout: Duration.seconds(2) }, `requestTimeout must be at least retries.perTryTimeout (5000 ms), got "2000 ms"`],
+    [
+      { retries: { perTryTimeout: Duration.seconds(5) }, requestTimeout: Duration.seconds(2) },
+      `requestTimeout must be at least retries.perTryTimeout (5000 ms), got "2000 ms"`,
+    ],
     [{ requestTimeout: Duration.days(2) }, `requestTimeout must be a Duration of at most 99999 s, got "172800000 ms"`],
     [{ consecutiveErrorsToEject: 0 }, `consecutiveErrorsToEject must be an integer >= 1, got 0`],
     [{ name: 'Greeter Policy' }, `name must be a DNS-1123 subdomain`],
   ])('rejects %j', (props, message) => {
-    expect(() => policy(props as Partial<EnvoyGatewayGrpcPolicyProps>)).toThrow(`EnvoyGatewayGrpcPolicy 'policy': ${message}`);
+    expect(() => policy(props as Partial<EnvoyGatewayGrpcPolicyProps>)).toThrow(
+      `EnvoyGatewayGrpcPolicy 'policy': ${message}`,
+    );
   });
 });
 

@@ -9,8 +9,22 @@ import * as path from 'node:path';
 import { App, Testing } from 'cdk8s';
 import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
 import { gatewayApi } from '../../deploy/strategies/gateway-api';
-import { AppNamespace, GreeterApp, GrpcGateway, GrpcRoute, existingNamespace, type GrpcGatewayProps, type GrpcRouteProps } from '../../lib';
-import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import {
+  AppNamespace,
+  GreeterApp,
+  GrpcGateway,
+  GrpcRoute,
+  existingNamespace,
+  type GrpcGatewayProps,
+  type GrpcRouteProps,
+} from '../../lib';
+import {
+  containerEnv,
+  findObject,
+  readManifestDir,
+  validateAgainstSchemas,
+  type KubeObject,
+} from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'gateway-api-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -18,13 +32,17 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
 
-const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) => env.strategies.includes('gateway-api'));
-const rendered = Object.fromEntries(environments.map((env) => {
-  const app = new App({ outdir: path.join(outdir, env.name) });
-  const output = gatewayApi.render(app, env);
-  app.synth();
-  return [env.name, { output, files: readManifestDir(app.outdir) }];
-}));
+const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) =>
+  env.strategies.includes('gateway-api'),
+);
+const rendered = Object.fromEntries(
+  environments.map((env) => {
+    const app = new App({ outdir: path.join(outdir, env.name) });
+    const output = gatewayApi.render(app, env);
+    app.synth();
+    return [env.name, { output, files: readManifestDir(app.outdir) }];
+  }),
+);
 
 test('renders for both environments', () => {
   expect(environments.map((env) => env.name).sort()).toEqual(['docker-desktop', 'gke']);
@@ -37,48 +55,72 @@ describe.each(environments)('gateway-api for $name', (env) => {
   const [listener] = gateway.spec.listeners;
   const route = findObject(objects, 'GRPCRoute');
   const greeterService = findObject(objects, 'Service', route.spec.rules[0].backendRefs[0].name);
-  const client = objects.filter((o) => o.kind === 'Deployment' && containerEnv(o.spec.template.spec.containers[0]).TARGET !== undefined);
+  const client = objects.filter(
+    (o) => o.kind === 'Deployment' && containerEnv(o.spec.template.spec.containers[0]).TARGET !== undefined,
+  );
 
   test('files apply in order: Namespace, greeter, gateway, routing, security, client', () => {
-    expect(files.map((f) => f.file)).toEqual(['0000-namespace', '0001-greeter', '0002-gateway', '0003-routing', '0004-security', '0005-client'].map((f) => `${f}.k8s.yaml`));
+    expect(files.map((f) => f.file)).toEqual(
+      ['0000-namespace', '0001-greeter', '0002-gateway', '0003-routing', '0004-security', '0005-client'].map(
+        (f) => `${f}.k8s.yaml`,
+      ),
+    );
     expect(files[0].objects.map((o) => o.kind)).toEqual(['Namespace']);
   });
 
-  test('the route attaches to the Gateway\'s HTTPS listener, for the same host, and the listener admits it', () => {
-    expect(route.spec.parentRefs).toEqual([{
-      group: 'gateway.networking.k8s.io',
-      kind: 'Gateway',
-      name: gateway.metadata.name,
-      namespace: gateway.metadata.namespace,
-      sectionName: listener.name,
-    }]);
+  test("the route attaches to the Gateway's HTTPS listener, for the same host, and the listener admits it", () => {
+    expect(route.spec.parentRefs).toEqual([
+      {
+        group: 'gateway.networking.k8s.io',
+        kind: 'Gateway',
+        name: gateway.metadata.name,
+        namespace: gateway.metadata.namespace,
+        sectionName: listener.name,
+      },
+    ]);
     expect(route.spec.hostnames).toEqual([listener.hostname]);
     expect(listener.hostname).toBe(env.host);
     expect(listener).toMatchObject({ protocol: 'HTTPS', port: 443 });
     // The Gateway, its route and the TLS Secret share the app's namespace: `Same` admits the route, no ReferenceGrant.
     expect(gateway.metadata.namespace).toBe(env.namespaces.app);
     expect(route.metadata.namespace).toBe(gateway.metadata.namespace);
-    expect(listener.allowedRoutes).toEqual({ namespaces: { from: 'Same' }, kinds: [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute' }] });
+    expect(listener.allowedRoutes).toEqual({
+      namespaces: { from: 'Same' },
+      kinds: [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute' }],
+    });
     expect(objects.filter((o) => o.kind === 'ReferenceGrant')).toEqual([]);
   });
 
   test("the listener terminates TLS with the environment's Secret, which the strategy asks the operator for", () => {
-    expect(listener.tls).toEqual({ mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: env.tls.secretName }] });
-    expect(output.tlsSecret).toEqual({ namespace: gateway.metadata.namespace, secretName: env.tls.secretName, host: env.host });
+    expect(listener.tls).toEqual({
+      mode: 'Terminate',
+      certificateRefs: [{ group: '', kind: 'Secret', name: env.tls.secretName }],
+    });
+    expect(output.tlsSecret).toEqual({
+      namespace: gateway.metadata.namespace,
+      secretName: env.tls.secretName,
+      host: env.host,
+    });
   });
 
   test("the route sends helloworld.Greeter calls to the greeter Service's gRPC port, which reaches the server", () => {
     const grpcPort = greeterService.spec.ports.find((p: KubeObject) => p.name === 'grpc');
     expect(grpcPort).toMatchObject({ appProtocol: 'grpc' });
-    expect(route.spec.rules).toEqual([{
-      matches: [{ method: { type: 'Exact', service: 'helloworld.Greeter' } }],
-      backendRefs: [{ group: '', kind: 'Service', name: greeterService.metadata.name, port: grpcPort.port }],
-    }]);
+    expect(route.spec.rules).toEqual([
+      {
+        matches: [{ method: { type: 'Exact', service: 'helloworld.Greeter' } }],
+        backendRefs: [{ group: '', kind: 'Service', name: greeterService.metadata.name, port: grpcPort.port }],
+      },
+    ]);
     expect(greeterService.metadata.namespace).toBe(route.metadata.namespace);
-    const greeter = objects.filter((o) => o.kind === 'Deployment' && selects(greeterService.spec.selector, o.spec.template.metadata.labels));
+    const greeter = objects.filter(
+      (o) => o.kind === 'Deployment' && selects(greeterService.spec.selector, o.spec.template.metadata.labels),
+    );
     expect(greeter).toHaveLength(1);
     const [server] = greeter[0].spec.template.spec.containers;
-    expect(server.ports).toContainEqual(expect.objectContaining({ name: grpcPort.targetPort, containerPort: grpcPort.port }));
+    expect(server.ports).toContainEqual(
+      expect.objectContaining({ name: grpcPort.targetPort, containerPort: grpcPort.port }),
+    );
     expect(containerEnv(server).PORT).toBe(String(grpcPort.port));
   });
 
@@ -86,10 +128,16 @@ describe.each(environments)('gateway-api for $name', (env) => {
     expect(client).toHaveLength(1);
     const [deployment] = client;
     const settings = containerEnv(deployment.spec.template.spec.containers[0]);
-    expect(settings.TARGET).toBe(`${gateway.metadata.name}-${gateway.spec.gatewayClassName}.${gateway.metadata.namespace}.svc.cluster.local:${listener.port}`);
+    expect(settings.TARGET).toBe(
+      `${gateway.metadata.name}-${gateway.spec.gatewayClassName}.${gateway.metadata.namespace}.svc.cluster.local:${listener.port}`,
+    );
     expect(settings).toMatchObject({ LB_POLICY: 'pick_first', SERVER_NAME: listener.hostname });
     expect(deployment.metadata.namespace).toBe(gateway.metadata.namespace);
-    expect(deployment.spec.template.spec.volumes).toEqual([expect.objectContaining({ secret: expect.objectContaining({ secretName: listener.tls.certificateRefs[0].name }) })]);
+    expect(deployment.spec.template.spec.volumes).toEqual([
+      expect.objectContaining({
+        secret: expect.objectContaining({ secretName: listener.tls.certificateRefs[0].name }),
+      }),
+    ]);
     // An outside caller: no sidecar, although the namespace is meshed.
     expect(deployment.spec.template.metadata.labels['sidecar.istio.io/inject']).toBe('false');
   });
@@ -99,20 +147,31 @@ describe.each(environments)('gateway-api for $name', (env) => {
     expect(findObject(objects, 'PeerAuthentication').spec.mtls).toEqual({ mode: 'STRICT' });
     const policy = findObject(objects, 'AuthorizationPolicy');
     // Istio's automated deployment runs the gateway as ServiceAccount `<gateway>-istio`, in the Gateway's namespace.
-    expect(policy.spec.rules[0].from[0].source.principals).toEqual([`cluster.local/ns/${gateway.metadata.namespace}/sa/${gateway.metadata.name}-istio`]);
+    expect(policy.spec.rules[0].from[0].source.principals).toEqual([
+      `cluster.local/ns/${gateway.metadata.namespace}/sa/${gateway.metadata.name}-istio`,
+    ]);
     expect(policy.spec.selector.matchLabels).toEqual(greeterService.spec.selector);
   });
 
   test("Istio's options ConfigMap sets the gateway replicas, and the load balancer follows the environment", () => {
     const options = findObject(objects, 'ConfigMap');
-    expect(gateway.spec.infrastructure.parametersRef).toEqual({ group: '', kind: 'ConfigMap', name: options.metadata.name });
+    expect(gateway.spec.infrastructure.parametersRef).toEqual({
+      group: '',
+      kind: 'ConfigMap',
+      name: options.metadata.name,
+    });
     expect(options.metadata.namespace).toBe(gateway.metadata.namespace);
     // The gateway's pods hold no API token (Istio 1.30.3 deploymentcontroller.go strategic-merges these overlays).
-    expect(options.data.deployment).toBe(`spec:\n  replicas: ${env.replicas.gateway}\n  template:\n    spec:\n      automountServiceAccountToken: false\n`);
+    expect(options.data.deployment).toBe(
+      `spec:\n  replicas: ${env.replicas.gateway}\n  template:\n    spec:\n      automountServiceAccountToken: false\n`,
+    );
     expect(options.data.serviceAccount).toBe('automountServiceAccountToken: false\n');
-    if (env.replicas.gateway > 1) expect(options.data.podDisruptionBudget).toBe(`spec:\n  minAvailable: ${env.replicas.gateway - 1}\n`);
+    if (env.replicas.gateway > 1)
+      expect(options.data.podDisruptionBudget).toBe(`spec:\n  minAvailable: ${env.replicas.gateway - 1}\n`);
     else expect(options.data.podDisruptionBudget).toBeUndefined();
-    expect(gateway.spec.infrastructure.annotations).toEqual(env.gatewayLoadBalancer === 'gke-internal' ? { 'networking.gke.io/load-balancer-type': 'Internal' } : undefined);
+    expect(gateway.spec.infrastructure.annotations).toEqual(
+      env.gatewayLoadBalancer === 'gke-internal' ? { 'networking.gke.io/load-balancer-type': 'Internal' } : undefined,
+    );
   });
 });
 
@@ -138,26 +197,45 @@ const synthOf = (chart: ReturnType<typeof Testing.chart>) => Testing.synth(chart
 describe('GrpcGateway and GrpcRoute options', () => {
   test('a Gateway in another namespace admits routes from the app namespace by its name label', () => {
     const { chart, namespace, app } = fixture();
-    const gateway = new GrpcGateway(chart, 'gateway', { namespace: existingNamespace('gateways'), routeNamespace: namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls', replicas: 1 });
+    const gateway = new GrpcGateway(chart, 'gateway', {
+      namespace: existingNamespace('gateways'),
+      routeNamespace: namespace,
+      host: 'hello.example.org',
+      tlsSecretName: 'hello-tls',
+      replicas: 1,
+    });
     const route = new GrpcRoute(chart, 'route', { gateway, backend: app });
     const objects = synthOf(chart);
     const [listener] = findObject(objects, 'Gateway').spec.listeners;
-    expect(listener.allowedRoutes.namespaces).toEqual({ from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } } });
+    expect(listener.allowedRoutes.namespaces).toEqual({
+      from: 'Selector',
+      selector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } },
+    });
     const routeObject = findObject(objects, 'GRPCRoute');
     expect(routeObject.metadata).toMatchObject({ name: 'hello', namespace: 'apps' });
     expect(routeObject.spec.parentRefs[0]).toMatchObject({ name: 'grpc-gateway', namespace: 'gateways' });
     // By default no services are listed: one rule without matches, so every service (health, reflection) is routed.
     expect(route.grpcServices).toEqual([]);
-    expect(routeObject.spec.rules).toEqual([{ backendRefs: [{ group: '', kind: 'Service', name: 'hello', port: 8443 }] }]);
+    expect(routeObject.spec.rules).toEqual([
+      { backendRefs: [{ group: '', kind: 'Service', name: 'hello', port: 8443 }] },
+    ]);
     expect(gateway.grpcTarget).toBe('grpc-gateway-istio.gateways.svc.cluster.local:443');
-    expect(gateway.identity).toEqual({ namespace: existingNamespace('gateways'), serviceAccountName: 'grpc-gateway-istio' });
+    expect(gateway.identity).toEqual({
+      namespace: existingNamespace('gateways'),
+      serviceAccountName: 'grpc-gateway-istio',
+    });
     expect(validateAgainstSchemas(objects).filter((r) => r.error !== null)).toEqual([]);
   });
 
   test('another GatewayClass: its Service by name, no Istio options and no mesh identity', () => {
     const { chart, namespace } = fixture();
     const gateway = new GrpcGateway(chart, 'gateway', {
-      namespace, host: 'hello.example.org', tlsSecretName: 'hello-tls', gatewayClassName: 'cilium', serviceName: 'cilium-gateway', port: 8443,
+      namespace,
+      host: 'hello.example.org',
+      tlsSecretName: 'hello-tls',
+      gatewayClassName: 'cilium',
+      serviceName: 'cilium-gateway',
+      port: 8443,
     });
     const objects = synthOf(chart);
     expect(objects.filter((o) => o.kind === 'ConfigMap')).toEqual([]);
@@ -180,24 +258,72 @@ const withRoute = (props: Partial<GrpcRouteProps>) => () => {
   new GrpcRoute(chart, 'bad', { gateway, backend: app, ...props });
 };
 const badCases: BadCase[] = [
-  ['name', withGateway({ name: 'Greeter_Gateway' }), `GrpcGateway 'bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Greeter_Gateway"`],
-  ['host', withGateway({ host: 'localhost' }), `GrpcGateway 'bad': host must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "localhost"`],
-  ['tlsSecretName empty', withGateway({ tlsSecretName: '' }), `GrpcGateway 'bad': tlsSecretName must be the name of the kubernetes.io/tls Secret for "grpc.example.com": the listener terminates TLS, got ""`],
-  ['tlsSecretName with a slash', withGateway({ tlsSecretName: 'istio-system/tls' }), `GrpcGateway 'bad': tlsSecretName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "istio-system/tls"`],
+  [
+    'name',
+    withGateway({ name: 'Greeter_Gateway' }),
+    `GrpcGateway 'bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Greeter_Gateway"`,
+  ],
+  [
+    'host',
+    withGateway({ host: 'localhost' }),
+    `GrpcGateway 'bad': host must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "localhost"`,
+  ],
+  [
+    'tlsSecretName empty',
+    withGateway({ tlsSecretName: '' }),
+    `GrpcGateway 'bad': tlsSecretName must be the name of the kubernetes.io/tls Secret for "grpc.example.com": the listener terminates TLS, got ""`,
+  ],
+  [
+    'tlsSecretName with a slash',
+    withGateway({ tlsSecretName: 'istio-system/tls' }),
+    `GrpcGateway 'bad': tlsSecretName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "istio-system/tls"`,
+  ],
   ['port', withGateway({ port: 0 }), `GrpcGateway 'bad': port must be an integer from 1 to 65535, got 0`],
-  ['gatewayClassName', withGateway({ gatewayClassName: 'Istio Class' }), `GrpcGateway 'bad': gatewayClassName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Istio Class"`],
-  ['serviceName missing for another class', withGateway({ gatewayClassName: 'gke-l7-rilb' }), `GrpcGateway 'bad': serviceName must be the Service that the controller of class "gke-l7-rilb" deploys for the Gateway, got undefined`],
-  ['serviceName', withGateway({ serviceName: 'Gateway' }), `GrpcGateway 'bad': serviceName must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Gateway"`],
+  [
+    'gatewayClassName',
+    withGateway({ gatewayClassName: 'Istio Class' }),
+    `GrpcGateway 'bad': gatewayClassName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Istio Class"`,
+  ],
+  [
+    'serviceName missing for another class',
+    withGateway({ gatewayClassName: 'gke-l7-rilb' }),
+    `GrpcGateway 'bad': serviceName must be the Service that the controller of class "gke-l7-rilb" deploys for the Gateway, got undefined`,
+  ],
+  [
+    'serviceName',
+    withGateway({ serviceName: 'Gateway' }),
+    `GrpcGateway 'bad': serviceName must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Gateway"`,
+  ],
   ['replicas 0', withGateway({ replicas: 0 }), `GrpcGateway 'bad': replicas must be an integer >= 1, got 0`],
-  ['replicas for another class', withGateway({ gatewayClassName: 'cilium', serviceName: 'cilium', replicas: 2 }), `GrpcGateway 'bad': replicas must be unset for class "cilium": only Istio's and Envoy Gateway's options are rendered, got 2`],
-  ['route name', withRoute({ name: 'Hello World' }), `GrpcRoute 'bad': name must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Hello World"`],
-  ['route service', withRoute({ grpcServices: ['helloworld.Greeter', 'hello world'] }), `GrpcRoute 'bad': grpcServices[1] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "hello world"`],
-  ['route from a namespace the gateway does not admit', () => {
-    const { chart, namespace, app } = fixture();
-    const gateway = new GrpcGateway(chart, 'gateway', { namespace: existingNamespace('gateways'), host: 'grpc.example.com', tlsSecretName: 'grpc-tls' });
-    expect(gateway.routeNamespace.name).not.toBe(namespace.name);
-    new GrpcRoute(chart, 'bad', { gateway, backend: app });
-  }, `GrpcRoute 'bad': backend.namespace must be the namespace whose routes Gateway "grpc-gateway" admits ("gateways"), got "apps"`],
+  [
+    'replicas for another class',
+    withGateway({ gatewayClassName: 'cilium', serviceName: 'cilium', replicas: 2 }),
+    `GrpcGateway 'bad': replicas must be unset for class "cilium": only Istio's and Envoy Gateway's options are rendered, got 2`,
+  ],
+  [
+    'route name',
+    withRoute({ name: 'Hello World' }),
+    `GrpcRoute 'bad': name must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Hello World"`,
+  ],
+  [
+    'route service',
+    withRoute({ grpcServices: ['helloworld.Greeter', 'hello world'] }),
+    `GrpcRoute 'bad': grpcServices[1] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "hello world"`,
+  ],
+  [
+    'route from a namespace the gateway does not admit',
+    () => {
+      const { chart, namespace, app } = fixture();
+      const gateway = new GrpcGateway(chart, 'gateway', {
+        namespace: existingNamespace('gateways'),
+        host: 'grpc.example.com',
+        tlsSecretName: 'grpc-tls',
+      });
+      expect(gateway.routeNamespace.name).not.toBe(namespace.name);
+      new GrpcRoute(chart, 'bad', { gateway, backend: app });
+    },
+    `GrpcRoute 'bad': backend.namespace must be the namespace whose routes Gateway "grpc-gateway" admits ("gateways"), got "apps"`,
+  ],
 ];
 
 test.each(badCases)('bad prop: %s', (_label, build, message) => {

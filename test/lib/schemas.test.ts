@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { manifestDirs, readManifestDir, validateAgainstSchemas } from '../../harness/manifests';
 import { ROOT } from '../../harness/processes';
 
-const objects = manifestDirs(path.join(ROOT, 'dist')).flatMap((dir) => readManifestDir(dir).flatMap((file) => file.objects));
+const objects = manifestDirs(path.join(ROOT, 'dist')).flatMap((dir) =>
+  readManifestDir(dir).flatMap((file) => file.objects),
+);
 
 test('every object in dist/ is valid; a wrong field type in an Application, and an unknown kind, are caught', () => {
   const application = objects.find((o) => o.kind === 'Application')!;
@@ -16,5 +18,8 @@ test('every object in dist/ is valid; a wrong field type in an Application, and 
   ];
   const results = validateAgainstSchemas([...objects, ...broken]);
   expect(results.slice(0, objects.length).filter((r) => r.error !== null)).toEqual([]);
-  expect(results.slice(objects.length).map((r) => r.error)).toEqual([expect.stringMatching(/repoURL/), expect.stringMatching(/Kustomization|kustomize\.config\.k8s\.io/)]);
+  expect(results.slice(objects.length).map((r) => r.error)).toEqual([
+    expect.stringMatching(/repoURL/),
+    expect.stringMatching(/Kustomization|kustomize\.config\.k8s\.io/),
+  ]);
 });

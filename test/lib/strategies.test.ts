@@ -11,18 +11,32 @@ import { clientSettings } from '../../app/client';
 import { parseSettings } from '../../app/config';
 import { serverSettings } from '../../app/server';
 import { renderNginxConfig } from '../../harness/nginx-config';
-import { ENVIRONMENTS, STRATEGY_NAMES, SYNC_WAVE_ANNOTATION, environmentStrategies, type EnvironmentConfig } from '../../deploy';
+import {
+  ENVIRONMENTS,
+  STRATEGY_NAMES,
+  SYNC_WAVE_ANNOTATION,
+  environmentStrategies,
+  type EnvironmentConfig,
+} from '../../deploy';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
 import { declaresGrpc } from '../../lib/internal/app-protocol';
 import { synthesize } from '../../main';
 import { KUSTOMIZATION_FILE } from '../../deploy/kustomization';
-import { containerEnv, findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import {
+  containerEnv,
+  findObject,
+  readManifestDir,
+  validateAgainstSchemas,
+  type KubeObject,
+} from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'strategies-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 synthesize(outdir);
 
-const cases = Object.values(ENVIRONMENTS).flatMap((env) => env.strategies.map((strategy) => [env.name, strategy] as const));
+const cases = Object.values(ENVIRONMENTS).flatMap((env) =>
+  env.strategies.map((strategy) => [env.name, strategy] as const),
+);
 const rendered = (env: string, strategy: string) => readManifestDir(path.join(outdir, env, strategy));
 const objectsOf = (env: string, strategy: string) => rendered(env, strategy).flatMap((file) => file.objects);
 
@@ -31,30 +45,45 @@ const podLabels = (deployment: KubeObject): Record<string, string> => deployment
 const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
 /** An object's annotations less Argo CD's sync wave, which every object carries (gitops.test.ts checks it). */
-const withoutSyncWave = (annotations: Record<string, string> = {}) => Object.fromEntries(Object.entries(annotations).filter(([key]) => key !== SYNC_WAVE_ANNOTATION));
+const withoutSyncWave = (annotations: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(annotations).filter(([key]) => key !== SYNC_WAVE_ANNOTATION));
 const serviceHost = (service: KubeObject) => `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
 
 /** The client test: the one Deployment whose container gets a TARGET. */
 function clientOf(objects: readonly KubeObject[]) {
-  const [deployment, ...others] = deployments(objects).filter((d) => containerEnv(d.spec.template.spec.containers[0]).TARGET !== undefined);
+  const [deployment, ...others] = deployments(objects).filter(
+    (d) => containerEnv(d.spec.template.spec.containers[0]).TARGET !== undefined,
+  );
   expect(others).toEqual([]);
   return { deployment, settings: containerEnv(deployment.spec.template.spec.containers[0]) };
 }
 
 /** The greeter: its Deployment, its ClusterIP Service and the server settings it runs with. */
 function greeterOf(objects: readonly KubeObject[]) {
-  const service = objects.find((o) => o.kind === 'Service' && o.spec.clusterIP === undefined && o.spec.type === 'ClusterIP')!;
+  const service = objects.find(
+    (o) => o.kind === 'Service' && o.spec.clusterIP === undefined && o.spec.type === 'ClusterIP',
+  )!;
   const [deployment] = deployments(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
   const parsed = parseSettings(serverSettings, [], containerEnv(deployment.spec.template.spec.containers[0]));
   if (parsed.help) throw new Error('unexpected --help');
-  return { service, deployment, settings: parsed.settings, grpcPort: service.spec.ports.find((p: { name?: string; appProtocol?: string }) => declaresGrpc(p)) };
+  return {
+    service,
+    deployment,
+    settings: parsed.settings,
+    grpcPort: service.spec.ports.find((p: { name?: string; appProtocol?: string }) => declaresGrpc(p)),
+  };
 }
 
 test('dist/ holds one directory per environment and strategy, each applying on its own from its Namespace', () => {
-  for (const env of Object.values(ENVIRONMENTS)) expect(readdirSync(path.join(outdir, env.name)).sort()).toEqual([...env.strategies].sort());
+  for (const env of Object.values(ENVIRONMENTS))
+    expect(readdirSync(path.join(outdir, env.name)).sort()).toEqual([...env.strategies].sort());
   for (const [env, strategy] of cases) {
     const files = rendered(env, strategy);
-    expect(files.map((f) => f.file)).toEqual(files.map((_, index) => expect.stringMatching(new RegExp(`^${String(index).padStart(4, '0')}-[a-z-]+\\.k8s\\.yaml$`))));
+    expect(files.map((f) => f.file)).toEqual(
+      files.map((_, index) =>
+        expect.stringMatching(new RegExp(`^${String(index).padStart(4, '0')}-[a-z-]+\\.k8s\\.yaml$`)),
+      ),
+    );
     expect(files[0].objects.map((o) => o.kind)).toEqual(['Namespace']);
     expect(files.at(-1)!.file).toMatch(/-client\.k8s\.yaml$/);
   }
@@ -77,7 +106,10 @@ describe.each(cases)('dist/%s/%s', (env, strategy) => {
   });
 });
 
-const each = (strategy: string) => Object.values(ENVIRONMENTS).filter((env) => env.strategies.some((s) => s === strategy)).map((env) => env.name);
+const each = (strategy: string) =>
+  Object.values(ENVIRONMENTS)
+    .filter((env) => env.strategies.some((s) => s === strategy))
+    .map((env) => env.name);
 
 describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
   const objects = objectsOf(env, 'nginx-ingress');
@@ -86,20 +118,35 @@ describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
   const { deployment, settings } = clientOf(objects);
 
   test('the Ingress routes the host over TLS to the greeter Service by its gRPC port, as gRPC', () => {
-    expect(withoutSyncWave(ingress.metadata.annotations)).toEqual({ 'nginx.ingress.kubernetes.io/backend-protocol': 'GRPC' });
+    expect(withoutSyncWave(ingress.metadata.annotations)).toEqual({
+      'nginx.ingress.kubernetes.io/backend-protocol': 'GRPC',
+    });
     expect(ingress.spec.ingressClassName).toBe('nginx');
     const [rule] = ingress.spec.rules;
     expect(ingress.spec.tls).toEqual([{ hosts: [rule.host], secretName: expect.any(String) }]);
-    expect(rule.http.paths).toEqual([{ path: '/helloworld.Greeter/', pathType: 'Prefix', backend: { service: { name: greeter.service.metadata.name, port: { name: greeter.grpcPort.name } } } }]);
+    expect(rule.http.paths).toEqual([
+      {
+        path: '/helloworld.Greeter/',
+        pathType: 'Prefix',
+        backend: { service: { name: greeter.service.metadata.name, port: { name: greeter.grpcPort.name } } },
+      },
+    ]);
     expect(ingress.metadata.namespace).toBe(greeter.service.metadata.namespace);
     expect(ingress.metadata.labels).toBeUndefined();
   });
 
   test('the client dials the controller with the host as server name and trusts only the Ingress Secret’s certificate', () => {
-    expect(settings).toMatchObject({ TARGET: 'ingress-nginx-controller.ingress-nginx.svc.cluster.local:443', SERVER_NAME: ingress.spec.rules[0].host, LB_POLICY: 'pick_first' });
+    expect(settings).toMatchObject({
+      TARGET: 'ingress-nginx-controller.ingress-nginx.svc.cluster.local:443',
+      SERVER_NAME: ingress.spec.rules[0].host,
+      LB_POLICY: 'pick_first',
+    });
     expect(deployment.metadata.namespace).toBe(ingress.metadata.namespace);
     const [volume] = deployment.spec.template.spec.volumes;
-    expect(volume.secret).toEqual({ secretName: ingress.spec.tls[0].secretName, items: [{ key: 'tls.crt', path: path.basename(settings.CA_FILE) }] });
+    expect(volume.secret).toEqual({
+      secretName: ingress.spec.tls[0].secretName,
+      items: [{ key: 'tls.crt', path: path.basename(settings.CA_FILE) }],
+    });
   });
 
   test('no mesh: the namespace enforces the restricted Pod Security Standard', () => {
@@ -112,7 +159,11 @@ describe.each(each('nginx-ingress'))('nginx-ingress in %s', (env) => {
 
   test("describes the same routing as the L7 harness's nginx config (harness/nginx-config.ts)", () => {
     const [rule] = ingress.spec.rules;
-    const config = renderNginxConfig('/run', [{ name: 'greeter', port: 8443, kind: 'grpc-tls', backends: [50051, 50052] }], { certFile: '/c.pem', keyFile: '/k.pem', caFile: '/c.pem' } as never);
+    const config = renderNginxConfig(
+      '/run',
+      [{ name: 'greeter', port: 8443, kind: 'grpc-tls', backends: [50051, 50052] }],
+      { certFile: '/c.pem', keyFile: '/k.pem', caFile: '/c.pem' } as never,
+    );
     // TLS for the same host, HTTP/2, the greeter's service (no health, no reflection) to its pods, as gRPC
     // (grpc_pass, not proxy_pass).
     expect(config).toContain(`server_name ${rule.host};`);
@@ -135,7 +186,12 @@ describe.each(each('linkerd'))('linkerd in %s', (env) => {
     expect(withoutSyncWave(namespace.metadata.annotations)).toEqual({ 'linkerd.io/inject': 'enabled' });
     expect(namespace.metadata.labels).not.toHaveProperty('istio-injection');
     expect(deployment.metadata.namespace).toBe(namespace.metadata.name);
-    expect(settings).toEqual(expect.objectContaining({ TARGET: `${serviceHost(greeter.service)}:${greeter.grpcPort.port}`, LB_POLICY: 'pick_first' }));
+    expect(settings).toEqual(
+      expect.objectContaining({
+        TARGET: `${serviceHost(greeter.service)}:${greeter.grpcPort.port}`,
+        LB_POLICY: 'pick_first',
+      }),
+    );
     expect(settings.SERVER_NAME).toBeUndefined();
     expect(podLabels(deployment)).not.toHaveProperty('sidecar.istio.io/inject');
     // Linkerd ≥ 2.18 carries an appProtocol it does not know (such as grpc) as opaque TCP: linkerd2 PR #13948.
@@ -156,7 +212,9 @@ describe.each(each('linkerd'))('linkerd in %s', (env) => {
     expect(route.spec).toEqual({ parentRefs: [service], rules: [{ backendRefs: [service] }] });
     expect(withoutSyncWave(greeter.service.metadata.annotations)).toEqual({});
     const annotations = greeter.deployment.spec.template.metadata.annotations;
-    expect(Number(annotations['config.alpha.linkerd.io/proxy-wait-before-exit-seconds']) * 1000).toBeGreaterThanOrEqual(greeter.settings.shutdownGraceMs);
+    expect(Number(annotations['config.alpha.linkerd.io/proxy-wait-before-exit-seconds']) * 1000).toBeGreaterThanOrEqual(
+      greeter.settings.shutdownGraceMs,
+    );
     expect(annotations).not.toHaveProperty('proxy.istio.io/config');
   });
 });
@@ -175,7 +233,12 @@ describe.each(each('headless'))('headless in %s', (env) => {
   });
 
   test('the client resolves every pod through DNS and balances with round_robin; servers age connections out', () => {
-    expect(settings).toEqual(expect.objectContaining({ TARGET: `dns:///${serviceHost(headless)}:${greeter.grpcPort.port}`, LB_POLICY: 'round_robin' }));
+    expect(settings).toEqual(
+      expect.objectContaining({
+        TARGET: `dns:///${serviceHost(headless)}:${greeter.grpcPort.port}`,
+        LB_POLICY: 'round_robin',
+      }),
+    );
     expect(greeter.settings.maxConnectionAgeMs).toBeGreaterThan(0);
   });
 });
@@ -186,18 +249,28 @@ describe.each(each('k8s-resolver'))('k8s-resolver in %s', (env) => {
   const { deployment, settings } = clientOf(objects);
 
   test('the client watches the greeter Service by name, namespace and port name, and balances with round_robin', () => {
-    expect(settings).toEqual(expect.objectContaining({
-      TARGET: `kubernetes:///${greeter.service.metadata.name}.${greeter.service.metadata.namespace}:${greeter.grpcPort.name}`,
-      LB_POLICY: 'round_robin',
-    }));
+    expect(settings).toEqual(
+      expect.objectContaining({
+        TARGET: `kubernetes:///${greeter.service.metadata.name}.${greeter.service.metadata.namespace}:${greeter.grpcPort.name}`,
+        LB_POLICY: 'round_robin',
+      }),
+    );
   });
 
   test('only the client gets an API token, bound to a Role that may only list and watch EndpointSlices', () => {
     const pod = deployment.spec.template.spec;
     expect(pod.automountServiceAccountToken).toBe(true);
     expect(greeter.deployment.spec.template.spec.automountServiceAccountToken).toBe(false);
-    const binding = objects.find((o) => o.kind === 'RoleBinding' && o.subjects.some((s: KubeObject) => s.name === pod.serviceAccountName && s.namespace === deployment.metadata.namespace))!;
-    expect(findObject(objects, 'ServiceAccount', pod.serviceAccountName).metadata.namespace).toBe(deployment.metadata.namespace);
+    const binding = objects.find(
+      (o) =>
+        o.kind === 'RoleBinding' &&
+        o.subjects.some(
+          (s: KubeObject) => s.name === pod.serviceAccountName && s.namespace === deployment.metadata.namespace,
+        ),
+    )!;
+    expect(findObject(objects, 'ServiceAccount', pod.serviceAccountName).metadata.namespace).toBe(
+      deployment.metadata.namespace,
+    );
     const role = findObject(objects, 'Role', binding.roleRef.name);
     expect(role.metadata.namespace).toBe(greeter.service.metadata.namespace);
     expect(role.rules).toEqual(ENDPOINT_SLICE_READER_RULES);
@@ -206,7 +279,11 @@ describe.each(each('k8s-resolver'))('k8s-resolver in %s', (env) => {
 
 describe('the strategy switch', () => {
   const only = (strategies: readonly string[]): EnvironmentConfig =>
-    ({ ...ENVIRONMENTS['docker-desktop'], strategies, argoCd: { ...ENVIRONMENTS['docker-desktop'].argoCd, strategy: strategies[0] } }) as EnvironmentConfig;
+    ({
+      ...ENVIRONMENTS['docker-desktop'],
+      strategies,
+      argoCd: { ...ENVIRONMENTS['docker-desktop'].argoCd, strategy: strategies[0] },
+    }) as EnvironmentConfig;
 
   test('every strategy the project names is rendered by some environment', () => {
     expect(new Set(cases.map(([, strategy]) => strategy))).toEqual(new Set(STRATEGY_NAMES));
@@ -218,14 +295,19 @@ describe('the strategy switch', () => {
     try {
       synthesize(dir, ['docker-desktop/linkerd']);
       const files = [...rendered('docker-desktop', 'linkerd').map((f) => f.file), KUSTOMIZATION_FILE];
-      expect(readdirSync(dir, { recursive: true }).sort()).toEqual(['docker-desktop', 'docker-desktop/linkerd', ...files.map((file) => `docker-desktop/linkerd/${file}`)].sort());
+      expect(readdirSync(dir, { recursive: true }).sort()).toEqual(
+        ['docker-desktop', 'docker-desktop/linkerd', ...files.map((file) => `docker-desktop/linkerd/${file}`)].sort(),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test.each([
-    [['istio-ilb', 'consul'], `EnvironmentConfig 'docker-desktop': strategies[1] must be one of ${STRATEGY_NAMES.map((name) => `"${name}"`).join(', ')}, got "consul"`],
+    [
+      ['istio-ilb', 'consul'],
+      `EnvironmentConfig 'docker-desktop': strategies[1] must be one of ${STRATEGY_NAMES.map((name) => `"${name}"`).join(', ')}, got "consul"`,
+    ],
     [['linkerd', 'linkerd'], `EnvironmentConfig 'docker-desktop': strategies[1] must be listed once, got "linkerd"`],
     [[], `EnvironmentConfig 'docker-desktop': strategies must be a non-empty list of strategy names`],
   ])('rejects strategies %j, naming the entry and the value', (strategies, message) => {

@@ -15,9 +15,14 @@ import { containerEnv, findObject, readManifestDir, type KubeObject } from '../.
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'walkthrough-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-synthesize(outdir, Object.keys(ENVIRONMENTS).map((env) => `${env}/istio-ilb`));
+synthesize(
+  outdir,
+  Object.keys(ENVIRONMENTS).map((env) => `${env}/istio-ilb`),
+);
 
-const rendered = Object.fromEntries(Object.keys(ENVIRONMENTS).map((env) => [env, readManifestDir(path.join(outdir, env, 'istio-ilb'))]));
+const rendered = Object.fromEntries(
+  Object.keys(ENVIRONMENTS).map((env) => [env, readManifestDir(path.join(outdir, env, 'istio-ilb'))]),
+);
 const objectsOf = (env: string): KubeObject[] => rendered[env].flatMap((file) => file.objects);
 const environments = Object.keys(ENVIRONMENTS);
 
@@ -26,7 +31,8 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
   Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
 const workloads = (objects: readonly KubeObject[]) => objects.filter((o) => o.kind === 'Deployment');
 const podLabels = (deployment: KubeObject): Record<string, string> => deployment.spec.template.metadata.labels;
-const containers = (objects: readonly KubeObject[]) => workloads(objects).flatMap((d) => d.spec.template.spec.containers as KubeObject[]);
+const containers = (objects: readonly KubeObject[]) =>
+  workloads(objects).flatMap((d) => d.spec.template.spec.containers as KubeObject[]);
 
 describe.each(environments)('dist/%s', (env) => {
   const objects = objectsOf(env);
@@ -36,13 +42,19 @@ describe.each(environments)('dist/%s', (env) => {
   const gateway = findObject(objects, 'Gateway');
   const gatewayDeployment = workloads(objects).filter((d) => selects(gateway.spec.selector, podLabels(d)));
   const gatewayService = objects.filter((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer');
-  const client = workloads(objects).filter((d) => d.spec.template.spec.containers.some((c: KubeObject) => containerEnv(c).SERVER_NAME !== undefined));
+  const client = workloads(objects).filter((d) =>
+    d.spec.template.spec.containers.some((c: KubeObject) => containerEnv(c).SERVER_NAME !== undefined),
+  );
 
   test('files apply in order: the Namespace first, every object named and namespaced where it must be', () => {
     expect(rendered[env][0].objects.map((o) => o.kind)).toEqual(['Namespace']);
     for (const o of objects) {
       expect(o.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-      if (o.kind !== 'Namespace') expect({ kind: o.kind, namespace: o.metadata.namespace }).toEqual({ kind: o.kind, namespace: expect.any(String) });
+      if (o.kind !== 'Namespace')
+        expect({ kind: o.kind, namespace: o.metadata.namespace }).toEqual({
+          kind: o.kind,
+          namespace: expect.any(String),
+        });
     }
   });
 
@@ -54,7 +66,9 @@ describe.each(environments)('dist/%s', (env) => {
     const greeter = workloads(objects).filter((d) => selects(service.spec.selector, podLabels(d)));
     expect(greeter).toHaveLength(1);
     const [container] = greeter[0].spec.template.spec.containers;
-    expect(container.ports).toContainEqual(expect.objectContaining({ name: port.targetPort, containerPort: port.port }));
+    expect(container.ports).toContainEqual(
+      expect.objectContaining({ name: port.targetPort, containerPort: port.port }),
+    );
     expect(container.readinessProbe.grpc.port).toBe(port.port);
     expect(virtualService.spec.hosts).toEqual(gateway.spec.servers[0].hosts);
     expect(virtualService.spec.gateways).toEqual([`${gateway.metadata.namespace}/${gateway.metadata.name}`]);
@@ -64,7 +78,10 @@ describe.each(environments)('dist/%s', (env) => {
   test('the DestinationRule balances each call over the same Service, with mesh TLS and outlier detection', () => {
     const rule = findObject(objects, 'DestinationRule');
     expect(rule.spec.host).toBe(destination.host);
-    expect(rule.spec.trafficPolicy).toMatchObject({ loadBalancer: { simple: 'ROUND_ROBIN' }, tls: { mode: 'ISTIO_MUTUAL' } });
+    expect(rule.spec.trafficPolicy).toMatchObject({
+      loadBalancer: { simple: 'ROUND_ROBIN' },
+      tls: { mode: 'ISTIO_MUTUAL' },
+    });
     expect(rule.spec.trafficPolicy.outlierDetection.maxEjectionPercent).toBeLessThan(100);
   });
 
@@ -76,7 +93,10 @@ describe.each(environments)('dist/%s', (env) => {
     const [proxy] = deployment.spec.template.spec.containers;
     expect(proxy).toMatchObject({ name: 'istio-proxy', image: 'auto' });
     const server = gateway.spec.servers[0];
-    expect(server).toMatchObject({ port: { protocol: 'HTTPS' }, tls: { mode: 'SIMPLE', credentialName: expect.any(String) } });
+    expect(server).toMatchObject({
+      port: { protocol: 'HTTPS' },
+      tls: { mode: 'SIMPLE', credentialName: expect.any(String) },
+    });
     expect(proxy.ports.map((p: KubeObject) => p.containerPort)).toEqual([server.port.number]);
     expect(gatewayService).toHaveLength(1);
     expect(selects(gatewayService[0].spec.selector, podLabels(deployment))).toBe(true);
@@ -89,7 +109,10 @@ describe.each(environments)('dist/%s', (env) => {
     const namespace = deployment.metadata.namespace;
     const account = deployment.spec.template.spec.serviceAccountName;
     expect(findObject(objects, 'ServiceAccount', account).metadata.namespace).toBe(namespace);
-    const binding = objects.find((o) => o.kind === 'RoleBinding' && o.subjects.some((s: KubeObject) => s.name === account && s.namespace === namespace));
+    const binding = objects.find(
+      (o) =>
+        o.kind === 'RoleBinding' && o.subjects.some((s: KubeObject) => s.name === account && s.namespace === namespace),
+    );
     expect(binding).toBeDefined();
     const role = findObject(objects, 'Role', binding!.roleRef.name);
     expect(role.metadata.namespace).toBe(namespace);
@@ -106,7 +129,9 @@ describe.each(environments)('dist/%s', (env) => {
     expect(deployment.metadata.namespace).toBe(service.metadata.namespace);
     expect(settings.TARGET).toBe(`${serviceHost(service)}:${service.spec.ports[0].port}`);
     expect(settings.SERVER_NAME).toBe(gateway.spec.servers[0].hosts[0]);
-    const volume = deployment.spec.template.spec.volumes.find((v: KubeObject) => v.secret?.secretName === gateway.spec.servers[0].tls.credentialName);
+    const volume = deployment.spec.template.spec.volumes.find(
+      (v: KubeObject) => v.secret?.secretName === gateway.spec.servers[0].tls.credentialName,
+    );
     expect(volume.secret.items).toEqual([{ key: 'tls.crt', path: path.basename(settings.CA_FILE) }]);
     const mount = container.volumeMounts.find((m: KubeObject) => m.name === volume.name);
     expect(path.join(mount.mountPath, path.basename(settings.CA_FILE))).toBe(settings.CA_FILE);
@@ -116,20 +141,37 @@ describe.each(environments)('dist/%s', (env) => {
 
   test('only the gateway may call the greeter, and only over Istio mutual TLS', () => {
     const namespace = findObject(objects, 'Namespace');
-    expect(namespace.metadata.labels).toMatchObject({ 'istio-injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn': 'restricted' });
+    expect(namespace.metadata.labels).toMatchObject({
+      'istio-injection': 'enabled',
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
     const [service] = greeterService;
     expect(service.metadata.namespace).toBe(namespace.metadata.name);
     const peer = findObject(objects, 'PeerAuthentication');
-    expect(peer).toMatchObject({ metadata: { namespace: namespace.metadata.name }, spec: { mtls: { mode: 'STRICT' } } });
+    expect(peer).toMatchObject({
+      metadata: { namespace: namespace.metadata.name },
+      spec: { mtls: { mode: 'STRICT' } },
+    });
     expect(peer.spec.selector).toBeUndefined();
     const policy = findObject(objects, 'AuthorizationPolicy');
     const [deployment] = gatewayDeployment;
     expect(policy.spec.action).toBe('ALLOW');
     expect(policy.spec.selector.matchLabels).toEqual(service.spec.selector);
-    expect(policy.spec.rules).toEqual([{
-      from: [{ source: { principals: [`cluster.local/ns/${deployment.metadata.namespace}/sa/${deployment.spec.template.spec.serviceAccountName}`] } }],
-      to: [{ operation: { ports: [String(destination.port.number)] } }],
-    }]);
+    expect(policy.spec.rules).toEqual([
+      {
+        from: [
+          {
+            source: {
+              principals: [
+                `cluster.local/ns/${deployment.metadata.namespace}/sa/${deployment.spec.template.spec.serviceAccountName}`,
+              ],
+            },
+          },
+        ],
+        to: [{ operation: { ports: [String(destination.port.number)] } }],
+      },
+    ]);
   });
 
   test('the containers get settings the greeter server and client accept, and the pod outlives the drain', () => {
@@ -144,7 +186,9 @@ describe.each(environments)('dist/%s', (env) => {
     expect(parsed.help === false && parsed.settings.port).toBe(destination.port.number);
     const grace = parsed.help === false ? parsed.settings.shutdownGraceMs : NaN;
     expect(greeter.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(grace);
-    expect(JSON.parse(greeter.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({ terminationDrainDuration: `${grace / 1000}s` });
+    expect(JSON.parse(greeter.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({
+      terminationDrainDuration: `${grace / 1000}s`,
+    });
 
     const clientEnv = containerEnv(client[0].spec.template.spec.containers[0]);
     expect(Object.values(CLIENT_ENV)).toEqual(expect.arrayContaining(Object.keys(clientEnv)));
@@ -172,7 +216,11 @@ test('Docker Desktop runs locally built images that are never pulled; GKE pulls 
 });
 
 test('the gateway is an internal load balancer on GKE and a plain one on Docker Desktop (published on localhost)', () => {
-  const annotations = (env: string) => objectsOf(env).find((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer')!.metadata.annotations;
-  expect(annotations('gke')).toEqual({ 'networking.gke.io/load-balancer-type': 'Internal', [SYNC_WAVE_ANNOTATION]: '1' });
+  const annotations = (env: string) =>
+    objectsOf(env).find((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer')!.metadata.annotations;
+  expect(annotations('gke')).toEqual({
+    'networking.gke.io/load-balancer-type': 'Internal',
+    [SYNC_WAVE_ANNOTATION]: '1',
+  });
   expect(annotations('docker-desktop')).toEqual({ [SYNC_WAVE_ANNOTATION]: '1' });
 });

@@ -23,11 +23,15 @@ function firstDifference(committed: string, generated: string): string | undefin
 test('lib/API.md is current with lib/', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'api-docs-'));
   try {
-    await promisify(execFile)(process.execPath, [TYPEDOC, '--out', out, '--logLevel', 'Error'], { cwd: ROOT, encoding: 'utf8' });
+    await promisify(execFile)(process.execPath, [TYPEDOC, '--out', out, '--logLevel', 'Error'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     const generated = readFileSync(path.join(out, 'API.md'), 'utf8');
     expect(generated).toContain('### GreeterApp');
     const difference = firstDifference(readFileSync(path.join(ROOT, 'lib', 'API.md'), 'utf8'), generated);
-    if (difference !== undefined) throw new Error(`lib/API.md is out of date with lib/: run npm run docs\nfirst difference at ${difference}`);
+    if (difference !== undefined)
+      throw new Error(`lib/API.md is out of date with lib/: run npm run docs\nfirst difference at ${difference}`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -80,11 +80,21 @@ async function run(command: string, args: readonly string[], cwd: string): Promi
  * Optional dependencies stay in the lock, flagged, for npm ci's sync check, and are omitted at install:
  * cdk8s-plus-27's optional `backport` alone is ~140 packages a construct user never loads.
  */
-function consumerLockfile(consumer: { name: string; dependencies: Record<string, string> }, library: PackageJson, tarball: { resolved: string; integrity: string }) {
-  const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+function consumerLockfile(
+  consumer: { name: string; dependencies: Record<string, string> },
+  library: PackageJson,
+  tarball: { resolved: string; integrity: string },
+) {
+  const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
   // Node's lookup: the nearest node_modules/<name> from `from` up to the top.
   const resolve = (from: string, name: string): string | undefined => {
-    for (let base = from; ; base = base.includes('/node_modules/') ? base.slice(0, base.lastIndexOf('/node_modules/')) : '') {
+    for (
+      let base = from;
+      ;
+      base = base.includes('/node_modules/') ? base.slice(0, base.lastIndexOf('/node_modules/')) : ''
+    ) {
       const candidate = `${base === '' ? '' : `${base}/`}node_modules/${name}`;
       if (lock.packages[candidate]) return candidate;
       if (base === '') return undefined;
@@ -96,9 +106,14 @@ function consumerLockfile(consumer: { name: string; dependencies: Record<string,
     const edges = (entry: LockEntry) => [
       ...Object.keys(entry.dependencies ?? {}).map((name) => ({ name, optional: false })),
       ...Object.keys(entry.optionalDependencies ?? {}).map((name) => ({ name, optional: true })),
-      ...Object.keys(entry.peerDependencies ?? {}).map((name) => ({ name, optional: entry.peerDependenciesMeta?.[name]?.optional === true })),
+      ...Object.keys(entry.peerDependencies ?? {}).map((name) => ({
+        name,
+        optional: entry.peerDependenciesMeta?.[name]?.optional === true,
+      })),
     ];
-    const queue = edges({ dependencies: library.dependencies, peerDependencies: library.peerDependencies }).map((edge) => ({ from: '', ...edge }));
+    const queue = edges({ dependencies: library.dependencies, peerDependencies: library.peerDependencies }).map(
+      (edge) => ({ from: '', ...edge }),
+    );
     for (let edge = queue.pop(); edge !== undefined; edge = queue.pop()) {
       if (edge.optional && !withOptional) continue;
       const location = resolve(edge.from, edge.name);
@@ -127,11 +142,18 @@ function consumerLockfile(consumer: { name: string; dependencies: Record<string,
   };
   for (const location of [...closure(true)].sort()) {
     // The repository's flags (dev, peer, optional) describe its own tree, not the consumer's.
-    const entry: LockEntry = Object.fromEntries(Object.entries(lock.packages[location]).filter(([field]) => !['dev', 'devOptional', 'peer', 'optional'].includes(field)));
+    const entry: LockEntry = Object.fromEntries(
+      Object.entries(lock.packages[location]).filter(
+        ([field]) => !['dev', 'devOptional', 'peer', 'optional'].includes(field),
+      ),
+    );
     // This repository's lock omits registry URLs (npm's omit-lockfile-registry-resolved), and without one npm asks
     // the registry metadata where the tarball is. The standard URL plus the integrity let it read the cache instead.
     if (entry.resolved === undefined && entry.inBundle !== true && typeof entry.version === 'string') {
-      const name = typeof entry.name === 'string' ? entry.name : location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const name =
+        typeof entry.name === 'string'
+          ? entry.name
+          : location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
       entry.resolved = `${REGISTRY}${name}/-/${name.split('/').pop()}-${entry.version}.tgz`;
     }
     packages[location] = required.has(location) ? entry : { ...entry, optional: true };
@@ -149,7 +171,9 @@ function requiredPackages(source: string): string[] {
 }
 
 const listFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? listFiles(path.join(dir, entry.name)) : [path.join(dir, entry.name)]));
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(path.join(dir, entry.name)) : [path.join(dir, entry.name)],
+  );
 
 // A payments service of its own (image, port 9090) behind an Istio ILB gateway and behind a Gateway API gateway, and an
 // orders Service that Helm renders elsewhere, routed and protected through GrpcBackend.fromService.
@@ -222,7 +246,9 @@ function installedPackages(nodeModules: string): { packages: string[]; bytes: nu
   };
   for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    const names = entry.name.startsWith('@') ? readdirSync(path.join(nodeModules, entry.name)).map((scoped) => `${entry.name}/${scoped}`) : [entry.name];
+    const names = entry.name.startsWith('@')
+      ? readdirSync(path.join(nodeModules, entry.name)).map((scoped) => `${entry.name}/${scoped}`)
+      : [entry.name];
     for (const name of names) {
       packages.push(name);
       walk(path.join(nodeModules, name), name);
@@ -232,34 +258,68 @@ function installedPackages(nodeModules: string): { packages: string[]; bytes: nu
 }
 
 beforeAll(async () => {
-  [pack] = JSON.parse(await timed('npm pack', () => run('npm', ['pack', '--json', '--pack-destination', work], LIBRARY_DIR))) as PackResult[];
+  [pack] = JSON.parse(
+    await timed('npm pack', () => run('npm', ['pack', '--json', '--pack-destination', work], LIBRARY_DIR)),
+  ) as PackResult[];
 
   mkdirSync(consumerDir);
-  const repository = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as PackageJson;
+  const repository = (name: string) =>
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as PackageJson;
   const resolved = `file:../${pack.filename}`;
   const consumer = {
     name: 'consumer',
-    dependencies: { 'grpc-k8s-lb': resolved, ...Object.fromEntries(PEERS.map((name) => [name, repository(name).version])) },
+    dependencies: {
+      'grpc-k8s-lb': resolved,
+      ...Object.fromEntries(PEERS.map((name) => [name, repository(name).version])),
+    },
   };
   const library = JSON.parse(readFileSync(path.join(LIBRARY_DIR, 'package.json'), 'utf8')) as PackageJson;
-  writeFileSync(path.join(consumerDir, 'package.json'), JSON.stringify({ ...consumer, version: '1.0.0', private: true }, null, 2));
-  writeFileSync(path.join(consumerDir, 'package-lock.json'), JSON.stringify(consumerLockfile(consumer, library, { resolved, integrity: pack.integrity }), null, 2));
-  await timed('npm ci --offline', () => run('npm', ['ci', '--offline', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund'], consumerDir));
+  writeFileSync(
+    path.join(consumerDir, 'package.json'),
+    JSON.stringify({ ...consumer, version: '1.0.0', private: true }, null, 2),
+  );
+  writeFileSync(
+    path.join(consumerDir, 'package-lock.json'),
+    JSON.stringify(consumerLockfile(consumer, library, { resolved, integrity: pack.integrity }), null, 2),
+  );
+  await timed('npm ci --offline', () =>
+    run('npm', ['ci', '--offline', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund'], consumerDir),
+  );
   packed = JSON.parse(readFileSync(path.join(installedDir, 'package.json'), 'utf8')) as PackageJson;
   installed = installedPackages(path.join(consumerDir, 'node_modules'));
 
   writeFileSync(path.join(consumerDir, 'main.ts'), CONSUMER_MAIN);
-  writeFileSync(path.join(consumerDir, 'tsconfig.json'), JSON.stringify({
-    // node16 resolution reads the package's "exports" (and its "types" condition), as current projects do.
-    compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', lib: ['ES2022'], types: [], strict: true, skipLibCheck: false, outDir: 'build' },
-    files: ['main.ts'],
-  }));
+  writeFileSync(
+    path.join(consumerDir, 'tsconfig.json'),
+    JSON.stringify({
+      // node16 resolution reads the package's "exports" (and its "types" condition), as current projects do.
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'node16',
+        moduleResolution: 'node16',
+        lib: ['ES2022'],
+        types: [],
+        strict: true,
+        skipLibCheck: false,
+        outDir: 'build',
+      },
+      files: ['main.ts'],
+    }),
+  );
   await timed('tsc', () => run(process.execPath, [TSC, '-p', '.'], consumerDir));
   await timed('node main.js', () => run(process.execPath, ['build/main.js'], consumerDir));
   objects = readManifestDir(path.join(consumerDir, 'dist')).flatMap((file) => file.objects);
-  exported = JSON.parse(await run(process.execPath, ['-e', 'console.log(JSON.stringify(Object.keys(require("grpc-k8s-lb"))))'], consumerDir));
-  process.stdout.write(`library package: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${pack.files.length} files; `
-    + `consumer install: ${installed.packages.length} packages, ${(installed.bytes / 1024 / 1024).toFixed(1)} MiB; ms per step ${JSON.stringify(timings)}\n`);
+  exported = JSON.parse(
+    await run(
+      process.execPath,
+      ['-e', 'console.log(JSON.stringify(Object.keys(require("grpc-k8s-lb"))))'],
+      consumerDir,
+    ),
+  );
+  process.stdout.write(
+    `library package: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${pack.files.length} files; ` +
+      `consumer install: ${installed.packages.length} packages, ${(installed.bytes / 1024 / 1024).toFixed(1)} MiB; ms per step ${JSON.stringify(timings)}\n`,
+  );
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -271,51 +331,106 @@ describe('the packed library', () => {
     expect(paths.filter((p) => !topLevel.includes(p) && !p.startsWith('build/'))).toEqual([]);
     expect(paths).toEqual(expect.arrayContaining([...topLevel, 'build/lib/index.js', 'build/lib/index.d.ts']));
     // Built output only: no TypeScript sources, source maps, the app's runtime code, tests, manifests or key material.
-    expect(paths.filter((p) => /(^|\/)(test|dist|certs|bench|demo|deploy|harness|scripts|node_modules)\//.test(p))).toEqual([]);
-    expect(paths.filter((p) => p.startsWith('build/app/') && !/^build\/app\/settings\.(js|d\.ts)$/.test(p))).toEqual([]);
+    expect(
+      paths.filter((p) => /(^|\/)(test|dist|certs|bench|demo|deploy|harness|scripts|node_modules)\//.test(p)),
+    ).toEqual([]);
+    expect(paths.filter((p) => p.startsWith('build/app/') && !/^build\/app\/settings\.(js|d\.ts)$/.test(p))).toEqual(
+      [],
+    );
     expect(paths.filter((p) => /\.(ts|map|pem|key|crt|tgz)$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
     // Every module of the construct API ships with its declarations; the bin is one bundled file, with no API.
-    const js = paths.filter((p) => p.endsWith('.js') && !p.startsWith(`${CHECK_DIR}/`)).map((p) => p.replace(/\.js$/, ''));
-    expect(paths.filter((p) => p.endsWith('.d.ts')).map((p) => p.replace(/\.d\.ts$/, '')).sort()).toEqual(js.sort());
+    const js = paths
+      .filter((p) => p.endsWith('.js') && !p.startsWith(`${CHECK_DIR}/`))
+      .map((p) => p.replace(/\.js$/, ''));
+    expect(
+      paths
+        .filter((p) => p.endsWith('.d.ts'))
+        .map((p) => p.replace(/\.d\.ts$/, ''))
+        .sort(),
+    ).toEqual(js.sort());
     expect(pack.size).toBeLessThan(1024 * 1024);
   });
 
   test('holds grpc-lb-check as one bundled file with its data beside it: JSON schemas, their sources, the licences', () => {
     const checkFiles = pack.files.filter((file) => file.path.startsWith(`${CHECK_DIR}/`));
     expect(packed.bin).toEqual({ 'grpc-lb-check': `${CHECK_DIR}/grpc-lb-check.js` });
-    expect(checkFiles.filter((file) => file.path.endsWith('.js')).map((file) => file.path)).toEqual([`${CHECK_DIR}/grpc-lb-check.js`]);
-    expect(readFileSync(path.join(installedDir, CHECK_DIR, 'grpc-lb-check.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
-    const data = checkFiles.filter((file) => file.path.startsWith(`${CHECK_DIR}/data/`)).map((file) => file.path.slice(`${CHECK_DIR}/data/`.length));
-    expect(data).toEqual(expect.arrayContaining(['sources.json', 'schemas/k8s-v1.27.0-definitions.json', 'schemas/k8s-v1.32.0-definitions.json', 'crds/istio-1.30.3-crds.json']));
+    expect(checkFiles.filter((file) => file.path.endsWith('.js')).map((file) => file.path)).toEqual([
+      `${CHECK_DIR}/grpc-lb-check.js`,
+    ]);
+    expect(readFileSync(path.join(installedDir, CHECK_DIR, 'grpc-lb-check.js'), 'utf8')).toMatch(
+      /^#!\/usr\/bin\/env node\n/,
+    );
+    const data = checkFiles
+      .filter((file) => file.path.startsWith(`${CHECK_DIR}/data/`))
+      .map((file) => file.path.slice(`${CHECK_DIR}/data/`.length));
+    expect(data).toEqual(
+      expect.arrayContaining([
+        'sources.json',
+        'schemas/k8s-v1.27.0-definitions.json',
+        'schemas/k8s-v1.32.0-definitions.json',
+        'crds/istio-1.30.3-crds.json',
+      ]),
+    );
     expect(data.filter((file) => !file.endsWith('.json'))).toEqual([]);
     expect(checkFiles.map((file) => file.path)).toContain(`${CHECK_DIR}/THIRD-PARTY-LICENSES.txt`);
     const bytes = checkFiles.reduce((sum, file) => sum + file.size, 0);
-    process.stdout.write(`grpc-lb-check in the package: ${checkFiles.length} files, ${(bytes / 1024).toFixed(0)} KiB unpacked\n`);
+    process.stdout.write(
+      `grpc-lb-check in the package: ${checkFiles.length} files, ${(bytes / 1024).toFixed(0)} KiB unpacked\n`,
+    );
   });
 
   test('main, types and exports point at files in the tarball, and internal paths stay hidden', async () => {
     const paths = new Set(pack.files.map((file) => file.path));
-    const targets = [packed.types, ...Object.values(packed.exports).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)))];
+    const targets = [
+      packed.types,
+      ...Object.values(packed.exports).flatMap((target) =>
+        typeof target === 'string' ? [target] : Object.values(target),
+      ),
+    ];
     expect(targets.map((target) => path.posix.normalize(target)).filter((target) => !paths.has(target))).toEqual([]);
     expect(Object.keys(packed.exports).sort()).toEqual(['.', './package.json']);
-    const deep = await run(process.execPath, ['-e', 'try { require("grpc-k8s-lb/build/lib/internal/validate.js"); console.log("allowed") } catch (e) { console.log(e.code) }'], consumerDir);
+    const deep = await run(
+      process.execPath,
+      [
+        '-e',
+        'try { require("grpc-k8s-lb/build/lib/internal/validate.js"); console.log("allowed") } catch (e) { console.log(e.code) }',
+      ],
+      consumerDir,
+    );
     expect(deep.trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
 
   test('declares every package its code requires: cdk8s, cdk8s-plus-27 and constructs as peers, and nothing else', () => {
-    const declared = new Set([...Object.keys(packed.dependencies ?? {}), ...Object.keys(packed.peerDependencies ?? {}), packed.name]);
+    const declared = new Set([
+      ...Object.keys(packed.dependencies ?? {}),
+      ...Object.keys(packed.peerDependencies ?? {}),
+      packed.name,
+    ]);
     const builtins = new Set(builtinModules);
-    const required = new Set(listFiles(installedDir).filter((file) => file.endsWith('.js')).flatMap((file) => requiredPackages(readFileSync(file, 'utf8'))));
-    expect([...required].filter((name) => !declared.has(name) && !builtins.has(name.replace(/^node:/, '')))).toEqual([]);
+    const required = new Set(
+      listFiles(installedDir)
+        .filter((file) => file.endsWith('.js'))
+        .flatMap((file) => requiredPackages(readFileSync(file, 'utf8'))),
+    );
+    expect([...required].filter((name) => !declared.has(name) && !builtins.has(name.replace(/^node:/, '')))).toEqual(
+      [],
+    );
     expect([...required]).toEqual(expect.arrayContaining(PEERS));
     expect(Object.keys(packed.peerDependencies ?? {}).sort()).toEqual(PEERS);
     expect(packed.dependencies ?? {}).toEqual({});
   });
 
   test('installs nothing but the peers and their own dependencies', () => {
-    const lock = JSON.parse(readFileSync(path.join(consumerDir, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+    const lock = JSON.parse(readFileSync(path.join(consumerDir, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, LockEntry>;
+    };
     const expected = Object.entries(lock.packages)
-      .filter(([location, entry]) => location.startsWith('node_modules/') && !location.slice('node_modules/'.length).includes('/node_modules/') && entry.optional !== true)
+      .filter(
+        ([location, entry]) =>
+          location.startsWith('node_modules/') &&
+          !location.slice('node_modules/'.length).includes('/node_modules/') &&
+          entry.optional !== true,
+      )
       .map(([location]) => location.slice('node_modules/'.length));
     expect(installed.packages).toEqual(expect.arrayContaining(['grpc-k8s-lb', ...PEERS]));
     expect(installed.packages.filter((name) => !expected.includes(name))).toEqual([]);
@@ -324,17 +439,38 @@ describe('the packed library', () => {
   });
 
   test('exports a narrow API: the constructs, their props and the interfaces they take, at most 45 names', () => {
-    expect(exported).toEqual(expect.arrayContaining(['GrpcApp', 'GrpcBackend', 'GreeterApp', 'IstioIlbGateway', 'GrpcVirtualService', 'GrpcRoute', 'GrpcGateway', 'existingNamespace']));
+    expect(exported).toEqual(
+      expect.arrayContaining([
+        'GrpcApp',
+        'GrpcBackend',
+        'GreeterApp',
+        'IstioIlbGateway',
+        'GrpcVirtualService',
+        'GrpcRoute',
+        'GrpcGateway',
+        'existingNamespace',
+      ]),
+    );
     // Type-only exports (props, interfaces) vanish at run time; the .d.ts carries them.
     const declarations = readFileSync(path.join(installedDir, 'build', 'lib', 'index.d.ts'), 'utf8');
-    const names = [...declarations.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap(([, list]) => list.split(',').map((name) => name.replace(/^\s*type\s+/, '').trim()).filter(Boolean));
+    const names = [...declarations.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap(([, list]) =>
+      list
+        .split(',')
+        .map((name) => name.replace(/^\s*type\s+/, '').trim())
+        .filter(Boolean),
+    );
     expect(names.length).toBeLessThanOrEqual(45);
-    expect(names.filter((name) => /^(invalidProp|integerIn|oneOf|dnsLabel|ENVIRONMENTS|composedStrategy|TlsGatewayEndpoint)$/.test(name))).toEqual([]);
+    expect(
+      names.filter((name) =>
+        /^(invalidProp|integerIn|oneOf|dnsLabel|ENVIRONMENTS|composedStrategy|TlsGatewayEndpoint)$/.test(name),
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('a cdk8s app for another service, compiled against the package and run', () => {
-  const serviceHost = (service: KubeObject) => `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
+  const serviceHost = (service: KubeObject) =>
+    `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
 
   test('every object is valid against its schema', () => {
     expect(validateAgainstSchemas(objects).filter((result) => result.error !== null)).toEqual([]);
@@ -355,7 +491,9 @@ describe('a cdk8s app for another service, compiled against the package and run'
   });
 
   test('no cloud-specific annotation unless asked: the gateway Services are the cluster default LoadBalancer', () => {
-    for (const name of ['grpc-gateway', 'orders-gateway'].filter((n) => objects.some((o) => o.kind === 'Service' && o.metadata.name === n))) {
+    for (const name of ['grpc-gateway', 'orders-gateway'].filter((n) =>
+      objects.some((o) => o.kind === 'Service' && o.metadata.name === n),
+    )) {
       expect(findObject(objects, 'Service', name).metadata.annotations ?? {}).toEqual({});
     }
     expect(JSON.stringify(objects)).not.toContain('networking.gke.io');
@@ -364,10 +502,18 @@ describe('a cdk8s app for another service, compiled against the package and run'
   test('the VirtualService binds to the Gateway and routes its host to the payments Service', () => {
     const virtualService = findObject(objects, 'VirtualService', 'payments');
     const service = findObject(objects, 'Service', 'payments');
-    const gateway = objects.find((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('networking.istio.io') && o.spec.servers[0].hosts.includes('payments.shop.example.com'));
+    const gateway = objects.find(
+      (o) =>
+        o.kind === 'Gateway' &&
+        o.apiVersion.startsWith('networking.istio.io') &&
+        o.spec.servers[0].hosts.includes('payments.shop.example.com'),
+    );
     expect(gateway?.spec.servers[0].tls.credentialName).toBe('payments-shop-tls');
     expect(virtualService.spec.gateways).toEqual([`${gateway?.metadata.namespace}/${gateway?.metadata.name}`]);
-    expect(virtualService.spec.http[0].route[0].destination).toEqual({ host: serviceHost(service), port: { number: 9090 } });
+    expect(virtualService.spec.http[0].route[0].destination).toEqual({
+      host: serviceHost(service),
+      port: { number: 9090 },
+    });
     expect(findObject(objects, 'DestinationRule', 'payments').spec.host).toBe(serviceHost(service));
     const policy = findObject(objects, 'AuthorizationPolicy', 'payments');
     expect(policy.spec.selector.matchLabels).toEqual(service.spec.selector);
@@ -377,14 +523,26 @@ describe('a cdk8s app for another service, compiled against the package and run'
   test('a Service rendered elsewhere is routed by name, namespace and port through GrpcBackend.fromService', () => {
     const virtualService = findObject(objects, 'VirtualService', 'orders');
     expect(virtualService.spec.hosts).toEqual(['orders.shop.example.com']);
-    expect(virtualService.spec.http[0].route[0].destination).toEqual({ host: 'orders.shop.svc.cluster.local', port: { number: 50052 } });
-    expect(findObject(objects, 'GRPCRoute', 'orders').spec.rules[0].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'orders', port: 50052 }]);
+    expect(virtualService.spec.http[0].route[0].destination).toEqual({
+      host: 'orders.shop.svc.cluster.local',
+      port: { number: 50052 },
+    });
+    expect(findObject(objects, 'GRPCRoute', 'orders').spec.rules[0].backendRefs).toEqual([
+      { group: '', kind: 'Service', name: 'orders', port: 50052 },
+    ]);
   });
 
   test('the GRPCRoute attaches to the Gateway API listener and matches the service it was given', () => {
     const route = findObject(objects, 'GRPCRoute', 'payments');
     const gateway = objects.find((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('gateway.networking.k8s.io'));
-    expect(route.spec.parentRefs).toEqual([expect.objectContaining({ kind: 'Gateway', name: gateway?.metadata.name, namespace: gateway?.metadata.namespace, sectionName: gateway?.spec.listeners[0].name })]);
+    expect(route.spec.parentRefs).toEqual([
+      expect.objectContaining({
+        kind: 'Gateway',
+        name: gateway?.metadata.name,
+        namespace: gateway?.metadata.namespace,
+        sectionName: gateway?.spec.listeners[0].name,
+      }),
+    ]);
     expect(route.spec.hostnames).toEqual(['api.shop.example.com']);
     expect(route.spec.rules[0].matches).toEqual([{ method: { type: 'Exact', service: 'shop.payments.v1.Payments' } }]);
     expect(route.spec.rules[0].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'payments', port: 9090 }]);
@@ -401,7 +559,10 @@ interface BinRun {
 /** `npx grpc-lb-check ARGS` in the consumer, as a user runs it: node_modules/.bin, with `stdin` piped in. */
 function grpcLbCheck(args: readonly string[], stdin = ''): Promise<BinRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(consumerDir, 'node_modules', '.bin', 'grpc-lb-check'), args, { cwd: consumerDir, stdio: 'pipe' });
+    const child = spawn(path.join(consumerDir, 'node_modules', '.bin', 'grpc-lb-check'), args, {
+      cwd: consumerDir,
+      stdio: 'pipe',
+    });
     const [stdout, stderr]: string[][] = [[], []];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
@@ -418,13 +579,21 @@ function grpcLbCheck(args: readonly string[], stdin = ''): Promise<BinRun> {
 /** The same command run from this repository's sources against upstream/, in this process. */
 async function checkWithSources(args: readonly string[]): Promise<BinRun> {
   const [stdout, stderr]: string[][] = [[], []];
-  const status = await checkFromSource(args, { stdin: Readable.from([]), stdout: (text) => stdout.push(text), stderr: (text) => stderr.push(text) });
+  const status = await checkFromSource(args, {
+    stdin: Readable.from([]),
+    stdout: (text) => stdout.push(text),
+    stderr: (text) => stderr.push(text),
+  });
   return { status, stdout: stdout.join(''), stderr: stderr.join('') };
 }
 
 interface JsonReport {
   summary: { errors: number; warnings: number; objects: number };
-  findings: Array<{ rule: string; severity: string; object: { kind: string; namespace?: string; name: string; file: string; line: number } }>;
+  findings: Array<{
+    rule: string;
+    severity: string;
+    object: { kind: string; namespace?: string; name: string; file: string; line: number };
+  }>;
   validation: { celRulesEvaluated: number };
 }
 
@@ -471,7 +640,10 @@ spec:
 `;
 
 describe('grpc-lb-check, the bin the package installs, run from the consumer', () => {
-  const errors = (report: JsonReport) => report.findings.filter((f) => f.severity === 'error').map((f) => `${f.rule} on ${f.object.kind} ${f.object.namespace}/${f.object.name}`);
+  const errors = (report: JsonReport) =>
+    report.findings
+      .filter((f) => f.severity === 'error')
+      .map((f) => `${f.rule} on ${f.object.kind} ${f.object.namespace}/${f.object.name}`);
 
   test('the consumer’s rendered dist/ has no error (--partial: the orders Service is rendered elsewhere), CRDs and CEL rules included', async () => {
     const result = await grpcLbCheck(['--partial', '--format', 'json', 'dist']);
@@ -488,12 +660,17 @@ describe('grpc-lb-check, the bin the package installs, run from the consumer', (
     writeFileSync(path.join(consumerDir, 'unbalanced.yaml'), UNBALANCED);
     const fromFile = await grpcLbCheck(['--format', 'json', 'unbalanced.yaml']);
     const fromStdin = await grpcLbCheck(['--format', 'json', '-'], UNBALANCED);
-    for (const [result, file] of [[fromFile, 'unbalanced.yaml'], [fromStdin, '<stdin>']] as const) {
+    for (const [result, file] of [
+      [fromFile, 'unbalanced.yaml'],
+      [fromStdin, '<stdin>'],
+    ] as const) {
       expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 1, stderr: '' });
       const report = JSON.parse(result.stdout) as JsonReport;
       expect(errors(report)).toEqual(['grpc-clusterip-single-pod on Service billing/payments']);
       // The Service document's first line (its apiVersion, just above its kind).
-      expect(report.findings.find((f) => f.severity === 'error')?.object).toEqual(expect.objectContaining({ file, line: UNBALANCED.split('\n').indexOf('kind: Service') }));
+      expect(report.findings.find((f) => f.severity === 'error')?.object).toEqual(
+        expect.objectContaining({ file, line: UNBALANCED.split('\n').indexOf('kind: Service') }),
+      );
     }
     const text = await grpcLbCheck(['-'], UNBALANCED);
     expect(text.status).toBe(1);
@@ -517,4 +694,3 @@ describe('grpc-lb-check, the bin the package installs, run from the consumer', (
     }
   }, 120_000);
 });
-

@@ -10,31 +10,42 @@ import ts from 'typescript';
 const ROOT = path.resolve(__dirname, '..', '..');
 const LIB = path.join(ROOT, 'lib') + path.sep;
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'lib', 'tsconfig.json'), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-    throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+const config = ts.getParsedCommandLineOfConfigFile(
+  path.join(ROOT, 'lib', 'tsconfig.json'),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    },
   },
-});
+);
 if (config === undefined) throw new Error('lib/tsconfig.json could not be read');
 const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
 const checker = program.getTypeChecker();
 
 const documentation = (symbol: ts.Symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
-const declaredInLib = (symbol: ts.Symbol) => (symbol.declarations ?? []).some((d) => path.resolve(d.getSourceFile().fileName).startsWith(LIB));
+const declaredInLib = (symbol: ts.Symbol) =>
+  (symbol.declarations ?? []).some((d) => path.resolve(d.getSourceFile().fileName).startsWith(LIB));
 
 function libraryExports(): ts.Symbol[] {
   const index = program.getSourceFile(path.join(ROOT, 'lib', 'index.ts'));
   const module = index && checker.getSymbolAtLocation(index);
   if (module === undefined) throw new Error('lib/index.ts is not a module');
-  return checker.getExportsOfModule(module).map((symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol));
+  return checker
+    .getExportsOfModule(module)
+    .map((symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol));
 }
 
 /** Whether a class extends `Construct` from the constructs package, directly or through other classes. */
 function isConstruct(type: ts.Type): boolean {
   return (checker.getBaseTypes(type as ts.InterfaceType) ?? []).some((base) => {
     const declaration = base.symbol?.declarations?.[0];
-    return (base.symbol?.name === 'Construct' && declaration?.getSourceFile().fileName.includes('/node_modules/constructs/')) || isConstruct(base);
+    return (
+      (base.symbol?.name === 'Construct' &&
+        declaration?.getSourceFile().fileName.includes('/node_modules/constructs/')) ||
+      isConstruct(base)
+    );
   });
 }
 
@@ -47,10 +58,14 @@ function libInterfaces(type: ts.Type): ts.Symbol[] {
 }
 
 const exported = libraryExports();
-const constructs = exported.filter((symbol) => symbol.flags & ts.SymbolFlags.Class && isConstruct(checker.getDeclaredTypeOfSymbol(symbol)));
+const constructs = exported.filter(
+  (symbol) => symbol.flags & ts.SymbolFlags.Class && isConstruct(checker.getDeclaredTypeOfSymbol(symbol)),
+);
 
 // The props interfaces, then every lib/ interface reachable from their props (breadth first, each once).
-const propsInterfaces = exported.filter((symbol) => symbol.flags & ts.SymbolFlags.Interface && symbol.name.endsWith('Props'));
+const propsInterfaces = exported.filter(
+  (symbol) => symbol.flags & ts.SymbolFlags.Interface && symbol.name.endsWith('Props'),
+);
 for (let i = 0; i < propsInterfaces.length; i++) {
   for (const property of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(propsInterfaces[i]))) {
     for (const reached of libInterfaces(checker.getNonNullableType(checker.getTypeOfSymbol(property)))) {
@@ -60,23 +75,32 @@ for (let i = 0; i < propsInterfaces.length; i++) {
 }
 
 test('finds the constructs and props of lib/index.ts', () => {
-  expect(constructs.map((symbol) => symbol.name)).toEqual(expect.arrayContaining(['GreeterApp', 'IstioIlbGateway', 'GrpcVirtualService']));
-  expect(propsInterfaces.map((symbol) => symbol.name)).toEqual(expect.arrayContaining(['GreeterAppProps', 'IstioIlbGatewayProps', 'GrpcRetryPolicy', 'ContainerImage']));
+  expect(constructs.map((symbol) => symbol.name)).toEqual(
+    expect.arrayContaining(['GreeterApp', 'IstioIlbGateway', 'GrpcVirtualService']),
+  );
+  expect(propsInterfaces.map((symbol) => symbol.name)).toEqual(
+    expect.arrayContaining(['GreeterAppProps', 'IstioIlbGatewayProps', 'GrpcRetryPolicy', 'ContainerImage']),
+  );
 });
 
 test('every exported construct class has a doc comment', () => {
-  expect(constructs.filter((symbol) => documentation(symbol) === '').map((symbol) => `${symbol.name}: no doc comment`)).toEqual([]);
+  expect(
+    constructs.filter((symbol) => documentation(symbol) === '').map((symbol) => `${symbol.name}: no doc comment`),
+  ).toEqual([]);
 });
 
 test('every prop has a doc comment, and every optional prop a @default', () => {
-  const missing = propsInterfaces.flatMap((owner) => checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(owner)).flatMap((property) => {
-    const name = `${owner.name}.${property.name}`;
-    const problems: string[] = [];
-    if (documentation(property) === '') problems.push(`${name}: no doc comment`);
-    const optional = (property.flags & ts.SymbolFlags.Optional) !== 0;
-    const defaultTag = property.getJsDocTags(checker).find((tag) => tag.name === 'default');
-    if (optional && (defaultTag === undefined || ts.displayPartsToString(defaultTag.text).trim() === '')) problems.push(`${name}: optional without @default`);
-    return problems;
-  }));
+  const missing = propsInterfaces.flatMap((owner) =>
+    checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(owner)).flatMap((property) => {
+      const name = `${owner.name}.${property.name}`;
+      const problems: string[] = [];
+      if (documentation(property) === '') problems.push(`${name}: no doc comment`);
+      const optional = (property.flags & ts.SymbolFlags.Optional) !== 0;
+      const defaultTag = property.getJsDocTags(checker).find((tag) => tag.name === 'default');
+      if (optional && (defaultTag === undefined || ts.displayPartsToString(defaultTag.text).trim() === ''))
+        problems.push(`${name}: optional without @default`);
+      return problems;
+    }),
+  );
   expect(missing).toEqual([]);
 });

@@ -18,7 +18,8 @@ const env = ENVIRONMENTS['docker-desktop'];
 const dir = mkdtempSync(path.join(tmpdir(), 'certs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const runCerts = (...args: string[]) => startProcess(process.execPath, ['-r', './scripts/register.js', 'scripts/certs.ts', ...args]);
+const runCerts = (...args: string[]) =>
+  startProcess(process.execPath, ['-r', './scripts/register.js', 'scripts/certs.ts', ...args]);
 
 test('makes a self-signed certificate for the host, a private key only its owner reads, and prints the secret command', async () => {
   const out = path.join(dir, 'made');
@@ -27,12 +28,30 @@ test('makes a self-signed certificate for the host, a private key only its owner
   const files = { certFile: path.join(out, 'tls.crt'), keyFile: path.join(out, 'tls.key') };
   // One Secret per namespace a front door reads it in: the Istio gateway's, and the app's (Ingress, Gateway API).
   const secrets = requiredTlsSecrets(env);
-  expect(secrets).toContainEqual(expect.objectContaining({ namespace: env.namespaces.gateway, secretName: env.tls.secretName, strategies: ['istio-ilb'] }));
-  expect(secrets).toContainEqual(expect.objectContaining({ namespace: env.namespaces.app, secretName: env.tls.secretName, strategies: expect.arrayContaining(['nginx-ingress']) }));
+  expect(secrets).toContainEqual(
+    expect.objectContaining({
+      namespace: env.namespaces.gateway,
+      secretName: env.tls.secretName,
+      strategies: ['istio-ilb'],
+    }),
+  );
+  expect(secrets).toContainEqual(
+    expect.objectContaining({
+      namespace: env.namespaces.app,
+      secretName: env.tls.secretName,
+      strategies: expect.arrayContaining(['nginx-ingress']),
+    }),
+  );
   for (const secret of secrets) expect(proc.stdout).toContain(`  ${createSecretCommand(secret, files)}`);
-  expect(createSecretCommand(secrets[0], files)).toContain(`kubectl create secret tls ${env.tls.secretName} -n ${env.namespaces.gateway} --cert=${files.certFile} --key=${files.keyFile}`);
+  expect(createSecretCommand(secrets[0], files)).toContain(
+    `kubectl create secret tls ${env.tls.secretName} -n ${env.namespaces.gateway} --cert=${files.certFile} --key=${files.keyFile}`,
+  );
   expect(statSync(files.keyFile).mode & 0o777).toBe(0o600);
-  const text = execFileSync('openssl', ['x509', '-in', files.certFile, '-noout', '-subject', '-issuer', '-ext', 'subjectAltName'], { encoding: 'utf8' });
+  const text = execFileSync(
+    'openssl',
+    ['x509', '-in', files.certFile, '-noout', '-subject', '-issuer', '-ext', 'subjectAltName'],
+    { encoding: 'utf8' },
+  );
   expect(text).toContain(`subject=CN = ${env.host}`);
   expect(text).toContain(`issuer=CN = ${env.host}`);
   expect(text).toContain(`DNS:${env.host}`);
@@ -56,14 +75,28 @@ test('the client, set up as dist/ sets up the client test, verifies the greeter 
     const lines: string[] = [];
     // The gateway's cluster DNS name does not resolve here: dial the server's address, with everything else as rendered.
     const result = await runClient(
-      { ...defaultSettings(clientSettings), target: `127.0.0.1:${server.port}`, serverName: rendered.SERVER_NAME, caFile: files.certFile, count: 3, intervalMs: 0 },
+      {
+        ...defaultSettings(clientSettings),
+        target: `127.0.0.1:${server.port}`,
+        serverName: rendered.SERVER_NAME,
+        caFile: files.certFile,
+        count: 3,
+        intervalMs: 0,
+      },
       { info: (line) => lines.push(line), error: (line) => lines.push(line) },
     );
     expect(result.failures).toBe(0);
     expect(lines.filter((l) => l.endsWith(`Hello ${env.host}:${server.port} from greeter-tls`))).toHaveLength(3);
 
     const wrongHost = await runClient(
-      { ...defaultSettings(clientSettings), target: `127.0.0.1:${server.port}`, serverName: 'other.example.com', caFile: files.certFile, count: 1, deadlineMs: 2000 },
+      {
+        ...defaultSettings(clientSettings),
+        target: `127.0.0.1:${server.port}`,
+        serverName: 'other.example.com',
+        caFile: files.certFile,
+        count: 1,
+        deadlineMs: 2000,
+      },
       { info: () => undefined, error: () => undefined },
     );
     expect(wrongHost.failures).toBe(1);
@@ -80,7 +113,9 @@ test('an unknown environment exits 1 with one line', async () => {
 });
 
 test('key material never enters git or dist/: certs/ is ignored and dist/ holds no Secret and no key', () => {
-  expect(execFileSync('git', ['check-ignore', 'certs/grpc.example.com/tls.key'], { cwd: ROOT, encoding: 'utf8' }).trim()).toBe('certs/grpc.example.com/tls.key');
+  expect(
+    execFileSync('git', ['check-ignore', 'certs/grpc.example.com/tls.key'], { cwd: ROOT, encoding: 'utf8' }).trim(),
+  ).toBe('certs/grpc.example.com/tls.key');
   for (const dir of manifestDirs(path.join(ROOT, 'dist'))) {
     for (const file of readManifestDir(dir)) {
       expect(file.objects.filter((o) => o.kind === 'Secret')).toEqual([]);

@@ -25,7 +25,8 @@ function protocMissing(): string | undefined {
   }
 }
 
-const runEndpoints = (...args: string[]) => startProcess(process.execPath, ['-r', './scripts/register.js', 'scripts/endpoints.ts', ...args]);
+const runEndpoints = (...args: string[]) =>
+  startProcess(process.execPath, ['-r', './scripts/register.js', 'scripts/endpoints.ts', ...args]);
 
 /** The `--service` of the ESPv2 container that dist/<env>/endpoints/ renders. */
 function renderedEspService(envName: keyof typeof ENVIRONMENTS, dir: string): string {
@@ -33,7 +34,9 @@ function renderedEspService(envName: keyof typeof ENVIRONMENTS, dir: string): st
   endpoints.render(app, ENVIRONMENTS[envName]);
   app.synth();
   const objects = readManifestDir(app.outdir).flatMap((f) => f.objects);
-  const esp = findObject(objects, 'Deployment', 'greeter').spec.template.spec.containers.find((c: KubeObject) => c.name === 'esp');
+  const esp = findObject(objects, 'Deployment', 'greeter').spec.template.spec.containers.find(
+    (c: KubeObject) => c.name === 'esp',
+  );
   return esp.args.find((arg: string) => arg.startsWith('--service=')).slice('--service='.length);
 }
 
@@ -41,11 +44,19 @@ test('the gcloud command names the project of an Endpoints service name, and non
   expect(endpointsProject('greeter.endpoints.my-project.cloud.goog')).toBe('my-project');
   expect(endpointsProject('api.example.com')).toBeUndefined();
   const files = { descriptorFile: 'd.pb', configFile: 'c.yaml' };
-  expect(deployCommand({ ...files, serviceName: 'greeter.endpoints.my-project.cloud.goog' })).toBe('gcloud endpoints services deploy d.pb c.yaml --project my-project');
-  expect(deployCommand({ ...files, serviceName: 'api.example.com' })).toBe('gcloud endpoints services deploy d.pb c.yaml');
+  expect(deployCommand({ ...files, serviceName: 'greeter.endpoints.my-project.cloud.goog' })).toBe(
+    'gcloud endpoints services deploy d.pb c.yaml --project my-project',
+  );
+  expect(deployCommand({ ...files, serviceName: 'api.example.com' })).toBe(
+    'gcloud endpoints services deploy d.pb c.yaml',
+  );
 });
 
-describeWhenInstalled('Cloud Endpoints descriptor', protocMissing(), 'apt-get install -y protobuf-compiler')('npm run endpoints', () => {
+describeWhenInstalled(
+  'Cloud Endpoints descriptor',
+  protocMissing(),
+  'apt-get install -y protobuf-compiler',
+)('npm run endpoints', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'endpoints-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,17 +66,35 @@ describeWhenInstalled('Cloud Endpoints descriptor', protocMissing(), 'apt-get in
     expect(await proc.exited).toBe(0);
     const descriptorFile = path.join(out, 'api_descriptor.pb');
     const configFile = path.join(out, 'api_config.yaml');
-    expect(proc.stdout.at(-1)).toBe(`  gcloud endpoints services deploy ${descriptorFile} ${configFile} --project my-project`);
+    expect(proc.stdout.at(-1)).toBe(
+      `  gcloud endpoints services deploy ${descriptorFile} ${configFile} --project my-project`,
+    );
 
-    const set = descriptor.FileDescriptorSet.toObject(descriptor.FileDescriptorSet.decode(readFileSync(descriptorFile))) as descriptor.IFileDescriptorSet;
-    const definedServices = new Map(set.file.flatMap((file) => (file.service ?? []).map((service) => [`${file.package}.${service.name}`, service] as const)));
+    const set = descriptor.FileDescriptorSet.toObject(
+      descriptor.FileDescriptorSet.decode(readFileSync(descriptorFile)),
+    ) as descriptor.IFileDescriptorSet;
+    const definedServices = new Map(
+      set.file.flatMap((file) =>
+        (file.service ?? []).map((service) => [`${file.package}.${service.name}`, service] as const),
+      ),
+    );
     const greeter = definedServices.get('helloworld.Greeter');
-    expect(greeter?.method).toEqual([expect.objectContaining({ name: 'SayHello', inputType: '.helloworld.HelloRequest', outputType: '.helloworld.HelloReply' })]);
+    expect(greeter?.method).toEqual([
+      expect.objectContaining({
+        name: 'SayHello',
+        inputType: '.helloworld.HelloRequest',
+        outputType: '.helloworld.HelloReply',
+      }),
+    ]);
     // --include_source_info: the comments of the proto travel with it (the Endpoints portal shows them).
     expect(set.file.find((file) => file.name === 'helloworld.proto')?.sourceCodeInfo).toBeDefined();
 
     const config = parse(readFileSync(configFile, 'utf8'));
-    expect(config).toMatchObject({ type: 'google.api.Service', config_version: 3, name: ENVIRONMENTS.gke.endpoints.serviceName });
+    expect(config).toMatchObject({
+      type: 'google.api.Service',
+      config_version: 3,
+      name: ENVIRONMENTS.gke.endpoints.serviceName,
+    });
     expect(config.name).toBe(renderedEspService('gke', dir));
     expect(config.apis.length).toBeGreaterThan(0);
     for (const api of config.apis) expect(definedServices.has(api.name)).toBe(true);

@@ -134,18 +134,37 @@ describe('values as the API server types them', () => {
         'x-forwarded-for': { type: 'string' },
       },
     };
-    const self = toCel({ replicas: 2, ratio: 2, port: 'http', at: '2024-01-01T00:00:00Z', namespace: 'ns', 'x-forwarded-for': 'a', undeclared: 1 }, schema);
+    const self = toCel(
+      {
+        replicas: 2,
+        ratio: 2,
+        port: 'http',
+        at: '2024-01-01T00:00:00Z',
+        namespace: 'ns',
+        'x-forwarded-for': 'a',
+        undeclared: 1,
+      },
+      schema,
+    );
     expect(evaluateExpression('self.replicas == 2 && type(self.replicas) == int', self)).toBe(true);
     expect(evaluateExpression('type(self.ratio) == double', self)).toBe(true);
     expect(evaluateExpression("self.port == 'http'", self)).toBe(true);
     expect(evaluateExpression("self.at < timestamp('2025-01-01T00:00:00Z')", self)).toBe(true);
-    expect(evaluateExpression("self.__namespace__ == 'ns' && self.x__dash__forwarded__dash__for == 'a'", self)).toBe(true);
+    expect(evaluateExpression("self.__namespace__ == 'ns' && self.x__dash__forwarded__dash__for == 'a'", self)).toBe(
+      true,
+    );
     expect(evaluateExpression('has(self.undeclared)', self)).toBe(false);
   });
 
   test('the resource root shows apiVersion, kind and metadata.name only', () => {
-    const self = toCel({ apiVersion: 'v1', kind: 'X', metadata: { name: 'n', labels: { a: 'b' } } }, { type: 'object', properties: { metadata: { type: 'object' } } }, true);
-    expect(evaluateExpression("self.kind == 'X' && self.metadata.name == 'n' && !has(self.metadata.labels)", self)).toBe(true);
+    const self = toCel(
+      { apiVersion: 'v1', kind: 'X', metadata: { name: 'n', labels: { a: 'b' } } },
+      { type: 'object', properties: { metadata: { type: 'object' } } },
+      true,
+    );
+    expect(
+      evaluateExpression("self.kind == 'X' && self.metadata.name == 'n' && !has(self.metadata.labels)", self),
+    ).toBe(true);
   });
 
   test.each([
@@ -172,11 +191,15 @@ describe('the rules of every CRD in upstream/crds', () => {
     }
   };
   const dir = path.join(ROOT, 'upstream', 'crds');
-  for (const file of readdirSync(dir)) for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) collect(doc.toJS()?.spec?.versions);
+  for (const file of readdirSync(dir))
+    for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8')))
+      collect(doc.toJS()?.spec?.versions);
 
   test('all parse, none is a transition rule, and none needs a library newer than Kubernetes 1.27', () => {
     expect(rules.length).toBeGreaterThan(700);
-    const problems = [...new Set(rules.map((rule) => rule.rule))].map((rule) => [rule, whyNotEvaluated({ rule }, 27)]).filter(([, why]) => why);
+    const problems = [...new Set(rules.map((rule) => rule.rule))]
+      .map((rule) => [rule, whyNotEvaluated({ rule }, 27)])
+      .filter(([, why]) => why);
     expect(problems).toEqual([]);
   });
 });

@@ -8,17 +8,23 @@
 import { DEFAULT_KUBERNETES_VERSIONS, validateObjects, type ValidationIssue } from '../../lib/validation';
 import { manifestCorpus, variantsOf } from './variants';
 
-const key = (issue: ValidationIssue) => JSON.stringify([issue.objectIndex, issue.kind, issue.path, issue.message, issue.rule]);
+const key = (issue: ValidationIssue) =>
+  JSON.stringify([issue.objectIndex, issue.kind, issue.path, issue.message, issue.rule]);
 
 describe.each(Object.entries(variantsOf(manifestCorpus())))('dist/ and the corpus %s', (_, objects) => {
   const together = validateObjects(objects);
-  const alone = DEFAULT_KUBERNETES_VERSIONS.map((version) => validateObjects(objects, { kubernetesVersions: [version] }));
+  const alone = DEFAULT_KUBERNETES_VERSIONS.map((version) =>
+    validateObjects(objects, { kubernetesVersions: [version] }),
+  );
   const foundAlone = alone.map((report) => new Set(report.issues.map(key)));
 
   test(`the issues on ${DEFAULT_KUBERNETES_VERSIONS.join(' and ')} together are those on each alone`, () => {
     for (const issue of together.issues) {
       const foundBy = DEFAULT_KUBERNETES_VERSIONS.filter((_version, v) => foundAlone[v].has(key(issue)));
-      expect({ issue, foundBy }).toEqual({ issue, foundBy: issue.kubernetesVersion === undefined ? DEFAULT_KUBERNETES_VERSIONS : [issue.kubernetesVersion] });
+      expect({ issue, foundBy }).toEqual({
+        issue,
+        foundBy: issue.kubernetesVersion === undefined ? DEFAULT_KUBERNETES_VERSIONS : [issue.kubernetesVersion],
+      });
     }
     const foundTogether = new Set(together.issues.map(key));
     for (const report of alone) expect(report.issues.filter((issue) => !foundTogether.has(key(issue)))).toEqual([]);
@@ -28,7 +34,9 @@ describe.each(Object.entries(variantsOf(manifestCorpus())))('dist/ and the corpu
   test('CEL evaluations add up, skipped rules are the union, unknown kinds the same', () => {
     expect(together.celRulesEvaluated).toBe(alone.reduce((sum, report) => sum + report.celRulesEvaluated, 0));
     const skipKey = (s: object) => JSON.stringify(s);
-    expect(new Set(together.celRulesSkipped.map(skipKey))).toEqual(new Set(alone.flatMap((report) => report.celRulesSkipped.map(skipKey))));
+    expect(new Set(together.celRulesSkipped.map(skipKey))).toEqual(
+      new Set(alone.flatMap((report) => report.celRulesSkipped.map(skipKey))),
+    );
     for (const report of alone) expect(report.unknownKinds.length).toBeGreaterThanOrEqual(together.unknownKinds.length);
   });
 });

@@ -9,7 +9,8 @@ import { describe } from '../findings';
 import type { ObjectRef } from '../graph';
 import { STDIN } from '../input';
 
-export const SARIF_SCHEMA_URI = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
+export const SARIF_SCHEMA_URI =
+  'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
 
 /** A file path as a SARIF artifact URI: relative paths stay relative (to where the check ran), absolute become file:. */
 function artifactUri(file: string): string {
@@ -20,7 +21,10 @@ function artifactUri(file: string): string {
 function location(ref: ObjectRef, id?: number) {
   const logicalLocations = [{ name: ref.name, fullyQualifiedName: describe(ref), kind: 'resource' }];
   // Standard input has no file to point at: the object's name is the location.
-  const physicalLocation = ref.location.file === STDIN ? undefined : { artifactLocation: { uri: artifactUri(ref.location.file) }, region: { startLine: ref.location.line } };
+  const physicalLocation =
+    ref.location.file === STDIN
+      ? undefined
+      : { artifactLocation: { uri: artifactUri(ref.location.file) }, region: { startLine: ref.location.line } };
   return { id, physicalLocation, logicalLocations, message: id === undefined ? undefined : { text: describe(ref) } };
 }
 
@@ -47,9 +51,12 @@ export function formatSarif(report: CheckReport): string {
           ruleId: finding.rule,
           ruleIndex: ruleIndex.get(finding.rule),
           level: finding.severity,
-          message: { text: `${describe(finding.object)}${finding.path === undefined ? '' : ` (${finding.path})`}: ${finding.message}. Fix: ${finding.fix}` },
+          message: {
+            text: `${describe(finding.object)}${finding.path === undefined ? '' : ` (${finding.path})`}: ${finding.message}. Fix: ${finding.fix}`,
+          },
           locations: [location(finding.object)],
-          relatedLocations: finding.related.length === 0 ? undefined : finding.related.map((ref, i) => location(ref, i)),
+          relatedLocations:
+            finding.related.length === 0 ? undefined : finding.related.map((ref, i) => location(ref, i)),
           properties: { fix: finding.fix, path: finding.path },
         })),
         columnKind: 'unicodeCodePoints',

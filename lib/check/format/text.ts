@@ -8,13 +8,16 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export function formatText(report: CheckReport, files: readonly string[]): string {
   const why = new Map(report.rules.map((rule) => [rule.id, rule.why]));
   const groups = new Map<number, Finding[]>();
-  for (const finding of report.findings) groups.set(finding.object.index, [...(groups.get(finding.object.index) ?? []), finding]);
+  for (const finding of report.findings)
+    groups.set(finding.object.index, [...(groups.get(finding.object.index) ?? []), finding]);
   const lines: string[] = [];
   for (const findings of groups.values()) {
     const { object } = findings[0];
     lines.push(`${describe(object)}  ${whereIs(object)}`);
     for (const finding of findings) {
-      lines.push(`  ${finding.severity.padEnd(7)} ${finding.rule}${finding.path === undefined ? '' : `  at ${finding.path}`}`);
+      lines.push(
+        `  ${finding.severity.padEnd(7)} ${finding.rule}${finding.path === undefined ? '' : `  at ${finding.path}`}`,
+      );
       lines.push(`          ${finding.message}`);
       lines.push(`          why: ${why.get(finding.rule) ?? ''}`);
       lines.push(`          fix: ${finding.fix}`);
@@ -22,8 +25,14 @@ export function formatText(report: CheckReport, files: readonly string[]): strin
     }
     lines.push('');
   }
-  const cel = report.celRulesEvaluated + report.celRulesSkipped.length > 0 ? `; ${plural(report.celRulesEvaluated, 'CEL rule')} evaluated, ${report.celRulesSkipped.length} skipped` : '';
-  const verdict = report.findings.length === 0 ? 'no findings' : `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`;
+  const cel =
+    report.celRulesEvaluated + report.celRulesSkipped.length > 0
+      ? `; ${plural(report.celRulesEvaluated, 'CEL rule')} evaluated, ${report.celRulesSkipped.length} skipped`
+      : '';
+  const verdict =
+    report.findings.length === 0
+      ? 'no findings'
+      : `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`;
   lines.push(`${verdict} in ${plural(report.objects, 'object')} from ${plural(files.length, 'file')}${cel}`);
   return `${lines.join('\n')}\n`;
 }

@@ -20,7 +20,9 @@ export function policyOf(call: ClientCall): string {
 
 /** The waypoint label on the Service or its namespace (Istio ambient), if any. */
 export function waypointOf(service: ServiceNode, graph: Graph): string | undefined {
-  const label = service.labels[ISTIO_USE_WAYPOINT] ?? graph.findNamespace(service.namespace, service.ref.location)?.labels[ISTIO_USE_WAYPOINT];
+  const label =
+    service.labels[ISTIO_USE_WAYPOINT] ??
+    graph.findNamespace(service.namespace, service.ref.location)?.labels[ISTIO_USE_WAYPOINT];
   return label === undefined ? undefined : `${ISTIO_USE_WAYPOINT}=${label}`;
 }
 
@@ -47,7 +49,9 @@ export function noProxyReason(call: ClientCall): string {
   if (call.workload.mesh.kind === 'istio-ambient') {
     return `${call.workload.mesh.because}, and ztunnel balances connections, not calls; neither the Service nor its namespace has a waypoint (${ISTIO_USE_WAYPOINT})`;
   }
-  return call.workload.mesh.known ? `no mesh proxy (${call.workload.mesh.because})` : `no mesh proxy as far as the input shows (its namespace ${call.workload.namespace} is not in the input)`;
+  return call.workload.mesh.known
+    ? `no mesh proxy (${call.workload.mesh.because})`
+    : `no mesh proxy as far as the input shows (its namespace ${call.workload.namespace} is not in the input)`;
 }
 
 /** `Deployment ns/name` dials `target` (env X) with `policy`. */

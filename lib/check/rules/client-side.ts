@@ -11,11 +11,15 @@ export const pickFirstRule: Rule = {
   id: 'grpc-client-pick-first',
   title: 'Client resolves every pod but balances with pick_first',
   why: "With the addresses of every pod, a client still sends all its calls to one of them unless its policy picks per call (round_robin): pick_first, gRPC's default, connects to the first address that answers and stays there.",
-  source: 'grpc/grpc-node @grpc/grpc-js@1.14.3 packages/grpc-js/src/load-balancer-pick-first.ts (registerDefaultLoadBalancerType: pick_first is the policy without a service config)',
+  source:
+    'grpc/grpc-node @grpc/grpc-js@1.14.3 packages/grpc-js/src/load-balancer-pick-first.ts (registerDefaultLoadBalancerType: pick_first is the policy without a service config)',
   severity: 'warning',
   check({ graph }) {
     return graph.clients
-      .filter((call) => ((resolvesByDns(call) && call.service.headless) || call.scheme === 'kubernetes') && !balancesPerCall(call))
+      .filter(
+        (call) =>
+          ((resolvesByDns(call) && call.service.headless) || call.scheme === 'kubernetes') && !balancesPerCall(call),
+      )
       .map((call): Finding => ({
         rule: pickFirstRule.id,
         severity: pickFirstRule.severity,
@@ -32,21 +36,27 @@ export const pickFirstRule: Rule = {
 const MAX_CONNECTION_AGE = /max[-_.]?conn(ection)?[-_.]?age/i;
 
 function setsMaxConnectionAge(container: ContainerNode): boolean {
-  return container.env.some((e) => MAX_CONNECTION_AGE.test(e.name)) || container.argv.some((arg) => MAX_CONNECTION_AGE.test(arg));
+  return (
+    container.env.some((e) => MAX_CONNECTION_AGE.test(e.name)) ||
+    container.argv.some((arg) => MAX_CONNECTION_AGE.test(arg))
+  );
 }
 
 export const maxConnectionAgeRule: Rule = {
   id: 'grpc-headless-no-max-connection-age',
   title: 'Headless gRPC Service dialed through DNS, its server sets no max connection age',
   why: 'A client resolving a headless Service through DNS learns of new pods only when it resolves again, and grpc-js resolves again only when a connection closes (at most every 30 s): without a server max connection age that closes connections now and then, pods added by a rollout or an autoscaler get no calls from existing clients.',
-  source: 'grpc/grpc-node @grpc/grpc-js@1.14.3 packages/grpc-js/src/resolver-dns.ts (re-resolution on request, DEFAULT_MIN_TIME_BETWEEN_RESOLUTIONS_MS 30000); https://github.com/grpc/proposal/blob/master/A9-server-side-conn-mgt.md',
+  source:
+    'grpc/grpc-node @grpc/grpc-js@1.14.3 packages/grpc-js/src/resolver-dns.ts (re-resolution on request, DEFAULT_MIN_TIME_BETWEEN_RESOLUTIONS_MS 30000); https://github.com/grpc/proposal/blob/master/A9-server-side-conn-mgt.md',
   severity: 'warning',
   check({ graph }) {
     const findings: Finding[] = [];
     for (const service of graph.services.filter((s) => s.headless)) {
       const calls = graph.clients.filter((call) => call.service === service && resolvesByDns(call));
       if (calls.length === 0) continue;
-      const ports = [...new Set(calls.map((call) => call.port ?? servicePort(service, undefined)))].filter((p) => p !== undefined);
+      const ports = [...new Set(calls.map((call) => call.port ?? servicePort(service, undefined)))].filter(
+        (p) => p !== undefined,
+      );
       const servers = ports.flatMap((port) => backends(service, port));
       if (servers.length === 0 || servers.some(({ container }) => setsMaxConnectionAge(container))) continue;
       findings.push({
@@ -55,7 +65,10 @@ export const maxConnectionAgeRule: Rule = {
         object: service.ref,
         message: `${calls.map(describeCall).join('; ')} through DNS, and no container serving it (${servers.map(({ workload, container }) => `container ${container.name} of ${workload.ref.kind} ${workload.ref.name}`).join(', ')}) sets a max connection age in its env or args`,
         fix: "set the server's max connection age (grpc-js server option grpc.max_connection_age_ms, grpc-go keepalive.ServerParameters.MaxConnectionAge; this project's server: MAX_CONNECTION_AGE_MS), e.g. 30 s",
-        related: uniqueRefs([...calls.map((call) => call.workload.ref), ...servers.map(({ workload }) => workload.ref)]),
+        related: uniqueRefs([
+          ...calls.map((call) => call.workload.ref),
+          ...servers.map(({ workload }) => workload.ref),
+        ]),
       });
     }
     return findings;

@@ -13,16 +13,25 @@ const FIX_CALLERS =
   'or dial a headless Service (clusterIP: None) with dns:/// and round_robin, or route them through an L7 proxy (an Istio or Gateway API gateway)';
 
 /** True when the pods of one Service are also the pods of another. */
-const samePods = (a: ServiceNode, b: ServiceNode) => a !== b && a.namespace === b.namespace && a.workloads.some((w) => b.workloads.includes(w));
+const samePods = (a: ServiceNode, b: ServiceNode) =>
+  a !== b && a.namespace === b.namespace && a.workloads.some((w) => b.workloads.includes(w));
 
 /** Some client, route or headless Service of the input already reaches these pods with calls balanced one by one. */
 function balancedPathTo(service: ServiceNode, context: CheckContext): string | undefined {
   const { graph } = context;
-  const routed = graph.routes.find((r) => r.route.kind !== 'DestinationRule' && r.service !== undefined && (r.service === service || samePods(r.service, service)));
-  if (routed) return `${describe(routed.route)} routes to ${routed.service === service ? 'it' : `Service ${routed.service?.name} over the same pods`}`;
+  const routed = graph.routes.find(
+    (r) =>
+      r.route.kind !== 'DestinationRule' &&
+      r.service !== undefined &&
+      (r.service === service || samePods(r.service, service)),
+  );
+  if (routed)
+    return `${describe(routed.route)} routes to ${routed.service === service ? 'it' : `Service ${routed.service?.name} over the same pods`}`;
   const headless = graph.services.find((s) => s.headless && samePods(s, service));
   if (headless) return `the headless Service ${headless.name} reaches the same pods`;
-  const resolver = graph.clients.find((c) => (c.scheme === 'kubernetes' || c.scheme === 'xds') && (c.service === service || samePods(c.service, service)));
+  const resolver = graph.clients.find(
+    (c) => (c.scheme === 'kubernetes' || c.scheme === 'xds') && (c.service === service || samePods(c.service, service)),
+  );
   if (resolver) return `${describeCall(resolver)} through its resolver`;
   return undefined;
 }
@@ -49,7 +58,8 @@ export const rule: Rule = {
   id: 'grpc-clusterip-single-pod',
   title: 'gRPC Service reached over its ClusterIP with nothing balancing each call',
   why: 'A gRPC client sends all its calls over one HTTP/2 connection, and kube-proxy balances connections, not calls: behind a ClusterIP every call of a client lands on the same pod, new pods get no traffic, and one pod can carry all the load.',
-  source: 'https://kubernetes.io/docs/reference/networking/virtual-ips/ (kube-proxy balances connections); https://grpc.io/blog/grpc-load-balancing/',
+  source:
+    'https://kubernetes.io/docs/reference/networking/virtual-ips/ (kube-proxy balances connections); https://grpc.io/blog/grpc-load-balancing/',
   severity: 'error',
   check(context) {
     const { graph } = context;

@@ -4,7 +4,8 @@ import { describe, type Finding, type Rule } from '../findings';
 import type { ObjectRef } from '../graph';
 
 const directory = (ref: ObjectRef) => path.dirname(ref.location.file);
-const identity = (ref: ObjectRef) => `${ref.apiVersion.split('/').slice(0, -1).join('/')}\0${ref.kind}\0${ref.namespace ?? ''}\0${ref.name}\0${directory(ref)}`;
+const identity = (ref: ObjectRef) =>
+  `${ref.apiVersion.split('/').slice(0, -1).join('/')}\0${ref.kind}\0${ref.namespace ?? ''}\0${ref.name}\0${directory(ref)}`;
 
 export const rule: Rule = {
   id: 'duplicate-object',
@@ -22,7 +23,14 @@ export const rule: Rule = {
         first.set(identity(ref), ref);
         continue;
       }
-      findings.push({ rule: rule.id, severity: rule.severity, object: ref, message: `${describe(ref)} is also at ${earlier.location.file}:${earlier.location.line}; applied together, this copy replaces that one`, fix: 'keep one copy', related: [earlier] });
+      findings.push({
+        rule: rule.id,
+        severity: rule.severity,
+        object: ref,
+        message: `${describe(ref)} is also at ${earlier.location.file}:${earlier.location.line}; applied together, this copy replaces that one`,
+        fix: 'keep one copy',
+        related: [earlier],
+      });
     }
     return findings;
   },

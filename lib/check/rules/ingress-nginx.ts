@@ -6,7 +6,8 @@ export const rule: Rule = {
   id: 'ingress-nginx-retired',
   title: 'gRPC through ingress-nginx, which is retired',
   why: 'ingress-nginx is retired: best-effort maintenance ended in March 2026, and there are no further releases, bug fixes or security fixes. An edge proxy carrying gRPC without security fixes is a standing risk.',
-  source: 'https://kubernetes.io/blog/2025/11/11/ingress-nginx-retirement/ (kubernetes/ingress-nginx README, "Ingress NGINX Retirement")',
+  source:
+    'https://kubernetes.io/blog/2025/11/11/ingress-nginx-retirement/ (kubernetes/ingress-nginx README, "Ingress NGINX Retirement")',
   severity: 'warning',
   check({ graph }) {
     const ingresses = new Map<number, { ingress: ObjectRef; services: ObjectRef[] }>();

@@ -17,7 +17,10 @@ const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, u
 /** Seconds of a Go/Istio duration ("20s", "1m30s", "500ms"), or undefined. */
 export function durationSeconds(value: string): number | undefined {
   if (!GO_DURATION.test(value.trim())) return undefined;
-  return [...value.trim().matchAll(DURATION_PART)].reduce((sum, [, amount, unit]) => sum + Number(amount) * UNIT_SECONDS[unit], 0);
+  return [...value.trim().matchAll(DURATION_PART)].reduce(
+    (sum, [, amount, unit]) => sum + Number(amount) * UNIT_SECONDS[unit],
+    0,
+  );
 }
 
 /** Seconds a drain setting stands for: a duration, or a number whose name says its unit (`_MS`, `_SECONDS`). */
@@ -40,11 +43,17 @@ function containerDrain(container: ContainerNode): { seconds: number; what: stri
       return { seconds: flag ? drainSeconds(flag[1], flag[2]) : undefined, what: arg };
     }),
   ].filter((s): s is { seconds: number; what: string } => s.seconds !== undefined);
-  const drain = settings.reduce<{ seconds: number; what: string } | undefined>((longest, s) => (longest === undefined || s.seconds > longest.seconds ? s : longest), undefined);
+  const drain = settings.reduce<{ seconds: number; what: string } | undefined>(
+    (longest, s) => (longest === undefined || s.seconds > longest.seconds ? s : longest),
+    undefined,
+  );
   const preStop = container.preStopSleepSeconds;
   if (drain === undefined && preStop === undefined) return undefined;
   const parts = [preStop === undefined ? undefined : `preStop sleep ${preStop} s`, drain?.what].filter(Boolean);
-  return { seconds: (preStop ?? 0) + (drain?.seconds ?? 0), what: `${parts.join(' then ')} in container ${container.name}` };
+  return {
+    seconds: (preStop ?? 0) + (drain?.seconds ?? 0),
+    what: `${parts.join(' then ')} in container ${container.name}`,
+  };
 }
 
 /** How long the mesh sidecar is told to keep proxying after SIGTERM, from the pod's annotations. */
@@ -61,7 +70,8 @@ function sidecarDrain(workload: Workload): { seconds: number; what: string } | u
     if (seconds !== undefined) return { seconds, what: `the Istio sidecar's terminationDrainDuration ${duration}` };
   }
   const linkerd = Number(workload.pod.annotations[LINKERD_WAIT_BEFORE_EXIT]);
-  if (Number.isFinite(linkerd) && linkerd > 0) return { seconds: linkerd, what: `${LINKERD_WAIT_BEFORE_EXIT}: ${linkerd}` };
+  if (Number.isFinite(linkerd) && linkerd > 0)
+    return { seconds: linkerd, what: `${LINKERD_WAIT_BEFORE_EXIT}: ${linkerd}` };
   return undefined;
 }
 
@@ -69,23 +79,31 @@ export const gracePeriodRule: Rule = {
   id: 'termination-grace-shorter-than-drain',
   title: 'terminationGracePeriodSeconds not longer than the drain the pod asks for',
   why: 'Kubernetes kills a pod (SIGKILL) when its termination grace period ends: if the server (or its preStop hook, or its sidecar) is still draining then, the gRPC calls in flight fail with UNAVAILABLE instead of finishing.',
-  source: 'https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination; Istio ProxyConfig terminationDrainDuration; Linkerd config.alpha.linkerd.io/proxy-wait-before-exit-seconds',
+  source:
+    'https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination; Istio ProxyConfig terminationDrainDuration; Linkerd config.alpha.linkerd.io/proxy-wait-before-exit-seconds',
   severity: 'warning',
   check({ graph }) {
     return graph.workloads.flatMap((workload): Finding[] => {
-      const needs = [...workload.pod.containers.map(containerDrain), sidecarDrain(workload)].filter((n): n is { seconds: number; what: string } => n !== undefined);
-      const longest = needs.reduce<{ seconds: number; what: string } | undefined>((a, n) => (a === undefined || n.seconds > a.seconds ? n : a), undefined);
+      const needs = [...workload.pod.containers.map(containerDrain), sidecarDrain(workload)].filter(
+        (n): n is { seconds: number; what: string } => n !== undefined,
+      );
+      const longest = needs.reduce<{ seconds: number; what: string } | undefined>(
+        (a, n) => (a === undefined || n.seconds > a.seconds ? n : a),
+        undefined,
+      );
       const grace = workload.pod.terminationGracePeriodSeconds;
       if (longest === undefined || grace > longest.seconds) return [];
-      return [{
-        rule: gracePeriodRule.id,
-        severity: gracePeriodRule.severity,
-        object: workload.ref,
-        path: `${workload.pod.specPath}.terminationGracePeriodSeconds`,
-        message: `terminationGracePeriodSeconds ${grace}${workload.pod.terminationGracePeriodSet ? '' : ' (the default)'} is not longer than the ${longest.seconds} s the pod drains (${longest.what}): it is killed while calls are in flight`,
-        fix: `set terminationGracePeriodSeconds above ${longest.seconds} (the drain plus a few seconds for the process and its sidecar to exit)`,
-        related: [],
-      }];
+      return [
+        {
+          rule: gracePeriodRule.id,
+          severity: gracePeriodRule.severity,
+          object: workload.ref,
+          path: `${workload.pod.specPath}.terminationGracePeriodSeconds`,
+          message: `terminationGracePeriodSeconds ${grace}${workload.pod.terminationGracePeriodSet ? '' : ' (the default)'} is not longer than the ${longest.seconds} s the pod drains (${longest.what}): it is killed while calls are in flight`,
+          fix: `set terminationGracePeriodSeconds above ${longest.seconds} (the drain plus a few seconds for the process and its sidecar to exit)`,
+          related: [],
+        },
+      ];
     });
   },
 };
@@ -94,7 +112,11 @@ export const gracePeriodRule: Rule = {
 function servesGrpc(workload: Workload, container: ContainerNode, grpcTargets: ReadonlySet<string>): boolean {
   return (
     container.grpcProbePorts.length > 0 ||
-    container.ports.some((p) => /^(grpc|h2c)/i.test(p.name ?? '') || grpcTargets.has(`${workload.ref.index}/${container.name}/${p.containerPort}`))
+    container.ports.some(
+      (p) =>
+        /^(grpc|h2c)/i.test(p.name ?? '') ||
+        grpcTargets.has(`${workload.ref.index}/${container.name}/${p.containerPort}`),
+    )
   );
 }
 
@@ -102,7 +124,8 @@ export const readinessRule: Rule = {
   id: 'grpc-no-readiness-probe',
   title: 'gRPC container without a readiness probe',
   why: 'Without a readiness probe a pod is an endpoint as soon as its containers start: balancers and clients send gRPC calls to a server that is not listening yet (UNAVAILABLE), and keep sending to one that stopped serving.',
-  source: 'https://kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes/ (gRPC probes since Kubernetes 1.24)',
+  source:
+    'https://kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes/ (gRPC probes since Kubernetes 1.24)',
   severity: 'warning',
   check({ graph }) {
     // Containers a gRPC Service port targets, keyed by object, container and container port.
@@ -121,7 +144,12 @@ export const readinessRule: Rule = {
       workload.pod.containers
         // Mesh proxies bring their own probes; Istio's `gateway` injection template replaces an `image: auto`
         // container with its proxy, readiness probe included.
-        .filter((c) => c.name !== 'istio-proxy' && c.name !== 'linkerd-proxy' && !(c.image === 'auto' && workload.l7Proxy !== undefined))
+        .filter(
+          (c) =>
+            c.name !== 'istio-proxy' &&
+            c.name !== 'linkerd-proxy' &&
+            !(c.image === 'auto' && workload.l7Proxy !== undefined),
+        )
         .filter((c) => !c.hasReadinessProbe && servesGrpc(workload, c, grpcTargets))
         .map((container): Finding => ({
           rule: readinessRule.id,

@@ -4,7 +4,14 @@
  * declares (HTTP/1.1), ingress-nginx without `backend-protocol: GRPC`. The data-plane table is
  * lib/internal/app-protocol.ts.
  */
-import { dataPlaneSource, grpcAppProtocol, LINKERD_DEFAULT_OPAQUE_PORTS, portHandling, type DataPlane, type PortHandling } from '../../internal/app-protocol';
+import {
+  dataPlaneSource,
+  grpcAppProtocol,
+  LINKERD_DEFAULT_OPAQUE_PORTS,
+  portHandling,
+  type DataPlane,
+  type PortHandling,
+} from '../../internal/app-protocol';
 import { describe, uniqueRefs, type CheckContext, type Finding, type Rule } from '../findings';
 import { servicePort, type ObjectRef, type ServiceNode, type ServicePortNode } from '../graph';
 import { callerPlane, resolvesByDns } from './callers';
@@ -17,7 +24,9 @@ function parsePortList(value: string): number[] {
     const [from, to] = part.trim().split('-').map(Number);
     if (!Number.isInteger(from)) return [];
     if (to === undefined) return [from];
-    return Number.isInteger(to) && to >= from && to - from <= 65535 ? Array.from({ length: to - from + 1 }, (_, i) => from + i) : [];
+    return Number.isInteger(to) && to >= from && to - from <= 65535
+      ? Array.from({ length: to - from + 1 }, (_, i) => from + i)
+      : [];
   });
 }
 
@@ -66,13 +75,16 @@ function passages(service: ServiceNode, port: ServicePortNode, context: CheckCon
     }
   }
   for (const route of context.graph.routes) {
-    if (route.service === service && route.plane !== undefined && servicePort(service, route.port) === port) add(route.plane, route.route, route.nginxBackendProtocol);
+    if (route.service === service && route.plane !== undefined && servicePort(service, route.port) === port)
+      add(route.plane, route.route, route.nginxBackendProtocol);
   }
   return [...found.values()];
 }
 
 function linkerdOpaquePorts(service: ServiceNode, context: CheckContext): number[] {
-  const annotation = service.annotations[LINKERD_OPAQUE_PORTS] ?? context.graph.findNamespace(service.namespace, service.ref.location)?.annotations[LINKERD_OPAQUE_PORTS];
+  const annotation =
+    service.annotations[LINKERD_OPAQUE_PORTS] ??
+    context.graph.findNamespace(service.namespace, service.ref.location)?.annotations[LINKERD_OPAQUE_PORTS];
   return annotation === undefined ? [...LINKERD_DEFAULT_OPAQUE_PORTS] : parsePortList(annotation);
 }
 
@@ -85,7 +97,8 @@ export const rule: Rule = {
   id: 'grpc-port-not-http2',
   title: 'gRPC port a data plane in the way does not treat as HTTP/2',
   why: 'A mesh or gateway balances each gRPC call only on a port it reads as HTTP/2 (or gRPC). On a port it reads as TCP it balances connections, so each client sticks to one pod; on a port it reads as HTTP/1.1 gRPC calls fail.',
-  source: 'lib/internal/app-protocol.ts: Istio 1.30.3 ConvertProtocol, Linkerd version-2.18 AppProtocol::from_str and PR #13948, GEP-1911, Envoy Gateway v1.9.0, ingress-nginx controller-v1.15.1',
+  source:
+    'lib/internal/app-protocol.ts: Istio 1.30.3 ConvertProtocol, Linkerd version-2.18 AppProtocol::from_str and PR #13948, GEP-1911, Envoy Gateway v1.9.0, ingress-nginx controller-v1.15.1',
   severity: 'error',
   check(context) {
     const findings: Finding[] = [];
@@ -93,9 +106,14 @@ export const rule: Rule = {
       for (const port of service.ports) {
         if (port.grpcBecause.length === 0 || port.protocol.toUpperCase() !== 'TCP') continue;
         const found = passages(service, port, context);
-        const fixValue = grpcAppProtocol([...new Set(found.map((p) => p.plane).filter((plane) => plane !== 'ingress-nginx'))]);
+        const fixValue = grpcAppProtocol([
+          ...new Set(found.map((p) => p.plane).filter((plane) => plane !== 'ingress-nginx')),
+        ]);
         for (const passage of found) {
-          const handling = portHandling(passage.plane, port, { linkerdOpaquePorts: linkerdOpaquePorts(service, context), nginxBackendProtocol: passage.nginxBackendProtocol });
+          const handling = portHandling(passage.plane, port, {
+            linkerdOpaquePorts: linkerdOpaquePorts(service, context),
+            nginxBackendProtocol: passage.nginxBackendProtocol,
+          });
           // Linkerd before 2.18 detects the protocol by design; only Istio's sniffing is worth a word.
           if (handling === 'http2' || (handling === 'detected' && passage.plane !== 'istio-sidecar')) continue;
           const portName = `port ${port.name ?? port.port} (${port.port}, ${declared(port)})`;

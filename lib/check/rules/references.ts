@@ -12,21 +12,52 @@ export const unknownServiceRule: Rule = {
   id: 'route-unknown-service',
   title: `${ROUTE_KINDS} naming a Service or host nothing in the input provides`,
   why: 'A route to a Service that does not exist sends nothing anywhere: the gateway or mesh answers gRPC calls with UNAVAILABLE (no healthy upstream) while the pods that should serve them sit idle.',
-  source: 'istio/istio 1.30.3 pilot/pkg/model/config.go ResolveShortnameToFQDN (short hosts are <name>.<rule namespace>.svc.<domain>, hosts with a dot are taken as written); Gateway API v1.6.1 BackendRef',
+  source:
+    'istio/istio 1.30.3 pilot/pkg/model/config.go ResolveShortnameToFQDN (short hosts are <name>.<rule namespace>.svc.<domain>, hosts with a dot are taken as written); Gateway API v1.6.1 BackendRef',
   severity: 'error',
   check(context) {
     const { graph } = context;
     return graph.routes.flatMap((route): Finding[] => {
       if (route.service !== undefined || route.path.includes('portLevelSettings')) return [];
       if (route.hostNote !== undefined) {
-        return [{ rule: unknownServiceRule.id, severity: 'error', object: route.route, path: route.path, message: `names host "${route.written}": ${route.hostNote}`, fix: `write the Service's full name, ${route.wanted?.name}.${route.wanted?.namespace}.svc.cluster.local, or its short name in the Service's own namespace`, related: [] }];
+        return [
+          {
+            rule: unknownServiceRule.id,
+            severity: 'error',
+            object: route.route,
+            path: route.path,
+            message: `names host "${route.written}": ${route.hostNote}`,
+            fix: `write the Service's full name, ${route.wanted?.name}.${route.wanted?.namespace}.svc.cluster.local, or its short name in the Service's own namespace`,
+            related: [],
+          },
+        ];
       }
       if (route.wanted === undefined) {
         if (route.written.includes('*') || graph.serviceEntryHosts.has(route.written)) return [];
-        return [{ rule: unknownServiceRule.id, severity: absentSeverity(context), object: route.route, path: route.path, message: `names host "${route.written}", which no Service or ServiceEntry in the input provides`, fix: 'point it at a Service of the input (name.namespace.svc.cluster.local), or add the ServiceEntry that declares the host', related: [] }];
+        return [
+          {
+            rule: unknownServiceRule.id,
+            severity: absentSeverity(context),
+            object: route.route,
+            path: route.path,
+            message: `names host "${route.written}", which no Service or ServiceEntry in the input provides`,
+            fix: 'point it at a Service of the input (name.namespace.svc.cluster.local), or add the ServiceEntry that declares the host',
+            related: [],
+          },
+        ];
       }
       const { name, namespace } = route.wanted;
-      return [{ rule: unknownServiceRule.id, severity: absentSeverity(context), object: route.route, path: route.path, message: `names Service ${namespace}/${name} ("${route.written}"), which is not in the input`, fix: `add Service ${namespace}/${name}, or correct the name to a Service that exists`, related: [] }];
+      return [
+        {
+          rule: unknownServiceRule.id,
+          severity: absentSeverity(context),
+          object: route.route,
+          path: route.path,
+          message: `names Service ${namespace}/${name} ("${route.written}"), which is not in the input`,
+          fix: `add Service ${namespace}/${name}, or correct the name to a Service that exists`,
+          related: [],
+        },
+      ];
     });
   },
 };
@@ -35,17 +66,29 @@ export const unknownPortRule: Rule = {
   id: 'route-unknown-port',
   title: `${ROUTE_KINDS} naming a port its Service does not have`,
   why: 'A route to a port the Service does not expose matches no endpoints: every gRPC call through it fails with UNAVAILABLE.',
-  source: 'https://istio.io/latest/docs/reference/config/networking/virtual-service/#Destination (port required when the Service has several); Kubernetes v1.32 IngressServiceBackend',
+  source:
+    'https://istio.io/latest/docs/reference/config/networking/virtual-service/#Destination (port required when the Service has several); Kubernetes v1.32 IngressServiceBackend',
   severity: 'error',
   check({ graph }) {
     return graph.routes.flatMap((route): Finding[] => {
       const service = route.service;
       if (service === undefined || servicePort(service, route.port) !== undefined) return [];
       const ports = service.ports.map((p) => (p.name === undefined ? `${p.port}` : `${p.name} (${p.port})`)).join(', ');
-      const message = route.port === undefined
-        ? `names ${describe(service.ref)} without a port, and it has several (${ports}): the route cannot choose`
-        : `names port ${route.port} of ${describe(service.ref)}, which has only ${ports}`;
-      return [{ rule: unknownPortRule.id, severity: 'error', object: route.route, path: route.path, message, fix: `name one of the Service's ports: ${ports}`, related: [service.ref] }];
+      const message =
+        route.port === undefined
+          ? `names ${describe(service.ref)} without a port, and it has several (${ports}): the route cannot choose`
+          : `names port ${route.port} of ${describe(service.ref)}, which has only ${ports}`;
+      return [
+        {
+          rule: unknownPortRule.id,
+          severity: 'error',
+          object: route.route,
+          path: route.path,
+          message,
+          fix: `name one of the Service's ports: ${ports}`,
+          related: [service.ref],
+        },
+      ];
     });
   },
 };
@@ -64,8 +107,10 @@ export const gatewayWorkloadRule: Rule = {
         severity: absentSeverity(context),
         object: gateway.ref,
         path: 'spec.selector',
-        message: `selector ${Object.entries(gateway.selector).map(([k, v]) => `${k}=${v}`).join(', ')} matches no pod template in the input`,
-        fix: 'set the selector to the labels of the gateway Deployment\'s pods (e.g. istio: ingressgateway), or add that Deployment',
+        message: `selector ${Object.entries(gateway.selector)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')} matches no pod template in the input`,
+        fix: "set the selector to the labels of the gateway Deployment's pods (e.g. istio: ingressgateway), or add that Deployment",
         related: [],
       }));
   },
@@ -75,7 +120,8 @@ export const credentialNamespaceRule: Rule = {
   id: 'istio-credential-namespace',
   title: "Istio Gateway credentialName whose Secret is not in the gateway workload's namespace",
   why: "istiod serves a Gateway's credentialName only from the namespace of the gateway pods (not of the Gateway resource): a Secret elsewhere leaves the listener without a certificate, and TLS handshakes for gRPC fail.",
-  source: 'istio/istio 1.30.3 pilot/pkg/xds/sds.go (kubernetes:// Secrets only from the proxy\'s namespace); pilot/pkg/model/credentials/resource.go',
+  source:
+    "istio/istio 1.30.3 pilot/pkg/xds/sds.go (kubernetes:// Secrets only from the proxy's namespace); pilot/pkg/model/credentials/resource.go",
   severity: 'error',
   check(context) {
     const { graph } = context;

@@ -46,7 +46,10 @@ interface CompiledRule {
   readonly calls: ReadonlySet<string>;
 }
 
-const environment = celEnv({ funcs: [...strings, ...KUBERNETES_LIBRARIES.flatMap((lib) => lib.funcs)], registry: createRegistry(...OPAQUE_DESCRIPTORS) });
+const environment = celEnv({
+  funcs: [...strings, ...KUBERNETES_LIBRARIES.flatMap((lib) => lib.funcs)],
+  registry: createRegistry(...OPAQUE_DESCRIPTORS),
+});
 const compiled = new Map<string, CompiledRule>();
 
 // Every literal string, so the names inside them are not taken for calls.
@@ -93,38 +96,85 @@ function missingLibrary(calls: ReadonlySet<string>, minor: number): string | und
   for (const library of ALL_LIBRARIES) {
     if (library.sinceMinor <= minor) continue;
     const used = library.names.filter((name) => calls.has(name));
-    if (used.length) return `calls ${used.join(', ')} from the ${library.name} library, added to the API server's CEL environment in Kubernetes 1.${library.sinceMinor}`;
+    if (used.length)
+      return `calls ${used.join(', ')} from the ${library.name} library, added to the API server's CEL environment in Kubernetes 1.${library.sinceMinor}`;
   }
   return undefined;
 }
 
 // --- values: a JSON value typed by its schema (UnstructuredToVal) ---
 
-const RESERVED = new Set(['true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import', 'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while']);
+const RESERVED = new Set([
+  'true',
+  'false',
+  'null',
+  'in',
+  'as',
+  'break',
+  'const',
+  'continue',
+  'else',
+  'for',
+  'function',
+  'if',
+  'import',
+  'let',
+  'loop',
+  'package',
+  'namespace',
+  'return',
+  'var',
+  'void',
+  'while',
+]);
 
 /** A property name as CEL sees it (pkg/cel/escaping.go), undefined when it cannot be accessed from CEL. */
 export function escapeProperty(name: string): string | undefined {
   if (name === '' || /^[0-9]/.test(name)) return undefined;
   if (RESERVED.has(name)) return `__${name}__`;
   if (!/^[A-Za-z0-9_.\-/]+$/.test(name)) return undefined;
-  return name.replace(/__|[./-]/g, (s) => ({ __: '__underscores__', '.': '__dot__', '-': '__dash__', '/': '__slash__' })[s]!);
+  return name.replace(
+    /__|[./-]/g,
+    (s) => ({ __: '__underscores__', '.': '__dot__', '-': '__dash__', '/': '__slash__' })[s]!,
+  );
 }
 
 /** The schema of a resource root or embedded resource: apiVersion, kind, metadata.name/generateName are visible. */
-const OBJECT_META_FIELDS: JsonSchema = { type: 'object', properties: { name: { type: 'string' }, generateName: { type: 'string' } } };
+const OBJECT_META_FIELDS: JsonSchema = {
+  type: 'object',
+  properties: { name: { type: 'string' }, generateName: { type: 'string' } },
+};
 function withTypeAndObjectMeta(s: JsonSchema): JsonSchema {
-  return { ...s, properties: { ...s.properties, apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: OBJECT_META_FIELDS } };
+  return {
+    ...s,
+    properties: {
+      ...s.properties,
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: OBJECT_META_FIELDS,
+    },
+  };
 }
 
 class InvalidData extends Error {}
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  μs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
 
 function goDuration(text: string): object {
   const match = /^([-+]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|0)$/.exec(text);
   if (!match) throw new InvalidData(`Invalid duration ${text}`);
   let nanos = 0;
-  for (const [, amount, unit] of match[2].matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) nanos += Number(amount) * DURATION_UNITS[unit];
+  for (const [, amount, unit] of match[2].matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+    nanos += Number(amount) * DURATION_UNITS[unit];
   const total = BigInt(Math.round(nanos)) * (match[1] === '-' ? -1n : 1n);
   return create(DurationSchema, { seconds: total / 1_000_000_000n, nanos: Number(total % 1_000_000_000n) });
 }
@@ -142,7 +192,8 @@ export function toCel(value: Json, schema: JsonSchema, embedded = false): unknow
   }
   switch (schema.type) {
     case 'object': {
-      if (!isJsonObject(value)) throw new InvalidData('invalid data, expected a map for the provided schema with type=object');
+      if (!isJsonObject(value))
+        throw new InvalidData('invalid data, expected a map for the provided schema with type=object');
       const s = embedded || schema['x-kubernetes-embedded-resource'] ? withTypeAndObjectMeta(schema) : schema;
       const out = new Map<string, unknown>();
       if (s.properties) {
@@ -157,7 +208,8 @@ export function toCel(value: Json, schema: JsonSchema, embedded = false): unknow
       return out;
     }
     case 'array':
-      if (!Array.isArray(value)) throw new InvalidData('invalid data, expected an array for the provided schema with type=array');
+      if (!Array.isArray(value))
+        throw new InvalidData('invalid data, expected an array for the provided schema with type=array');
       if (!schema.items) throw new InvalidData('invalid array type, expected Items with a non-empty Schema');
       return value.map((item) => toCel(item, schema.items!));
     case 'string':
@@ -179,7 +231,8 @@ export function toCel(value: Json, schema: JsonSchema, embedded = false): unknow
       if (typeof value !== 'number') throw new InvalidData(`invalid data, expected float, got ${typeof value}`);
       return value;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw new InvalidData(`invalid data, expected int, got ${typeof value}`);
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        throw new InvalidData(`invalid data, expected int, got ${typeof value}`);
       return BigInt(value);
     case 'boolean':
       if (typeof value !== 'boolean') throw new InvalidData(`invalid data, expected bool, got ${typeof value}`);
@@ -206,7 +259,14 @@ const UNBOUND = /^unbound function/;
  * result does not depend on the version, only whether it runs there (the libraries it calls), so each rule is
  * evaluated once for all of them.
  */
-export function evaluateRules(value: Json | undefined, schema: JsonSchema, path: string, minors: readonly number[], outcomes: readonly RuleOutcome[], root = true): void {
+export function evaluateRules(
+  value: Json | undefined,
+  schema: JsonSchema,
+  path: string,
+  minors: readonly number[],
+  outcomes: readonly RuleOutcome[],
+  root = true,
+): void {
   if (value === undefined || value === null) return;
   const rules = schema['x-kubernetes-validations'] ?? [];
   if (rules.length) {
@@ -220,7 +280,9 @@ export function evaluateRules(value: Json | undefined, schema: JsonSchema, path:
     }
     for (const rule of rules) {
       const entry = compile(rule);
-      const at = rule.fieldPath ? `${path}${rule.fieldPath.startsWith('[') ? '' : '.'}${rule.fieldPath.replace(/^\./, '')}` : path;
+      const at = rule.fieldPath
+        ? `${path}${rule.fieldPath.startsWith('[') ? '' : '.'}${rule.fieldPath.replace(/^\./, '')}`
+        : path;
       let result: CelResult | undefined;
       minors.forEach((minor, m) => {
         const outcome = outcomes[m];
@@ -231,7 +293,11 @@ export function evaluateRules(value: Json | undefined, schema: JsonSchema, path:
         }
         if (conversionError) {
           // The schema check reports the bad value itself; the API server also fails the rule on it.
-          outcome.violations.push({ path, rule: rule.rule, message: `${conversionError} evaluating rule: ${rule.rule}` });
+          outcome.violations.push({
+            path,
+            rule: rule.rule,
+            message: `${conversionError} evaluating rule: ${rule.rule}`,
+          });
           return;
         }
         result ??= entry.program!({ self });
@@ -241,14 +307,21 @@ export function evaluateRules(value: Json | undefined, schema: JsonSchema, path:
           return;
         }
         outcome.evaluated++;
-        if (isCelError(result)) outcome.violations.push({ path: at, rule: rule.rule, message: `${result.message} evaluating rule: ${rule.rule}` });
-        else if (result !== true) outcome.violations.push({ path: at, rule: rule.rule, message: failureMessage(rule, entry, self) });
+        if (isCelError(result))
+          outcome.violations.push({
+            path: at,
+            rule: rule.rule,
+            message: `${result.message} evaluating rule: ${rule.rule}`,
+          });
+        else if (result !== true)
+          outcome.violations.push({ path: at, rule: rule.rule, message: failureMessage(rule, entry, self) });
       });
     }
   }
   for (const sub of schema.allOf ?? []) evaluateRules(value, sub, path, minors, outcomes, root);
   if (Array.isArray(value)) {
-    if (schema.items) value.forEach((item, i) => evaluateRules(item, schema.items!, indexPath(path, i), minors, outcomes, false));
+    if (schema.items)
+      value.forEach((item, i) => evaluateRules(item, schema.items!, indexPath(path, i), minors, outcomes, false));
   } else if (isJsonObject(value)) {
     const additional = typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
     for (const [key, child] of Object.entries(value)) {

@@ -5,11 +5,41 @@
  * comprehensions 1.32). Semantics follow pkg/cel/library/*.go; the standard functions, macros and cel-go's strings
  * extension come from @bufbuild/cel and @bufbuild/cel/ext.
  */
-import { CelScalar, celEnv, celFunc, celMethod, isCelError, listType, mapType, parse, plan, type CelFunc, type CelValue } from '@bufbuild/cel';
+import {
+  CelScalar,
+  celEnv,
+  celFunc,
+  celMethod,
+  isCelError,
+  listType,
+  mapType,
+  parse,
+  plan,
+  type CelFunc,
+  type CelValue,
+} from '@bufbuild/cel';
 import { RE2JS } from '@bufbuild/re2';
 import type { ReflectMessage } from '@bufbuild/protobuf/reflect';
-import { formatIP, formatPrefix, isIPv4Mapped, maskIP, parseIP, parsePrefix, prefixContains, type IpBytes, type Prefix } from '../net';
-import { addRational, compareRational, formatRational, normalize, parseQuantity, parseRational, type Rational } from '../quantity';
+import {
+  formatIP,
+  formatPrefix,
+  isIPv4Mapped,
+  maskIP,
+  parseIP,
+  parsePrefix,
+  prefixContains,
+  type IpBytes,
+  type Prefix,
+} from '../net';
+import {
+  addRational,
+  compareRational,
+  formatRational,
+  normalize,
+  parseQuantity,
+  parseRational,
+  type Rational,
+} from '../quantity';
 import { isBase64, isDate, isDateTime, isUri, isUuid } from '../formats';
 import { asPrefix, dns1035Label, dns1123Label, dns1123Subdomain, labelValue, qualifiedName } from '../names';
 import { escapedPath, hostname, parseRequestUri, port, queryValues, type RequestUri } from './request-uri';
@@ -49,9 +79,10 @@ function toUrl(text: string): object {
   return URL_TYPE.make(text);
 }
 const urlOf = (value: ReflectMessage): RequestUri => parseRequestUri(URL_TYPE.text(value)) as RequestUri;
-const urlMethod = (name: string, read: (u: RequestUri) => string) => celMethod(name, URL_TYPE.type, [], STRING, function () {
-  return read(urlOf(this as unknown as ReflectMessage));
-});
+const urlMethod = (name: string, read: (u: RequestUri) => string) =>
+  celMethod(name, URL_TYPE.type, [], STRING, function () {
+    return read(urlOf(this as unknown as ReflectMessage));
+  });
 const urls: Library = {
   name: 'URLs',
   sinceMinor: 0,
@@ -79,7 +110,8 @@ function jsRegex(pattern: string): RegExp {
     new RE2JS(pattern);
     const flags = /^\(\?([ims]+)\)/.exec(pattern);
     const body = flags ? pattern.slice(flags[0].length) : pattern;
-    if (/\(\?[a-zA-Z-]*[):]|\\[AzCpP]|\[\[:/.test(body)) throw new Error(`regex ${JSON.stringify(pattern)} uses RE2 syntax this evaluator cannot run for find/findAll`);
+    if (/\(\?[a-zA-Z-]*[):]|\\[AzCpP]|\[\[:/.test(body))
+      throw new Error(`regex ${JSON.stringify(pattern)} uses RE2 syntax this evaluator cannot run for find/findAll`);
     re = new RegExp(body, `gu${flags?.[1] ?? ''}`);
     jsRegexCache.set(pattern, re);
   }
@@ -148,7 +180,8 @@ const lists: Library = {
 // --- Quantity (1.28) ---
 function toQuantity(text: string): object {
   const value = parseQuantity(text);
-  if (!value) throw new Error(`quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+  if (!value)
+    throw new Error(`quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
   return QUANTITY_TYPE.make(formatRational(value));
 }
 const rationalOf = (value: unknown): Rational => parseRational(QUANTITY_TYPE.text(value as ReflectMessage));
@@ -161,7 +194,19 @@ const Q = QUANTITY_TYPE.type;
 const quantity: Library = {
   name: 'Quantity',
   sinceMinor: 28,
-  names: ['quantity', 'isQuantity', 'sign', 'isGreaterThan', 'isLessThan', 'compareTo', 'asApproximateFloat', 'asInteger', 'isInteger', 'add', 'sub'],
+  names: [
+    'quantity',
+    'isQuantity',
+    'sign',
+    'isGreaterThan',
+    'isLessThan',
+    'compareTo',
+    'asApproximateFloat',
+    'asInteger',
+    'isInteger',
+    'add',
+    'sub',
+  ],
   funcs: [
     celFunc('quantity', [STRING], Q, (s) => toQuantity(s) as never),
     celFunc('isQuantity', [STRING], BOOL, (s) => parseQuantity(s) !== undefined),
@@ -208,7 +253,8 @@ const quantity: Library = {
 };
 
 // --- Sets (cel-go ext.Sets, 1.29) ---
-const containsAll = (list: unknown, sub: unknown) => elements(sub).every((s) => elements(list).some((e) => celEquals(e, s) === true));
+const containsAll = (list: unknown, sub: unknown) =>
+  elements(sub).every((s) => elements(list).some((e) => celEquals(e, s) === true));
 const sets: Library = {
   name: 'Sets',
   sinceMinor: 29,
@@ -216,7 +262,9 @@ const sets: Library = {
   funcs: [
     celFunc('sets.contains', [LIST, LIST], BOOL, (a, b) => containsAll(a, b)),
     celFunc('sets.equivalent', [LIST, LIST], BOOL, (a, b) => containsAll(a, b) && containsAll(b, a)),
-    celFunc('sets.intersects', [LIST, LIST], BOOL, (a, b) => elements(b).some((s) => elements(a).some((e) => celEquals(e, s) === true))),
+    celFunc('sets.intersects', [LIST, LIST], BOOL, (a, b) =>
+      elements(b).some((s) => elements(a).some((e) => celEquals(e, s) === true)),
+    ),
   ],
 };
 
@@ -224,14 +272,20 @@ const sets: Library = {
 function ipFrom(text: string): IpBytes {
   if (text.includes('%')) throw new Error(`IP address with zone value is not allowed: ${text}`);
   const ip = parseIP(text);
-  if (!ip) throw new Error(`IP Address "${text}" parse error during conversion from string: ParseAddr(${JSON.stringify(text)}): unable to parse IP`);
+  if (!ip)
+    throw new Error(
+      `IP Address "${text}" parse error during conversion from string: ParseAddr(${JSON.stringify(text)}): unable to parse IP`,
+    );
   if (isIPv4Mapped(ip)) throw new Error(`IPv4-mapped IPv6 address "${text}" is not allowed`);
   return ip;
 }
 function prefixFrom(text: string): Prefix {
   if (text.includes('%')) throw new Error(`CIDR with zone value is not allowed: ${text}`);
   const prefix = parsePrefix(text);
-  if (!prefix) throw new Error(`network address parse error during conversion from string: netip.ParsePrefix(${JSON.stringify(text)}): invalid prefix`);
+  if (!prefix)
+    throw new Error(
+      `network address parse error during conversion from string: netip.ParsePrefix(${JSON.stringify(text)}): invalid prefix`,
+    );
   if (isIPv4Mapped(prefix.ip)) throw new Error(`IPv4-mapped IPv6 address "${text}" is not allowed`);
   return prefix;
 }
@@ -248,17 +302,35 @@ const prefixOf = (value: unknown) => parsePrefix(CIDR_TYPE.text(value as Reflect
 const IPT = IP_TYPE.type;
 const CIDRT = CIDR_TYPE.type;
 const startsWith = (ip: IpBytes, prefix: string) => prefixContains(prefixFrom(prefix), ip);
-const ipPredicate = (name: string, test: (ip: IpBytes) => boolean) => celMethod(name, IPT, [], BOOL, function () {
-  return test(ipOf(this));
-});
+const ipPredicate = (name: string, test: (ip: IpBytes) => boolean) =>
+  celMethod(name, IPT, [], BOOL, function () {
+    return test(ipOf(this));
+  });
 const isLoopback = (ip: IpBytes) => (ip.length === 4 ? ip[0] === 127 : startsWith(ip, '::1/128'));
 const isUnspecified = (ip: IpBytes) => ip.every((b) => b === 0);
 const isMulticast = (ip: IpBytes) => (ip.length === 4 ? startsWith(ip, '224.0.0.0/4') : ip[0] === 0xff);
-const isLinkLocalUnicast = (ip: IpBytes) => (ip.length === 4 ? startsWith(ip, '169.254.0.0/16') : startsWith(ip, 'fe80::/10'));
+const isLinkLocalUnicast = (ip: IpBytes) =>
+  ip.length === 4 ? startsWith(ip, '169.254.0.0/16') : startsWith(ip, 'fe80::/10');
 const ipAndCidr: Library = {
   name: 'IP and CIDR',
   sinceMinor: 30,
-  names: ['ip', 'isIP', 'ip.isCanonical', 'family', 'isUnspecified', 'isLoopback', 'isLinkLocalMulticast', 'isLinkLocalUnicast', 'isGlobalUnicast', 'cidr', 'isCIDR', 'containsIP', 'containsCIDR', 'prefixLength', 'masked'],
+  names: [
+    'ip',
+    'isIP',
+    'ip.isCanonical',
+    'family',
+    'isUnspecified',
+    'isLoopback',
+    'isLinkLocalMulticast',
+    'isLinkLocalUnicast',
+    'isGlobalUnicast',
+    'cidr',
+    'isCIDR',
+    'containsIP',
+    'containsCIDR',
+    'prefixLength',
+    'masked',
+  ],
   funcs: [
     celFunc('ip', [STRING], IPT, (s) => IP_TYPE.make(formatIP(ipFrom(s))) as never),
     celFunc('isIP', [STRING], BOOL, (s) => succeeds(() => ipFrom(s))),
@@ -269,9 +341,19 @@ const ipAndCidr: Library = {
     }),
     ipPredicate('isUnspecified', isUnspecified),
     ipPredicate('isLoopback', isLoopback),
-    ipPredicate('isLinkLocalMulticast', (ip) => (ip.length === 4 ? startsWith(ip, '224.0.0.0/24') : ip[0] === 0xff && (ip[1] & 0x0f) === 0x02)),
+    ipPredicate('isLinkLocalMulticast', (ip) =>
+      ip.length === 4 ? startsWith(ip, '224.0.0.0/24') : ip[0] === 0xff && (ip[1] & 0x0f) === 0x02,
+    ),
     ipPredicate('isLinkLocalUnicast', isLinkLocalUnicast),
-    ipPredicate('isGlobalUnicast', (ip) => !isUnspecified(ip) && !isLoopback(ip) && !isMulticast(ip) && !isLinkLocalUnicast(ip) && !(ip.length === 4 && ip.every((b) => b === 255))),
+    ipPredicate(
+      'isGlobalUnicast',
+      (ip) =>
+        !isUnspecified(ip) &&
+        !isLoopback(ip) &&
+        !isMulticast(ip) &&
+        !isLinkLocalUnicast(ip) &&
+        !(ip.length === 4 && ip.every((b) => b === 255)),
+    ),
     celFunc('cidr', [STRING], CIDRT, (s) => CIDR_TYPE.make(formatPrefix(prefixFrom(s))) as never),
     celFunc('isCIDR', [STRING], BOOL, (s) => succeeds(() => prefixFrom(s))),
     celFunc('string', [CIDRT], STRING, (c) => CIDR_TYPE.text(c as unknown as ReflectMessage)),
@@ -323,16 +405,29 @@ const F = FORMAT_TYPE.type;
 const format: Library = {
   name: 'Format',
   sinceMinor: 31,
-  names: ['format.named', 'validate', 'hasValue', 'value', 'orValue', ...Object.keys(FORMATS).map((name) => `format.${name}`)],
+  names: [
+    'format.named',
+    'validate',
+    'hasValue',
+    'value',
+    'orValue',
+    ...Object.keys(FORMATS).map((name) => `format.${name}`),
+  ],
   funcs: [
-    celFunc('format.named', [STRING], OPTIONAL_FORMAT.type, (name) => (name in FORMATS ? OPTIONAL_FORMAT.some(name) : OPTIONAL_FORMAT.none()) as never),
+    celFunc(
+      'format.named',
+      [STRING],
+      OPTIONAL_FORMAT.type,
+      (name) => (name in FORMATS ? OPTIONAL_FORMAT.some(name) : OPTIONAL_FORMAT.none()) as never,
+    ),
     ...Object.keys(FORMATS).map((name) => celFunc(`format.${name}`, [], F, () => FORMAT_TYPE.make(name) as never)),
     celMethod('validate', F, [STRING], OPTIONAL_STRINGS.type, function (value) {
       const errors = FORMATS[FORMAT_TYPE.text(this as unknown as ReflectMessage)](value);
       return (errors.length ? OPTIONAL_STRINGS.some(errors) : OPTIONAL_STRINGS.none()) as never;
     }),
     ...[OPTIONAL_STRINGS, OPTIONAL_FORMAT].flatMap((opt) => {
-      const unwrap = (o: ReflectMessage) => (opt === OPTIONAL_FORMAT ? FORMAT_TYPE.make(opt.value(o) as string) : [...(opt.value(o) as Iterable<string>)]);
+      const unwrap = (o: ReflectMessage) =>
+        opt === OPTIONAL_FORMAT ? FORMAT_TYPE.make(opt.value(o) as string) : [...(opt.value(o) as Iterable<string>)];
       return [
         celMethod('hasValue', opt.type, [], BOOL, function () {
           return opt.hasValue(this as unknown as ReflectMessage);
@@ -357,4 +452,6 @@ export const KUBERNETES_LIBRARIES: readonly Library[] = [urls, regex, lists, qua
  * Names from @bufbuild/cel's strings extension that Kubernetes adds later than the rest: cel-go's strings v1
  * (`format`, `strings.quote`) arrives with strings v2 in 1.29; before, the API server has strings v0.
  */
-export const LATER_STANDARD_NAMES: readonly Library[] = [{ name: 'strings v2', sinceMinor: 29, names: ['format', 'strings.quote'], funcs: [] }];
+export const LATER_STANDARD_NAMES: readonly Library[] = [
+  { name: 'strings v2', sinceMinor: 29, names: ['format', 'strings.quote'], funcs: [] },
+];

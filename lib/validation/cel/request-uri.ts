@@ -35,7 +35,8 @@ export function parseRequestUri(raw: string): RequestUri | Error {
     const authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
     rest = slash < 0 ? '' : rest.slice(slash);
     const at = authority.lastIndexOf('@');
-    if (at >= 0 && !/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(authority.slice(0, at))) return new Error('net/url: invalid userinfo');
+    if (at >= 0 && !/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(authority.slice(0, at)))
+      return new Error('net/url: invalid userinfo');
     const parsedHost = parseHost(at < 0 ? authority : authority.slice(at + 1));
     if (parsedHost instanceof Error) return parsedHost;
     host = parsedHost;
@@ -56,18 +57,25 @@ function parseHost(host: string): string | Error {
   if (host.startsWith('[')) {
     const close = host.lastIndexOf(']');
     if (close < 0) return new Error("missing ']' in host");
-    if (!validOptionalPort(host.slice(close + 1))) return new Error(`invalid port ${JSON.stringify(host.slice(close + 1))} after host`);
+    if (!validOptionalPort(host.slice(close + 1)))
+      return new Error(`invalid port ${JSON.stringify(host.slice(close + 1))} after host`);
   } else {
     const colon = host.lastIndexOf(':');
-    if (colon >= 0 && !validOptionalPort(host.slice(colon))) return new Error(`invalid port ${JSON.stringify(host.slice(colon))} after host`);
+    if (colon >= 0 && !validOptionalPort(host.slice(colon)))
+      return new Error(`invalid port ${JSON.stringify(host.slice(colon))} after host`);
   }
-  for (const char of host) if (char.charCodeAt(0) < 0x80 && !HOST_CHAR.test(char)) return new Error(`invalid character ${JSON.stringify(char)} in host name`);
+  for (const char of host)
+    if (char.charCodeAt(0) < 0x80 && !HOST_CHAR.test(char))
+      return new Error(`invalid character ${JSON.stringify(char)} in host name`);
   return unescape(host, false);
 }
 
 /** Percent-decoding; `plus` decodes '+' as a space (query components). Bad escapes are errors, as in Go. */
 export function unescape(text: string, plus: boolean): string | Error {
-  if (/%(?![0-9A-Fa-f]{2})/.test(text)) return new Error(`invalid URL escape ${JSON.stringify(text.slice(text.search(/%(?![0-9A-Fa-f]{2})/), text.search(/%(?![0-9A-Fa-f]{2})/) + 3))}`);
+  if (/%(?![0-9A-Fa-f]{2})/.test(text))
+    return new Error(
+      `invalid URL escape ${JSON.stringify(text.slice(text.search(/%(?![0-9A-Fa-f]{2})/), text.search(/%(?![0-9A-Fa-f]{2})/) + 3))}`,
+    );
   const spaced = plus ? text.replace(/\+/g, ' ') : text;
   try {
     return decodeURIComponent(spaced);

@@ -7,12 +7,22 @@
 import { objectType, type CelObjectType } from '@bufbuild/cel';
 import { create, createFileRegistry, type DescMessage } from '@bufbuild/protobuf';
 import type { ReflectMessage } from '@bufbuild/protobuf/reflect';
-import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+} from '@bufbuild/protobuf/wkt';
 
 const { STRING, BOOL } = FieldDescriptorProto_Type;
 const { OPTIONAL, REPEATED } = FieldDescriptorProto_Label;
 
-const field = (name: string, number: number, type = STRING, label = OPTIONAL) => ({ name, number, type, label, jsonName: name });
+const field = (name: string, number: number, type = STRING, label = OPTIONAL) => ({
+  name,
+  number,
+  type,
+  label,
+  jsonName: name,
+});
 
 function file(name: string, pkg: string, messages: Array<{ name: string; field: ReturnType<typeof field>[] }>) {
   return create(FileDescriptorProtoSchema, { name, package: pkg, syntax: 'proto3', messageType: messages });
@@ -76,7 +86,10 @@ export interface OptionalType {
 }
 
 function optional(desc: DescMessage): OptionalType {
-  const [hasField, valueField] = [desc.fields.find((f) => f.name === 'has_value')!, desc.fields.find((f) => f.name === 'value')!];
+  const [hasField, valueField] = [
+    desc.fields.find((f) => f.name === 'has_value')!,
+    desc.fields.find((f) => f.name === 'value')!,
+  ];
   return {
     desc,
     type: objectType(desc),
@@ -91,4 +104,12 @@ export const OPTIONAL_STRINGS = optional(message(kubernetesRegistry, 'kubernetes
 export const OPTIONAL_FORMAT = optional(message(kubernetesRegistry, 'kubernetes.OptionalFormat'));
 
 /** Every message type above, for the environment's registry. */
-export const OPAQUE_DESCRIPTORS: readonly DescMessage[] = [URL_TYPE, QUANTITY_TYPE, FORMAT_TYPE, IP_TYPE, CIDR_TYPE, OPTIONAL_STRINGS, OPTIONAL_FORMAT].map((t) => t.desc);
+export const OPAQUE_DESCRIPTORS: readonly DescMessage[] = [
+  URL_TYPE,
+  QUANTITY_TYPE,
+  FORMAT_TYPE,
+  IP_TYPE,
+  CIDR_TYPE,
+  OPTIONAL_STRINGS,
+  OPTIONAL_FORMAT,
+].map((t) => t.desc);
