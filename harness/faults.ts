@@ -8,6 +8,7 @@ import { clientSettings, createGreeterClient } from '../app/client';
 import { defaultSettings } from '../app/config';
 import type { Load } from './load';
 import { startServerProcess, type ServerProcess } from './processes';
+import { HANG_MS } from './wait';
 
 export interface RestartFigures {
   pod: string;
@@ -45,7 +46,7 @@ export interface RollingRestartOptions {
 export async function rollingRestart(
   pods: { names: readonly string[]; processes: readonly ServerProcess[] },
   load: Load,
-  { readyCalls = 50, timeoutMs = 20_000, track, replace, surge = false, stopping, started }: RollingRestartOptions,
+  { readyCalls = 50, timeoutMs = HANG_MS, track, replace, surge = false, stopping, started }: RollingRestartOptions,
 ): Promise<RestartFigures[]> {
   if (surge && !replace) throw new Error('rollingRestart: surge needs a replace that binds another address or port');
   const figures: RestartFigures[] = [];
@@ -81,7 +82,7 @@ export interface VanishFigures {
   firstFailureAfterMs: number;
   /** Calls made while no server listened, after the first failure. */
   whileDown: CallOutcome[];
-  /** The first call that succeeded once a server listened on the port again, and how long after that. */
+  /** The call made once a server listened on the port again, waiting for the channel to be ready, and how long it took. */
   recovered?: CallOutcome;
   recoveredAfterMs: number;
 }
@@ -89,12 +90,13 @@ export interface VanishFigures {
 /**
  * One channel of the app's client (pick_first, grpc-js's default reconnect backoff: 1 s, ×1.6, up to 120 s) calls a
  * server process with `deadlineMs` on every call. The server is SIGKILLed (no GOAWAY, no drain: it vanishes), the
- * client keeps calling every 20 ms, then a new server listens on the same port and the client calls until one
- * succeeds. Each wait is bounded by `boundMs`.
+ * client calls until one fails, then `downCalls` more, then a new server listens on the same port and one call that
+ * waits for the channel to be ready (grpc-js queues it until the reconnect backoff lets the channel connect) must
+ * succeed. Each wait is bounded by `boundMs`.
  */
 export async function vanishAndReturn({
   deadlineMs = 5000,
-  boundMs = 15_000,
+  boundMs = 60_000,
   downCalls = 5,
   track,
 }: {
@@ -106,46 +108,40 @@ export async function vanishAndReturn({
   const first = await startServerProcess('greeter-before');
   track(first);
   const client = createGreeterClient({ ...defaultSettings(clientSettings), target: `127.0.0.1:${first.port}` });
-  const call = () =>
+  const call = ({ waitForReady = false, timeoutMs = deadlineMs } = {}) =>
     new Promise<CallOutcome>((resolve) => {
       const start = performance.now();
       let pod: string | undefined;
-      const unary = client.SayHello(
-        { name: 'vanish' },
-        new grpc.Metadata(),
-        { deadline: Date.now() + deadlineMs },
-        (error) => resolve({ code: error ? error.code : grpc.status.OK, ms: performance.now() - start, pod }),
+      const metadata = new grpc.Metadata({ waitForReady });
+      const unary = client.SayHello({ name: 'vanish' }, metadata, { deadline: Date.now() + timeoutMs }, (error) =>
+        resolve({ code: error ? error.code : grpc.status.OK, ms: performance.now() - start, pod }),
       );
       unary.on('metadata', (metadata: grpc.Metadata) => (pod = String(metadata.get('hostname')[0])));
     });
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  /** Calls every 20 ms until one matches, for at most boundMs. */
-  const callUntil = async (done: (outcome: CallOutcome) => boolean) => {
-    const start = Date.now();
-    while (Date.now() - start < boundMs) {
-      const outcome = await call();
-      if (done(outcome)) return { outcome, afterMs: Date.now() - start };
-      await sleep(20);
-    }
-    return { outcome: undefined, afterMs: Date.now() - start };
-  };
   try {
     const before = await call();
     if (before.code !== grpc.status.OK) throw new Error(`the first call failed with ${grpc.status[before.code]}`);
     first.child.kill('SIGKILL');
     await first.exited;
-    const failed = await callUntil((outcome) => outcome.code !== grpc.status.OK);
+    // No server answers now: the loop ends at the first call unless something else took the port.
+    const killed = Date.now();
+    let failed: CallOutcome | undefined;
+    while (!failed && Date.now() - killed < boundMs) {
+      const outcome = await call();
+      if (outcome.code !== grpc.status.OK) failed = outcome;
+    }
+    const firstFailureAfterMs = Date.now() - killed;
     const whileDown: CallOutcome[] = [];
     for (let i = 0; i < downCalls; i++) whileDown.push(await call());
     const second = await startServerProcess('greeter-after', { PORT: String(first.port) });
     track(second);
-    const back = await callUntil((outcome) => outcome.code === grpc.status.OK);
+    const recovered = await call({ waitForReady: true, timeoutMs: boundMs });
     return {
-      firstFailure: failed.outcome,
-      firstFailureAfterMs: failed.afterMs,
+      firstFailure: failed,
+      firstFailureAfterMs,
       whileDown,
-      recovered: back.outcome,
-      recoveredAfterMs: back.afterMs,
+      recovered,
+      recoveredAfterMs: recovered.ms,
     };
   } finally {
     client.close();

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { HANG_MS } from './wait';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -11,9 +12,14 @@ export interface RunningProcess {
   /** Every stdout line so far. */
   stdout: string[];
   stderr: string[];
-  /** Resolves with the first stdout line that matches, or rejects after timeoutMs. */
+  /** Resolves with the first stdout line that matches; rejects if the process exits first, or after timeoutMs. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** Resolves with the exit code (or the signal name) once the process has ended. */
+  /**
+   * Resolves once `ready(stdout)` holds, checked now and on every stdout line; rejects naming `what` if the process
+   * exits first, or after timeoutMs.
+   */
+  waitUntil(what: string, ready: (stdout: readonly string[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (or the signal name) once the process has ended and all its output is read. */
   exited: Promise<number | string>;
 }
 
@@ -49,50 +55,46 @@ export function startProcess(
   });
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const waiters = new Set<() => void>();
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
     stdout.push(line);
-    for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(line);
-    }
+    for (const check of [...waiters]) check();
   });
   readline.createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  // 'close' comes after 'exit' once stdout and stderr have ended, so every line is read by then.
   const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+    child.once('close', (code, signal) => resolve(code ?? signal ?? -1)),
   );
+  const output = () => `stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`;
+  /** Resolves with `found(stdout)` once it is not undefined: checked now and on every line. */
+  const waitFor = <T>(what: string, found: () => T | undefined, timeoutMs: number): Promise<T> => {
+    const now = found();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const settle = (error?: Error, value?: T) => {
+        waiters.delete(check);
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve(value!);
+      };
+      const check = () => {
+        const value = found();
+        if (value !== undefined) settle(undefined, value);
+      };
+      const timer = setTimeout(() => settle(new Error(`not within ${timeoutMs} ms: ${what}; ${output()}`)), timeoutMs);
+      waiters.add(check);
+      void exited.then(() => waiters.has(check) && settle(new Error(`exited before ${what}; ${output()}`)));
+    });
+  };
   return {
     child,
     stdout,
     stderr,
     exited,
-    waitForLine(pattern, timeoutMs = 15_000) {
-      const seen = stdout.find((line) => pattern.test(line));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`,
-              ),
-            ),
-          timeoutMs,
-        );
-        const waiter = { pattern, resolve: (line: string) => (clearTimeout(timer), resolve(line)) };
-        waiters.push(waiter);
-        void exited.then(() => {
-          if (waiters.includes(waiter)) {
-            clearTimeout(timer);
-            reject(
-              new Error(
-                `exited before a line matching ${pattern}; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`,
-              ),
-            );
-          }
-        });
-      });
-    },
+    waitForLine: (pattern, timeoutMs = HANG_MS) =>
+      waitFor(`a line matching ${pattern}`, () => stdout.find((line) => pattern.test(line)), timeoutMs),
+    waitUntil: (what, ready, timeoutMs = HANG_MS) =>
+      waitFor(what, () => (ready(stdout) ? true : undefined), timeoutMs).then(() => undefined),
   };
 }
 
@@ -121,7 +123,12 @@ export async function startServerProcess(
 export async function stopProcess(proc: RunningProcess, timeoutMs = 10_000): Promise<number | string> {
   if (proc.child.exitCode === null && proc.child.signalCode === null) {
     proc.child.kill('SIGTERM');
-    const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      proc.child.kill('SIGKILL');
+      // A child of its own that outlives it may hold the pipes open: they are not waited for then.
+      proc.child.stdout?.destroy();
+      proc.child.stderr?.destroy();
+    }, timeoutMs);
     await proc.exited;
     clearTimeout(timer);
   }

@@ -74,3 +74,19 @@ export function openSayHello(
   });
   return { stream, result };
 }
+
+/** Writes `bytes` to a stream; resolves once they are on the wire (Node calls back after the socket write). */
+export function writeOut(stream: http2.ClientHttp2Stream, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => stream.write(bytes, (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * Resolves once the server has read everything on the wire before it: a PING is acknowledged after the frames
+ * before it have been read (RFC 9113 §6.7; a peer reads frames in order), so the server knows of every stream
+ * whose HEADERS went out first. Anything those frames made it send at once (RST_STREAM, GOAWAY) may share the
+ * ACK's write: `rounds` 2 waits until that has been read too.
+ */
+export async function serverHasRead(session: http2.ClientHttp2Session, rounds = 1): Promise<void> {
+  for (let round = 0; round < rounds; round++)
+    await new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
+}

@@ -1,0 +1,16 @@
+/**
+ * Waiting for events in tests: each wait has a bound, and the bound only catches a hang. It is generous because
+ * the machine may be busy (two cores shared with other work): how fast something happens is for bench/ to print.
+ */
+
+/** How long a test waits for an event before calling it a hang. */
+export const HANG_MS = 60_000;
+
+/** `promise`'s outcome, or a rejection naming `what` if it has not settled within boundMs. */
+export function settles<T>(promise: Promise<T>, what: string, boundMs = HANG_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${boundMs} ms`)), boundMs);
+  });
+  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
+}
