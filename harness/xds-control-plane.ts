@@ -37,6 +37,7 @@ import type { UpstreamTlsContext } from '@grpc/grpc-js-xds/build/src/generated/e
 import type { DiscoveryRequest__Output } from '@grpc/grpc-js-xds/build/src/generated/envoy/service/discovery/v3/DiscoveryRequest';
 import type { DiscoveryResponse } from '@grpc/grpc-js-xds/build/src/generated/envoy/service/discovery/v3/DiscoveryResponse';
 import { XDS_BOOTSTRAP_CONFIG_ENV, XDS_BOOTSTRAP_ENV, XDS_SCHEME, enableXds } from '../app/xds';
+import { HANG_MS } from './wait';
 
 /** The four resource kinds, in the order one change is sent (make before break), with their type URLs. */
 export const RESOURCE_TYPES = {
@@ -70,7 +71,7 @@ const CERTIFICATE_PROVIDER = 'default';
 /** Resources are fetched on the ADS stream itself (gRPC clients support only ADS). */
 const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
 const MAX_WEIGHT = 2 ** 32 - 1;
-const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+const DEFAULT_ACK_TIMEOUT_MS = HANG_MS;
 
 export interface XdsEndpoint {
   /** An IP address: EDS carries socket addresses, which the client dials without resolving. */
