@@ -16,7 +16,9 @@ module.exports = {
   moduleNameMapper: Object.fromEntries(
     Object.entries(sourceEntries()).map(([name, entry]) => [`^${escape(name)}$`, entry]),
   ),
-  testTimeout: 30_000,
+  // Only catches a hang: tests wait for events, each wait bounded by harness/wait.ts HANG_MS (60 s), and a busy
+  // machine may make a test several times slower than a quiet one.
+  testTimeout: 120_000,
   // Real servers and proxies on loopback: two workers match the two cores without starving them.
   maxWorkers: 2,
 };

@@ -6,11 +6,12 @@
 /** How long a test waits for an event before calling it a hang. */
 export const HANG_MS = 60_000;
 
-/** `promise`'s outcome, or a rejection naming `what` if it has not settled within boundMs. */
-export function settles<T>(promise: Promise<T>, what: string, boundMs = HANG_MS): Promise<T> {
+/** `promise`'s outcome, or a rejection naming `what` (read when it fails) if it has not settled within boundMs. */
+export function settles<T>(promise: Promise<T>, what: string | (() => string), boundMs = HANG_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${boundMs} ms`)), boundMs);
+    const describe = () => (typeof what === 'string' ? what : what());
+    timer = setTimeout(() => reject(new Error(`${describe()}: not within ${boundMs} ms`)), boundMs);
   });
   return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
 }

@@ -5,13 +5,14 @@
  * Needs `apt-get install -y nginx libnginx-mod-stream`. Without it the suite is skipped with one line saying so,
  * except under CI=true, where the missing package fails the run.
  */
-import { clientSettings, runClient, type ClientConfig, type ClientOutput } from '../../app/client';
+import { clientSettings, runClient, type ClientConfig, type ClientOutput, type RunResult } from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { NGINX_INSTALL_HINT, nginxMissing, startNginx, type Nginx } from '../../harness/nginx';
 import { GATEWAY_HOST, type ListenerSpec } from '../../harness/nginx-config';
 import { startPods, type Pods } from '../../harness/pods';
 import { spreadOver } from '../../harness/spread';
 import { describeWhenInstalled } from '../../harness/system-packages';
+import { HANG_MS } from '../../harness/wait';
 
 const POD_COUNT = 3;
 const SPREAD_CALLS = 3000;
@@ -25,6 +26,34 @@ function callThrough(client: Partial<ClientConfig>, output = silent, stop?: Abor
     output,
     stop,
   );
+}
+
+/**
+ * round_robin over the pods' addresses, with `count` replies counted once every pod has replied: until every
+ * subchannel is ready, round_robin uses only the ready ones.
+ */
+async function roundRobinOnceEveryPodReplied(
+  target: string,
+  pods: readonly string[],
+  count: number,
+): Promise<RunResult> {
+  const stop = new AbortController();
+  const counted = new Map<string, number>();
+  const seen = new Set<string>();
+  let replies = 0;
+  let failures = 0;
+  const output: ClientOutput = {
+    info: (line) => {
+      const pod = / from (\S+)$/.exec(line)?.[1];
+      if (pod === undefined || stop.signal.aborted) return;
+      if (seen.size < pods.length) return void seen.add(pod);
+      counted.set(pod, (counted.get(pod) ?? 0) + 1);
+      if (++replies === count) stop.abort();
+    },
+    error: () => void failures++,
+  };
+  const result = await callThrough({ target, lb: 'round_robin', quiet: false }, output, stop.signal);
+  return { ...result, calls: replies + failures, failures, byPod: counted };
 }
 
 /** Client output that follows how many calls are done, from the summary lines that `summaryEvery` asks for. */
@@ -57,7 +86,7 @@ function podsBehindNginx<K extends string>(
   beforeAll(async () => {
     running.pods = await startPods(POD_COUNT, podEnv);
     running.nginx = await startNginx(listeners(running.pods));
-  }, 30_000);
+  }, 2 * HANG_MS);
   afterAll(async () => {
     await Promise.all([running.nginx?.stop(), running.pods?.stop()]);
   });
@@ -102,22 +131,23 @@ describeWhenInstalled(
           serverName: GATEWAY_HOST,
         }),
       ],
-      // Counted after a warm-up: until every subchannel is ready, round_robin uses only the ready ones.
-      [
-        'client-side round_robin, counted after a warm-up',
-        () => ({ target: env.pods.target, lb: 'round_robin' as const, warmupMs: 300 }),
-      ],
     ])(
       `%s spreads ${SPREAD_CALLS} calls so every pod is within ±${TOLERANCE_POINTS} points of 1/N`,
       async (_path, client) => {
-        const result = await callThrough({ ...client(), count: SPREAD_CALLS });
-        expect(result.failures).toBe(0);
-        const spread = spreadOver(env.pods.names, result);
-        expect(spread).toMatchObject({ reached: POD_COUNT, replies: SPREAD_CALLS });
-        expect(spread.maxDeviationPoints).toBeLessThanOrEqual(TOLERANCE_POINTS);
+        expectEvenSpread(await callThrough({ ...client(), count: SPREAD_CALLS }));
       },
-      30_000,
     );
+
+    test(`client-side round_robin, counted once every pod has replied, spreads ${SPREAD_CALLS} calls so every pod is within ±${TOLERANCE_POINTS} points of 1/N`, async () => {
+      expectEvenSpread(await roundRobinOnceEveryPodReplied(env.pods.target, env.pods.names, SPREAD_CALLS));
+    });
+
+    function expectEvenSpread(result: RunResult) {
+      expect(result.failures).toBe(0);
+      const spread = spreadOver(env.pods.names, result);
+      expect(spread).toMatchObject({ reached: POD_COUNT, replies: SPREAD_CALLS });
+      expect(spread.maxDeviationPoints).toBeLessThanOrEqual(TOLERANCE_POINTS);
+    }
   });
 
   describe('pods that age connections out (MAX_CONNECTION_AGE_MS)', () => {
@@ -141,13 +171,13 @@ describeWhenInstalled(
       });
       expect(result.failures).toBe(0);
       expect(spreadOver(env.pods.names, result).reached).toBe(POD_COUNT);
-    }, 30_000);
+    });
 
     // The trap is real: measured here at 0.6 to 1.5 failed calls per second of this load, so the first one comes
-    // within seconds; the run stops there, or after 15 s.
+    // within seconds; the run stops there, or at the bound that catches a hang.
     test("the trap: with nginx's keepalive defaults a call sent as a pod says GOAWAY fails", async () => {
       const stop = new AbortController();
-      const limit = setTimeout(() => stop.abort(), 15_000);
+      const limit = setTimeout(() => stop.abort(), HANG_MS);
       const errors: string[] = [];
       const result = await callThrough(
         { target: `127.0.0.1:${env.nginx.ports.l7NginxDefaults}` },
@@ -157,21 +187,21 @@ describeWhenInstalled(
       expect(result.failures).toBeGreaterThan(0);
       expect(errors[0]).toContain('UNAVAILABLE: nginx: no pod answered');
       expect(env.nginx.errorLog()).toContain('upstream sent goaway');
-    }, 30_000);
+    });
 
-    // 8 s is 8 connection ages, several times what the trap above needs to show.
-    test('the fix: with keepalive_time below the age, 8 s of calls through L7 lose none', async () => {
+    // What is tested is a span of time: the run lasts 8 connection ages, several times what the trap above needs to
+    // show. Whatever number of calls fits in it (fewer on a busy machine), none may fail.
+    test('the fix: with keepalive_time below the age, calls through L7 for 8 connection ages lose none', async () => {
       const stop = new AbortController();
-      const limit = setTimeout(() => stop.abort(), 8_000);
+      const limit = setTimeout(() => stop.abort(), 8 * AGE_MS);
       const logBefore = env.nginx.errorLog().length;
       const result = await callThrough({ target: `127.0.0.1:${env.nginx.ports.l7}` }, silent, stop.signal).finally(() =>
         clearTimeout(limit),
       );
       expect(result.failures).toBe(0);
-      expect(result.calls).toBeGreaterThan(500);
       expect(spreadOver(env.pods.names, result).reached).toBe(POD_COUNT);
       expect(env.nginx.errorLog().slice(logBefore)).not.toContain('upstream sent goaway');
-    }, 30_000);
+    });
   });
 
   describe('SIGTERM to one pod in the middle of a run through L7', () => {
@@ -206,6 +236,6 @@ describeWhenInstalled(
         expect(spread.byPod.get(pod)).toBeGreaterThan(spread.byPod.get('greeter-1')!);
       // nginx did meet the stopped pod, and passed those calls on.
       expect(env.nginx.errorLog()).toContain('Connection refused');
-    }, 30_000);
+    });
   });
 });
