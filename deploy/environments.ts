@@ -15,7 +15,7 @@ import {
   type ValidationSubject,
 } from '../lib/internal/validate';
 import { containerImage, isImageRepository } from '../lib/internal/workload';
-import type { StrategyName } from './strategy';
+import type { StrategyName } from './strategy-names';
 
 /**
  * The kind of LoadBalancer Service in front of the gateway pods:

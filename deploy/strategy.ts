@@ -16,20 +16,9 @@ import {
 import { GreeterApp } from './greeter-app';
 import { GreeterClient } from './greeter-client';
 import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
+import type { StrategyName } from './strategy-names';
 
-/** The ways out of L4 stickiness this project renders, by the name an environment picks them with. */
-export const STRATEGY_NAMES = [
-  'istio-ilb',
-  'nginx-ingress',
-  'linkerd',
-  'headless',
-  'gateway-api',
-  'endpoints',
-  'k8s-resolver',
-  'envoy-gateway',
-  'istio-proxyless',
-] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
+export { STRATEGY_NAMES, type StrategyName } from './strategy-names';
 
 /** The gRPC services the greeter serves to callers outside its namespace: health and reflection stay in-cluster. */
 export const PUBLIC_GRPC_SERVICES: readonly string[] = [GREETER_SERVICE];
