@@ -34,7 +34,7 @@ const anchorsOf = (file: string) =>
 
 test('docs/settings.md lists exactly the settings the server and client print with --help (run `npm run docs:settings` if not)', async () => {
   expect(await renderedSettingsDoc()).toBe(read(SETTINGS_DOC));
-}, 60_000);
+});
 
 test.each(pages.map((page) => [path.relative(ROOT, page), page]))(
   'every relative link in %s resolves to a file (and a heading, for #anchors)',

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { StreamDecoder } from '@grpc/grpc-js/build/src/stream-decoder';
 import { seededRandom } from '../../harness/fuzz';
 import { grpcMessage } from '../../harness/raw-grpc';
+import { HANG_MS } from '../../harness/wait';
 
 const DECODER = require.resolve('@grpc/grpc-js/build/src/stream-decoder');
 
@@ -18,7 +19,7 @@ const DECODER = require.resolve('@grpc/grpc-js/build/src/stream-decoder');
 function measure<T>(script: string): T {
   const prelude = `const decoderPath = ${JSON.stringify(DECODER)};\nconst collect = () => { gc(); gc(); gc(); };\n`;
   return JSON.parse(
-    execFileSync(process.execPath, ['--expose-gc', '-e', prelude + script], { encoding: 'utf8', timeout: 30_000 }),
+    execFileSync(process.execPath, ['--expose-gc', '-e', prelude + script], { encoding: 'utf8', timeout: HANG_MS }),
   );
 }
 

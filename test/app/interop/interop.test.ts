@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { makeCertificates, type TestCertificates } from '../../../harness/certs';
 import { startServerProcess, stopProcess, type ServerProcess } from '../../../harness/processes';
 import { describeWhenInstalled } from '../../../harness/system-packages';
+import { HANG_MS } from '../../../harness/wait';
 
 const PYTHON = '/usr/bin/python3';
 const CLIENT = path.join(__dirname, 'greeter_client.py');
@@ -22,7 +23,7 @@ const EXPECTED_SERVICES = ['helloworld.Greeter', 'grpc.health.v1.Health'];
 function pythonGrpcMissing(): string | undefined {
   try {
     // -I: isolated mode, so PYTHONPATH/PYTHONHOME or user site-packages from a pyenv setup cannot leak in.
-    execFileSync(PYTHON, ['-I', '-c', 'import grpc'], { stdio: 'ignore', timeout: 15_000 });
+    execFileSync(PYTHON, ['-I', '-c', 'import grpc'], { stdio: 'ignore', timeout: HANG_MS });
     return undefined;
   } catch {
     return `${PYTHON} cannot import grpc`;
@@ -38,9 +39,14 @@ interface ClientRun {
 /** Runs the Python client to completion; never rejects, so failures can be asserted on. */
 function runPythonClient(args: readonly string[]): Promise<ClientRun> {
   return new Promise((resolve) => {
-    execFile(PYTHON, ['-I', CLIENT, ...args], { timeout: 20_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (error.signal ?? error.code ?? -1) : 0, stdout, stderr });
-    });
+    execFile(
+      PYTHON,
+      ['-I', CLIENT, ...args],
+      { timeout: 2 * HANG_MS, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (error.signal ?? error.code ?? -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
