@@ -21,4 +21,5 @@ module.exports = {
   testTimeout: 120_000,
   // Real servers and proxies on loopback: two workers match the two cores without starving them.
   maxWorkers: 2,
+  testSequencer: '<rootDir>/scripts/jest-sequencer.js',
 };
