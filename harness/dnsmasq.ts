@@ -9,6 +9,7 @@ import { promises as dns } from 'node:dns';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { freePort, startProcess, stopProcess, type RunningProcess } from './processes';
+import { HANG_MS } from './wait';
 
 export const DNSMASQ = '/usr/sbin/dnsmasq';
 export const DNSMASQ_INSTALL_HINT = 'apt-get install -y dnsmasq-base';
@@ -33,7 +34,8 @@ export interface Dnsmasq {
 }
 
 const START_ATTEMPTS = 3;
-const ANSWER_TIMEOUT_MS = 5000;
+/** How long to ask until dnsmasq answers with the records it was given (it says nothing when it has read them). */
+const ANSWER_TIMEOUT_MS = HANG_MS;
 
 function hostsFile(records: DnsRecords): string {
   return Object.entries(records)

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { makeCertificates, type TestCertificates } from './certs';
 import { freePort, startProcess, stopProcess, type RunningProcess } from './processes';
 import { GATEWAY_HOST, STREAM_MODULE, renderNginxConfig, type Backend, type ListenerSpec } from './nginx-config';
+import { HANG_MS } from './wait';
 
 export const NGINX = '/usr/sbin/nginx';
 export const NGINX_INSTALL_HINT = 'apt-get install -y nginx libnginx-mod-stream';
@@ -46,7 +47,8 @@ export interface Nginx<K extends string> {
   stop(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 10_000;
+/** nginx tells of neither: how long to wait for its ports to listen, or for a reload's new worker. */
+const START_TIMEOUT_MS = HANG_MS;
 const START_ATTEMPTS = 3;
 
 function canConnect(port: number): Promise<boolean> {
