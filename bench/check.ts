@@ -200,7 +200,7 @@ async function main(): Promise<number> {
       const [begin, cpu] = [process.hrtime.bigint(), process.cpuUsage()];
       const objects = check.parseManifests(text, file);
       const report = check.checkManifests(objects);
-      check.formatText(report, [file]);
+      check.formatText(report, { files: [file], skipped: [] });
       return { seconds: seconds(begin), cpu: cpuSeconds(cpu), report };
     };
     const first = checkOnce();

@@ -1,6 +1,6 @@
 /** What `grpc-lb-check` reports, and what a rule is. */
 import type { DataPlane } from 'grpc-k8s-lb-common';
-import type { Graph, ObjectRef } from './graph';
+import type { Graph, ObjectRef, Scale } from './graph';
 import type { ValidationReport } from './validation';
 
 export type Severity = 'error' | 'warning';
@@ -58,6 +58,16 @@ export function describe(ref: Pick<ObjectRef, 'kind' | 'name' | 'namespace'>): s
 /** The severity of a "not in the input" finding: an error, unless the input is partial. */
 export function absentSeverity(context: CheckContext): Severity {
   return context.partial ? 'warning' : 'error';
+}
+
+/** A fault once more than one pod can serve: an error then, a warning (latent) while one pod serves. */
+export function scaleSeverity(scale: Scale): Severity {
+  return scale.maxPods > 1 ? 'error' : 'warning';
+}
+
+/** The words a latent finding ends with: why it is not a fault yet. Empty when more than one pod can serve. */
+export function latent(scale: Scale): string {
+  return scale.maxPods > 1 ? '' : ` (latent: ${scale.because}, so one pod serves; becomes a fault when scaled)`;
 }
 
 /** Unique by object index, in input order. */

@@ -2,6 +2,7 @@
 import type { ValidationIssue } from '../validation';
 import { describe, type Finding, type Rule } from '../findings';
 import type { ObjectRef } from '../graph';
+import { removalOf } from './removed-api';
 
 export const schemaRule: Rule = {
   id: 'schema',
@@ -67,7 +68,8 @@ export const unknownKindRule: Rule = {
   check: ({ graph, validation }) =>
     validation.unknownKinds.flatMap((unknown): Finding[] => {
       const object = graph.objects[unknown.objectIndex];
-      if (object === undefined) return [];
+      // A removed API version is removed-api's finding, with its replacement.
+      if (object === undefined || removalOf(object) !== undefined) return [];
       return [
         {
           rule: unknownKindRule.id,
