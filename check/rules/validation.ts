@@ -1,4 +1,4 @@
-/** The strict schema and CEL checks this project runs on its own dist/, reported as findings on their objects. */
+/** The strict schema and CEL validation (check/validation), reported as findings on their objects. */
 import type { ValidationIssue } from '../validation';
 import { describe, type Finding, type Rule } from '../findings';
 import type { ObjectRef } from '../graph';
@@ -76,7 +76,7 @@ export const unknownKindRule: Rule = {
           severity: 'warning',
           object,
           message: `${describe(object)}: no schema for ${unknown.apiVersion} ${unknown.kind}; its fields are not validated`,
-          fix: 'check the apiVersion and kind (or install the CRD that defines them and validate against it)',
+          fix: 'check the apiVersion and kind for a typo; if they are right, the kind comes from a CRD grpc-lb-check does not hold (the schemas it holds are listed in its data/sources.json), and only the cluster can validate it',
           related: [],
         },
       ];

@@ -63,14 +63,18 @@ const show = (f: JsonFinding) => `${f.severity} ${f.rule} on ${objectName(f)}: $
 interface Tally {
   errors: number;
   trueErrors: number;
+  warnings: number;
   faults: number;
   found: number;
 }
-const tallies = new Map<string, Tally>();
-const add = (repository: string, tally: Tally) => {
-  const sum = tallies.get(repository) ?? { errors: 0, trueErrors: 0, faults: 0, found: 0 };
-  for (const key of Object.keys(tally) as Array<keyof Tally>) sum[key] += tally[key];
-  tallies.set(repository, sum);
+const empty = (): Tally => ({ errors: 0, trueErrors: 0, warnings: 0, faults: 0, found: 0 });
+/** Per repository, and per rule (the figures docs/grpc-lb-check.md gives for each rule). */
+const byRepository = new Map<string, Tally>();
+const byRule = new Map<string, Tally>();
+const count = (tallies: Map<string, Tally>, key: string, field: keyof Tally) => {
+  const tally = tallies.get(key) ?? empty();
+  tally[field]++;
+  tallies.set(key, tally);
 };
 const ratio = (part: number, whole: number) => (whole === 0 ? 1 : part / whole);
 const percent = (part: number, whole: number) =>
@@ -122,12 +126,15 @@ describe.each(Object.entries(labels))('%s', (repository, sets) => {
         set.faults.some((fault) => fault.severity === 'error' && matches(fault, f)),
       );
       const found = set.faults.filter((fault) => findings.some((f) => matches(fault, f)));
-      add(repository, {
-        errors: errors.length,
-        trueErrors: trueErrors.length,
-        faults: set.faults.length,
-        found: found.length,
-      });
+      byRepository.set(repository, byRepository.get(repository) ?? empty());
+      const tally = (key: string, field: keyof Tally) => {
+        count(byRepository, repository, field);
+        count(byRule, key, field);
+      };
+      for (const f of findings) tally(f.rule, f.severity === 'error' ? 'errors' : 'warnings');
+      for (const f of trueErrors) tally(f.rule, 'trueErrors');
+      for (const fault of set.faults) tally(fault.rule, 'faults');
+      for (const fault of found) tally(fault.rule, 'found');
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: errors.length > 0 ? 1 : 0, stderr: '' });
       // Every finding is labelled: a fault the set must show, or something it may show but not as an error.
       const labelled = (f: JsonFinding) => [...set.faults, ...set.notErrors].some((label) => matches(label, f));
@@ -140,26 +147,25 @@ describe.each(Object.entries(labels))('%s', (repository, sets) => {
 });
 
 test('precision and recall over the corpus', () => {
-  const rows = [...tallies.entries()];
-  const total = rows.reduce<Tally>(
-    (sum, [, t]) => ({
-      errors: sum.errors + t.errors,
-      trueErrors: sum.trueErrors + t.trueErrors,
-      faults: sum.faults + t.faults,
-      found: sum.found + t.found,
-    }),
-    { errors: 0, trueErrors: 0, faults: 0, found: 0 },
-  );
+  const total = [...byRepository.values()].reduce<Tally>((sum, t) => {
+    for (const key of Object.keys(sum) as Array<keyof Tally>) sum[key] += t[key];
+    return sum;
+  }, empty());
   const line = (name: string, t: Tally) =>
-    `${name.padEnd(48)} ${`${t.trueErrors}/${t.errors}`.padStart(7)} ${percent(t.trueErrors, t.errors)}  ${`${t.found}/${t.faults}`.padStart(7)} ${percent(t.found, t.faults)}`;
+    `${name.padEnd(48)} ${`${t.trueErrors}/${t.errors}`.padStart(7)} ${percent(t.trueErrors, t.errors)}  ${`${t.found}/${t.faults}`.padStart(7)} ${percent(t.found, t.faults)} ${String(t.warnings).padStart(8)}`;
+  const header = (what: string) =>
+    `${what.padEnd(48)} ${'errors'.padStart(7)} precision  ${'faults'.padStart(7)} recall warnings`;
   console.log(
     [
-      `${'repository'.padEnd(48)} ${'errors'.padStart(7)} precision  ${'faults'.padStart(7)} recall`,
-      ...rows.map(([name, t]) => line(name, t)),
+      header('repository'),
+      ...[...byRepository].map(([name, t]) => line(name, t)),
       line('all', total),
+      '',
+      header('rule'),
+      ...[...byRule].sort(([a], [b]) => a.localeCompare(b)).map(([name, t]) => line(name, t)),
     ].join('\n'),
   );
-  expect(rows.length).toBe(Object.keys(labels).length);
+  expect(byRepository.size).toBe(Object.keys(labels).length);
   expect(ratio(total.trueErrors, total.errors)).toBeGreaterThanOrEqual(MIN_PRECISION);
   expect(ratio(total.found, total.faults)).toBeGreaterThanOrEqual(MIN_RECALL);
 });
