@@ -55,6 +55,13 @@ export function describe(ref: Pick<ObjectRef, 'kind' | 'name' | 'namespace'>): s
   return `${ref.kind} ${ref.namespace === undefined ? '' : `${ref.namespace}/`}${ref.name}`;
 }
 
+/** A label selector as messages write it: `app=greeter, tier=api`. */
+export function describeSelector(selector: Readonly<Record<string, string>>): string {
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
 /** The severity of a "not in the input" finding: an error, unless the input is partial. */
 export function absentSeverity(context: CheckContext): Severity {
   return context.partial ? 'warning' : 'error';

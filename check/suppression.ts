@@ -46,7 +46,8 @@ export function objectIgnores(graph: Graph, ref: ObjectRef): { rules: string[]; 
   };
 }
 
-const objectPattern = (object: string) =>
+/** An object pattern (`Kind namespace/name`, `*` for any characters) as a regular expression. */
+export const objectPattern = (object: string): RegExp =>
   new RegExp(`^${object.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
 
 /** Splits findings into those reported and those a reasoned suppression covers. */

@@ -25,6 +25,7 @@ import type { KubeObject } from '../input';
 export type { ClientCall, TargetScheme } from './clients';
 export { parseTarget, PER_CALL_POLICIES, serviceName } from './clients';
 export type { IstioGatewayNode, PlatformGateway } from './gateways';
+export { WELL_KNOWN_GATEWAYS } from './gateways';
 export type { NamespaceNode, PodMesh } from './mesh';
 export { inCallBalancingMesh, ISTIO_USE_WAYPOINT } from './mesh';
 export type { ObjectRef } from './objects';

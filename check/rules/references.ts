@@ -3,8 +3,8 @@
  * Istio Gateway selects, and the namespace a gateway's TLS Secret must be in. With `--partial` (the input is not
  * the whole cluster) "not in the input" is a warning.
  */
-import { absentSeverity, describe, type Finding, type Rule } from '../findings';
-import { selects, servicePort } from '../graph';
+import { absentSeverity, describe, describeSelector, type Finding, type Rule } from '../findings';
+import { selects, servicePort, WELL_KNOWN_GATEWAYS } from '../graph';
 
 const ROUTE_KINDS = 'VirtualService, DestinationRule, GRPCRoute, HTTPRoute, Ingress';
 
@@ -114,11 +114,7 @@ export const gatewayWorkloadRule: Rule = {
         severity: absentSeverity(context),
         object: gateway.ref,
         path: 'spec.selector',
-        message: `selector ${Object.entries(gateway.selector)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(
-            ', ',
-          )} matches no pod template in the input, nor the gateways Istio installs by default (istio=ingressgateway, istio=egressgateway), an IstioOperator or a Helm release of Istio's gateway chart in the input would run`,
+        message: `selector ${describeSelector(gateway.selector)} matches no pod template in the input, and no gateway the platform installs: not Istio's defaults (${WELL_KNOWN_GATEWAYS.map((g) => describeSelector(g.labels)).join('; ')}), nor one an IstioOperator or a Helm release of Istio's gateway chart in the input declares`,
         fix: 'correct the selector to the labels of the gateway pods that run in the cluster, or add what installs them (the gateway Deployment, the IstioOperator entry under spec.components.ingressGateways, or the Helm release of the gateway chart); if the platform installs it outside this input, check with --partial',
         related: [],
       }));

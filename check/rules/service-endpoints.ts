@@ -2,7 +2,7 @@
  * Services with no endpoints for what they promise: a selector that matches no pod template, and a named targetPort
  * that no container of the selected pods declares. Either way every gRPC call to them fails with UNAVAILABLE.
  */
-import { absentSeverity, describe, type Finding, type Rule } from '../findings';
+import { absentSeverity, describe, describeSelector, type Finding, type Rule } from '../findings';
 import { targetOf } from '../graph';
 
 export const selectsNothingRule: Rule = {
@@ -20,11 +20,7 @@ export const selectsNothingRule: Rule = {
         severity: absentSeverity(context),
         object: service.ref,
         path: 'spec.selector',
-        message: `selector ${Object.entries(service.selector)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(
-            ', ',
-          )} matches no pod template in namespace ${service.namespace} of the input: the Service has no endpoints`,
+        message: `selector ${describeSelector(service.selector)} matches no pod template in namespace ${service.namespace} of the input: the Service has no endpoints`,
         fix: 'make the selector the labels of the pod template that serves it (spec.template.metadata.labels), or add that workload; if an operator creates the pods outside this input, check with --partial',
         related: [],
       }));

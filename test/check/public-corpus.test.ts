@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { objectPattern } from '../../check/suppression';
 import { runCheck, type JsonFinding } from './run';
 
 const PUBLIC = path.join(__dirname, 'public');
@@ -54,10 +55,8 @@ const labels = readJson<{ repositories: Record<string, InputSet[]> }>('labels.js
 
 const objectName = (f: JsonFinding) =>
   `${f.object.kind} ${f.object.namespace === undefined ? '' : `${f.object.namespace}/`}${f.object.name}`;
-const pattern = (object: string) =>
-  new RegExp(`^${object.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
 const matches = (label: Pick<Label, 'rule' | 'object'>, f: JsonFinding) =>
-  (label.rule === '*' || label.rule === f.rule) && pattern(label.object).test(objectName(f));
+  (label.rule === '*' || label.rule === f.rule) && objectPattern(label.object).test(objectName(f));
 const show = (f: JsonFinding) => `${f.severity} ${f.rule} on ${objectName(f)}: ${f.message}`;
 
 interface Tally {
