@@ -33,7 +33,6 @@ const PAGES = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).map((file) =
   file.endsWith('.md'),
 );
 const STRATEGIES_PAGE = 'docs/strategies.md';
-const steps = (script: string) => parseShell(script);
 const npmRun = (text: string): NpmRun => {
   const [run] = npmRuns(`\`${text}\``);
   return run;
@@ -149,7 +148,7 @@ describe('checkSteps on a model of a fresh cluster', () => {
   test('passes the steps in an order that works', () => {
     expect(
       checkSteps(
-        steps(
+        parseShell(
           [
             ...nginx,
             'kubectl apply -f dist/docker-desktop/nginx-ingress/0000-namespace.k8s.yaml',
@@ -164,14 +163,14 @@ describe('checkSteps on a model of a fresh cluster', () => {
   test('fails a Secret created before its namespace', () => {
     expect(
       checkSteps(
-        steps([...nginx, secret('testing'), 'kubectl apply -f dist/docker-desktop/nginx-ingress/'].join('\n')),
+        parseShell([...nginx, secret('testing'), 'kubectl apply -f dist/docker-desktop/nginx-ingress/'].join('\n')),
       ),
     ).toEqual([`${secret('testing')}: namespace testing is used before a step creates it`]);
   });
 
   test('fails a Secret in the wrong namespace: the one read is missing, the one made is read by nothing', () => {
     const problems = checkSteps(
-      steps(
+      parseShell(
         [
           'istioctl install --set profile=minimal --set components.cni.enabled=true -y',
           'kubectl create namespace testing',
@@ -188,7 +187,7 @@ describe('checkSteps on a model of a fresh cluster', () => {
   });
 
   test("fails a directory applied before the control plane that makes its objects' namespace", () => {
-    expect(checkSteps(steps([secret('istio-system'), 'kubectl apply -f dist/gke/istio-ilb/'].join('\n')))).toEqual(
+    expect(checkSteps(parseShell([secret('istio-system'), 'kubectl apply -f dist/gke/istio-ilb/'].join('\n')))).toEqual(
       expect.arrayContaining([
         `${secret('istio-system')}: namespace istio-system is used before a step creates it`,
         'kubectl apply -f dist/gke/istio-ilb/ (ServiceAccount greeter-gateway): namespace istio-system is used before a step creates it',
@@ -199,7 +198,7 @@ describe('checkSteps on a model of a fresh cluster', () => {
   test('fails a manifest URL nobody checked at its tag, and a dist/ path that does not exist', () => {
     expect(
       checkSteps(
-        steps(
+        parseShell(
           'kubectl apply -f https://raw.githubusercontent.com/kubernetes/ingress-nginx/main/deploy/static/provider/cloud/deploy.yaml\nkubectl apply -f dist/gke/no-such/',
         ),
       ),
@@ -224,7 +223,7 @@ describe('checkSteps on a model of a fresh cluster', () => {
 
   test("follows Argo CD's Applications from the root to the strategy they sync", () => {
     const root = 'kubectl apply -n argocd -k dist/argocd/docker-desktop/root/';
-    expect(checkSteps(steps(`kubectl create namespace argocd\n${root}`))).toEqual(
+    expect(checkSteps(parseShell(`kubectl create namespace argocd\n${root}`))).toEqual(
       expect.arrayContaining([
         `${root} (ServiceAccount greeter-gateway): namespace istio-system is used before a step creates it`,
         `${root}: Deployment istio-system/greeter-client reads Secret istio-system/grpc-example-com-tls, which no earlier step creates`,
@@ -232,7 +231,7 @@ describe('checkSteps on a model of a fresh cluster', () => {
     );
     const istio = 'istioctl install --set profile=minimal --set components.cni.enabled=true -y';
     expect(
-      checkSteps(steps([istio, secret('istio-system'), 'kubectl create namespace argocd', root].join('\n'))),
+      checkSteps(parseShell([istio, secret('istio-system'), 'kubectl create namespace argocd', root].join('\n'))),
     ).toEqual([]);
   });
 
@@ -263,13 +262,13 @@ describe('README and docs/', () => {
   });
 
   test("the README's steps, in order, work on a fresh cluster", () => {
-    expect(checkSteps(shellBlocks(read('README.md')).flatMap(steps))).toEqual([]);
+    expect(checkSteps(shellBlocks(read('README.md')).flatMap(parseShell))).toEqual([]);
   });
 
   test.each(PAGES.filter((page) => page !== 'README.md' && page !== STRATEGIES_PAGE))(
     "%s's steps, in order, work on a fresh cluster",
     (page) => {
-      expect(checkSteps(shellBlocks(read(page)).flatMap(steps))).toEqual([]);
+      expect(checkSteps(shellBlocks(read(page)).flatMap(parseShell))).toEqual([]);
     },
   );
 
@@ -277,7 +276,7 @@ describe('README and docs/', () => {
   test.each(strategySections.map((section) => [section.heading, section]))(
     'docs/strategies.md "%s": its steps, from a fresh cluster, work',
     (_, section) => {
-      expect(checkSteps(shellBlocks(section.text).flatMap(steps))).toEqual([]);
+      expect(checkSteps(shellBlocks(section.text).flatMap(parseShell))).toEqual([]);
     },
   );
 });
@@ -294,7 +293,7 @@ describe('every strategy in dist/ has an install-to-verify section in docs/strat
       const section = strategySections.find((s) => s.heading.includes(`(\`${strategy}\`)`));
       expect({ strategy, section: section?.heading }).toEqual({ strategy, section: expect.any(String) });
       const blocks = shellBlocks(section!.text);
-      const applied = blocks.flatMap(steps).flatMap((pipeline) => effectsOf(pipeline).applies);
+      const applied = blocks.flatMap(parseShell).flatMap((pipeline) => effectsOf(pipeline).applies);
       expect(applied.filter((p) => /^dist\/[^/]+\/([^/]+)\/?$/.exec(p)?.[1] === strategy)).not.toEqual([]);
 
       const objects = readManifestDir(path.join(ROOT, 'dist', env, strategy)).flatMap((file) => file.objects);
@@ -306,9 +305,9 @@ describe('every strategy in dist/ has an install-to-verify section in docs/strat
       const greeter = findObject(objects, 'Deployment', 'greeter');
       const verify = section!.text.slice(section!.text.indexOf('**Verify'));
       const lastBlock = shellBlocks(verify).at(-1) ?? '';
-      const lastCommand = steps(lastBlock).map(showPipeline).at(-1);
+      const lastCommand = parseShell(lastBlock).map(showPipeline).at(-1);
       const expected = clientSummaryCommand(client.metadata.namespace!, client.metadata.name, greeter.spec.replicas);
-      expect(lastCommand).toBe(steps(expected).map(showPipeline)[0]);
+      expect(lastCommand).toBe(parseShell(expected).map(showPipeline)[0]);
     },
   );
 
