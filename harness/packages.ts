@@ -343,4 +343,13 @@ export async function installConsumer(
   return installedPackages(path.join(dir, 'node_modules'));
 }
 
+/** The package names a built JavaScript file requires (bare specifiers only, `node:` builtins included). */
+export function requiredPackages(source: string): string[] {
+  // tsc writes imports as require("..."); a require() written in the source keeps its own quotes.
+  return [...source.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map(([, , specifier]) => {
+    const parts = specifier.split('/');
+    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  });
+}
+
 export { run as runCommand };

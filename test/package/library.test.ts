@@ -13,6 +13,7 @@ import { findObject, readManifestDir, validateAgainstSchemas, type KubeObject } 
 import {
   installConsumer,
   packWorkspace,
+  requiredPackages,
   runCommand as run,
   type LockEntry,
   type PackedPackage,
@@ -22,15 +23,6 @@ import {
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PEERS = ['cdk8s', 'constructs'];
-
-/** The package names a built JavaScript file requires (bare specifiers only). */
-function requiredPackages(source: string): string[] {
-  // tsc writes imports as require("..."); a require() written in the source keeps its own quotes.
-  return [...source.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map(([, , specifier]) => {
-    const parts = specifier.split('/');
-    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-  });
-}
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
