@@ -352,4 +352,30 @@ export function requiredPackages(source: string): string[] {
   });
 }
 
+/**
+ * Writes a consumer project's tsconfig.json for `files`: strict, with no skipLibCheck (so the packages' .d.ts are
+ * checked too), and node16 resolution, which reads a package's "exports" and its "types" condition as current
+ * projects do; `compilerOptions` adds to or overrides that.
+ */
+export function writeConsumerTsconfig(
+  dir: string,
+  files: readonly string[],
+  compilerOptions: Record<string, unknown> = {},
+): void {
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'node16',
+        moduleResolution: 'node16',
+        strict: true,
+        skipLibCheck: false,
+        ...compilerOptions,
+      },
+      files,
+    }),
+  );
+}
+
 export { run as runCommand };

@@ -18,6 +18,7 @@ import {
   type LockEntry,
   type PackedPackage,
   type PackageJson,
+  writeConsumerTsconfig,
 } from '../../harness/packages';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -99,23 +100,7 @@ beforeAll(async () => {
   packed = JSON.parse(readFileSync(path.join(installedDir, 'package.json'), 'utf8')) as PackageJson;
 
   writeFileSync(path.join(consumerDir, 'main.ts'), CONSUMER_MAIN);
-  writeFileSync(
-    path.join(consumerDir, 'tsconfig.json'),
-    JSON.stringify({
-      // node16 resolution reads the package's "exports" (and its "types" condition), as current projects do.
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'node16',
-        moduleResolution: 'node16',
-        lib: ['ES2022'],
-        types: [],
-        strict: true,
-        skipLibCheck: false,
-        outDir: 'build',
-      },
-      files: ['main.ts'],
-    }),
-  );
+  writeConsumerTsconfig(consumerDir, ['main.ts'], { lib: ['ES2022'], types: [], outDir: 'build' });
   await timed('tsc', () => run(process.execPath, [TSC, '-p', '.'], consumerDir));
   await timed('node main.js', () => run(process.execPath, ['build/main.js'], consumerDir));
   objects = readManifestDir(path.join(consumerDir, 'dist')).flatMap((file) => file.objects);

@@ -17,6 +17,7 @@ import {
   runCommand as run,
   type PackageJson,
   type PackedPackage,
+  writeConsumerTsconfig,
 } from '../../harness/packages';
 import { LoopbackPods } from '../../harness/pods';
 import { ROOT, startProcess, type RunningProcess } from '../../harness/processes';
@@ -138,23 +139,12 @@ describe('the packed resolver', () => {
   test('exports only its entry point, with declarations a strict TypeScript project compiles against', async () => {
     expect(Object.keys(packed.exports ?? {}).sort()).toEqual(['.', './package.json']);
     writeFileSync(path.join(consumerDir, 'client.ts'), CLIENT_TS);
-    writeFileSync(
-      path.join(consumerDir, 'tsconfig.json'),
-      JSON.stringify({
-        // node16 resolution reads the package's "exports" (and its "types" condition), as current projects do.
-        // Node's own types come from this repository: the consumer installs no @types/node, which grpc-js's need.
-        compilerOptions: {
-          module: 'node16',
-          moduleResolution: 'node16',
-          target: 'ES2022',
-          strict: true,
-          noEmit: true,
-          typeRoots: [path.join(ROOT, 'node_modules', '@types')],
-          types: ['node'],
-        },
-        files: ['client.ts'],
-      }),
-    );
+    // Node's own types come from this repository: the consumer installs no @types/node, which grpc-js's need.
+    writeConsumerTsconfig(consumerDir, ['client.ts'], {
+      noEmit: true,
+      typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+      types: ['node'],
+    });
     await run(process.execPath, [TSC, '-p', '.'], consumerDir);
   }, 120_000);
 });
