@@ -107,13 +107,17 @@ function contentKey(workspace: Workspace): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Runs `action` holding the packing lock (a directory: mkdir is atomic), across test workers and processes. */
-async function withPackLock<T>(action: () => Promise<T>): Promise<T> {
+/**
+ * Takes the packing lock (a directory: mkdir is atomic), across test workers and processes, and returns its release.
+ * Packing rebuilds a workspace's build/ and then deletes it (its prepack and postpack), so whatever else builds or
+ * runs from a build/ (the compiled app from resolver/build) holds the lock meanwhile.
+ */
+export async function acquirePackLock(): Promise<() => void> {
   mkdirSync(CACHE_DIR, { recursive: true });
   for (;;) {
     try {
       mkdirSync(LOCK_DIR);
-      break;
+      return () => rmSync(LOCK_DIR, { recursive: true, force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const age = Date.now() - (statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
@@ -121,10 +125,15 @@ async function withPackLock<T>(action: () => Promise<T>): Promise<T> {
       else await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+}
+
+/** Runs `action` holding the packing lock. */
+async function withPackLock<T>(action: () => Promise<T>): Promise<T> {
+  const release = await acquirePackLock();
   try {
     return await action();
   } finally {
-    rmSync(LOCK_DIR, { recursive: true, force: true });
+    release();
   }
 }
 
