@@ -6,7 +6,7 @@
  *
  * The data is upstream/ trimmed to what validation reads: CRDs and Kubernetes definitions as JSON, without their
  * `description` texts (most of their bytes, never read by validation) and without the CRD versions not served (an
- * object of such a version is refused by name, which needs only the versions served). test/validation/packed-data.test.ts
+ * object of such a version is refused by name, which needs only the versions served). test/check/validation/packed-data.test.ts
  * proves that validation against it gives the same results as against upstream/.
  *
  *   node -r ./scripts/register.js scripts/bundle-check.ts [OUT_DIR]    (default check/build)

@@ -136,7 +136,7 @@ function loadCoreSchemas(version: string, file: string): CoreSchemas {
 // CRD YAML as kubectl, controller-gen and Istio's generator write it (2-space indentation): `metadata.name` and
 // `spec.group` at indent 2, `spec.names.kind` at indent 4, `spec.versions` items at "  - ". Reading just these lines,
 // and parsing only the requested version's block without its descriptions (with js-yaml, several times faster than
-// the `yaml` package here), makes a CRD cost milliseconds; test/validation/data.test.ts checks the result against a
+// the `yaml` package here), makes a CRD cost milliseconds; test/check/validation/data.test.ts checks the result against a
 // full parse of every CRD.
 const NAME_LINE = /^ {2}name: *["']?([^"'\s]+)/m;
 const GROUP_LINE = /^ {2}group: *["']?([^"'\s]+)/m;
@@ -245,6 +245,16 @@ function withoutDescriptions(lines: readonly string[]): string[] {
     out.push(lines[i]);
   }
   return out;
+}
+
+/** The Kubernetes versions whose definitions the data directory holds, oldest first (`1.27.0`, `1.32.0`). */
+export function heldKubernetesVersions(dataDir: string = findDefaultDataDir()): string[] {
+  const versions = readdirSync(path.join(dataDir, 'schemas')).flatMap((file) => {
+    const match = /^k8s-v(\d+\.\d+\.\d+)-definitions\.json$/.exec(file);
+    return match ? [match[1]] : [];
+  });
+  const parts = (v: string) => v.split('.').map(Number);
+  return versions.sort((a, b) => parts(a).reduce((d, n, i) => d || n - parts(b)[i], 0));
 }
 
 const cache = new Map<string, SchemaData>();

@@ -4,8 +4,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { acquirePackLock } from '../../harness/packages';
 import { ROOT, listeningPort, startProcess, stopProcess } from '../../harness/processes';
 import { HANG_MS } from '../../harness/wait';
+
+// The client runs from resolver/build, which packing the resolver (test/package/resolver.test.ts) rebuilds and deletes.
+let releasePackLock: () => void;
+beforeAll(async () => {
+  releasePackLock = await acquirePackLock();
+}, 300_000); // a pack under way may take minutes on a busy machine
+afterAll(() => releasePackLock?.());
 
 test('the compiled server and client (the image entrypoints) talk to each other', async () => {
   execFileSync('npm', ['run', '--silent', 'build:app'], { cwd: ROOT, stdio: 'pipe' });

@@ -13,24 +13,17 @@ import { findObject, readManifestDir, validateAgainstSchemas, type KubeObject } 
 import {
   installConsumer,
   packWorkspace,
+  requiredPackages,
   runCommand as run,
   type LockEntry,
   type PackedPackage,
   type PackageJson,
+  writeConsumerTsconfig,
 } from '../../harness/packages';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PEERS = ['cdk8s', 'constructs'];
-
-/** The package names a built JavaScript file requires (bare specifiers only). */
-function requiredPackages(source: string): string[] {
-  // tsc writes imports as require("..."); a require() written in the source keeps its own quotes.
-  return [...source.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map(([, , specifier]) => {
-    const parts = specifier.split('/');
-    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-  });
-}
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -107,23 +100,7 @@ beforeAll(async () => {
   packed = JSON.parse(readFileSync(path.join(installedDir, 'package.json'), 'utf8')) as PackageJson;
 
   writeFileSync(path.join(consumerDir, 'main.ts'), CONSUMER_MAIN);
-  writeFileSync(
-    path.join(consumerDir, 'tsconfig.json'),
-    JSON.stringify({
-      // node16 resolution reads the package's "exports" (and its "types" condition), as current projects do.
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'node16',
-        moduleResolution: 'node16',
-        lib: ['ES2022'],
-        types: [],
-        strict: true,
-        skipLibCheck: false,
-        outDir: 'build',
-      },
-      files: ['main.ts'],
-    }),
-  );
+  writeConsumerTsconfig(consumerDir, ['main.ts'], { lib: ['ES2022'], types: [], outDir: 'build' });
   await timed('tsc', () => run(process.execPath, [TSC, '-p', '.'], consumerDir));
   await timed('node main.js', () => run(process.execPath, ['build/main.js'], consumerDir));
   objects = readManifestDir(path.join(consumerDir, 'dist')).flatMap((file) => file.objects);
