@@ -26,14 +26,14 @@ export type { ClientCall, TargetScheme } from './clients';
 export { parseTarget, PER_CALL_POLICIES, serviceName } from './clients';
 export type { IstioGatewayNode, PlatformGateway } from './gateways';
 export { WELL_KNOWN_GATEWAYS } from './gateways';
-export type { NamespaceNode, PodMesh } from './mesh';
+export type { NamespaceNode } from './mesh';
 export { inCallBalancingMesh, ISTIO_USE_WAYPOINT } from './mesh';
 export type { ObjectRef } from './objects';
 export type { RouteParent, RouteTarget } from './routes';
 export { INGRESS_NGINX_CONTROLLER } from './routes';
 export type { Backend, ServiceNode, ServicePortNode } from './services';
 export { backends, namesGrpc, selects, servicePort, targetOf } from './services';
-export type { ContainerNode, ContainerPort, PodTemplate, Scale, Workload } from './workloads';
+export type { ContainerNode, ContainerPort, PodMesh, PodTemplate, Scale, Workload } from './workloads';
 export { combinedScale, containerPortOf } from './workloads';
 
 /** Where a named Secret comes from: the Secret itself, or an object that writes it (cert-manager, external-secrets). */

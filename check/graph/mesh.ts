@@ -1,24 +1,11 @@
 /** Namespaces, and what proxies a pod's calls as far as the input shows: Istio (sidecar, ambient, proxyless) or Linkerd. */
 import type { ObjectRef } from './objects';
-import type { PodTemplate } from './workloads';
+import type { PodMesh, PodTemplate } from './workloads';
 
 export interface NamespaceNode {
   readonly ref: ObjectRef;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
-}
-
-/** What proxies a pod's outbound calls, as far as the input shows. */
-export interface PodMesh {
-  /**
-   * `istio-sidecar`: an Istio sidecar; `linkerd`: a Linkerd proxy; `istio-ambient`: ztunnel (L4 only);
-   * `istio-proxyless`: Istio's agent without Envoy, the app's gRPC library talking xDS itself; `none`.
-   */
-  readonly kind: 'istio-sidecar' | 'linkerd' | 'istio-ambient' | 'istio-proxyless' | 'none';
-  /** What decided it (a label, an annotation, a container), for messages. */
-  readonly because: string;
-  /** False when the pod's namespace is not in the input, so namespace-wide injection could not be seen. */
-  readonly known: boolean;
 }
 
 const ISTIO_INJECT = 'sidecar.istio.io/inject';

@@ -4,7 +4,6 @@
  */
 import type { KubeObject } from '../input';
 import { integer, list, portValue, record, strings, text, type Json } from './json';
-import type { PodMesh } from './mesh';
 import type { Found, ObjectRef } from './objects';
 
 export interface ContainerPort {
@@ -47,6 +46,19 @@ export interface Scale {
   /** `Infinity` for a DaemonSet (a pod per node). */
   readonly maxPods: number;
   readonly because: string;
+}
+
+/** What proxies a pod's outbound calls, as far as the input shows. */
+export interface PodMesh {
+  /**
+   * `istio-sidecar`: an Istio sidecar; `linkerd`: a Linkerd proxy; `istio-ambient`: ztunnel (L4 only);
+   * `istio-proxyless`: Istio's agent without Envoy, the app's gRPC library talking xDS itself; `none`.
+   */
+  readonly kind: 'istio-sidecar' | 'linkerd' | 'istio-ambient' | 'istio-proxyless' | 'none';
+  /** What decided it (a label, an annotation, a container), for messages. */
+  readonly because: string;
+  /** False when the pod's namespace is not in the input, so namespace-wide injection could not be seen. */
+  readonly known: boolean;
 }
 
 export interface Workload {
