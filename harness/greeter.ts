@@ -5,6 +5,7 @@ import { service as healthService } from 'grpc-health-check';
 import { defaultSettings } from '../app/config';
 import { memoryLogger } from '../app/log';
 import { GreeterServer, serverSettings, type ServerConfig } from '../app/server';
+import { HANG_MS } from './wait';
 
 /** The server's own defaults, on loopback with a free port. */
 export function testServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -35,7 +36,7 @@ export function healthClient(target: string): HealthClient {
 export function checkHealth(target: string, service: string): Promise<HealthStatus> {
   const client = healthClient(target);
   return new Promise<HealthStatus>((resolve, reject) =>
-    client.Check({ service }, { deadline: Date.now() + 5000 }, (error, reply) =>
+    client.Check({ service }, { deadline: Date.now() + HANG_MS }, (error, reply) =>
       error ? reject(error) : resolve(reply!.status),
     ),
   ).finally(() => client.close());
@@ -54,7 +55,7 @@ export function listServicesByReflection(target: string): Promise<string[]> {
     ServerReflectionInfo(options: grpc.CallOptions): grpc.ClientDuplexStream<object, Response>;
   };
   return new Promise<string[]>((resolve, reject) => {
-    const stream = client.ServerReflectionInfo({ deadline: Date.now() + 5000 });
+    const stream = client.ServerReflectionInfo({ deadline: Date.now() + HANG_MS });
     stream.on('data', (response: Response) => {
       resolve((response.list_services_response?.service ?? []).map((service) => service.name).sort());
       stream.end();

@@ -6,6 +6,7 @@ import { defaultSettings } from '../../app/config';
 import { makeCertificates } from '../../harness/certs';
 import { checkHealth, healthClient, listServicesByReflection, startTestServer } from '../../harness/greeter';
 import { startTcpBalancer } from '../../harness/tcp-balancer';
+import { HANG_MS } from '../../harness/wait';
 
 const clientDefaults = defaultSettings(clientSettings);
 const quietOutput = { info: () => undefined, error: () => undefined };
@@ -29,7 +30,7 @@ afterEach(async () => {
 function sayHello(client: GreeterClient, name: string) {
   return new Promise<{ message?: string; hostname?: string; error?: grpc.ServiceError }>((resolve) => {
     let hostname: string | undefined;
-    const call = client.SayHello({ name }, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (error, reply) =>
+    const call = client.SayHello({ name }, new grpc.Metadata(), { deadline: Date.now() + HANG_MS }, (error, reply) =>
       resolve(error ? { error } : { message: reply!.message, hostname }),
     );
     call.on('metadata', (md) => (hostname = String(md.get('hostname')[0])));
