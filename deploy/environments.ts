@@ -15,7 +15,7 @@ import {
   type ValidationSubject,
 } from '../lib/internal/validate';
 import { containerImage, isImageRepository } from '../lib/internal/workload';
-import type { StrategyName } from './strategy-names';
+import { STRATEGY_NAMES, type StrategyName } from './strategy-names';
 
 /**
  * The kind of LoadBalancer Service in front of the gateway pods:
@@ -89,17 +89,8 @@ export const ENVIRONMENTS = {
   gke: {
     ...WALKTHROUGH,
     name: 'gke',
-    strategies: [
-      'istio-ilb',
-      'nginx-ingress',
-      'linkerd',
-      'headless',
-      'gateway-api',
-      'endpoints',
-      'k8s-resolver',
-      'envoy-gateway',
-      'istio-proxyless',
-    ],
+    // Every strategy.
+    strategies: STRATEGY_NAMES,
     // Images are tagged with the version of the app package they are built from.
     images: { registry: 'gcr.io/my-project', tag: version, pullPolicy: 'IfNotPresent' },
     replicas: { greeter: 3, gateway: 2 },
