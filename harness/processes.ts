@@ -120,7 +120,7 @@ export async function startServerProcess(
 }
 
 /** SIGTERM to a process we started; SIGKILL if it is still there after timeoutMs. Resolves with how it ended. */
-export async function stopProcess(proc: RunningProcess, timeoutMs = 10_000): Promise<number | string> {
+export async function stopProcess(proc: RunningProcess, timeoutMs = HANG_MS): Promise<number | string> {
   if (proc.child.exitCode === null && proc.child.signalCode === null) {
     proc.child.kill('SIGTERM');
     const timer = setTimeout(() => {
