@@ -16,9 +16,9 @@ module.exports = {
   moduleNameMapper: Object.fromEntries(
     Object.entries(sourceEntries()).map(([name, entry]) => [`^${escape(name)}$`, entry]),
   ),
-  // Only catches a hang: tests wait for events, each wait bounded by harness/wait.ts HANG_MS (60 s), and a busy
-  // machine may make a test several times slower than a quiet one.
-  testTimeout: 120_000,
+  // Only catches a hang: tests wait for events, each wait bounded by harness/wait.ts HANG_MS (2 minutes), and a busy
+  // machine may make a test ten times slower than a quiet one.
+  testTimeout: 300_000,
   // Real servers and proxies on loopback: two workers match the two cores without starving them.
   maxWorkers: 2,
   testSequencer: '<rootDir>/scripts/jest-sequencer.js',

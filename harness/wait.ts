@@ -4,7 +4,7 @@
  */
 
 /** How long a test waits for an event before calling it a hang. */
-export const HANG_MS = 60_000;
+export const HANG_MS = 120_000;
 
 /** `promise`'s outcome, or a rejection naming `what` (read when it fails) if it has not settled within boundMs. */
 export function settles<T>(promise: Promise<T>, what: string | (() => string), boundMs = HANG_MS): Promise<T> {

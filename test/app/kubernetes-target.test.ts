@@ -11,6 +11,7 @@ import { ConfigError, defaultSettings } from '../../app/config';
 import { FakeKubeApi, writeKubeconfig } from '../../harness/fake-kube-api';
 import { startTestServer } from '../../harness/greeter';
 import { startTs, stopProcess } from '../../harness/processes';
+import { HANG_MS } from '../../harness/wait';
 
 test('a bad kubernetes target is a bad TARGET setting, before any channel exists', () => {
   const make = () =>
@@ -38,7 +39,9 @@ test('the CLI balances over the ready pods of the Service the API server lists',
       ports: [{ name: 'grpc', port: server.port, protocol: 'TCP' }],
     });
   }
-  const client = startTs('app/client.ts', ['--count', '100', '--interval-ms', '5', '--name', 'probe'], {
+  // The deadline only catches a hang: the first calls wait for the resolver's first list.
+  const deadline = ['--deadline-ms', String(HANG_MS)];
+  const client = startTs('app/client.ts', ['--count', '100', '--interval-ms', '5', '--name', 'probe', ...deadline], {
     TARGET: 'kubernetes:///greeter.testing:grpc',
     LB_POLICY: 'round_robin',
     KUBECONFIG: writeKubeconfig(dir, api.port),
@@ -53,4 +56,4 @@ test('the CLI balances over the ready pods of the Service the API server lists',
     await Promise.all(pods.map(({ server }) => server.shutdown('test done')));
     rmSync(dir, { recursive: true, force: true });
   }
-}, 60_000);
+});

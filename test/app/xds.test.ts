@@ -320,7 +320,7 @@ describe('xds:/// through the control plane', () => {
 
   test('channels in this process (harness/load.ts, as a benchmark drives them) reach the pods through useInThisProcess', async () => {
     plane.useInThisProcess();
-    const load = startLoad({ target: plane.target(LISTENER), concurrency: 4 });
+    const load = startLoad({ target: plane.target(LISTENER), concurrency: 4, deadlineMs: HANG_MS });
     try {
       await load.until((counts) => pods.names.slice(0, 3).every((pod) => (counts.byPod.get(pod) ?? 0) >= 20), HANG_MS);
     } finally {
