@@ -8,7 +8,8 @@ import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { greeterService } from '../app/proto';
 import { grpcMessage, openSayHello, parseSayHelloReply, type RawCallResult } from './raw-grpc';
-import { FRAME, connectRawH2, frame, goawayOf, isGoaway } from './raw-h2';
+import { ACK, FRAME, connectRawH2, frame, goawayOf, isGoaway, pingFrame, type H2Frame } from './raw-h2';
+import { HANG_MS } from './wait';
 
 export interface Random {
   /** In [0, 1). */
@@ -285,20 +286,23 @@ export async function runFuzzCases(port: number, cases: readonly FuzzCase[], par
   return run;
 }
 
+/** The payload of the PING that follows each connection's random frames: no random PING carries it. */
+const READ_MARK = Buffer.from('fuzz-end');
+
 /**
- * `connections` connections, `parallel` at a time, each sending the preface and random frames, then waiting up to
- * waitMs for the server to end it. Outcomes: `GOAWAY <code>`, `closed` (without GOAWAY) or `open`; plus how many
- * connections the server answered with its SETTINGS, which shows it read the preface.
+ * `connections` connections, `parallel` at a time, each sending the preface, random frames and then a PING, and
+ * waiting until the server has ended the connection or answered that PING: it answers frames in order (RFC 9113
+ * §6.7), so its ACK says it read the random frames and kept the connection. Outcomes: `GOAWAY <code>`, `closed`
+ * (without GOAWAY) or `open`; plus how many connections the server answered with its SETTINGS first, which shows it
+ * read the preface. A HEADERS frame without END_HEADERS makes the PING a protocol error (a CONTINUATION must come
+ * next), so such a connection ends with GOAWAY PROTOCOL_ERROR.
  */
-export async function runRandomFrames(
-  port: number,
-  seed: number,
-  connections: number,
-  { parallel = 50, waitMs = 200 } = {},
-) {
+export async function runRandomFrames(port: number, seed: number, connections: number, { parallel = 50 } = {}) {
   const random = seededRandom(seed);
   const outcomes = new Map<string, number>();
   let settingsFirst = 0;
+  const endsOrAnswers = (f: H2Frame) =>
+    isGoaway(f) || (f.type === FRAME.PING && (f.flags & ACK) === ACK && f.payload.equals(READ_MARK));
   for (let from = 0; from < connections; from += parallel) {
     // Drawn before connecting, so the bytes do not depend on which connection opens first.
     const payloads = Array.from({ length: Math.min(parallel, connections - from) }, () => randomFrames(random));
@@ -306,8 +310,8 @@ export async function runRandomFrames(
       payloads.map(async (bytes) => {
         const connection = await connectRawH2(port);
         try {
-          connection.send(bytes);
-          await Promise.race([connection.closed, connection.waitFor(isGoaway, waitMs).catch(() => undefined)]);
+          connection.send(bytes, pingFrame(READ_MARK));
+          await Promise.race([connection.closed, connection.waitFor(endsOrAnswers, HANG_MS)]);
           if (connection.frames[0]?.type === FRAME.SETTINGS) settingsFirst++;
           const goaway = connection.frames.find(isGoaway);
           const outcome = goaway ? `GOAWAY ${goawayOf(goaway).error}` : connection.isClosed() ? 'closed' : 'open';
