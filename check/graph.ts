@@ -5,7 +5,7 @@
  * through the small readers below and a field of the wrong type counts as absent (the schema check reports it).
  */
 import * as path from 'node:path';
-import { declaresGrpc, type DataPlane } from 'grpc-k8s-lb-common';
+import { declaresGrpc, ENVOY_GATEWAY_CONTROLLER, isGkeGatewayClass, type DataPlane } from 'grpc-k8s-lb-common';
 import type { KubeObject, ManifestObject, SourceLocation } from './input';
 
 /** An object of the input, as findings name it. */
@@ -521,7 +521,6 @@ const NGINX_BACKEND_PROTOCOL = 'nginx.ingress.kubernetes.io/backend-protocol';
 const INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 /** IngressClass `spec.controller` of ingress-nginx. */
 export const INGRESS_NGINX_CONTROLLER = 'k8s.io/ingress-nginx';
-const ENVOY_GATEWAY_CONTROLLER = 'gateway.envoyproxy.io/gatewayclass-controller';
 const ISTIO_GATEWAY_CONTROLLER = 'istio.io/gateway-controller';
 
 /** Builds the graph of `input`. */
@@ -812,6 +811,8 @@ function gatewayApiRoutes(
         if (controller === ISTIO_GATEWAY_CONTROLLER || (controller === undefined && className === 'istio'))
           return 'istio-gateway';
         if (controller === ENVOY_GATEWAY_CONTROLLER) return 'envoy-gateway';
+        // GKE creates its GatewayClasses itself: manifests name them only.
+        if (isGkeGatewayClass(className)) return 'gke-gateway';
         return 'gateway-api';
       })
       .at(0);

@@ -20,7 +20,12 @@ export type DataPlane =
   /** Envoy Gateway forwarding a GRPCRoute or an HTTPRoute (see `PortHandlingContext.route`) to the Service. */
   | 'envoy-gateway'
   /** Any other Gateway API implementation forwarding a route to the Service (only the core of GEP-1911). */
-  | 'gateway-api';
+  | 'gateway-api'
+  // Ambient waypoints and GKE's gateway classes: rows in the block at the end of DATA_PLANES.
+  /** An Istio ambient waypoint (a Gateway of class `istio-waypoint` that the Service is bound to). */
+  | 'istio-waypoint'
+  /** A GKE gateway class (`gke-l7-…`: a Google Cloud Application Load Balancer) forwarding an HTTPRoute to the Service. */
+  | 'gke-gateway';
 
 /**
  * How a data plane carries the traffic to one Service port:
@@ -143,6 +148,12 @@ function nginxHandling(context: PortHandlingContext): PortHandling {
   return backend === 'GRPC' || backend === 'GRPCS' ? 'http2' : 'http1';
 }
 
+/**
+ * The controller name Envoy Gateway manages GatewayClasses for unless configured otherwise (envoyproxy/gateway v1.9.0
+ * api/v1alpha1/envoygateway_types.go GatewayControllerName).
+ */
+export const ENVOY_GATEWAY_CONTROLLER = 'gateway.envoyproxy.io/gatewayclass-controller';
+
 // Envoy Gateway v1.9.0 internal/gatewayapi/route.go: inspectAppProtocolByRouteKind makes every GRPCRoute backend
 // gRPC (HTTP/2) whatever the Service says; for an HTTPRoute, resolveBackendProtocol makes `kubernetes.io/h2c` and
 // `gateway.envoyproxy.io/h2c` HTTP/2 and `grpc` gRPC, and any other value keeps HTTP/1.1.
@@ -152,6 +163,54 @@ function envoyGatewayHandling(port: ServicePortProtocol, context: PortHandlingCo
   if (context.route === 'GRPCRoute') return 'http2';
   return port.appProtocol !== undefined && ENVOY_GATEWAY_HTTP2.has(port.appProtocol) ? 'http2' : 'http1';
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ambient waypoints and GKE's gateway classes.
+
+/**
+ * A GKE gateway class reads the Service port's appProtocol as its backend service's protocol: `HTTP2` is HTTP/2
+ * over TLS to the pods (the load balancer does not verify their certificate), `HTTPS` HTTP/1.1 over TLS, anything
+ * else HTTP/1.1 (https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls). There is
+ * no cleartext HTTP/2: every conformance report GKE published lists `HTTPRouteBackendProtocolH2C` (appProtocol
+ * `kubernetes.io/h2c`) as unsupported (kubernetes-sigs/gateway-api v1.6.1 conformance/reports/v1.1.0/gke-gateway/
+ * standard-1.30.3-rilb-report.yaml for gke-l7-rilb, through v1.5/gke-gateway/v1.5.0-gke-report.yaml, GKE 1.35.2).
+ */
+const GKE_GATEWAY_APP_PROTOCOLS: Readonly<Record<string, PortHandling>> = { HTTP2: 'http2' };
+/** The GatewayClasses of GKE's Gateway controller, all named so (https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities). */
+const GKE_GATEWAY_CLASS_PREFIX = 'gke-l7-';
+
+/** True when `className` is one of GKE's GatewayClasses. */
+export function isGkeGatewayClass(className: string): boolean {
+  return className.startsWith(GKE_GATEWAY_CLASS_PREFIX);
+}
+
+/** The appProtocols GKE's load balancer speaks TLS to the pods with. */
+const GKE_GATEWAY_TLS_APP_PROTOCOLS = new Set(['HTTP2', 'HTTPS']);
+
+/** True when `plane` speaks TLS to the pods behind `port`, so they must serve it there. */
+export function tlsToPods(plane: DataPlane, port: Pick<ServicePortProtocol, 'appProtocol'>): boolean {
+  return (
+    plane === 'gke-gateway' && port.appProtocol !== undefined && GKE_GATEWAY_TLS_APP_PROTOCOLS.has(port.appProtocol)
+  );
+}
+
+/** The rows of the data planes above. */
+const AMBIENT_AND_GKE_DATA_PLANES = {
+  'istio-waypoint': {
+    // A waypoint is Envoy with the sidecar's protocol selection: it sniffs an undeclared port
+    // (pilot/pkg/networking/core/listener_waypoint.go, the protocol detector for IsUnsupported ports) and forwards
+    // with the client's protocol (cluster_builder.go setUpstreamProtocol: use_downstream_protocol for waypoints).
+    handling: (port: ServicePortProtocol) => istioHandling(port, false),
+    source:
+      'istio/istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol, pilot/pkg/networking/core/listener_waypoint.go and cluster_builder.go setUpstreamProtocol',
+  },
+  'gke-gateway': {
+    handling: (port: ServicePortProtocol): PortHandling =>
+      (port.appProtocol === undefined ? undefined : GKE_GATEWAY_APP_PROTOCOLS[port.appProtocol]) ?? 'http1',
+    source:
+      'https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls; kubernetes-sigs/gateway-api v1.6.1 conformance/reports/*/gke-gateway (HTTPRouteBackendProtocolH2C unsupported)',
+  },
+} as const;
 
 /** One row per data plane: how it reads a port, and where that was read. */
 const DATA_PLANES: Record<
@@ -195,6 +254,7 @@ const DATA_PLANES: Record<
     handling: (port) => (port.appProtocol === GATEWAY_API_H2C ? 'http2' : 'http1'),
     source: 'kubernetes-sigs/gateway-api v1.6.1 geps/gep-1911/index.md (Backend Protocol Selection)',
   },
+  ...AMBIENT_AND_GKE_DATA_PLANES,
 };
 
 /** True when a data plane handling a port so balances each gRPC call on its own. */
@@ -236,20 +296,33 @@ export function declaresGrpc(port: Pick<ServicePortProtocol, 'name' | 'appProtoc
   });
 }
 
-/** The data planes a sidecar mesh puts in front of a namespace's Services (its sidecars, and its gateways for Istio). */
-export function meshDataPlanes(mesh: 'istio' | 'linkerd' | 'none' | undefined): DataPlane[] {
+/**
+ * The mesh of a namespace: Istio with sidecars, Istio ambient (ztunnel on every node, waypoints for L7), Linkerd, or
+ * none.
+ */
+export type Mesh = 'istio' | 'istio-ambient' | 'linkerd' | 'none';
+
+/**
+ * The data planes a mesh puts in front of a namespace's Services: its sidecars or, in ambient, the waypoint the
+ * Service is bound to (ztunnel alone is L4), and Istio's gateways, which reach ambient pods too. For Linkerd, the
+ * versions this project renders for: 2.18 and later (2.16 and 2.17 crash beside Gateway API v1.6.1, see
+ * docs/control-planes.md; `linkerdDataPlane` still reads their manifests).
+ */
+export function meshDataPlanes(mesh: Mesh | undefined): DataPlane[] {
   if (mesh === 'istio') return ['istio-sidecar', 'istio-gateway'];
-  if (mesh === 'linkerd') return ['linkerd-2.16', 'linkerd-2.18'];
+  if (mesh === 'istio-ambient') return ['istio-waypoint', 'istio-gateway'];
+  if (mesh === 'linkerd') return ['linkerd-2.18'];
   return [];
 }
 
 // What a construct writes, in order of preference: Istio's own `grpc` (its telemetry then knows the calls are
-// gRPC), else the one standard value.
-const APP_PROTOCOL_PREFERENCE = ['grpc', GATEWAY_API_H2C] as const;
+// gRPC), else the one standard value, else GKE's HTTP/2 over TLS (the pods must serve TLS: see tlsToPods).
+const APP_PROTOCOL_PREFERENCE = ['grpc', GATEWAY_API_H2C, 'HTTP2'] as const;
 
 /**
  * The appProtocol a gRPC Service port should declare so that every one of `planes` balances each call:
- * `grpc` where all of them read it so, else `kubernetes.io/h2c` (Linkerd ≥ 2.18 carries `grpc` as opaque TCP).
+ * `grpc` where all of them read it so, else `kubernetes.io/h2c` (Linkerd ≥ 2.18 carries `grpc` as opaque TCP), else
+ * `HTTP2` (GKE's gateway classes, which speak HTTP/2 to pods only over TLS).
  */
 export function grpcAppProtocol(planes: readonly DataPlane[]): string {
   const chosen = APP_PROTOCOL_PREFERENCE.find((appProtocol) =>
@@ -262,14 +335,15 @@ export function grpcAppProtocol(planes: readonly DataPlane[]): string {
 }
 
 /**
- * The front doors that may forward calls to a Service besides its mesh's own data planes. An Istio namespace is
+ * The front doors that may forward calls to a Service besides its mesh's own data planes. An Istio namespace (sidecar
+ * or ambient) is
  * fronted by Istio's gateways, Envoy Gateway or ingress-nginx, which all read Istio's `grpc` as HTTP/2 (or read no
  * appProtocol); another GEP-1911-only gateway there is outside the mesh (plaintext only in PERMISSIVE mode), and its
  * users set `kubernetes.io/h2c` themselves (`GrpcAppProps.appProtocol`), which Istio reads as HTTP2 too.
  */
-function frontDoors(mesh: 'istio' | 'linkerd' | 'none' | undefined): DataPlane[] {
+function frontDoors(mesh: Mesh | undefined): DataPlane[] {
   const gateways: DataPlane[] = ['istio-gateway', 'envoy-gateway', 'ingress-nginx'];
-  return mesh === 'istio' ? gateways : [...gateways, 'gateway-api'];
+  return mesh === 'istio' || mesh === 'istio-ambient' ? gateways : [...gateways, 'gateway-api'];
 }
 
 /**
@@ -279,6 +353,6 @@ function frontDoors(mesh: 'istio' | 'linkerd' | 'none' | undefined): DataPlane[]
  * BuildDefaultHTTPInboundRoute), `kubernetes.io/h2c` elsewhere (Linkerd ≥ 2.18 and GEP-1911). ESPv2 reads none: its
  * `--backend=grpc://` scheme decides (GoogleCloudPlatform/esp-v2 v2.55.7 src/go/util/url_util.go ParseBackendProtocol).
  */
-export function serviceGrpcAppProtocol(mesh: 'istio' | 'linkerd' | 'none' | undefined): string {
+export function serviceGrpcAppProtocol(mesh: Mesh | undefined): string {
   return grpcAppProtocol([...meshDataPlanes(mesh), ...frontDoors(mesh)]);
 }

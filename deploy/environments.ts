@@ -99,6 +99,8 @@ export const ENVIRONMENTS = {
       'k8s-resolver',
       'envoy-gateway',
       'istio-proxyless',
+      'istio-ambient',
+      'gke-gateway',
     ],
     // Images are tagged with the version of the app package they are built from.
     images: { registry: 'gcr.io/my-project', tag: version, pullPolicy: 'IfNotPresent' },
@@ -113,7 +115,7 @@ export const ENVIRONMENTS = {
   'docker-desktop': {
     ...WALKTHROUGH,
     name: 'docker-desktop',
-    // Cloud Endpoints needs Google Cloud's Service Management and Service Control.
+    // Cloud Endpoints needs Google Cloud's Service Management and Service Control; GKE's Gateway, GKE.
     strategies: [
       'istio-ilb',
       'nginx-ingress',
@@ -123,6 +125,7 @@ export const ENVIRONMENTS = {
       'k8s-resolver',
       'envoy-gateway',
       'istio-proxyless',
+      'istio-ambient',
     ],
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },

@@ -1,9 +1,9 @@
-import { Duration } from 'cdk8s';
+import { Duration, JsonPatch } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { GREETER_DEFAULT_PORT, SERVER_ENV } from '../app/settings';
 import type { ContainerImage, ContainerResources } from '../lib/container';
 import { GrpcApp } from '../lib/grpc-app';
-import { milliseconds, quantity } from '../lib/internal/validate';
+import { dnsSubdomain, invalidProp, milliseconds, port as validPort, quantity } from '../lib/internal/validate';
 import { parseQuantity } from 'grpc-k8s-lb-common';
 import type { INamespace } from '../lib/namespace';
 
@@ -68,7 +68,31 @@ export interface GreeterAppProps {
    * @default false
    */
   readonly reflection?: boolean;
+  /**
+   * The Service port's appProtocol (see `GrpcAppProps.appProtocol`).
+   * @default - from the namespace's mesh
+   */
+  readonly appProtocol?: string;
+  /**
+   * Serve TLS on the gRPC port with the certificate and key of a `kubernetes.io/tls` Secret (the server's
+   * `TLS_CERT_FILE` and `TLS_KEY_FILE`), for a load balancer that speaks HTTP/2 to the pods only over TLS (GKE's
+   * Gateway, appProtocol `HTTP2`); and without TLS on `plaintextPort`, where the kubelet's gRPC probes and the load
+   * balancer's gRPC health check call, since neither speaks TLS.
+   * @default - no TLS
+   */
+  readonly tls?: {
+    /** The Secret, in the greeter's namespace. */
+    readonly secretName: string;
+    /**
+     * The port served without TLS (the server's `PLAINTEXT_PORT`).
+     * @default - the gRPC port + 1
+     */
+    readonly plaintextPort?: number;
+  };
 }
+
+/** Where the greeter's pods mount the TLS Secret of `GreeterAppProps.tls`. */
+const TLS_DIRECTORY = '/etc/greeter-tls';
 
 /**
  * Node's V8 heap for a container memory limit: half of it, so that V8 collects garbage long before the limit (it
@@ -86,6 +110,9 @@ function heapMiBFor(memoryLimit: string): number {
  * from the environment (port, pod name for its replies, drain time, max connection age).
  */
 export class GreeterApp extends GrpcApp {
+  /** The port the pods serve without TLS beside the TLS one, with `tls`. */
+  readonly plaintextPort?: number;
+
   constructor(scope: Construct, id: string, props: GreeterAppProps) {
     const port = props.port ?? GREETER_DEFAULT_PORT;
     const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
@@ -101,6 +128,15 @@ export class GreeterApp extends GrpcApp {
       props.maxConnectionAge === undefined
         ? undefined
         : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+    const tls =
+      props.tls === undefined
+        ? undefined
+        : {
+            secretName: dnsSubdomain(subject, 'tls.secretName', props.tls.secretName),
+            plaintextPort: validPort(subject, 'tls.plaintextPort', props.tls.plaintextPort ?? port + 1),
+          };
+    if (tls !== undefined && tls.plaintextPort === port)
+      throw invalidProp(subject, 'tls.plaintextPort', tls.plaintextPort, `a port other than the gRPC port ${port}`);
     super(scope, id, {
       namespace: props.namespace,
       name: props.name ?? 'greeter',
@@ -114,6 +150,8 @@ export class GreeterApp extends GrpcApp {
       resources,
       drainTime: shutdownGrace,
       terminationMargin: props.terminationMargin ?? Duration.seconds(10),
+      appProtocol: props.appProtocol,
+      healthPort: tls?.plaintextPort,
       env: [
         { name: SERVER_ENV.port, value: String(port) },
         { name: SERVER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -123,7 +161,24 @@ export class GreeterApp extends GrpcApp {
           : [{ name: SERVER_ENV.maxConnectionAgeMs, value: String(maxConnectionAgeMs) }]),
         { name: SERVER_ENV.reflection, value: String(props.reflection ?? false) },
         { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMiBFor(memoryLimit)}` },
+        ...(tls === undefined
+          ? []
+          : [
+              { name: SERVER_ENV.tlsCertFile, value: `${TLS_DIRECTORY}/tls.crt` },
+              { name: SERVER_ENV.tlsKeyFile, value: `${TLS_DIRECTORY}/tls.key` },
+              { name: SERVER_ENV.plaintextPort, value: String(tls.plaintextPort) },
+            ]),
       ],
     });
+    this.plaintextPort = tls?.plaintextPort;
+    if (tls !== undefined) {
+      // GrpcApp takes no volumes: the Secret is mounted read-only into the server container by patch.
+      this.deployment.addJsonPatch(
+        JsonPatch.add('/spec/template/spec/volumes', [{ name: 'tls', secret: { secretName: tls.secretName } }]),
+        JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', [
+          { name: 'tls', mountPath: TLS_DIRECTORY, readOnly: true },
+        ]),
+      );
+    }
   }
 }

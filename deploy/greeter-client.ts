@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CLIENT_ENV } from '../app/settings';
 import type { ContainerImage, ContainerResources } from '../lib/container';
+import type { MeshIdentity } from '../lib/grpc-backend';
 import type { IGrpcEndpoint } from '../lib/grpc-endpoint';
 import { dnsLabel, integerIn, milliseconds, type ValidationSubject } from '../lib/internal/validate';
 import {
@@ -14,6 +15,20 @@ import {
   workloadLabels,
 } from '../lib/internal/workload';
 import type { INamespace } from '../lib/namespace';
+
+/** The ServiceAccount Kubernetes creates in every namespace, which pods that name none run as. */
+const DEFAULT_SERVICE_ACCOUNT = 'default';
+
+/**
+ * The mesh identity of the client of `endpoint` (its namespace's `default` ServiceAccount unless the endpoint names
+ * one), for policies that admit it before it is rendered.
+ */
+export function greeterClientIdentity(endpoint: IGrpcEndpoint): MeshIdentity {
+  return {
+    namespace: endpoint.clientNamespace,
+    serviceAccountName: endpoint.clientServiceAccountName ?? DEFAULT_SERVICE_ACCOUNT,
+  };
+}
 
 export interface GreeterClientProps {
   /**

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { GATEWAY_API_GROUP } from './grpc-gateway';
+import { serviceReference } from './internal/gateway-api';
 import { portHandling } from 'grpc-k8s-lb-common';
 import { dnsSubdomain, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './internal/validate';
 
@@ -123,7 +124,7 @@ export class LinkerdGrpcPolicy extends Construct {
     };
     // Linkerd reads a parent or backend group of "" or "core" alike as the core group, and needs the kind
     // (policy-controller/k8s/api/src/policy.rs targets_kind, version-2.16 to version-2.20).
-    const service = { group: '', kind: 'Service', name: backend.serviceName, port: backend.port };
+    const service = serviceReference(backend);
     // A Service parent makes this an outbound (GAMMA) route: it applies to calls to the Service, from any client.
     const spec: gw.GrpcRouteSpec = { parentRefs: [service], rules: [{ backendRefs: [service] }] };
     this.route = new ApiObject(this, 'Resource', {

@@ -316,8 +316,8 @@ const DATA_PLANES: Record<
 > = {
   'istio-ilb': { planes: ['istio-gateway', 'istio-sidecar'] },
   'gateway-api': { planes: ['istio-gateway', 'istio-sidecar'] },
-  // Both generations of Linkerd proxy: 2.16/2.17 detect, 2.18+ read appProtocol.
-  linkerd: { planes: ['linkerd-2.16', 'linkerd-2.18'] },
+  // Linkerd 2.18 and later (2.16 and 2.17 crash beside the Gateway API v1.6.1 CRDs: docs/control-planes.md).
+  linkerd: { planes: ['linkerd-2.18'] },
   'nginx-ingress': { planes: ['ingress-nginx'], context: (o) => ({ nginxBackendProtocol: ingressBackendProtocol(o) }) },
   endpoints: { planes: ['istio-gateway'] },
   // Checked with HTTPRoute semantics too, the stricter reading: the Service would serve one as well.
@@ -327,6 +327,10 @@ const DATA_PLANES: Record<
   'k8s-resolver': { planes: [] },
   // grpc-js balances over the endpoints istiod sends it over xDS; no proxy reads the Service port.
   'istio-proxyless': { planes: [] },
+  // The in-cluster client's calls go through the waypoint; outside callers' through the `istio` gateway, then the
+  // waypoint (istio.io/ingress-use-waypoint).
+  'istio-ambient': { planes: ['istio-waypoint', 'istio-gateway'] },
+  'gke-gateway': { planes: ['gke-gateway'] },
 };
 
 const serviceCases = Object.values(ENVIRONMENTS).flatMap((env) =>

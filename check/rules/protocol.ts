@@ -45,6 +45,8 @@ const PLANE_NAMES: Record<DataPlane, string> = {
   'ingress-nginx': 'ingress-nginx',
   'envoy-gateway': 'Envoy Gateway',
   'gateway-api': 'a Gateway API implementation',
+  'istio-waypoint': 'an Istio ambient waypoint',
+  'gke-gateway': "GKE's Gateway (a Google Cloud Application Load Balancer)",
 };
 
 const HANDLING_TEXT: Record<Exclude<PortHandling, 'http2'>, string> = {

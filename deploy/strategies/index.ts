@@ -7,7 +7,9 @@ import { STRATEGY_NAMES } from '../strategy';
 import { endpoints } from './endpoints';
 import { envoyGateway } from './envoy-gateway';
 import { gatewayApi } from './gateway-api';
+import { gkeGateway } from './gke-gateway';
 import { headless } from './headless';
+import { istioAmbient } from './istio-ambient';
 import { istioIlb } from './istio-ilb';
 import { istioProxyless } from './istio-proxyless';
 import { k8sResolver } from './k8s-resolver';
@@ -24,6 +26,8 @@ export const STRATEGIES: Record<StrategyName, Strategy> = {
   'k8s-resolver': k8sResolver,
   'envoy-gateway': envoyGateway,
   'istio-proxyless': istioProxyless,
+  'istio-ambient': istioAmbient,
+  'gke-gateway': gkeGateway,
 };
 
 /** The strategies an environment picks, or an error naming the environment, the entry and the value. */
