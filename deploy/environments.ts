@@ -34,6 +34,22 @@ export type TlsSource =
 
 const TLS_SOURCES: readonly TlsSource[] = ['kubectl-secret', 'cert-manager'];
 
+/**
+ * A cluster that runs one strategy of an environment, with its own Argo CD: its root and Applications go to
+ * `dist/argocd/<name>/`.
+ */
+export interface ArgoCdCluster {
+  /** Directory under `dist/argocd/` and suffix of its Application's name, unique across environments. */
+  readonly name: string;
+  /** One of the environment's `strategies`. */
+  readonly strategy: StrategyName;
+  /**
+   * The cluster, by API server URL as its Argo CD knows it: `https://kubernetes.default.svc` when Argo CD runs in
+   * that cluster (one Argo CD per cluster).
+   */
+  readonly destinationServer: string;
+}
+
 export interface EnvironmentConfig {
   /** Directory under `dist/`, and what `npm run synth -- <name>` and `npm run certs -- <name>` take. */
   readonly name: string;
@@ -71,6 +87,12 @@ export interface EnvironmentConfig {
      * `https://kubernetes.default.svc` when Argo CD runs in that cluster (one Argo CD per cluster).
      */
     readonly destinationServer: string;
+    /**
+     * More clusters of the environment, each running another of its strategies (Istio in ambient mode, say, is a
+     * cluster-wide install), each with its own root.
+     * @default - none
+     */
+    readonly moreClusters?: readonly ArgoCdCluster[];
   };
 }
 
@@ -108,8 +130,15 @@ export const ENVIRONMENTS = {
     gatewayLoadBalancer: 'gke-internal',
     // The same placeholder project as the registry: set yours.
     endpoints: { serviceName: 'greeter.endpoints.my-project.cloud.goog' },
-    // Argo CD running in the GKE cluster itself.
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
+    // Argo CD running in the GKE cluster itself; an ambient Istio cluster and a cluster with GKE's Gateway alone.
+    argoCd: {
+      strategy: 'istio-ilb',
+      destinationServer: 'https://kubernetes.default.svc',
+      moreClusters: [
+        { name: 'gke-ambient', strategy: 'istio-ambient', destinationServer: 'https://kubernetes.default.svc' },
+        { name: 'gke-gateway', strategy: 'gke-gateway', destinationServer: 'https://kubernetes.default.svc' },
+      ],
+    },
   },
   /** Docker Desktop: locally built images that are never pulled, and a LoadBalancer published on localhost:443. */
   'docker-desktop': {
@@ -130,8 +159,18 @@ export const ENVIRONMENTS = {
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',
-    // Argo CD running in the Docker Desktop cluster itself.
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
+    // Argo CD running in the Docker Desktop cluster itself (with Istio installed in ambient mode for the second root).
+    argoCd: {
+      strategy: 'istio-ilb',
+      destinationServer: 'https://kubernetes.default.svc',
+      moreClusters: [
+        {
+          name: 'docker-desktop-ambient',
+          strategy: 'istio-ambient',
+          destinationServer: 'https://kubernetes.default.svc',
+        },
+      ],
+    },
   },
 } as const satisfies Record<string, EnvironmentConfig>;
 
@@ -191,5 +230,15 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   oneOf(subject, 'tls.source', env.tls?.source, TLS_SOURCES);
   if (env.endpoints !== undefined) hostName(subject, 'endpoints.serviceName', env.endpoints.serviceName);
   apiServerUrl(subject, 'argoCd.destinationServer', env.argoCd?.destinationServer);
+  (env.argoCd?.moreClusters ?? []).forEach((cluster, index) => {
+    dnsLabel(subject, `argoCd.moreClusters[${index}].name`, cluster?.name);
+    apiServerUrl(subject, `argoCd.moreClusters[${index}].destinationServer`, cluster.destinationServer);
+  });
   return env;
+}
+
+/** Every cluster of an environment: its own (named like it), then `argoCd.moreClusters`. */
+export function argoCdClusters(env: EnvironmentConfig): ArgoCdCluster[] {
+  const { strategy, destinationServer, moreClusters = [] } = env.argoCd;
+  return [{ name: env.name, strategy, destinationServer }, ...moreClusters];
 }

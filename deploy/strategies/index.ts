@@ -1,7 +1,7 @@
 /** Every load-balancing strategy by name: what an environment's `strategies` picks from. */
 import { App } from 'cdk8s';
 import { invalidProp } from '../../lib/internal/validate';
-import { validateEnvironment, type EnvironmentConfig } from '../environments';
+import { argoCdClusters, validateEnvironment, type EnvironmentConfig } from '../environments';
 import type { RequiredTlsSecret, Strategy, StrategyName } from '../strategy';
 import { STRATEGY_NAMES } from '../strategy';
 import { endpoints } from './endpoints';
@@ -54,14 +54,16 @@ export function environmentStrategies(env: EnvironmentConfig): Strategy[] {
     if (env.strategies.indexOf(name) !== index) throw invalidProp(subject, `strategies[${index}]`, name, 'listed once');
     return STRATEGIES[name];
   });
-  if (!env.strategies.includes(env.argoCd.strategy)) {
-    throw invalidProp(
-      subject,
-      'argoCd.strategy',
-      env.argoCd.strategy,
-      `one of the environment's strategies (${env.strategies.join(', ')})`,
-    );
-  }
+  argoCdClusters(env).forEach((cluster, index) => {
+    if (!env.strategies.includes(cluster.strategy)) {
+      throw invalidProp(
+        subject,
+        index === 0 ? 'argoCd.strategy' : `argoCd.moreClusters[${index - 1}].strategy`,
+        cluster.strategy,
+        `one of the environment's strategies (${env.strategies.join(', ')})`,
+      );
+    }
+  });
   return strategies;
 }
 
