@@ -799,8 +799,10 @@ function gatewayApiRoutes(
     // The data plane: from the parent Gateway's class (`istio` is Istio's built-in class name).
     const parentClasses = list(spec.parentRefs).flatMap((parent) => {
       const p = record(parent);
-      const gateway = gateways.find(
-        (g) => g.ref.name === text(p.name) && g.ref.namespace === (text(p.namespace) ?? ref.namespace),
+      // The copy nearest the route, when the input holds several (a directory per environment and strategy).
+      const gateway = nearest(
+        gateways.filter((g) => g.ref.name === text(p.name) && g.ref.namespace === (text(p.namespace) ?? ref.namespace)),
+        ref.location,
       );
       const className = text(record(gateway?.object.spec).gatewayClassName);
       return className === undefined ? [] : [className];

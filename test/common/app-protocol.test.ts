@@ -9,6 +9,8 @@ import {
   dataPlaneSource,
   declaresGrpc,
   grpcAppProtocol,
+  isGkeGatewayClass,
+  tlsToPods,
   linkerdDataPlane,
   meshDataPlanes,
   portHandling,
@@ -59,6 +61,16 @@ const CASES: Array<[DataPlane, ServicePortProtocol, PortHandlingContext, PortHan
   ['envoy-gateway', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http2'],
   ['envoy-gateway', { name: 'grpc', appProtocol: 'gateway.envoyproxy.io/h2c', port: 50051 }, {}, 'http2'],
   ['envoy-gateway', { name: 'grpc', port: 50051 }, {}, 'http1'],
+  // An ambient waypoint: Istio's protocol selection; it sniffs an undeclared port, as sidecars do.
+  ['istio-waypoint', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http2'],
+  ['istio-waypoint', { name: 'api', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http2'],
+  ['istio-waypoint', { name: 'api', port: 8080 }, {}, 'detected'],
+  ['istio-waypoint', { name: 'tcp-api', port: 8080 }, {}, 'opaque'],
+  // GKE's gateway classes: HTTP2 is HTTP/2 over TLS; no cleartext HTTP/2 is documented, so h2c and grpc are HTTP/1.1.
+  ['gke-gateway', { name: 'grpc', appProtocol: 'HTTP2', port: 50051 }, {}, 'http2'],
+  ['gke-gateway', { name: 'grpc', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http1'],
+  ['gke-gateway', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http1'],
+  ['gke-gateway', { name: 'grpc', port: 50051 }, {}, 'http1'],
 ];
 
 test.each(CASES)('%s reads %j (%j) as %s', (plane, port, context, handling) => {
@@ -67,15 +79,26 @@ test.each(CASES)('%s reads %j (%j) as %s', (plane, port, context, handling) => {
 
 test('every data plane names its source', () => {
   for (const plane of new Set(CASES.map(([p]) => p)))
-    expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)/);
+    expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)|^https:\/\//);
+});
+
+test("GKE's gateway classes: which appProtocols mean TLS to the pods, and which class names are GKE's", () => {
+  expect(grpcAppProtocol(['gke-gateway'])).toBe('HTTP2');
+  expect(tlsToPods('gke-gateway', { appProtocol: 'HTTP2' })).toBe(true);
+  expect(tlsToPods('gke-gateway', { appProtocol: 'HTTPS' })).toBe(true);
+  expect(tlsToPods('gke-gateway', { appProtocol: 'kubernetes.io/h2c' })).toBe(false);
+  expect(tlsToPods('istio-gateway', { appProtocol: 'HTTP2' })).toBe(false);
+  expect(['gke-l7-rilb', 'gke-l7-global-external-managed'].every(isGkeGatewayClass)).toBe(true);
+  expect(['istio', 'eg', 'gke'].some(isGkeGatewayClass)).toBe(false);
 });
 
 test('the appProtocol a construct writes is one every data plane of its mesh balances per call', () => {
   expect(grpcAppProtocol(meshDataPlanes('istio'))).toBe('grpc');
+  expect(grpcAppProtocol(meshDataPlanes('istio-ambient'))).toBe('grpc');
   expect(grpcAppProtocol(meshDataPlanes('linkerd'))).toBe('kubernetes.io/h2c');
   expect(grpcAppProtocol(meshDataPlanes('none'))).toBe('grpc');
   expect(grpcAppProtocol(['istio-sidecar', 'gateway-api'])).toBe('kubernetes.io/h2c');
-  for (const mesh of ['istio', 'linkerd', 'none'] as const) {
+  for (const mesh of ['istio', 'istio-ambient', 'linkerd', 'none'] as const) {
     const appProtocol = grpcAppProtocol(meshDataPlanes(mesh));
     for (const plane of meshDataPlanes(mesh))
       expect(balancesEachCall(portHandling(plane, { appProtocol, port: 50051 }))).toBe(true);

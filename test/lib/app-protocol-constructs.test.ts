@@ -40,10 +40,11 @@ describe('the data-plane table, where this branch reads further than appProtocol
   // ingress-nginx with backend-protocol GRPC, and, outside Istio, any GEP-1911 gateway) balances the value per call.
   test.each([
     ['istio', 'grpc', ['istio-sidecar', 'istio-gateway', 'envoy-gateway', 'ingress-nginx']],
+    ['istio-ambient', 'grpc', ['istio-waypoint', 'istio-gateway', 'envoy-gateway', 'ingress-nginx']],
     [
       'linkerd',
       'kubernetes.io/h2c',
-      ['linkerd-2.16', 'linkerd-2.18', 'istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx'],
+      ['linkerd-2.18', 'istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx'],
     ],
     ['none', 'kubernetes.io/h2c', ['istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx']],
     [undefined, 'kubernetes.io/h2c', ['istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx']],
@@ -75,6 +76,7 @@ describe('constructs write the appProtocol of their namespace’s mesh', () => {
 
   test.each([
     ['istio', 'grpc'],
+    ['istio-ambient', 'grpc'],
     ['linkerd', 'kubernetes.io/h2c'],
     ['none', 'kubernetes.io/h2c'],
   ] as const)('GrpcApp, HeadlessGrpcService and CloudEndpointsProxy in a %s namespace: %s', (mesh, appProtocol) => {

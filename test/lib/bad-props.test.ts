@@ -7,19 +7,26 @@ import { Duration, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as lib from '../../lib';
 import {
+  AmbientAccessPolicy,
   AppNamespace,
   CloudEndpointsProxy,
   EndpointSliceReader,
+  EnvoyGatewayClass,
   EnvoyGatewayGrpcPolicy,
+  GkeGateway,
+  GkeGrpcBackendPolicy,
   GrpcApp,
   GrpcBackend,
   GrpcGateway,
+  GrpcHttpRoute,
   GrpcRoute,
   GrpcVirtualService,
   HeadlessGrpcService,
   IstioIlbGateway,
+  IstioWaypoint,
   LinkerdGrpcPolicy,
   MeshAccessPolicy,
+  MeshGrpcRoute,
   NginxGrpcIngress,
   SelfSignedCertificate,
   existingNamespace,
@@ -391,7 +398,7 @@ const badCases: BadCase[] = [
   [
     'namespace mesh',
     () => new AppNamespace(Testing.chart(), 'bad', { name: 'testing', mesh: 'consul' as 'none' }),
-    `AppNamespace 'bad': mesh must be one of "istio", "linkerd", "none"`,
+    `AppNamespace 'bad': mesh must be one of "istio", "istio-ambient", "linkerd", "none"`,
     'consul',
   ],
   [
@@ -759,6 +766,142 @@ badCases.push(
   ],
 );
 
+// Istio ambient and GKE's Gateway.
+const ambient = () => {
+  const chart = Testing.chart();
+  const namespace = new AppNamespace(chart, 'ns', { name: 'testing', mesh: 'istio-ambient' });
+  const app = new GreeterApp(chart, 'greeter', { namespace, image });
+  return { chart, namespace, app };
+};
+const gke = (appProtocol = 'HTTP2') => {
+  const chart = Testing.chart();
+  const namespace = new AppNamespace(chart, 'ns', { name: 'testing', mesh: 'none' });
+  const app = new GreeterApp(chart, 'greeter', { namespace, image, appProtocol, tls: { secretName: 'grpc-tls' } });
+  const gateway = new GkeGateway(chart, 'gateway', { namespace, host: 'grpc.example.com', tlsSecretName: 'grpc-tls' });
+  return { chart, namespace, app, gateway };
+};
+badCases.push(
+  [
+    'waypoint outside ambient',
+    () => {
+      const { chart, app } = fixture();
+      new IstioWaypoint(chart, 'bad', { backend: app });
+    },
+    `IstioWaypoint 'bad': backend.namespace.mesh must be "istio-ambient"`,
+    'istio',
+  ],
+  [
+    'waypoint for a Service rendered elsewhere',
+    () => {
+      const chart = Testing.chart();
+      const backend = GrpcBackend.fromService({
+        name: 'orders',
+        namespace: existingNamespace('shop', 'istio-ambient'),
+        port: 9090,
+      });
+      new IstioWaypoint(chart, 'bad', { backend });
+    },
+    `IstioWaypoint 'bad': backend must be a construct that renders its Service`,
+    'orders',
+  ],
+  [
+    'waypoint replicas',
+    () => {
+      const { chart, app } = ambient();
+      new IstioWaypoint(chart, 'bad', { backend: app, replicas: 0 });
+    },
+    `IstioWaypoint 'bad': replicas must be an integer >= 1`,
+    0,
+  ],
+  [
+    'ambient policy without callers',
+    () => {
+      const { chart, app } = ambient();
+      const waypoint = new IstioWaypoint(chart, 'waypoint', { backend: app });
+      new AmbientAccessPolicy(chart, 'bad', { backend: app, waypoint, allowedCallers: [] });
+    },
+    `AmbientAccessPolicy 'bad': allowedCallers must be at least one mesh identity`,
+    [],
+  ],
+  [
+    'ambient policy outside ambient',
+    () => {
+      const { chart, app } = fixture();
+      const waypoint = { name: 'w', namespace: app.namespace, identity: app.identity };
+      new AmbientAccessPolicy(chart, 'bad', { backend: app, waypoint, allowedCallers: [app.identity] });
+    },
+    `AmbientAccessPolicy 'bad': backend.namespace.mesh must be "istio-ambient"`,
+    'istio',
+  ],
+  [
+    'mesh route service',
+    () => {
+      const { chart, app } = ambient();
+      new MeshGrpcRoute(chart, 'bad', { backend: app, grpcServices: ['Greeter'] });
+    },
+    `MeshGrpcRoute 'bad': grpcServices[0] must be a fully qualified gRPC service name`,
+    'Greeter',
+  ],
+  [
+    'GKE gateway class',
+    () => {
+      const { chart, namespace } = fixture();
+      new GkeGateway(chart, 'bad', {
+        namespace,
+        host: 'grpc.example.com',
+        tlsSecretName: 'grpc-tls',
+        gatewayClassName: 'istio',
+      });
+    },
+    `GkeGateway 'bad': gatewayClassName must be one of GKE's GatewayClasses`,
+    'istio',
+  ],
+  [
+    'HTTPRoute to a port GKE carries as HTTP/1.1',
+    () => {
+      const { chart, app, gateway } = gke('kubernetes.io/h2c');
+      new GrpcHttpRoute(chart, 'bad', { gateway, backend: app });
+    },
+    `GrpcHttpRoute 'bad': backend.appProtocol must be a value gke-gateway reads as HTTP/2`,
+    'kubernetes.io/h2c',
+  ],
+  [
+    'GKE gRPC health check on the TLS port',
+    () => {
+      const { chart, app } = gke();
+      new GkeGrpcBackendPolicy(chart, 'bad', { backend: app });
+    },
+    `GkeGrpcBackendPolicy 'bad': healthCheckPort must be a port the pods serve without TLS`,
+    undefined,
+  ],
+  [
+    'GKE drain in fractions of a second',
+    () => {
+      const { chart, app } = gke();
+      new GkeGrpcBackendPolicy(chart, 'bad', {
+        backend: app,
+        healthCheckPort: 50052,
+        drainTimeout: Duration.millis(1500),
+      });
+    },
+    `GkeGrpcBackendPolicy 'bad': drainTimeout must be whole seconds from 0 to 3600`,
+    '1500 ms',
+  ],
+  [
+    'Envoy Gateway class name',
+    () => new EnvoyGatewayClass(Testing.chart(), 'bad', { name: 'EG' }),
+    `EnvoyGatewayClass 'bad': name must be a DNS-1123 subdomain`,
+    'EG',
+  ],
+  [
+    'greeter plaintext port',
+    withApp({ tls: { secretName: 'grpc-tls', plaintextPort: 50051 } }),
+    `GreeterApp 'bad': tls.plaintextPort must be a port other than the gRPC port 50051`,
+    50051,
+  ],
+  ['GrpcApp health port', withGrpcApp({ healthPort: 70000 }), `GrpcApp 'bad': healthPort must be`, 70000],
+);
+
 test.each(badCases)('bad prop: %s', (_label, build, subject, value) => {
   expect(build).toThrow(subject);
   expect(build).toThrow(`, got ${JSON.stringify(value)}`);
@@ -853,6 +996,26 @@ const envCases: Array<[field: string, config: EnvironmentConfig, expected: strin
     { ...base, strategies: ['linkerd'], argoCd: { ...base.argoCd, strategy: 'istio-ilb' } },
     "argoCd.strategy must be one of the environment's strategies (linkerd)",
     'istio-ilb',
+  ],
+  [
+    'argoCd.moreClusters[].strategy',
+    { ...base, strategies: ['istio-ilb'] },
+    "argoCd.moreClusters[0].strategy must be one of the environment's strategies (istio-ilb)",
+    'istio-ambient',
+  ],
+  [
+    'argoCd.moreClusters[].name',
+    {
+      ...base,
+      argoCd: {
+        ...base.argoCd,
+        moreClusters: [
+          { name: 'GKE-ambient', strategy: 'istio-ambient', destinationServer: 'https://kubernetes.default.svc' },
+        ],
+      },
+    },
+    'argoCd.moreClusters[0].name must be a DNS-1123 label',
+    'GKE-ambient',
   ],
   [
     'endpoints.serviceName',

@@ -195,11 +195,12 @@ describe('the rules of every CRD in upstream/crds', () => {
     for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8')))
       collect(doc.toJS()?.spec?.versions);
 
-  test('all parse, none is a transition rule, and none needs a library newer than Kubernetes 1.27', () => {
+  test('all parse and none needs a library newer than Kubernetes 1.27; only transition rules wait for an update', () => {
     expect(rules.length).toBeGreaterThan(700);
     const problems = [...new Set(rules.map((rule) => rule.rule))]
       .map((rule) => [rule, whyNotEvaluated({ rule }, 27)])
       .filter(([, why]) => why);
-    expect(problems).toEqual([]);
+    // Gateway API v1.6.1 GatewayClass spec.controllerName is immutable; on create the API server does not run it.
+    expect(problems).toEqual([['self == oldSelf', 'transition rule (oldSelf): evaluated only on update']]);
   });
 });
