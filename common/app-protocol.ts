@@ -7,7 +7,7 @@
 
 /** A proxy that decides, per Service port, how the traffic to it is carried. */
 export type DataPlane =
-  /** An Istio sidecar in the calling pod (also an ambient waypoint: same protocol selection). */
+  /** An Istio sidecar in the calling pod. */
   | 'istio-sidecar'
   /** An Istio gateway (Istio `Gateway` + `VirtualService`, or Gateway API with the `istio` class) forwarding to the Service. */
   | 'istio-gateway'
@@ -19,13 +19,17 @@ export type DataPlane =
   | 'ingress-nginx'
   /** Envoy Gateway forwarding a GRPCRoute or an HTTPRoute (see `PortHandlingContext.route`) to the Service. */
   | 'envoy-gateway'
+  /** A GKE gateway class (`gke-l7-…`, controller networking.gke.io/gateway) forwarding an HTTPRoute to the Service. */
+  | 'gke-gateway'
+  /** GKE Ingress (class `gce` or `gce-internal`) forwarding to the Service. */
+  | 'gke-ingress'
+  /** F5's NGINX Ingress Controller (`nginx.org/…` annotations) forwarding an Ingress to the Service. */
+  | 'nginx-ingress-controller'
   /** Any other Gateway API implementation forwarding a route to the Service (only the core of GEP-1911). */
   | 'gateway-api'
-  // Ambient waypoints and GKE's gateway classes: rows in the block at the end of DATA_PLANES.
+  // Ambient waypoints: the row in the block at the end of DATA_PLANES.
   /** An Istio ambient waypoint (a Gateway of class `istio-waypoint` that the Service is bound to). */
-  | 'istio-waypoint'
-  /** A GKE gateway class (`gke-l7-…`: a Google Cloud Application Load Balancer) forwarding an HTTPRoute to the Service. */
-  | 'gke-gateway';
+  | 'istio-waypoint';
 
 /**
  * How a data plane carries the traffic to one Service port:
@@ -55,6 +59,10 @@ export interface PortHandlingContext {
   readonly linkerdOpaquePorts?: readonly number[];
   /** ingress-nginx: the Ingress's `nginx.ingress.kubernetes.io/backend-protocol`. @default 'HTTP' */
   readonly nginxBackendProtocol?: string;
+  /** NGINX Ingress Controller: the Ingress names the Service in `nginx.org/grpc-services`. @default false */
+  readonly nginxGrpcService?: boolean;
+  /** GKE Ingress: the Service's annotations, where `cloud.google.com/app-protocols` names each port's protocol. */
+  readonly serviceAnnotations?: Readonly<Record<string, string>>;
   /**
    * The kind of Gateway API route that sends the traffic (Envoy Gateway reads appProtocol for HTTPRoutes only).
    * @default 'HTTPRoute'
@@ -164,28 +172,54 @@ function envoyGatewayHandling(port: ServicePortProtocol, context: PortHandlingCo
   return port.appProtocol !== undefined && ENVOY_GATEWAY_HTTP2.has(port.appProtocol) ? 'http2' : 'http1';
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Ambient waypoints and GKE's gateway classes.
+/**
+ * GKE gateway classes read the Service port's appProtocol (https://cloud.google.com/kubernetes-engine/docs/how-to/
+ * secure-gateway#load-balancer-tls and gatewayclass-capabilities): `HTTP2` is HTTP/2 over TLS to the pods,
+ * `kubernetes.io/h2c` HTTP/2 in cleartext, `HTTPS` HTTP/1.1 over TLS, anything else HTTP/1.1. The load balancer
+ * (Envoy-based) sends each request to an endpoint of its choosing.
+ */
+const GKE_GATEWAY_HTTP2 = new Set(['HTTP2', GATEWAY_API_H2C]);
 
 /**
- * A GKE gateway class reads the Service port's appProtocol as its backend service's protocol: `HTTP2` is HTTP/2
- * over TLS to the pods (the load balancer does not verify their certificate), `HTTPS` HTTP/1.1 over TLS, anything
- * else HTTP/1.1 (https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls). There is
- * no cleartext HTTP/2: every conformance report GKE published lists `HTTPRouteBackendProtocolH2C` (appProtocol
- * `kubernetes.io/h2c`) as unsupported (kubernetes-sigs/gateway-api v1.6.1 conformance/reports/v1.1.0/gke-gateway/
- * standard-1.30.3-rilb-report.yaml for gke-l7-rilb, through v1.5/gke-gateway/v1.5.0-gke-report.yaml, GKE 1.35.2).
+ * GKE Ingress reads the Service annotation `cloud.google.com/app-protocols` (older names
+ * `networking.gke.io/app-protocols`, `service.alpha.kubernetes.io/app-protocols`), a JSON map of port name to HTTP,
+ * HTTPS or HTTP2 (HTTP/2 over TLS); without it, HTTP/1.1 (https://cloud.google.com/kubernetes-engine/docs/how-to/
+ * ingress-http2; kubernetes/ingress-gce pkg/annotations/service.go).
  */
-const GKE_GATEWAY_APP_PROTOCOLS: Readonly<Record<string, PortHandling>> = { HTTP2: 'http2' };
-/** The GatewayClasses of GKE's Gateway controller, all named so (https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities). */
-const GKE_GATEWAY_CLASS_PREFIX = 'gke-l7-';
+const GKE_APP_PROTOCOLS_ANNOTATIONS = [
+  'cloud.google.com/app-protocols',
+  'networking.gke.io/app-protocols',
+  'service.alpha.kubernetes.io/app-protocols',
+];
 
-/** True when `className` is one of GKE's GatewayClasses. */
-export function isGkeGatewayClass(className: string): boolean {
-  return className.startsWith(GKE_GATEWAY_CLASS_PREFIX);
+function gkeIngressHandling(port: ServicePortProtocol, context: PortHandlingContext): PortHandling {
+  for (const key of GKE_APP_PROTOCOLS_ANNOTATIONS) {
+    const value = context.serviceAnnotations?.[key];
+    if (value === undefined) continue;
+    let protocols: unknown;
+    try {
+      protocols = JSON.parse(value);
+    } catch {
+      return 'http1'; // an annotation that is not JSON is ignored by the controller's validation: HTTP/1.1
+    }
+    const protocol = port.name === undefined ? undefined : (protocols as Record<string, unknown>)[port.name];
+    return protocol === 'HTTP2' ? 'http2' : 'http1';
+  }
+  return 'http1';
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Ambient waypoints, and what else the constructs need of GKE's gateway classes.
+
+/**
+ * The appProtocol GKE's gateway classes read as HTTP/2 over TLS to the pods, the one Google's documentation names
+ * (https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls; the backend service
+ * protocol `HTTP2`, "HTTP/2 with SSL", of the Compute Engine API). The load balancer does not verify the pods'
+ * certificate.
+ */
+export const GKE_HTTP2_OVER_TLS = 'HTTP2';
 /** The appProtocols GKE's load balancer speaks TLS to the pods with. */
-const GKE_GATEWAY_TLS_APP_PROTOCOLS = new Set(['HTTP2', 'HTTPS']);
+const GKE_GATEWAY_TLS_APP_PROTOCOLS = new Set([GKE_HTTP2_OVER_TLS, 'HTTPS']);
 
 /** True when `plane` speaks TLS to the pods behind `port`, so they must serve it there. */
 export function tlsToPods(plane: DataPlane, port: Pick<ServicePortProtocol, 'appProtocol'>): boolean {
@@ -194,8 +228,16 @@ export function tlsToPods(plane: DataPlane, port: Pick<ServicePortProtocol, 'app
   );
 }
 
-/** The rows of the data planes above. */
-const AMBIENT_AND_GKE_DATA_PLANES = {
+/** The GatewayClasses of GKE's Gateway controller, all named so (https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities). */
+const GKE_GATEWAY_CLASS_PREFIX = 'gke-l7-';
+
+/** True when `className` is one of GKE's GatewayClasses. */
+export function isGkeGatewayClass(className: string): boolean {
+  return className.startsWith(GKE_GATEWAY_CLASS_PREFIX);
+}
+
+/** The row of the ambient waypoint. */
+const AMBIENT_DATA_PLANES = {
   'istio-waypoint': {
     // A waypoint is Envoy with the sidecar's protocol selection: it sniffs an undeclared port
     // (pilot/pkg/networking/core/listener_waypoint.go, the protocol detector for IsUnsupported ports) and forwards
@@ -203,12 +245,6 @@ const AMBIENT_AND_GKE_DATA_PLANES = {
     handling: (port: ServicePortProtocol) => istioHandling(port, false),
     source:
       'istio/istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol, pilot/pkg/networking/core/listener_waypoint.go and cluster_builder.go setUpstreamProtocol',
-  },
-  'gke-gateway': {
-    handling: (port: ServicePortProtocol): PortHandling =>
-      (port.appProtocol === undefined ? undefined : GKE_GATEWAY_APP_PROTOCOLS[port.appProtocol]) ?? 'http1',
-    source:
-      'https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls; kubernetes-sigs/gateway-api v1.6.1 conformance/reports/*/gke-gateway (HTTPRouteBackendProtocolH2C unsupported)',
   },
 } as const;
 
@@ -218,6 +254,8 @@ const DATA_PLANES: Record<
   {
     readonly handling: (port: ServicePortProtocol, context: PortHandlingContext) => PortHandling;
     readonly source: string;
+    /** False for a data plane that an annotation of its own decides, whatever the port's appProtocol says. */
+    readonly readsAppProtocol?: false;
   }
 > = {
   'istio-sidecar': {
@@ -242,6 +280,7 @@ const DATA_PLANES: Record<
   },
   'ingress-nginx': {
     handling: (_port, context) => nginxHandling(context),
+    readsAppProtocol: false,
     source:
       'kubernetes/ingress-nginx controller-v1.15.1 docs/user-guide/nginx-configuration/annotations.md#backend-protocol',
   },
@@ -250,11 +289,29 @@ const DATA_PLANES: Record<
     source:
       'envoyproxy/gateway v1.9.0 internal/gatewayapi/route.go inspectAppProtocolByRouteKind, resolveBackendProtocol',
   },
+  'gke-gateway': {
+    handling: (port) => (port.appProtocol !== undefined && GKE_GATEWAY_HTTP2.has(port.appProtocol) ? 'http2' : 'http1'),
+    source:
+      'https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls (appProtocol HTTP2: HTTP/2 over TLS; kubernetes.io/h2c: cleartext)',
+  },
+  'gke-ingress': {
+    handling: gkeIngressHandling,
+    readsAppProtocol: false,
+    source:
+      'https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-http2 (Service annotation cloud.google.com/app-protocols, HTTP2 per port name)',
+  },
+  'nginx-ingress-controller': {
+    // grpc_pass (HTTP/2) for the Services nginx.org/grpc-services names, HTTP/1.1 proxy_pass for the others.
+    handling: (_port, context) => (context.nginxGrpcService ? 'http2' : 'http1'),
+    readsAppProtocol: false,
+    source:
+      'https://docs.nginx.com/nginx-ingress-controller/configuration/ingress-resources/advanced-configuration-with-annotations/ (nginx.org/grpc-services)',
+  },
   'gateway-api': {
     handling: (port) => (port.appProtocol === GATEWAY_API_H2C ? 'http2' : 'http1'),
     source: 'kubernetes-sigs/gateway-api v1.6.1 geps/gep-1911/index.md (Backend Protocol Selection)',
   },
-  ...AMBIENT_AND_GKE_DATA_PLANES,
+  ...AMBIENT_DATA_PLANES,
 };
 
 /** True when a data plane handling a port so balances each gRPC call on its own. */
@@ -269,6 +326,11 @@ export function portHandling(
   context: PortHandlingContext = {},
 ): PortHandling {
   return DATA_PLANES[plane].handling(port, context);
+}
+
+/** False when an annotation of the data plane's own, not the port's appProtocol, decides how it carries the port. */
+export function readsAppProtocol(plane: DataPlane): boolean {
+  return DATA_PLANES[plane].readsAppProtocol !== false;
 }
 
 /** Where the behaviour of `plane` was read (project, tag, file or page), for findings and comments. */
@@ -316,19 +378,16 @@ export function meshDataPlanes(mesh: Mesh | undefined): DataPlane[] {
 }
 
 // What a construct writes, in order of preference: Istio's own `grpc` (its telemetry then knows the calls are
-// gRPC), else the one standard value, else GKE's HTTP/2 over TLS (the pods must serve TLS: see tlsToPods).
-const APP_PROTOCOL_PREFERENCE = ['grpc', GATEWAY_API_H2C, 'HTTP2'] as const;
+// gRPC), else the one standard value.
+const APP_PROTOCOL_PREFERENCE = ['grpc', GATEWAY_API_H2C] as const;
 
 /**
  * The appProtocol a gRPC Service port should declare so that every one of `planes` balances each call:
- * `grpc` where all of them read it so, else `kubernetes.io/h2c` (Linkerd ≥ 2.18 carries `grpc` as opaque TCP), else
- * `HTTP2` (GKE's gateway classes, which speak HTTP/2 to pods only over TLS).
+ * `grpc` where all of them read it so, else `kubernetes.io/h2c` (Linkerd ≥ 2.18 carries `grpc` as opaque TCP).
  */
 export function grpcAppProtocol(planes: readonly DataPlane[]): string {
   const chosen = APP_PROTOCOL_PREFERENCE.find((appProtocol) =>
-    planes.every((plane) =>
-      balancesEachCall(portHandling(plane, { appProtocol, port: 0 }, { nginxBackendProtocol: 'GRPC' })),
-    ),
+    planes.filter(readsAppProtocol).every((plane) => balancesEachCall(portHandling(plane, { appProtocol, port: 0 }))),
   );
   if (chosen === undefined) throw new Error(`no appProtocol is HTTP/2 for all of ${planes.join(', ')}`);
   return chosen;
@@ -336,9 +395,8 @@ export function grpcAppProtocol(planes: readonly DataPlane[]): string {
 
 /**
  * The front doors that may forward calls to a Service besides its mesh's own data planes. An Istio namespace (sidecar
- * or ambient) is
- * fronted by Istio's gateways, Envoy Gateway or ingress-nginx, which all read Istio's `grpc` as HTTP/2 (or read no
- * appProtocol); another GEP-1911-only gateway there is outside the mesh (plaintext only in PERMISSIVE mode), and its
+ * or ambient) is fronted by Istio's gateways, Envoy Gateway or ingress-nginx, which all read Istio's `grpc` as HTTP/2
+ * (or read no appProtocol); another GEP-1911-only gateway there is outside the mesh (plaintext only in PERMISSIVE mode), and its
  * users set `kubernetes.io/h2c` themselves (`GrpcAppProps.appProtocol`), which Istio reads as HTTP2 too.
  */
 function frontDoors(mesh: Mesh | undefined): DataPlane[] {

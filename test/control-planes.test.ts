@@ -299,14 +299,14 @@ const ROWS: Row[] = [
   [
     'istio-ambient',
     'Namespace dataplane mode',
-    (o) => findObject(o, 'Namespace').metadata.labels['istio.io/dataplane-mode'],
+    (o) => findObject(o, 'Namespace').metadata.labels?.['istio.io/dataplane-mode'],
     () => 'ambient',
   ],
   [
     'istio-ambient',
     'greeter Service waypoint labels',
     (o) => {
-      const labels = greeterService(o).metadata.labels;
+      const labels = greeterService(o).metadata.labels ?? {};
       return [labels['istio.io/use-waypoint'], labels['istio.io/ingress-use-waypoint']];
     },
     () => ['greeter-waypoint', 'true'],

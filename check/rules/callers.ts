@@ -39,6 +39,9 @@ export function callerPlane(call: ClientCall, context: CheckContext): DataPlane 
 
 /** Why a caller has no proxy balancing its calls, for messages. */
 export function noProxyReason(call: ClientCall, context: CheckContext): string {
+  if (call.workload.mesh.kind === 'istio-proxyless') {
+    return `${call.workload.mesh.because}: proxyless gRPC balances only what it resolves through xds:///, and this target goes through DNS`;
+  }
   if (call.workload.mesh.kind === 'istio-ambient') return ambientNoWaypointReason(call, context.graph);
   return call.workload.mesh.known
     ? `no mesh proxy (${call.workload.mesh.because})`

@@ -1,5 +1,5 @@
 import { Chart, Duration } from 'cdk8s';
-import { grpcAppProtocol } from 'grpc-k8s-lb-common';
+import { GKE_HTTP2_OVER_TLS } from 'grpc-k8s-lb-common';
 import {
   GkeGateway,
   GkeGrpcBackendPolicy,
@@ -33,10 +33,11 @@ export interface GkeGatewayOutput extends StrategyOutput {
 /**
  * GKE's own Gateway controller, no mesh: a Gateway of class `gke-l7-rilb` (a regional internal Application Load
  * Balancer, Google-managed) and an HTTPRoute (GKE takes no GRPCRoute) that send each call to a greeter pod through
- * container-native load balancing. GKE speaks HTTP/2 to pods only over TLS (appProtocol `HTTP2`), so the greeter serves
- * TLS with the gateway's own certificate, and without TLS on a second port for the kubelet's gRPC probes and the load
- * balancer's gRPC health check (HealthCheckPolicy); a GCPBackendPolicy drains a leaving pod as long as the greeter
- * does. The Gateway, the route, the policies and the TLS Secret live in the app's namespace.
+ * container-native load balancing. HTTP/2 to the pods over TLS (appProtocol `HTTP2`) is what Google documents
+ * (cleartext `kubernetes.io/h2c` is read as HTTP/2 by the app-protocol table, but no GKE document we could read says
+ * so), so the greeter serves TLS with the gateway's own certificate, and without TLS on a second port for the kubelet's
+ * gRPC probes and the load balancer's gRPC health check (HealthCheckPolicy); a GCPBackendPolicy drains a leaving pod as
+ * long as the greeter does. The Gateway, the route, the policies and the TLS Secret live in the app's namespace.
  */
 export const gkeGateway: Strategy<GkeGatewayOutput> = {
   name: 'gke-gateway',
@@ -45,7 +46,7 @@ export const gkeGateway: Strategy<GkeGatewayOutput> = {
   render(app, env) {
     const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, {
       mesh: 'none',
-      appProtocol: grpcAppProtocol(['gke-gateway']),
+      appProtocol: GKE_HTTP2_OVER_TLS,
       tls: { secretName: env.tls.secretName },
     });
 

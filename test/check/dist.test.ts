@@ -57,7 +57,7 @@ function copyWithout(dir: string, drop: (object: KubeObject) => boolean): { copy
   return { copy, dropped };
 }
 
-const FAULTS: Array<[dir: string, what: string, drop: (o: KubeObject) => boolean, rule: string]> = [
+const FAULTS: Array<readonly [dir: string, what: string, drop: (o: KubeObject) => boolean, rule: string]> = [
   // ztunnel is L4 only: with the waypoint gone, nothing balances the client's calls (the Service still names it).
   ...['gke', 'docker-desktop'].map(
     (env) =>

@@ -8,6 +8,7 @@ import {
   balancesEachCall,
   dataPlaneSource,
   declaresGrpc,
+  GKE_HTTP2_OVER_TLS,
   grpcAppProtocol,
   isGkeGatewayClass,
   tlsToPods,
@@ -66,24 +67,52 @@ const CASES: Array<[DataPlane, ServicePortProtocol, PortHandlingContext, PortHan
   ['istio-waypoint', { name: 'api', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http2'],
   ['istio-waypoint', { name: 'api', port: 8080 }, {}, 'detected'],
   ['istio-waypoint', { name: 'tcp-api', port: 8080 }, {}, 'opaque'],
-  // GKE's gateway classes: HTTP2 is HTTP/2 over TLS; no cleartext HTTP/2 is documented, so h2c and grpc are HTTP/1.1.
-  ['gke-gateway', { name: 'grpc', appProtocol: 'HTTP2', port: 50051 }, {}, 'http2'],
-  ['gke-gateway', { name: 'grpc', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http1'],
+  // GKE gateway classes: HTTP2 is HTTP/2 over TLS, kubernetes.io/h2c cleartext; grpc or nothing, HTTP/1.1.
+  ['gke-gateway', { name: 'grpc', appProtocol: 'HTTP2', port: 443 }, {}, 'http2'],
+  ['gke-gateway', { name: 'grpc', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http2'],
   ['gke-gateway', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http1'],
   ['gke-gateway', { name: 'grpc', port: 50051 }, {}, 'http1'],
+  // GKE Ingress: the Service's app-protocols annotation, by port name.
+  [
+    'gke-ingress',
+    { name: 'fe', port: 50051 },
+    { serviceAnnotations: { 'cloud.google.com/app-protocols': '{"fe":"HTTP2"}' } },
+    'http2',
+  ],
+  [
+    'gke-ingress',
+    { name: 'grpc', port: 50051 },
+    { serviceAnnotations: { 'networking.gke.io/app-protocols': '{"grpc":"HTTP2"}' } },
+    'http2',
+  ],
+  [
+    'gke-ingress',
+    { name: 'fe', port: 50051 },
+    { serviceAnnotations: { 'cloud.google.com/app-protocols': '{"fe":"HTTPS"}' } },
+    'http1',
+  ],
+  ['gke-ingress', { name: 'fe', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http1'],
+  // NGINX Ingress Controller: nginx.org/grpc-services names the Service, or it is HTTP/1.1.
+  ['nginx-ingress-controller', { name: 'grpc', port: 50051 }, { nginxGrpcService: true }, 'http2'],
+  ['nginx-ingress-controller', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http1'],
 ];
 
 test.each(CASES)('%s reads %j (%j) as %s', (plane, port, context, handling) => {
   expect(portHandling(plane, port, context)).toBe(handling);
 });
 
-test('every data plane names its source', () => {
+test('every data plane names its source: a project at a tag, or its documentation page', () => {
   for (const plane of new Set(CASES.map(([p]) => p)))
-    expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)|^https:\/\//);
+    expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)|^https:\/\/\S+/);
+});
+
+test('the appProtocol to suggest ignores data planes an annotation decides', () => {
+  expect(grpcAppProtocol(['istio-gateway', 'ingress-nginx', 'gke-ingress', 'nginx-ingress-controller'])).toBe('grpc');
+  expect(grpcAppProtocol(['gke-gateway'])).toBe('kubernetes.io/h2c');
 });
 
 test("GKE's gateway classes: which appProtocols mean TLS to the pods, and which class names are GKE's", () => {
-  expect(grpcAppProtocol(['gke-gateway'])).toBe('HTTP2');
+  expect(portHandling('gke-gateway', { appProtocol: GKE_HTTP2_OVER_TLS, port: 443 })).toBe('http2');
   expect(tlsToPods('gke-gateway', { appProtocol: 'HTTP2' })).toBe(true);
   expect(tlsToPods('gke-gateway', { appProtocol: 'HTTPS' })).toBe(true);
   expect(tlsToPods('gke-gateway', { appProtocol: 'kubernetes.io/h2c' })).toBe(false);

@@ -859,11 +859,11 @@ badCases.push(
   [
     'HTTPRoute to a port GKE carries as HTTP/1.1',
     () => {
-      const { chart, app, gateway } = gke('kubernetes.io/h2c');
+      const { chart, app, gateway } = gke('grpc');
       new GrpcHttpRoute(chart, 'bad', { gateway, backend: app });
     },
     `GrpcHttpRoute 'bad': backend.appProtocol must be a value gke-gateway reads as HTTP/2`,
-    'kubernetes.io/h2c',
+    'grpc',
   ],
   [
     'GKE gRPC health check on the TLS port',
