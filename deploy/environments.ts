@@ -34,6 +34,10 @@ export type TlsSource =
 
 const TLS_SOURCES: readonly TlsSource[] = ['kubectl-secret', 'cert-manager'];
 
+/** Who creates the GatewayClass of Envoy Gateway's Gateways: this repository's dist/, or the platform. */
+export type EnvoyGatewayClassSource = 'rendered' | 'platform';
+const ENVOY_GATEWAY_CLASS_SOURCES: readonly EnvoyGatewayClassSource[] = ['rendered', 'platform'];
+
 /**
  * A cluster that runs one strategy of an environment, with its own Argo CD: its root and Applications go to
  * `dist/argocd/<name>/`.
@@ -78,6 +82,12 @@ export interface EnvironmentConfig {
    * @default - none: the environment cannot render the `endpoints` strategy
    */
   readonly endpoints?: { readonly serviceName: string };
+  /**
+   * Where the `envoy-gateway` strategy's GatewayClass `eg` comes from: `rendered` with the Namespace, or the
+   * `platform`'s own (a cluster that runs Envoy Gateway for several teams), which the strategy leaves alone.
+   * @default 'rendered'
+   */
+  readonly envoyGatewayClass?: EnvoyGatewayClassSource;
   /** What Argo CD deploys for this environment (dist/argocd/<name>/: its Applications and the root that deploys them). */
   readonly argoCd: {
     /** One of `strategies`: a cluster runs one strategy at a time. */
@@ -229,6 +239,8 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   dnsSubdomain(subject, 'tls.secretName', env.tls?.secretName);
   oneOf(subject, 'tls.source', env.tls?.source, TLS_SOURCES);
   if (env.endpoints !== undefined) hostName(subject, 'endpoints.serviceName', env.endpoints.serviceName);
+  if (env.envoyGatewayClass !== undefined)
+    oneOf(subject, 'envoyGatewayClass', env.envoyGatewayClass, ENVOY_GATEWAY_CLASS_SOURCES);
   apiServerUrl(subject, 'argoCd.destinationServer', env.argoCd?.destinationServer);
   (env.argoCd?.moreClusters ?? []).forEach((cluster, index) => {
     dnsLabel(subject, `argoCd.moreClusters[${index}].name`, cluster?.name);

@@ -164,6 +164,17 @@ const ROWS: Row[] = [
   // nginx.ingress.kubernetes.io/backend-protocol decides (docs/user-guide/nginx-configuration/annotations.md).
   ['nginx-ingress', 'Ingress backend-protocol', ingressBackendProtocol, () => 'GRPC'],
 
+  // Envoy Gateway v1.9.0 api/v1alpha1/envoygateway_types.go GatewayControllerName: the controller accepts the classes
+  // that name it; its Helm chart creates none (charts/gateway-helm/templates), so dist/ renders the Gateway's.
+  [
+    'envoy-gateway',
+    'GatewayClass controllerName',
+    (o) => {
+      const gatewayClass = findObject(o, 'GatewayClass');
+      return { name: gatewayClass.metadata.name, controllerName: gatewayClass.spec.controllerName };
+    },
+    () => ({ name: 'eg', controllerName: 'gateway.envoyproxy.io/gatewayclass-controller' }),
+  ],
   // Envoy Gateway v1.9.0: internal/gatewayapi/contexts.go attachEnvoyProxy reads the Gateway's
   // infrastructure.parametersRef to an EnvoyProxy in its namespace.
   [

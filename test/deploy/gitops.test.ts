@@ -172,10 +172,14 @@ describe.each(dirs.filter((dir) => !dir.startsWith('argocd/')))('sync waves of d
   const files = readManifestDir(path.join(DIST, dir));
   const wave = (o: KubeObject) => Number(o.metadata.annotations?.[SYNC_WAVE_ANNOTATION]);
 
-  test('every object has one wave per file, and the Namespace is alone in wave 0, before every other file', () => {
+  test('every object has one wave per file, and the Namespace leads wave 0, before every other file', () => {
     const waves = files.map((file) => file.objects.map(wave));
     for (const fileWaves of waves) expect(new Set(fileWaves).size).toBe(1);
-    expect(files[0].objects.map((o) => [o.kind, wave(o)])).toEqual([['Namespace', 0]]);
+    // Beside the Namespace, wave 0 holds only what no namespace holds and everything after needs: a GatewayClass.
+    const [namespace, ...clusterScoped] = files[0].objects;
+    expect([namespace.kind, wave(namespace)]).toEqual(['Namespace', 0]);
+    for (const o of clusterScoped)
+      expect({ kind: o.kind, namespace: o.metadata.namespace }).toEqual({ kind: 'GatewayClass', namespace: undefined });
     for (const o of files.slice(1).flatMap((file) => file.objects))
       expect({ object: identity(o), wave: wave(o) }).toEqual({ object: identity(o), wave: expect.any(Number) });
     expect(files.slice(1).every((file) => wave(file.objects[0]) > 0)).toBe(true);

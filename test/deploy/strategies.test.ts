@@ -19,7 +19,10 @@ import {
   type EnvironmentConfig,
 } from '../../deploy';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
-import { declaresGrpc } from 'grpc-k8s-lb-common';
+import { ENVOY_GATEWAY_CONTROLLER, declaresGrpc } from 'grpc-k8s-lb-common';
+import { App, ApiObject } from 'cdk8s';
+import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
+import { envoyGateway } from '../../deploy/strategies/envoy-gateway';
 import { synthesize } from '../../main';
 import { KUSTOMIZATION_FILE } from '../../deploy/kustomization';
 import {
@@ -84,7 +87,10 @@ test('dist/ holds one directory per environment and strategy, each applying on i
         expect.stringMatching(new RegExp(`^${String(index).padStart(4, '0')}-[a-z-]+\\.k8s\\.yaml$`)),
       ),
     );
-    expect(files[0].objects.map((o) => o.kind)).toEqual(['Namespace']);
+    // The first file holds the Namespace and, where a strategy renders one, the cluster-scoped GatewayClass.
+    expect(files[0].objects.map((o) => o.kind)).toEqual(
+      strategy === 'envoy-gateway' ? ['Namespace', 'GatewayClass'] : ['Namespace'],
+    );
     expect(files.at(-1)!.file).toMatch(/-client\.k8s\.yaml$/);
   }
 });
@@ -336,6 +342,29 @@ describe.each(each('gke-gateway'))('gke-gateway in %s', (env) => {
     expect(mount).toMatchObject({ name: 'tls', readOnly: true });
     expect(greeterEnv.TLS_CERT_FILE).toBe(`${mount.mountPath}/tls.crt`);
     expect(greeterEnv.TLS_KEY_FILE).toBe(`${mount.mountPath}/tls.key`);
+  });
+});
+
+describe.each(each('envoy-gateway'))('envoy-gateway in %s', (env) => {
+  const objects = objectsOf(env, 'envoy-gateway');
+
+  test("the Gateway's class is rendered with the Namespace, for Envoy Gateway's controller, whose chart creates none", () => {
+    const [namespaceFile] = rendered(env, 'envoy-gateway');
+    const gatewayClass = findObject(namespaceFile.objects, 'GatewayClass');
+    expect(gatewayClass.spec.controllerName).toBe(ENVOY_GATEWAY_CONTROLLER);
+    expect(findObject(objects, 'Gateway').spec.gatewayClassName).toBe(gatewayClass.metadata.name);
+  });
+
+  test("where the platform runs the GatewayClass, none is rendered and the Gateway names the platform's", () => {
+    const config: EnvironmentConfig = {
+      ...ENVIRONMENTS[env as keyof typeof ENVIRONMENTS],
+      envoyGatewayClass: 'platform',
+    };
+    const output = envoyGateway.render(new App(), config);
+    expect(output.gatewayClass).toBeUndefined();
+    const chartObjects = output.gateway.node.scope!.node.findAll().filter((c) => c instanceof ApiObject);
+    expect(chartObjects.map((o) => (o as ApiObject).kind)).not.toContain('GatewayClass');
+    expect(output.gateway.gatewayClassName).toBe(ENVOY_GATEWAY_CLASS);
   });
 });
 

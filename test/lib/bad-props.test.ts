@@ -1024,6 +1024,12 @@ const envCases: Array<[field: string, config: EnvironmentConfig, expected: strin
     'greeter',
   ],
   [
+    'envoyGatewayClass',
+    { ...base, envoyGatewayClass: 'eg' as 'platform' },
+    'envoyGatewayClass must be one of "rendered", "platform"',
+    'eg',
+  ],
+  [
     'argoCd.destinationServer',
     { ...base, argoCd: { ...base.argoCd, destinationServer: 'kubernetes.default.svc' } },
     'argoCd.destinationServer must be an https:// API server URL',
