@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import * as k8s from './imports/k8s';
-import { dnsLabel, oneOf, type ValidationSubject } from './internal/validate';
+import { dnsLabel, oneOf, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** The Pod Security Standards levels, as Pod Security Admission's namespace labels take them. */
@@ -51,7 +51,7 @@ export class AppNamespace extends Construct implements INamespace {
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'AppNamespace', id };
+    const subject = subjectOf(this);
     this.name = dnsLabel(subject, 'name', props.name);
     this.mesh = oneOf(subject, 'mesh', props.mesh ?? 'istio', MESHES);
     const podSecurity = props.podSecurity ?? {

@@ -14,7 +14,7 @@ import {
   milliseconds,
   port as validPort,
   protoServiceNames,
-  type ValidationSubject,
+  subjectOf,
 } from './internal/validate';
 import {
   containerImage,
@@ -126,7 +126,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
 
   constructor(scope: Construct, id: string, props: CloudEndpointsProxyProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'CloudEndpointsProxy', id };
+    const subject = subjectOf(this);
     const { app } = props;
     this.namespace = app.namespace;
     this.selectorLabels = app.selectorLabels;

@@ -2,7 +2,7 @@ import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { dnsSubdomain, type ValidationSubject } from './internal/validate';
+import { dnsSubdomain, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /**
@@ -41,7 +41,7 @@ export class EndpointSliceReader extends Construct implements IGrpcEndpoint {
 
   constructor(scope: Construct, id: string, props: EndpointSliceReaderProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'EndpointSliceReader', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     this.backend = backend;
     this.name = dnsSubdomain(subject, 'name', props.name ?? `${backend.serviceName}-endpoint-reader`);

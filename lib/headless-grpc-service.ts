@@ -5,7 +5,7 @@ import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceGrpcAppProtocol } from 'grpc-k8s-lb-common';
 import { requireSelector } from './internal/backend';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, invalidProp, type ValidationSubject } from './internal/validate';
+import { dnsLabel, invalidProp, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 export interface HeadlessGrpcServiceProps {
@@ -35,7 +35,7 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
 
   constructor(scope: Construct, id: string, props: HeadlessGrpcServiceProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'HeadlessGrpcService', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     if (backend.maxConnectionAgeMs === undefined) {
       throw invalidProp(

@@ -3,14 +3,7 @@ import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import {
-  dnsLabel,
-  dnsSubdomain,
-  hostName,
-  port as validPort,
-  protoServiceNames,
-  type ValidationSubject,
-} from './internal/validate';
+import { dnsLabel, dnsSubdomain, hostName, port as validPort, protoServiceNames, subjectOf } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
 export interface NginxGrpcIngressProps {
@@ -63,7 +56,7 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
 
   constructor(scope: Construct, id: string, props: NginxGrpcIngressProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'NginxGrpcIngress', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     const grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
     this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
