@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from './imports/k8s';
 import { dnsLabel, oneOf, subjectOf } from './internal/validate';
@@ -47,7 +48,7 @@ export interface AppNamespaceProps {
 export class AppNamespace extends Construct implements INamespace {
   readonly name: string;
   readonly mesh: 'istio' | 'linkerd' | 'none';
-  readonly namespace: k8s.KubeNamespace;
+  readonly namespace: ApiObject;
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {
     super(scope, id);

@@ -1,4 +1,4 @@
-import { JsonPatch, type Duration } from 'cdk8s';
+import { ApiObject, JsonPatch, type Duration } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { ContainerImage, ContainerResources } from './container';
@@ -107,7 +107,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
   /** The app's pods, which carry the sidecars. */
   readonly selectorLabels: Readonly<Record<string, string>>;
   readonly identity: MeshIdentity;
-  readonly service: k8s.KubeService;
+  readonly service: ApiObject;
   /** The content of `api_config.yaml`. */
   readonly apiConfig: {
     readonly type: 'google.api.Service';

@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
@@ -35,8 +36,8 @@ export class EndpointSliceReader extends Construct implements IGrpcEndpoint {
   readonly clientNamespace: INamespace;
   /** The client balances over the pool itself. */
   readonly loadBalancingPolicy = 'round_robin';
-  readonly serviceAccount: k8s.KubeServiceAccount;
-  readonly role: k8s.KubeRole;
+  readonly serviceAccount: ApiObject;
+  readonly role: ApiObject;
   private readonly backend: IGrpcBackend;
 
   constructor(scope: Construct, id: string, props: EndpointSliceReaderProps) {

@@ -1,4 +1,4 @@
-import type { Duration } from 'cdk8s';
+import { ApiObject, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as eg from './imports/gateway.envoyproxy.io';
 import * as gw from './imports/gateway.networking.k8s.io';
@@ -59,7 +59,7 @@ export interface EnvoyGatewayGrpcPolicyProps {
  * inspectAppProtocolByRouteKind), to the pods' addresses, not the ClusterIP.
  */
 export class EnvoyGatewayGrpcPolicy extends Construct {
-  readonly policy: eg.BackendTrafficPolicy;
+  readonly policy: ApiObject;
 
   constructor(scope: Construct, id: string, props: EnvoyGatewayGrpcPolicyProps) {
     super(scope, id);

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { ContainerImage, ContainerPort, ContainerResources, WorkloadAutoscaling } from './container';
@@ -235,15 +235,15 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
   /** How long the server drains after SIGTERM, in milliseconds. */
   readonly drainTimeMs: number;
   readonly maxConnectionAgeMs?: number;
-  readonly deployment: k8s.KubeDeployment;
-  readonly service: k8s.KubeService;
-  readonly serviceAccount: k8s.KubeServiceAccount;
+  readonly deployment: ApiObject;
+  readonly service: ApiObject;
+  readonly serviceAccount: ApiObject;
   /** Whether the pods run Istio's proxyless gRPC agent instead of a sidecar. */
   readonly istioProxyless: boolean;
   /** Whether the pods run their namespace's mesh sidecar (not with Istio's proxyless gRPC). */
   readonly sidecar: boolean;
   /** The HorizontalPodAutoscaler, with `autoscaling`. */
-  readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  readonly autoscaler?: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcAppProps) {
     super(scope, id);

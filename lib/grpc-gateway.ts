@@ -1,4 +1,4 @@
-import { Yaml } from 'cdk8s';
+import { ApiObject, Yaml } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import * as eg from './imports/gateway.envoyproxy.io';
@@ -190,11 +190,11 @@ export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoin
   readonly routeNamespace: INamespace;
   /** The gateway pods' mesh identity: Istio's automated deployment runs them as ServiceAccount `<name>-istio`. */
   readonly identity?: MeshIdentity;
-  readonly gateway: gw.Gateway;
+  readonly gateway: ApiObject;
   /** Istio's per-Gateway options (replicas, disruption budget, no API token); only for class 'istio'. */
-  readonly options?: k8s.KubeConfigMap;
+  readonly options?: ApiObject;
   /** Envoy Gateway's per-Gateway options (Service name and annotations, replicas, disruption budget); only for class 'eg'. */
-  readonly envoyProxy?: eg.EnvoyProxy;
+  readonly envoyProxy?: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcGatewayProps) {
     super(scope, id);

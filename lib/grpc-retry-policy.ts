@@ -55,7 +55,10 @@ export const ISTIO_RETRY_CONDITIONS = [
   'unavailable',
 ] as const;
 
-/** A condition Istio can retry on. */
+/**
+ * A condition Istio can retry on.
+ * @useDeclaredType
+ */
 export type IstioRetryCondition = (typeof ISTIO_RETRY_CONDITIONS)[number];
 
 /**
@@ -78,7 +81,10 @@ export const ENVOY_GATEWAY_RETRY_CONDITIONS = [
   'unavailable',
 ] as const;
 
-/** A condition Envoy Gateway can retry on. */
+/**
+ * A condition Envoy Gateway can retry on.
+ * @useDeclaredType
+ */
 export type EnvoyGatewayRetryCondition = (typeof ENVOY_GATEWAY_RETRY_CONDITIONS)[number];
 
 /**
@@ -94,7 +100,10 @@ export const LINKERD_RETRY_CONDITIONS = [
   'unavailable',
 ] as const;
 
-/** A gRPC status Linkerd can retry on. */
+/**
+ * A gRPC status Linkerd can retry on.
+ * @useDeclaredType
+ */
 export type LinkerdRetryCondition = (typeof LINKERD_RETRY_CONDITIONS)[number];
 
 /**

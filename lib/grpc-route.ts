@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
@@ -67,7 +68,7 @@ export class GrpcRoute extends Construct implements IGrpcRoute {
   readonly grpcServices: readonly string[];
   /** The hosts the route serves. */
   readonly hostnames: readonly string[];
-  readonly route: gw.GrpcRoute;
+  readonly route: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcRouteProps) {
     super(scope, id);

@@ -1,4 +1,4 @@
-import type { Duration } from 'cdk8s';
+import { ApiObject, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as istio from './imports/networking.istio.io';
 import type { IGrpcBackend } from './grpc-backend';
@@ -85,8 +85,8 @@ export interface GrpcVirtualServiceProps {
  * connection pool, outlier detection and, to pods with an Istio sidecar, Istio mutual TLS.
  */
 export class GrpcVirtualService extends Construct {
-  readonly virtualService: istio.VirtualService;
-  readonly destinationRule: istio.DestinationRule;
+  readonly virtualService: ApiObject;
+  readonly destinationRule: ApiObject;
   /** The hosts the route serves. */
   readonly hosts: readonly string[];
 

@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
@@ -27,7 +28,7 @@ export interface HeadlessGrpcServiceProps {
  */
 export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
   readonly name: string;
-  readonly service: k8s.KubeService;
+  readonly service: ApiObject;
   readonly clientNamespace: INamespace;
   /** The client balances over the A records itself. */
   readonly loadBalancingPolicy = 'round_robin';

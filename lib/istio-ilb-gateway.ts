@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import * as istio from './imports/networking.istio.io';
@@ -132,8 +133,8 @@ export class IstioIlbGateway extends Construct implements IIstioGateway, IGrpcEn
   /** Labels of the gateway pods; the Gateway resource selects them. */
   readonly podLabels: Record<string, string>;
   readonly identity: MeshIdentity;
-  readonly service: k8s.KubeService;
-  readonly gateway: istio.Gateway;
+  readonly service: ApiObject;
+  readonly gateway: ApiObject;
 
   constructor(scope: Construct, id: string, props: IstioIlbGatewayProps) {
     super(scope, id);

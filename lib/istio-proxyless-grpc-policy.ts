@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as istio from './imports/networking.istio.io';
 import type { IGrpcBackend } from './grpc-backend';
@@ -23,7 +24,7 @@ export interface IstioProxylessGrpcPolicyProps {
  * should carry.
  */
 export class IstioProxylessGrpcPolicy extends Construct {
-  readonly destinationRule: istio.DestinationRule;
+  readonly destinationRule: ApiObject;
 
   constructor(scope: Construct, id: string, props: IstioProxylessGrpcPolicyProps) {
     super(scope, id);

@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as security from './imports/security.istio.io';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
@@ -23,8 +24,8 @@ export interface MeshAccessPolicyProps {
  * named callers on the app's port. Everyone else gets `PERMISSION_DENIED` from the sidecar.
  */
 export class MeshAccessPolicy extends Construct {
-  readonly peerAuthentication: security.PeerAuthentication;
-  readonly authorizationPolicy: security.AuthorizationPolicy;
+  readonly peerAuthentication: ApiObject;
+  readonly authorizationPolicy: ApiObject;
 
   constructor(scope: Construct, id: string, props: MeshAccessPolicyProps) {
     super(scope, id);

@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
@@ -48,7 +49,7 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
   readonly host: string;
   readonly tlsSecretName: string;
   readonly controller: { readonly name: string; readonly namespace: INamespace; readonly port: number };
-  readonly ingress: k8s.KubeIngress;
+  readonly ingress: ApiObject;
   /** Clients run beside the backend: the Ingress's TLS Secret is in its namespace. */
   readonly clientNamespace: INamespace;
   /** nginx balances each call; the client needs one connection to it. */
