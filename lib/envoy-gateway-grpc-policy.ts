@@ -6,8 +6,7 @@ import { GATEWAY_API_GROUP } from './grpc-gateway';
 import {
   DATA_PLANE_DEFAULT_RETRIES,
   ENVOY_GATEWAY_RETRY_CONDITIONS,
-  type EnvoyGatewayRetryCondition,
-  type GrpcRetryPolicy,
+  type EnvoyGatewayRetryPolicy,
 } from './grpc-retry-policy';
 import type { IGrpcRoute } from './grpc-route';
 import { callTimeout, grpcRetries, outlierEjection } from './internal/call-policy';
@@ -38,7 +37,7 @@ export interface EnvoyGatewayGrpcPolicyProps {
    * @default - Envoy Gateway's own retry defaults: 2 retries on `connect-failure`, `refused-stream`, `unavailable`,
    *   `cancelled`, `retriable-status-codes` (no HTTP status code listed), with no per-try timeout
    */
-  readonly retries?: GrpcRetryPolicy<EnvoyGatewayRetryCondition>;
+  readonly retries?: EnvoyGatewayRetryPolicy;
   /**
    * Time a whole call may take, retries included (`timeout.http.requestTimeout`).
    * @default - none: the call's own gRPC deadline bounds it

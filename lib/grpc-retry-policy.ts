@@ -117,3 +117,43 @@ export const DATA_PLANE_DEFAULT_RETRIES = {
   attempts: 2,
   retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
 } as const satisfies GrpcRetryPolicy<IstioRetryCondition & EnvoyGatewayRetryCondition>;
+
+/** Retries at an Istio gateway (a VirtualService route's `retries`), on Istio's conditions. */
+export interface IstioRetryPolicy extends GrpcRetryPolicy<IstioRetryCondition> {
+  /**
+   * Tries after the first; 0 turns retries off.
+   * @default 2 (Istio's own)
+   */
+  readonly attempts?: number;
+  /**
+   * When to retry.
+   * @default ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'] (Istio's own)
+   */
+  readonly retryOn?: readonly IstioRetryCondition[];
+}
+
+/** Retries at an Envoy Gateway gateway (a BackendTrafficPolicy's `retry`), on Envoy Gateway's triggers. */
+export interface EnvoyGatewayRetryPolicy extends GrpcRetryPolicy<EnvoyGatewayRetryCondition> {
+  /**
+   * Tries after the first; 0 turns retries off (no `retry` at all).
+   * @default 2 (Envoy Gateway's own, once a policy has `retry`)
+   */
+  readonly attempts?: number;
+  /**
+   * When to retry.
+   * @default ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'] (Envoy
+   *   Gateway's own triggers)
+   */
+  readonly retryOn?: readonly EnvoyGatewayRetryCondition[];
+}
+
+/** Retries by a meshed client's Linkerd proxy (`retry.linkerd.io/*` annotations), on gRPC statuses. */
+export interface LinkerdRetryPolicy extends GrpcRetryPolicy<LinkerdRetryCondition> {
+  /**
+   * Tries after the first (`retry.linkerd.io/limit`), from 1.
+   * @default 1 (Linkerd's own)
+   */
+  readonly attempts?: number;
+  /** The gRPC statuses to retry (`retry.linkerd.io/grpc`): Linkerd retries only those listed. */
+  readonly retryOn: readonly LinkerdRetryCondition[];
+}

@@ -2,12 +2,7 @@ import { ApiObject, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as istio from './imports/networking.istio.io';
 import type { IGrpcBackend } from './grpc-backend';
-import {
-  DATA_PLANE_DEFAULT_RETRIES,
-  ISTIO_RETRY_CONDITIONS,
-  type GrpcRetryPolicy,
-  type IstioRetryCondition,
-} from './grpc-retry-policy';
+import { DATA_PLANE_DEFAULT_RETRIES, ISTIO_RETRY_CONDITIONS, type IstioRetryPolicy } from './grpc-retry-policy';
 import { callTimeout, grpcRetries, outlierEjection } from './internal/call-policy';
 import { hasIstioSidecar } from './internal/backend';
 import { serviceDnsName } from './internal/names';
@@ -60,7 +55,7 @@ export interface GrpcVirtualServiceProps {
    * @default - Istio's own: 2 retries on `connect-failure`, `refused-stream`, `unavailable`, `cancelled`,
    *   `retriable-status-codes`, with no per-try timeout
    */
-  readonly retries?: GrpcRetryPolicy<IstioRetryCondition>;
+  readonly retries?: IstioRetryPolicy;
   /**
    * Time a whole call may take at the gateway, retries included (`http[].timeout`).
    * @default - none (Istio's default): the call's own gRPC deadline bounds it

@@ -28,9 +28,12 @@ export {
 } from './grpc-gateway';
 export type {
   EnvoyGatewayRetryCondition,
+  EnvoyGatewayRetryPolicy,
   GrpcRetryPolicy,
   IstioRetryCondition,
+  IstioRetryPolicy,
   LinkerdRetryCondition,
+  LinkerdRetryPolicy,
 } from './grpc-retry-policy';
 export { GrpcRoute, type GrpcRouteProps, type IGrpcRoute } from './grpc-route';
 export { GrpcVirtualService, type GrpcVirtualServiceProps } from './grpc-virtual-service';

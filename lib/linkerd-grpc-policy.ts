@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { GATEWAY_API_GROUP } from './grpc-gateway';
-import { LINKERD_RETRY_CONDITIONS, type GrpcRetryPolicy, type LinkerdRetryCondition } from './grpc-retry-policy';
+import { LINKERD_RETRY_CONDITIONS, type LinkerdRetryPolicy } from './grpc-retry-policy';
 import { portHandling } from 'grpc-k8s-lb-common';
 import { callTimeout, grpcRetries } from './internal/call-policy';
 import { dnsSubdomain, invalidProp, oneOf, subjectOf } from './internal/validate';
@@ -31,7 +31,7 @@ export interface LinkerdGrpcPolicyProps {
    * @default - none, as Linkerd's own default (without the annotations its proxies retry nothing); given, `attempts`
    *   defaults to Linkerd's 1 and no per-try timeout
    */
-  readonly retries?: GrpcRetryPolicy<LinkerdRetryCondition>;
+  readonly retries?: LinkerdRetryPolicy;
   /**
    * Time a whole call may take, retries included (`timeout.linkerd.io/request`).
    * @default - none, as Linkerd's own default: the call's own gRPC deadline bounds it

@@ -136,6 +136,8 @@ interface Consumer {
   installed: { packages: string[]; bytes: number };
   objects: KubeObject[];
   duplicate: string;
+  /** What the example of the package's README.md renders. */
+  readmeObjects: KubeObject[];
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'library-'));
@@ -167,6 +169,8 @@ async function buildConsumer(plus: PlusMajor): Promise<void> {
   );
   writeFileSync(path.join(consumer.dir, 'main.ts'), consumerMain(plus));
   writeFileSync(path.join(consumer.dir, 'duplicate.ts'), DUPLICATE_MAIN);
+  const readme = readFileSync(path.join(consumer.dir, 'node_modules', 'grpc-k8s-lb', 'README.md'), 'utf8');
+  writeFileSync(path.join(consumer.dir, 'readme.ts'), /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? 'no example');
   writeFileSync(
     path.join(consumer.dir, 'tsconfig.json'),
     JSON.stringify({
@@ -181,10 +185,14 @@ async function buildConsumer(plus: PlusMajor): Promise<void> {
         skipLibCheck: false,
         outDir: 'build',
       },
-      files: ['main.ts', 'duplicate.ts'],
+      files: ['main.ts', 'duplicate.ts', 'readme.ts'],
     }),
   );
   await timed(`${plus}: tsc`, () => run(process.execPath, [TSC, '-p', '.'], consumer.dir));
+  // The README's App writes to cdk8s's default dist/ too: read it before main.js writes there.
+  await run(process.execPath, ['build/readme.js'], consumer.dir);
+  consumer.readmeObjects = readManifestDir(path.join(consumer.dir, 'dist')).flatMap((file) => file.objects);
+  rmSync(path.join(consumer.dir, 'dist'), { recursive: true });
   await timed(`${plus}: node main.js`, () => run(process.execPath, ['build/main.js'], consumer.dir));
   consumer.objects = readManifestDir(path.join(consumer.dir, 'dist')).flatMap((file) => file.objects);
   consumer.duplicate = await run(process.execPath, ['build/duplicate.js'], consumer.dir).then(
@@ -466,6 +474,25 @@ describe.each(PLUS_MAJORS)('a platform cluster built in a %s project, compiled a
       to: [{ operation: { ports: ['9090'] } }],
     });
     expect(JSON.stringify(objects())).not.toMatch(/greeter|SHUTDOWN_GRACE_MS|POD_NAME|helloworld/);
+  });
+
+  test("the example in the package's README.md compiles, and renders the team's service and routes, valid", () => {
+    const { readmeObjects } = consumers[plus];
+    expect(readmeObjects.map((o) => o.kind).sort()).toEqual(
+      [
+        'AuthorizationPolicy',
+        'DestinationRule',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Namespace',
+        'PeerAuthentication',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+        'VirtualService',
+      ].sort(),
+    );
+    expect(validateAgainstSchemas(readmeObjects).filter((result) => result.error !== null)).toEqual([]);
   });
 
   test('two objects of one kind, namespace and name fail synth, naming both construct paths', () => {
