@@ -62,24 +62,15 @@ export const ISTIO_RETRY_CONDITIONS = [
 export type IstioRetryCondition = (typeof ISTIO_RETRY_CONDITIONS)[number];
 
 /**
- * What Envoy Gateway can retry on: the BackendTrafficPolicy CRD's `retry.retryOn.triggers` enum (envoyproxy/gateway
- * v1.9.0 api/v1alpha1/retry_types.go TriggerEnum, in upstream/crds/envoy-gateway-v1.9.0-backendtrafficpolicies.yaml).
+ * What Envoy Gateway can retry on: Istio's conditions but three, as the BackendTrafficPolicy CRD's
+ * `retry.retryOn.triggers` enum lists them (envoyproxy/gateway v1.9.0 api/v1alpha1/retry_types.go TriggerEnum, in
+ * upstream/crds/envoy-gateway-v1.9.0-backendtrafficpolicies.yaml; test/lib/envoy-gateway.test.ts compares the two).
  */
-export const ENVOY_GATEWAY_RETRY_CONDITIONS = [
-  '5xx',
-  'gateway-error',
-  'reset',
-  'reset-before-request',
-  'connect-failure',
-  'retriable-4xx',
-  'refused-stream',
-  'retriable-status-codes',
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-] as const;
+const NOT_ENVOY_GATEWAY = ['retriable-headers', 'envoy-ratelimited', 'http3-post-connect-failure'] as const;
+export const ENVOY_GATEWAY_RETRY_CONDITIONS = ISTIO_RETRY_CONDITIONS.filter(
+  (condition): condition is Exclude<IstioRetryCondition, (typeof NOT_ENVOY_GATEWAY)[number]> =>
+    !(NOT_ENVOY_GATEWAY as readonly string[]).includes(condition),
+);
 
 /**
  * A condition Envoy Gateway can retry on.

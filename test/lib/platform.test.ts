@@ -145,14 +145,17 @@ describe('two objects of one group, kind, namespace and name', () => {
 });
 
 describe("defaults no broader than the data plane's own", () => {
-  function routed(namespace: AppNamespace['mesh'], props: Partial<GrpcAppProps> = {}) {
-    const chart = Testing.chart();
-    const gateway = IstioIlbGateway.fromGatewayAttributes(chart, 'ingress', {
+  const ingressGateway = (chart: Chart) =>
+    IstioIlbGateway.fromGatewayAttributes(chart, 'ingress', {
       name: 'ingressgateway',
       namespace: existingNamespace('istio-system'),
       hosts: ['grpc.example.com'],
       selector: { istio: 'ingressgateway' },
     });
+
+  function routed(namespace: AppNamespace['mesh'], props: Partial<GrpcAppProps> = {}) {
+    const chart = Testing.chart();
+    const gateway = ingressGateway(chart);
     const backend = new GrpcApp(chart, 'app', {
       namespace: existingNamespace('shop', namespace),
       name: 'payments',
@@ -176,12 +179,7 @@ describe("defaults no broader than the data plane's own", () => {
 
   test('a route timeout and a per-try timeout only when asked', () => {
     const chart = Testing.chart();
-    const gateway = IstioIlbGateway.fromGatewayAttributes(chart, 'ingress', {
-      name: 'ingressgateway',
-      namespace: existingNamespace('istio-system'),
-      hosts: ['grpc.example.com'],
-      selector: { istio: 'ingressgateway' },
-    });
+    const gateway = ingressGateway(chart);
     const backend = GrpcBackend.fromService({
       name: 'orders',
       namespace: existingNamespace('shop', 'istio'),
@@ -222,12 +220,7 @@ describe("defaults no broader than the data plane's own", () => {
 
   test('no ISTIO_MUTUAL to a Service rendered elsewhere whose pods opt out of the sidecar', () => {
     const chart = Testing.chart();
-    const gateway = IstioIlbGateway.fromGatewayAttributes(chart, 'ingress', {
-      name: 'ingressgateway',
-      namespace: existingNamespace('istio-system'),
-      hosts: ['grpc.example.com'],
-      selector: { istio: 'ingressgateway' },
-    });
+    const gateway = ingressGateway(chart);
     const backend = GrpcBackend.fromService({
       name: 'legacy',
       namespace: existingNamespace('shop', 'istio'),
