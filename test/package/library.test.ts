@@ -15,10 +15,12 @@ import { findObject, readManifestDir, validateAgainstSchemas, type KubeObject } 
 import {
   installConsumer,
   packWorkspace,
+  requiredPackages,
   runCommand as run,
   type LockEntry,
   type PackedPackage,
   type PackageJson,
+  writeConsumerTsconfig,
 } from '../../harness/packages';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -27,15 +29,6 @@ const PEERS = ['cdk8s', 'constructs'];
 /** The cdk8s-plus majors a consumer project may be on: the deployment's own (27), and a current one. */
 const PLUS_MAJORS = ['cdk8s-plus-27', 'cdk8s-plus-32'] as const;
 type PlusMajor = (typeof PLUS_MAJORS)[number];
-
-/** The package names a built JavaScript file requires (bare specifiers only). */
-function requiredPackages(source: string): string[] {
-  // tsc writes imports as require("..."); a require() written in the source keeps its own quotes.
-  return [...source.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map(([, , specifier]) => {
-    const parts = specifier.split('/');
-    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-  });
-}
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -171,23 +164,11 @@ async function buildConsumer(plus: PlusMajor): Promise<void> {
   writeFileSync(path.join(consumer.dir, 'duplicate.ts'), DUPLICATE_MAIN);
   const readme = readFileSync(path.join(consumer.dir, 'node_modules', 'grpc-k8s-lb', 'README.md'), 'utf8');
   writeFileSync(path.join(consumer.dir, 'readme.ts'), /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? 'no example');
-  writeFileSync(
-    path.join(consumer.dir, 'tsconfig.json'),
-    JSON.stringify({
-      // node16 resolution reads the package's "exports" (and its "types" condition), as current projects do.
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'node16',
-        moduleResolution: 'node16',
-        lib: ['ES2022'],
-        types: [],
-        strict: true,
-        skipLibCheck: false,
-        outDir: 'build',
-      },
-      files: ['main.ts', 'duplicate.ts', 'readme.ts'],
-    }),
-  );
+  writeConsumerTsconfig(consumer.dir, ['main.ts', 'duplicate.ts', 'readme.ts'], {
+    lib: ['ES2022'],
+    types: [],
+    outDir: 'build',
+  });
   await timed(`${plus}: tsc`, () => run(process.execPath, [TSC, '-p', '.'], consumer.dir));
   // The README's App writes to cdk8s's default dist/ too: read it before main.js writes there.
   await run(process.execPath, ['build/readme.js'], consumer.dir);
