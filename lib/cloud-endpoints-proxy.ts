@@ -160,7 +160,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
       },
     );
 
-    // The pod as GreeterApp rendered it: the escape hatch below adds to it, so read what is there first.
+    // The pod as GrpcApp rendered it: the escape hatch below adds to it, so read what is there first.
     const pod = app.deployment.toJson().spec.template.spec as RenderedPodSpec;
     if (pod.containers.some((c) => c.name === ESP_CONTAINER)) {
       throw invalidProp(subject, 'app', app.name, 'an app without an ESPv2 sidecar: one proxy per pod');

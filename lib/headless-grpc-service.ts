@@ -23,7 +23,7 @@ export interface HeadlessGrpcServiceProps {
  * A headless Service (`clusterIP: None`) for a gRPC backend: cluster DNS answers with one A record per ready pod, so a
  * grpc-js client dialing `dns:///<name>.<namespace>.svc.cluster.local:<port>` with `round_robin` connects to every
  * pod and balances each call itself. DNS is read when the channel starts and again when a connection drops, so the
- * server must age its connections out (`GreeterApp` `maxConnectionAge`, or the backend's `maxConnectionAgeMs`): each GOAWAY makes clients re-resolve and find
+ * server must age its connections out (`GrpcApp` `maxConnectionAge`, or the backend's `maxConnectionAgeMs`): each GOAWAY makes clients re-resolve and find
  * pods that started since.
  */
 export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
