@@ -1,11 +1,8 @@
-import { Duration, JsonPatch } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { GREETER_DEFAULT_PORT, SERVER_ENV } from '../app/settings';
-import type { ContainerImage, ContainerResources } from '../lib/container';
-import { GrpcApp } from '../lib/grpc-app';
-import { dnsSubdomain, invalidProp, milliseconds, port as validPort, quantity } from '../lib/internal/validate';
+import { GrpcApp, PropValidator, type ContainerImage, type ContainerResources, type INamespace } from '../lib';
 import { parseQuantity } from 'grpc-k8s-lb-common';
-import type { INamespace } from '../lib/namespace';
 
 export interface GreeterAppProps {
   /** Namespace of every object the app renders. */
@@ -19,7 +16,7 @@ export interface GreeterAppProps {
   readonly name?: string;
   /**
    * The `version` label of the pods, which Istio reports in its telemetry and DestinationRule subsets select on.
-   * @default 'v1'
+   * @default - the image tag (see `GrpcAppProps.version`)
    */
   readonly version?: string;
   /**
@@ -91,8 +88,11 @@ export interface GreeterAppProps {
   };
 }
 
-/** Where the greeter's pods mount the TLS Secret of `GreeterAppProps.tls`. */
+/** Where the greeter's pods mount the TLS Secret of `GreeterAppProps.tls`, and the volume's name. */
 const TLS_DIRECTORY = '/etc/greeter-tls';
+const TLS_VOLUME = 'tls';
+/** The container port of `GreeterAppProps.tls.plaintextPort`. */
+const PLAINTEXT_PORT_NAME = 'grpc-plaintext';
 
 /**
  * Node's V8 heap for a container memory limit: half of it, so that V8 collects garbage long before the limit (it
@@ -116,27 +116,27 @@ export class GreeterApp extends GrpcApp {
   constructor(scope: Construct, id: string, props: GreeterAppProps) {
     const port = props.port ?? GREETER_DEFAULT_PORT;
     const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
-    const subject = { construct: 'GreeterApp', id };
+    const check = PropValidator.forChild('GreeterApp', scope, id);
     const resources = props.resources ?? {
       requests: { cpu: '50m', memory: '96Mi' },
       limits: { cpu: '500m', memory: '192Mi' },
     };
     // Checked here, before the heap cap is derived from it (GrpcApp checks the rest of the resources).
-    const memoryLimit = quantity(subject, 'resources.limits.memory', resources.limits?.memory);
-    const shutdownGraceMs = milliseconds(subject, 'shutdownGrace', shutdownGrace, 0);
+    const memoryLimit = check.quantity('resources.limits.memory', resources.limits?.memory as string);
+    const shutdownGraceMs = check.milliseconds('shutdownGrace', shutdownGrace, 0);
     const maxConnectionAgeMs =
       props.maxConnectionAge === undefined
         ? undefined
-        : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+        : check.milliseconds('maxConnectionAge', props.maxConnectionAge, 1000);
     const tls =
       props.tls === undefined
         ? undefined
         : {
-            secretName: dnsSubdomain(subject, 'tls.secretName', props.tls.secretName),
-            plaintextPort: validPort(subject, 'tls.plaintextPort', props.tls.plaintextPort ?? port + 1),
+            secretName: check.dnsSubdomain('tls.secretName', props.tls.secretName),
+            plaintextPort: check.integer('tls.plaintextPort', props.tls.plaintextPort ?? port + 1, 1, 65535),
           };
     if (tls !== undefined && tls.plaintextPort === port)
-      throw invalidProp(subject, 'tls.plaintextPort', tls.plaintextPort, `a port other than the gRPC port ${port}`);
+      throw check.error('tls.plaintextPort', tls.plaintextPort, `a port other than the gRPC port ${port}`);
     super(scope, id, {
       namespace: props.namespace,
       name: props.name ?? 'greeter',
@@ -152,6 +152,13 @@ export class GreeterApp extends GrpcApp {
       terminationMargin: props.terminationMargin ?? Duration.seconds(10),
       appProtocol: props.appProtocol,
       healthPort: tls?.plaintextPort,
+      ...(tls === undefined
+        ? {}
+        : {
+            ports: [{ name: PLAINTEXT_PORT_NAME, port: tls.plaintextPort }],
+            volumes: [{ name: TLS_VOLUME, secret: { secretName: tls.secretName } }],
+            volumeMounts: [{ name: TLS_VOLUME, mountPath: TLS_DIRECTORY, readOnly: true }],
+          }),
       env: [
         { name: SERVER_ENV.port, value: String(port) },
         { name: SERVER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -171,14 +178,5 @@ export class GreeterApp extends GrpcApp {
       ],
     });
     this.plaintextPort = tls?.plaintextPort;
-    if (tls !== undefined) {
-      // GrpcApp takes no volumes: the Secret is mounted read-only into the server container by patch.
-      this.deployment.addJsonPatch(
-        JsonPatch.add('/spec/template/spec/volumes', [{ name: 'tls', secret: { secretName: tls.secretName } }]),
-        JsonPatch.add('/spec/template/spec/containers/0/volumeMounts', [
-          { name: 'tls', mountPath: TLS_DIRECTORY, readOnly: true },
-        ]),
-      );
-    }
   }
 }

@@ -1,9 +1,10 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as security from './imports/security.istio.io';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import type { IIstioWaypoint } from './istio-waypoint';
 import { requireSelector } from './internal/backend';
-import { hostName, invalidProp, protoServiceNames, type ValidationSubject } from './internal/validate';
+import { hostName, invalidProp, protoServiceNames, subjectOf } from './internal/validate';
 import { meshPrincipal } from './internal/workload';
 
 export interface AmbientAccessPolicyProps {
@@ -38,15 +39,15 @@ export interface AmbientAccessPolicyProps {
  *   required to use this field") that admits the named callers, for the listed gRPC services only.
  */
 export class AmbientAccessPolicy extends Construct {
-  readonly peerAuthentication: security.PeerAuthentication;
+  readonly peerAuthentication: ApiObject;
   /** The L4 policy ztunnel enforces on the pods. */
-  readonly podPolicy: security.AuthorizationPolicy;
+  readonly podPolicy: ApiObject;
   /** The L7 policy the waypoint enforces on calls to the Service. */
-  readonly servicePolicy: security.AuthorizationPolicy;
+  readonly servicePolicy: ApiObject;
 
   constructor(scope: Construct, id: string, props: AmbientAccessPolicyProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'AmbientAccessPolicy', id };
+    const subject = subjectOf(this);
     const { backend, waypoint } = props;
     if (backend.namespace.mesh !== 'istio-ambient') {
       throw invalidProp(

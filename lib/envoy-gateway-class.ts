@@ -1,8 +1,9 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ENVOY_GATEWAY_CONTROLLER } from 'grpc-k8s-lb-common';
 import * as gw from './imports/gateway.networking.k8s.io';
 import { ENVOY_GATEWAY_CLASS } from './grpc-gateway';
-import { dnsSubdomain, type ValidationSubject } from './internal/validate';
+import { dnsSubdomain, subjectOf } from './internal/validate';
 
 export interface EnvoyGatewayClassProps {
   /**
@@ -20,11 +21,11 @@ export interface EnvoyGatewayClassProps {
  */
 export class EnvoyGatewayClass extends Construct {
   readonly name: string;
-  readonly gatewayClass: gw.GatewayClass;
+  readonly gatewayClass: ApiObject;
 
   constructor(scope: Construct, id: string, props: EnvoyGatewayClassProps = {}) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'EnvoyGatewayClass', id };
+    const subject = subjectOf(this);
     this.name = dnsSubdomain(subject, 'name', props.name ?? ENVOY_GATEWAY_CLASS);
     this.gatewayClass = new gw.GatewayClass(this, 'Resource', {
       metadata: { name: this.name },

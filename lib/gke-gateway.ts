@@ -1,16 +1,10 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { isGkeGatewayClass, type DataPlane } from 'grpc-k8s-lb-common';
+import { isGkeGatewayClass } from 'grpc-k8s-lb-common';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { GATEWAY_API_GROUP } from './grpc-gateway';
-import {
-  dnsLabel,
-  dnsSubdomain,
-  hostName,
-  invalidProp,
-  port as validPort,
-  type ValidationSubject,
-} from './internal/validate';
+import { GATEWAY_API_GROUP, type GrpcGatewayListener, type IGrpcGateway } from './grpc-gateway';
+import { dnsLabel, dnsSubdomain, hostName, invalidProp, port as validPort, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** GKE's regional internal Application Load Balancer: an internal IP of the VPC, reachable from the region. */
@@ -56,7 +50,7 @@ export interface GkeGatewayProps {
  * (kubernetes-sigs/gateway-api v1.6.1 conformance/reports/*\/gke-gateway): routes attach as HTTPRoutes
  * (`GrpcHttpRoute`), to a backend whose Service port says `HTTP2`, and the pods serve TLS.
  */
-export class GkeGateway extends Construct implements IGrpcEndpoint {
+export class GkeGateway extends Construct implements IGrpcGateway, IGrpcEndpoint {
   readonly name: string;
   readonly namespace: INamespace;
   readonly gatewayClassName: string;
@@ -65,15 +59,15 @@ export class GkeGateway extends Construct implements IGrpcEndpoint {
   readonly tlsSecretName: string;
   /** The listener's name: routes attach to it with `sectionName`. */
   readonly listenerName = 'https';
+  /** The one HTTPS listener, for the host. */
+  readonly listeners: readonly GrpcGatewayListener[];
   /** Where routes may attach from. */
   readonly routeNamespace: INamespace;
-  /** The data plane that forwards the routes' calls, as the app-protocol table names it. */
-  readonly dataPlane: DataPlane = 'gke-gateway';
-  readonly gateway: gw.Gateway;
+  readonly gateway: ApiObject;
 
   constructor(scope: Construct, id: string, props: GkeGatewayProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GkeGateway', id };
+    const subject = subjectOf(this);
     this.name = dnsLabel(subject, 'name', props.name ?? 'grpc-gateway');
     this.namespace = props.namespace;
     this.gatewayClassName = dnsSubdomain(
@@ -93,6 +87,7 @@ export class GkeGateway extends Construct implements IGrpcEndpoint {
     this.tlsSecretName = dnsSubdomain(subject, 'tlsSecretName', props.tlsSecretName);
     this.port = validPort(subject, 'port', props.port ?? 443);
     this.routeNamespace = props.routeNamespace ?? this.namespace;
+    this.listeners = [{ name: this.listenerName, hostname: this.host }];
     const sameNamespace = this.routeNamespace.name === this.namespace.name;
 
     this.gateway = new gw.Gateway(this, 'Resource', {

@@ -1,15 +1,9 @@
-import { Duration } from 'cdk8s';
+import { Duration, ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { tlsToPods } from 'grpc-k8s-lb-common';
 import * as gke from './imports/networking.gke.io';
 import type { IGrpcBackend } from './grpc-backend';
-import {
-  invalidProp,
-  milliseconds,
-  port as validPort,
-  protoServiceNames,
-  type ValidationSubject,
-} from './internal/validate';
+import { invalidProp, milliseconds, port as validPort, protoServiceNames, subjectOf } from './internal/validate';
 
 export interface GkeGrpcBackendPolicyProps {
   /** The backend a GKE Gateway routes to: both policies target its Service, in its namespace. */
@@ -50,12 +44,12 @@ export interface GkeGrpcBackendPolicyProps {
  * Both target the Service, in its namespace, as GKE requires of single-cluster Gateways.
  */
 export class GkeGrpcBackendPolicy extends Construct {
-  readonly healthCheckPolicy: gke.HealthCheckPolicy;
-  readonly backendPolicy: gke.GcpBackendPolicy;
+  readonly healthCheckPolicy: ApiObject;
+  readonly backendPolicy: ApiObject;
 
   constructor(scope: Construct, id: string, props: GkeGrpcBackendPolicyProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GkeGrpcBackendPolicy', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     const healthCheckPort =
       props.healthCheckPort === undefined ? undefined : validPort(subject, 'healthCheckPort', props.healthCheckPort);

@@ -1,10 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import type * as k8s from './imports/k8s';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import { istioGatewayOptions, istioGatewayOptionsRef } from './internal/istio-gateway-options';
-import { dnsLabel, integerIn, invalidProp, type ValidationSubject } from './internal/validate';
+import { dnsLabel, integerIn, invalidProp, subjectOf, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** The GatewayClass of Istio's waypoints (istio/istio 1.30.3 pkg/config/constants WaypointGatewayClassName). */
@@ -75,13 +74,13 @@ export class IstioWaypoint extends Construct implements IIstioWaypoint {
   readonly identity: MeshIdentity;
   /** The labels that bind a Service to this waypoint. */
   readonly bindingLabels: Readonly<Record<string, string>>;
-  readonly gateway: gw.Gateway;
+  readonly gateway: ApiObject;
   /** Istio's per-Gateway options (replicas, disruption budget, no API token, seccomp). */
-  readonly options: k8s.KubeConfigMap;
+  readonly options: ApiObject;
 
   constructor(scope: Construct, id: string, props: IstioWaypointProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'IstioWaypoint', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     this.namespace = backend.namespace;
     if (this.namespace.mesh !== 'istio-ambient') {

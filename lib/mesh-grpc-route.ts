@@ -1,8 +1,9 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { serviceReference } from './internal/gateway-api';
-import { dnsSubdomain, protoServiceNames, type ValidationSubject } from './internal/validate';
+import { dnsSubdomain, protoServiceNames, subjectOf } from './internal/validate';
 
 export interface MeshGrpcRouteProps {
   /** The backend whose Service the route is attached to and sends the calls to. */
@@ -30,11 +31,11 @@ export interface MeshGrpcRouteProps {
 export class MeshGrpcRoute extends Construct {
   readonly name: string;
   readonly grpcServices: readonly string[];
-  readonly route: gw.GrpcRoute;
+  readonly route: ApiObject;
 
   constructor(scope: Construct, id: string, props: MeshGrpcRouteProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'MeshGrpcRoute', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     this.grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);

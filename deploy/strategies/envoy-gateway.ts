@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
 import {
+  ENVOY_GATEWAY_CLASS,
   EnvoyGatewayClass,
   EnvoyGatewayGrpcPolicy,
   GrpcRoute,
@@ -7,10 +8,11 @@ import {
   type GrpcGateway,
   type SelfSignedCertificate,
 } from '../../lib';
-import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
 import { type GreeterApp } from '../greeter-app';
 import { type GreeterClient } from '../greeter-client';
 import {
+  GREETER_CALL_TIMEOUT,
+  GREETER_RETRIES,
   PUBLIC_GRPC_SERVICES,
   clientChart,
   gatewayApiGateway,
@@ -63,7 +65,11 @@ export const envoyGateway: Strategy<EnvoyGatewayOutput> = {
       backend: greeter,
       grpcServices: PUBLIC_GRPC_SERVICES,
     });
-    const policy = new EnvoyGatewayGrpcPolicy(routingChart, 'policy', { route });
+    const policy = new EnvoyGatewayGrpcPolicy(routingChart, 'policy', {
+      route,
+      retries: GREETER_RETRIES,
+      timeout: GREETER_CALL_TIMEOUT,
+    });
     routingChart.addDependency(greeterChart, gatewayChart);
 
     const client = clientChart(app, env, gateway, [gatewayChart]);

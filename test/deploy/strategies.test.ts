@@ -335,13 +335,23 @@ describe.each(each('gke-gateway'))('gke-gateway in %s', (env) => {
   });
 
   test('the greeter serves TLS with a certificate from the same Secret, mounted read-only where its settings point', () => {
-    expect(greeterPod.volumes).toEqual([
-      { name: 'tls', secret: { secretName: gateway.spec.listeners[0].tls.certificateRefs[0].name } },
-    ]);
-    const mount = greeterPod.containers[0].volumeMounts[0];
+    expect(greeterPod.volumes).toContainEqual({
+      name: 'tls',
+      secret: { secretName: gateway.spec.listeners[0].tls.certificateRefs[0].name },
+    });
+    const mount = greeterPod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'tls');
     expect(mount).toMatchObject({ name: 'tls', readOnly: true });
     expect(greeterEnv.TLS_CERT_FILE).toBe(`${mount.mountPath}/tls.crt`);
     expect(greeterEnv.TLS_KEY_FILE).toBe(`${mount.mountPath}/tls.key`);
+  });
+
+  test('the port without TLS, where the health checks call, is a named container port', () => {
+    expect(greeterPod.containers[0].ports).toContainEqual({
+      name: 'grpc-plaintext',
+      containerPort: Number(greeterEnv.PLAINTEXT_PORT),
+      protocol: 'TCP',
+    });
+    expect(greeterPod.containers[0].readinessProbe.grpc.port).toBe(Number(greeterEnv.PLAINTEXT_PORT));
   });
 });
 
