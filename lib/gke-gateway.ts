@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import { isGkeGatewayClass } from 'grpc-k8s-lb-common';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { GATEWAY_API_GROUP, type GrpcGatewayListener, type IGrpcGateway } from './grpc-gateway';
+import type { GrpcGatewayListener, IGrpcGateway } from './grpc-gateway';
+import { httpsListener } from './internal/gateway-api';
 import { dnsLabel, dnsSubdomain, hostName, invalidProp, port as validPort, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
@@ -88,35 +89,23 @@ export class GkeGateway extends Construct implements IGrpcGateway, IGrpcEndpoint
     this.port = validPort(subject, 'port', props.port ?? 443);
     this.routeNamespace = props.routeNamespace ?? this.namespace;
     this.listeners = [{ name: this.listenerName, hostname: this.host }];
-    const sameNamespace = this.routeNamespace.name === this.namespace.name;
 
     this.gateway = new gw.Gateway(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
         gatewayClassName: this.gatewayClassName,
+        // GKE uploads the Secret's certificate to the load balancer
+        // (https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway).
         listeners: [
-          {
+          httpsListener({
             name: this.listenerName,
-            hostname: this.host,
+            host: this.host,
             port: this.port,
-            protocol: 'HTTPS',
-            // GKE uploads the Secret's certificate to the load balancer
-            // (https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway).
-            tls: {
-              mode: gw.GatewaySpecListenersTlsMode.TERMINATE,
-              certificateRefs: [{ group: '', kind: 'Secret', name: this.tlsSecretName }],
-            },
-            allowedRoutes: {
-              namespaces: sameNamespace
-                ? { from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME }
-                : {
-                    from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SELECTOR,
-                    // Every namespace carries its own name as this label (Kubernetes >= 1.22).
-                    selector: { matchLabels: { 'kubernetes.io/metadata.name': this.routeNamespace.name } },
-                  },
-              kinds: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute' }],
-            },
-          },
+            tlsSecretName: this.tlsSecretName,
+            gatewayNamespace: this.namespace,
+            routeNamespace: this.routeNamespace,
+            routeKind: 'HTTPRoute',
+          }),
         ],
       },
     });

@@ -4,6 +4,7 @@ import * as eg from './imports/gateway.envoyproxy.io';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
+import { GATEWAY_API_GROUP, httpsListener } from './internal/gateway-api';
 import { istioGatewayOptions, istioGatewayOptionsRef } from './internal/istio-gateway-options';
 import { serviceDnsName } from './internal/names';
 import {
@@ -20,8 +21,7 @@ import {
 } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
-/** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
-export const GATEWAY_API_GROUP = gw.Gateway.GVK.apiVersion.split('/')[0];
+export { GATEWAY_API_GROUP };
 
 /** The GatewayClass of Istio's Gateway API controller, which deploys an Envoy Deployment and Service per Gateway. */
 export const ISTIO_GATEWAY_CLASS = 'istio';
@@ -298,7 +298,6 @@ export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoin
       };
     }
 
-    const sameNamespace = this.routeNamespace.name === this.namespace.name;
     // Envoy Gateway copies spec.infrastructure.annotations onto every object it deploys: the Service's go in its EnvoyProxy.
     const annotations = envoyGateway ? undefined : loadBalancerAnnotations;
     this.gateway = new gw.Gateway(this, 'Resource', {
@@ -308,26 +307,15 @@ export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoin
         infrastructure:
           annotations === undefined && parametersRef === undefined ? undefined : { annotations, parametersRef },
         listeners: [
-          {
+          httpsListener({
             name: this.listenerName,
-            hostname: this.host,
+            host: this.host,
             port: this.port,
-            protocol: 'HTTPS',
-            tls: {
-              mode: gw.GatewaySpecListenersTlsMode.TERMINATE,
-              certificateRefs: [{ group: '', kind: 'Secret', name: this.tlsSecretName }],
-            },
-            allowedRoutes: {
-              namespaces: sameNamespace
-                ? { from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME }
-                : {
-                    from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SELECTOR,
-                    // Every namespace carries its own name as this label (Kubernetes >= 1.22).
-                    selector: { matchLabels: { 'kubernetes.io/metadata.name': this.routeNamespace.name } },
-                  },
-              kinds: [{ group: GATEWAY_API_GROUP, kind: 'GRPCRoute' }],
-            },
-          },
+            tlsSecretName: this.tlsSecretName,
+            gatewayNamespace: this.namespace,
+            routeNamespace: this.routeNamespace,
+            routeKind: 'GRPCRoute',
+          }),
         ],
       },
     });

@@ -2,49 +2,19 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { isGkeGatewayClass, portHandling, type DataPlane } from 'grpc-k8s-lb-common';
 import * as gw from './imports/gateway.networking.k8s.io';
-import type { IGrpcBackend } from './grpc-backend';
-import { GATEWAY_API_GROUP, type IGrpcGateway } from './grpc-gateway';
+import { GATEWAY_API_GROUP } from './grpc-gateway';
+import type { GrpcRouteProps } from './grpc-route';
 import { attachedListener, routeHostnames, serviceReference } from './internal/gateway-api';
 import { dnsSubdomain, invalidProp, protoServiceNames, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
-
-export interface GrpcHttpRouteProps {
-  /**
-   * The Gateway the route attaches to, of one of GKE's classes: a `GkeGateway`, or one the platform runs
-   * (`GrpcGateway.fromGatewayAttributes`). It must admit routes from the backend's namespace.
-   */
-  readonly gateway: IGrpcGateway;
-  /** Where the calls go: the Service, its gRPC port and namespace are read from it. */
-  readonly backend: IGrpcBackend;
-  /**
-   * Name of the HTTPRoute.
-   * @default backend.serviceName
-   */
-  readonly name?: string;
-  /**
-   * The gateway's listener to attach to (`parentRef.sectionName`).
-   * @default - the gateway's one listener; required when it has several; none when it names none
-   */
-  readonly listener?: string;
-  /**
-   * Hosts the route serves, each matching the listener's.
-   * @default - the listener's host, when it is a single name; required otherwise
-   */
-  readonly hostnames?: readonly string[];
-  /**
-   * Fully qualified gRPC services the route matches, each as the path prefix `/<service>/` of its calls; an empty
-   * list matches every path (health checks and server reflection too).
-   * @default [] (every service)
-   */
-  readonly grpcServices?: readonly string[];
-}
 
 /**
  * A Gateway API `HTTPRoute` (v1) that carries gRPC, for a gateway whose controller takes no GRPCRoute (GKE's): a
  * gRPC call is an HTTP/2 POST to `/<package.Service>/<Method>`, so a path prefix per service matches what a
  * GRPCRoute's service match would. The gateway sends each call to an endpoint of the backend's Service; it carries
  * them as HTTP/2 only when the Service port's appProtocol says so in the gateway's terms (the app-protocol table),
- * which the route checks.
+ * which the route checks. It takes a `GrpcRoute`'s props; the gateway must be of one of GKE's classes (a `GkeGateway`,
+ * or one the platform runs), and `grpcServices` become path prefixes `/<service>/`.
  */
 export class GrpcHttpRoute extends Construct {
   readonly name: string;
@@ -54,7 +24,7 @@ export class GrpcHttpRoute extends Construct {
   readonly hostnames: readonly string[];
   readonly route: ApiObject;
 
-  constructor(scope: Construct, id: string, props: GrpcHttpRouteProps) {
+  constructor(scope: Construct, id: string, props: GrpcRouteProps) {
     super(scope, id);
     const subject = subjectOf(this);
     const { gateway, backend } = props;

@@ -39,7 +39,7 @@ export type {
   LinkerdRetryCondition,
   LinkerdRetryPolicy,
 } from './grpc-retry-policy';
-export { GrpcHttpRoute, type GrpcHttpRouteProps } from './grpc-http-route';
+export { GrpcHttpRoute } from './grpc-http-route';
 export { GrpcRoute, type GrpcRouteProps, type IGrpcRoute } from './grpc-route';
 export { GrpcVirtualService, type GrpcVirtualServiceProps } from './grpc-virtual-service';
 export { HeadlessGrpcService, type HeadlessGrpcServiceProps } from './headless-grpc-service';

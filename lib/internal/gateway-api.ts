@@ -1,4 +1,6 @@
+import * as gw from '../imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from '../grpc-backend';
+import type { INamespace } from '../namespace';
 import type { GrpcGatewayListener, IGrpcGateway } from '../grpc-gateway';
 import {
   dnsSubdomain,
@@ -8,6 +10,9 @@ import {
   listOf,
   type ValidationSubject,
 } from './validate';
+
+/** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
+export const GATEWAY_API_GROUP = gw.Gateway.GVK.apiVersion.split('/')[0];
 
 /**
  * A backend's Service as a Gateway API parentRef or backendRef names it: the core group (`""`), kind `Service`, and
@@ -64,4 +69,40 @@ export function routeHostnames(
       throw invalidProp(subject, prop, hostname, `a hostname that matches the listener's (${listenerHost})`);
     return hostname;
   });
+}
+
+/**
+ * A Gateway's HTTPS listener for one host: TLS terminated with the Secret in the Gateway's namespace (a
+ * `certificateRefs` entry without a namespace), admitting routes of one kind from one namespace.
+ */
+export function httpsListener(listener: {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tlsSecretName: string;
+  readonly gatewayNamespace: INamespace;
+  readonly routeNamespace: INamespace;
+  readonly routeKind: 'GRPCRoute' | 'HTTPRoute';
+}): gw.GatewaySpecListeners {
+  const sameNamespace = listener.routeNamespace.name === listener.gatewayNamespace.name;
+  return {
+    name: listener.name,
+    hostname: listener.host,
+    port: listener.port,
+    protocol: 'HTTPS',
+    tls: {
+      mode: gw.GatewaySpecListenersTlsMode.TERMINATE,
+      certificateRefs: [{ group: '', kind: 'Secret', name: listener.tlsSecretName }],
+    },
+    allowedRoutes: {
+      namespaces: sameNamespace
+        ? { from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME }
+        : {
+            from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SELECTOR,
+            // Every namespace carries its own name as this label (Kubernetes >= 1.22).
+            selector: { matchLabels: { 'kubernetes.io/metadata.name': listener.routeNamespace.name } },
+          },
+      kinds: [{ group: GATEWAY_API_GROUP, kind: listener.routeKind }],
+    },
+  };
 }
