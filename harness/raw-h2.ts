@@ -12,6 +12,7 @@ export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'l
 export const FRAME = {
   DATA: 0,
   HEADERS: 1,
+  PRIORITY: 2,
   RST_STREAM: 3,
   SETTINGS: 4,
   PING: 6,
@@ -113,6 +114,14 @@ export function pingFrame(data: Buffer = Buffer.alloc(8)): Buffer {
   return frame(FRAME.PING, 0, 0, data);
 }
 
+/**
+ * A PRIORITY frame with 3 bytes of payload instead of 5: a connection error, FRAME_SIZE_ERROR (RFC 9113 §6.3), that
+ * nghttp2 answers with GOAWAY and then ends the session.
+ */
+export function malformedPriorityFrame(streamId = 1): Buffer {
+  return frame(FRAME.PRIORITY, 0, streamId, Buffer.alloc(3));
+}
+
 export function windowUpdateFrame(streamId: number, increment: number): Buffer {
   const payload = Buffer.alloc(4);
   payload.writeUInt32BE(increment & 0x7fffffff);
@@ -182,6 +191,13 @@ export interface RawH2Connection {
   sendWindow(streamId?: number): number;
   /** The first frame (already received or still to come) that matches, or a rejection after timeoutMs. */
   waitFor(match: (received: H2Frame) => boolean, timeoutMs?: number): Promise<H2Frame>;
+  /**
+   * Sends a PING and resolves on its ACK: the server has then read and handled everything sent before it (it
+   * answers frames in order), or rejects after timeoutMs.
+   */
+  roundTrip(timeoutMs?: number): Promise<void>;
+  /** Resolves when the server has ended its side (its FIN), or the socket has closed. */
+  ended: Promise<void>;
   /** Resolves when the socket has closed, from either side. */
   closed: Promise<void>;
   isClosed(): boolean;
@@ -204,6 +220,8 @@ export interface RawH2Options {
 }
 
 const KEPT_FRAMES_WHEN_NOT_KEEPING = 1000;
+/** Distinct payloads for roundTrip's PINGs, across connections. */
+let roundTrips = 0;
 
 export function connectRawH2(
   port: number,
@@ -228,6 +246,7 @@ export function connectRawH2(
     const changeWindow = (streamId: number, by: number) =>
       windowChanges.set(streamId, (windowChanges.get(streamId) ?? 0) + by);
     const closed = new Promise<void>((done) => socket.once('close', () => ((isClosed = true), done())));
+    const ended = new Promise<void>((done) => socket.once('end', done).once('close', done));
     socket.on('error', () => undefined); // a reset shows as `closed`
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
@@ -259,9 +278,10 @@ export function connectRawH2(
     });
     socket.once('connect', () => {
       if (preface) socket.write(Buffer.concat([CLIENT_PREFACE, settingsFrame(settings)]));
-      resolve({
+      const connection: RawH2Connection = {
         socket,
         frames,
+        ended,
         closed,
         isClosed: () => isClosed,
         send: (...chunks) => {
@@ -302,8 +322,18 @@ export function connectRawH2(
             waiters.add(waiter);
           });
         },
+        async roundTrip(timeoutMs) {
+          const payload = Buffer.alloc(8);
+          payload.writeUInt32BE(++roundTrips);
+          connection.send(pingFrame(payload));
+          await connection.waitFor(
+            (f) => f.type === FRAME.PING && (f.flags & ACK) !== 0 && f.payload.equals(payload),
+            timeoutMs,
+          );
+        },
         destroy: () => socket.destroy(),
-      });
+      };
+      resolve(connection);
     });
     socket.once('error', reject);
   });
