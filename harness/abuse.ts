@@ -283,6 +283,15 @@ export function failedConnections(port: number, { connections = 140, rounds = 1,
   });
 }
 
+/**
+ * What clients that connect during an attack on the connection cap must get (issue 26): one call on each of 50 new
+ * channels, at least 45 answered; 100 calls on a channel connected before, at least 90 answered.
+ */
+export const SERVED_DURING_ATTACK = {
+  newChannels: { of: 50, atLeast: 45 },
+  existingChannel: { of: 100, atLeast: 90 },
+} as const;
+
 export interface CallTally {
   /** Calls answered OK. */
   ok: number;

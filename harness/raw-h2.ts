@@ -189,7 +189,10 @@ export interface RawH2Connection {
    * (65,535, or its SETTINGS_INITIAL_WINDOW_SIZE for a stream) plus its WINDOW_UPDATEs, minus the DATA sent.
    */
   sendWindow(streamId?: number): number;
-  /** The first frame (already received or still to come) that matches, or a rejection after timeoutMs. */
+  /**
+   * The first frame (already received or still to come) that matches, or a rejection once the socket has closed
+   * without one, or after timeoutMs.
+   */
   waitFor(match: (received: H2Frame) => boolean, timeoutMs?: number): Promise<H2Frame>;
   /**
    * Sends a PING and resolves on its ACK: the server has then read and handled everything sent before it (it
@@ -237,7 +240,12 @@ export function connectRawH2(
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: ignoreClose });
     const frames: H2Frame[] = [];
-    const waiters = new Set<{ match: (received: H2Frame) => boolean; resolve: (received: H2Frame) => void }>();
+    const waiters = new Set<{
+      match: (received: H2Frame) => boolean;
+      resolve: (received: H2Frame) => void;
+      reject: (why: string) => void;
+    }>();
+    const receivedSoFar = () => frames.map((f) => `${f.type}/${f.flags}@${f.streamId}`).join(' ');
     let pending = Buffer.alloc(0);
     let isClosed = false;
     let initialStreamWindow = DEFAULT_WINDOW;
@@ -245,7 +253,14 @@ export function connectRawH2(
     const windowChanges = new Map<number, number>();
     const changeWindow = (streamId: number, by: number) =>
       windowChanges.set(streamId, (windowChanges.get(streamId) ?? 0) + by);
-    const closed = new Promise<void>((done) => socket.once('close', () => ((isClosed = true), done())));
+    const closed = new Promise<void>((done) =>
+      socket.once('close', () => {
+        isClosed = true;
+        for (const waiter of waiters) waiter.reject('the socket closed');
+        waiters.clear();
+        done();
+      }),
+    );
     const ended = new Promise<void>((done) => socket.once('end', done).once('close', done));
     socket.on('error', () => undefined); // a reset shows as `closed`
     socket.on('data', (chunk: Buffer) => {
@@ -310,16 +325,20 @@ export function connectRawH2(
           const seen = frames.find(match);
           if (seen) return Promise.resolve(seen);
           return new Promise((resolveFrame, rejectFrame) => {
+            const waiter = {
+              match,
+              resolve: (frame: H2Frame) => (clearTimeout(timer), resolveFrame(frame)),
+              reject: (why: string) => {
+                clearTimeout(timer);
+                rejectFrame(new Error(`no matching frame: ${why}; received ${receivedSoFar()}`));
+              },
+            };
             const timer = setTimeout(() => {
               waiters.delete(waiter);
-              rejectFrame(
-                new Error(
-                  `no matching frame within ${timeoutMs} ms; received ${frames.map((f) => `${f.type}/${f.flags}@${f.streamId}`).join(' ')}`,
-                ),
-              );
+              waiter.reject(`none within ${timeoutMs} ms`);
             }, timeoutMs);
-            const waiter = { match, resolve: (received: H2Frame) => (clearTimeout(timer), resolveFrame(received)) };
-            waiters.add(waiter);
+            if (isClosed) waiter.reject('the socket closed');
+            else waiters.add(waiter);
           });
         },
         async roundTrip(timeoutMs) {
