@@ -56,6 +56,7 @@ const REAL_CALLS_IN_FLIGHT = 4;
 const RSS_SAMPLE_MS = 100;
 /** How often a client that connects during an attack on the connection cap calls (SERVED_DURING_ATTACK). */
 const PROBE_EVERY_MS = 100;
+const { newChannels, existingChannel: onExisting } = SERVED_DURING_ATTACK;
 /** Issue 26's slow requests: more connections than the cap, each with one call whose request never arrives. */
 const SLOW_REQUESTS = { connections: 130, streamsPerConnection: 1 } as const;
 
@@ -300,7 +301,13 @@ async function measure(
     const attack = await startAttack(scenario, port, config.seconds, bodyFile);
     const load = startLoad({ target, concurrency: REAL_CALLS_IN_FLIGHT, deadlineMs: 5000 });
     const started = performance.now();
-    const probing = existing && Promise.all([probeNewChannels(target), probeChannel(existing)]);
+    // Paced over the attack's first seconds, as clients arrive.
+    const probing =
+      existing &&
+      Promise.all([
+        callsOnNewChannels(target, { channels: newChannels.of, parallel: 1, pauseMs: PROBE_EVERY_MS }),
+        callsOnChannel(existing, { calls: onExisting.of, pauseMs: PROBE_EVERY_MS / 2 }),
+      ]);
     const answered = await attack.report;
     const seconds = (performance.now() - started) / 1000;
     const realCalls = await load.stop();
@@ -331,32 +338,6 @@ async function measure(
   } finally {
     await stopProcess(proc);
   }
-}
-
-/** One call on each of the new channels, one every PROBE_EVERY_MS. */
-async function probeNewChannels(target: string): Promise<CallTally> {
-  const total: CallTally = { ok: 0, of: 0, failed: {} };
-  for (let i = 0; i < SERVED_DURING_ATTACK.newChannels.of; i++) {
-    const one = await callsOnNewChannels(target, { channels: 1 });
-    total.ok += one.ok;
-    total.of += one.of;
-    for (const [status, n] of Object.entries(one.failed)) total.failed[status] = (total.failed[status] ?? 0) + n;
-    await sleep(PROBE_EVERY_MS);
-  }
-  return total;
-}
-
-/** Calls on a channel connected before the attack, one every PROBE_EVERY_MS / 2. */
-async function probeChannel(client: Parameters<typeof callsOnChannel>[0]): Promise<CallTally> {
-  const total: CallTally = { ok: 0, of: 0, failed: {} };
-  for (let i = 0; i < SERVED_DURING_ATTACK.existingChannel.of; i++) {
-    const one = await callsOnChannel(client, { calls: 1 });
-    total.ok += one.ok;
-    total.of += one.of;
-    for (const [status, n] of Object.entries(one.failed)) total.failed[status] = (total.failed[status] ?? 0) + n;
-    await sleep(PROBE_EVERY_MS / 2);
-  }
-  return total;
 }
 
 interface DrainFigures {
@@ -549,8 +530,7 @@ async function bench(config: BenchConfig): Promise<number> {
         .filter(
           (f) =>
             f.probe &&
-            (f.probe.newChannels.ok < SERVED_DURING_ATTACK.newChannels.atLeast ||
-              f.probe.existingChannel.ok < SERVED_DURING_ATTACK.existingChannel.atLeast),
+            (f.probe.newChannels.ok < newChannels.atLeast || f.probe.existingChannel.ok < onExisting.atLeast),
         )
         .map((f) => `${f.name}: clients that connected meanwhile were not served (${JSON.stringify(f.probe)})`),
       ...figures

@@ -319,13 +319,14 @@ function tally(statuses: readonly grpc.status[]): CallTally {
   return { ok: statuses.filter((status) => status === grpc.status.OK).length, of: statuses.length, failed };
 }
 
-/** One SayHello on each of `channels` new channels (each its own connection), `parallel` at a time. */
+/** One SayHello on each of `channels` new channels (each its own connection), `parallel` at a time, `pauseMs` apart. */
 export async function callsOnNewChannels(
   target: string,
-  { channels = 50, parallel = 10, deadlineMs = 3000 } = {},
+  { channels = 50, parallel = 10, deadlineMs = 3000, pauseMs = 0 } = {},
 ): Promise<CallTally> {
   const statuses: grpc.status[] = [];
   for (let from = 0; from < channels; from += parallel) {
+    if (from > 0 && pauseMs > 0) await sleep(pauseMs);
     const batch = Array.from({ length: Math.min(parallel, channels - from) }, () => newClient(target));
     statuses.push(...(await Promise.all(batch.map((client) => sayHello(client, deadlineMs)))));
     for (const client of batch) client.close();
@@ -344,13 +345,16 @@ export async function existingChannel(target: string, deadlineMs = 5000): Promis
   return client;
 }
 
-/** `calls` SayHello calls one after another on one channel. */
+/** `calls` SayHello calls one after another on one channel, `pauseMs` apart. */
 export async function callsOnChannel(
   client: GreeterClient,
-  { calls = 100, deadlineMs = 3000 } = {},
+  { calls = 100, deadlineMs = 3000, pauseMs = 0 } = {},
 ): Promise<CallTally> {
   const statuses: grpc.status[] = [];
-  for (let i = 0; i < calls; i++) statuses.push(await sayHello(client, deadlineMs));
+  for (let i = 0; i < calls; i++) {
+    if (i > 0 && pauseMs > 0) await sleep(pauseMs);
+    statuses.push(await sayHello(client, deadlineMs));
+  }
   return tally(statuses);
 }
 
