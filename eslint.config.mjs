@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['imports/**', 'dist/**', 'build/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['**/imports/**', 'dist/**', '**/build/**', 'node_modules/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

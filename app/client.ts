@@ -19,7 +19,7 @@ import {
   usage,
   type Settings,
 } from './config';
-import { KubernetesTargetError, TARGET_FORM, registerKubernetesResolver } from './k8s-resolver';
+import { KubernetesTargetError, TARGET_FORM, registerKubernetesResolver } from 'grpc-js-kubernetes-resolver';
 import { GREETER_SERVICE, GreeterClient, type HelloReply } from './proto';
 import { CLIENT_ENV } from './settings';
 import { XDS_BOOTSTRAP_ENV, enableXds, isXdsTarget } from './xds';

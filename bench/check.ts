@@ -8,7 +8,7 @@
  * Istio, by Linkerd or not at all, fronted by a VirtualService and DestinationRule, an Ingress, a GRPCRoute or a
  * headless Service, so every rule has work. Rows: loading the modules; the first check (parse, graph, validation,
  * rules, text output); later checks in the same process; the whole command as a process from source (`node -r
- * scripts/register.js lib/check/bin.ts FILE`), start-up included; and the packed command, the bundle `npm pack`
+ * scripts/register.js check/bin.ts FILE`), start-up included; and the packed command, the bundle `npm pack`
  * ships (scripts/bundle-check.ts, built here into a temporary directory), as `npx grpc-lb-check FILE` runs it. The
  * in-process rows also give the CPU time they took (all threads of the process): on a shared machine the wall time
  * is that plus the wait for a core, so the load average is printed with them.
@@ -193,7 +193,7 @@ async function main(): Promise<number> {
 
     // Required here, not imported above: loading the modules is one of the figures.
     let started = process.hrtime.bigint();
-    const check = require('../lib/check') as typeof import('../lib/check');
+    const check = require('../check') as typeof import('../check');
     const load = seconds(started);
 
     const checkOnce = () => {
@@ -214,13 +214,13 @@ async function main(): Promise<number> {
           throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`);
         return seconds(started);
       });
-    const fromSource = processRuns(['-r', './scripts/register.js', 'lib/check/bin.ts', file]);
+    const fromSource = processRuns(['-r', './scripts/register.js', 'check/bin.ts', file]);
     const { bundle } = await bundleCheck(path.join(work, 'packed'));
     const packed = processRuns([bundle, file]);
     const loadAfter = loads();
 
     const rows = [
-      { label: 'load lib/check (once per process)', median: load, min: load },
+      { label: 'load check/ (once per process)', median: load, min: load },
       {
         label: `first check of ${count} objects after start-up`,
         median: first.seconds,

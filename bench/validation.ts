@@ -1,5 +1,5 @@
 /**
- * How long lib/validation takes over all of dist/: prints figures, is not a test. Each run is its own process (as
+ * How long check/validation takes over all of dist/: prints figures, is not a test. Each run is its own process (as
  * `grpc-lb-check` runs): the module's import, the first validateObjects (cold: definitions and CRDs read, CEL runtime
  * loaded, rules compiled) and a second one in the same process (warm). Shows the median and the fastest of --runs runs
  * and the CEL counts, and writes them to --json (default bench/results/validation.json).
@@ -36,7 +36,7 @@ function child(): void {
     parseAllDocuments(readFileSync(path.join(dist, file), 'utf8')).map((doc) => doc.toJS() as object),
   );
   let start = process.hrtime.bigint();
-  const { validateObjects } = require('../lib/validation') as typeof import('../lib/validation');
+  const { validateObjects } = require('../check/validation') as typeof import('../check/validation');
   const importMs = msSince(start);
   start = process.hrtime.bigint();
   const report = validateObjects(objects);
@@ -99,7 +99,7 @@ function main(): number {
     issues: first.issues,
   };
   console.log(
-    `lib/validation over dist/ (${summary.objects} objects, Kubernetes 1.27.0 + 1.32.0), ${runs} processes, median (fastest):`,
+    `check/validation over dist/ (${summary.objects} objects, Kubernetes 1.27.0 + 1.32.0), ${runs} processes, median (fastest):`,
   );
   console.log(`  import            ${summary.importMs.median} ms (${summary.importMs.min})`);
   console.log(

@@ -1,5 +1,5 @@
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import * as argo from '../imports/argoproj.io';
 import { apiServerUrl, dnsLabel, dnsSubdomain, invalidProp, type ValidationSubject } from '../lib/internal/validate';
 import type { INamespace } from '../lib';
 
@@ -66,12 +66,10 @@ const REPO_PATH = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
 /**
  * An Argo CD `Application` (argoproj.io/v1alpha1) that deploys one directory of this repository's dist/ to a cluster.
  * `CreateNamespace=true` is always set; `PruneLast=true` deletes removed objects only after everything else synced.
- * Argo CD's CRDs are not in imports/, so the object is typed here with the fields used (tests validate it against
- * Argo CD's Application CRD).
  */
 export class ArgoCdApplication extends Construct {
   readonly name: string;
-  readonly application: ApiObject;
+  readonly application: argo.Application;
 
   constructor(scope: Construct, id: string, props: ArgoCdApplicationProps) {
     super(scope, id);
@@ -104,18 +102,16 @@ export class ArgoCdApplication extends Construct {
     if (syncWave !== undefined && !Number.isInteger(syncWave))
       throw invalidProp(subject, 'syncWave', syncWave, 'an integer');
 
-    const spec: ArgoCdApplicationSpec = {
+    const spec: argo.ApplicationSpec = {
       project,
-      source: { repoURL: props.repoURL, targetRevision: props.targetRevision, path: props.path },
+      source: { repoUrl: props.repoURL, targetRevision: props.targetRevision, path: props.path },
       destination: { server, namespace: destinationNamespace },
       syncPolicy: {
         ...(automated ? { automated: { prune, selfHeal } } : {}),
         syncOptions: ['CreateNamespace=true', 'PruneLast=true'],
       },
     };
-    this.application = new ApiObject(this, 'Resource', {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
+    this.application = new argo.Application(this, 'Resource', {
       metadata: {
         name: this.name,
         namespace: (props.argoCdNamespace ?? { name: 'argocd' }).name,
@@ -130,14 +126,3 @@ export class ArgoCdApplication extends Construct {
 
 /** The annotation Argo CD orders a sync by: lower waves are applied, and healthy, before higher ones. */
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
-
-/** The fields of Argo CD's Application spec this construct sets. */
-interface ArgoCdApplicationSpec {
-  readonly project: string;
-  readonly source: { readonly repoURL: string; readonly targetRevision: string; readonly path: string };
-  readonly destination: { readonly server: string; readonly namespace: string };
-  readonly syncPolicy: {
-    readonly automated?: { readonly prune: boolean; readonly selfHeal: boolean };
-    readonly syncOptions: readonly string[];
-  };
-}

@@ -8,13 +8,13 @@ import { GREETER_SERVICE } from '../app/settings';
 import {
   AppNamespace,
   GKE_INTERNAL_LOAD_BALANCER,
-  GreeterApp,
-  GreeterClient,
   GrpcGateway,
   SelfSignedCertificate,
   type GrpcGatewayProps,
   type IGrpcEndpoint,
 } from '../lib';
+import { GreeterApp } from './greeter-app';
+import { GreeterClient } from './greeter-client';
 import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
 
 /** The ways out of L4 stickiness this project renders, by the name an environment picks them with. */

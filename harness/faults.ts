@@ -28,7 +28,7 @@ export interface RollingRestartOptions {
   replace?: (index: number, old: ServerProcess) => Promise<ServerProcess>;
   /**
    * Start each replacement, and put it in rotation, before stopping the old pod, as a Deployment rolls out with
-   * maxSurge 1 and maxUnavailable 0 (lib/workload.ts zeroDowntimeRollout). Needs a `replace` that binds elsewhere.
+   * maxSurge 1 and maxUnavailable 0 (lib/internal/workload.ts zeroDowntimeRollout). Needs a `replace` that binds elsewhere.
    */
   surge?: boolean;
   /** Before SIGTERM: a control plane taking the pod out of rotation (a terminating pod's endpoint turns not ready). */

@@ -1,6 +1,7 @@
 /** The constructs most tests start from: the app's namespace, a greeter and an Istio gateway, in a test chart. */
 import { Chart, Testing } from 'cdk8s';
-import { AppNamespace, GreeterApp, IstioIlbGateway, existingNamespace } from '../lib';
+import { AppNamespace, IstioIlbGateway, existingNamespace } from '../lib';
+import { GreeterApp } from '../deploy/greeter-app';
 
 export const image = { repository: 'greeter-server', tag: '1.0.0' };
 

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { formatIssue, validateObjects } from '../lib/validation';
+import { formatIssue, validateObjects } from '../check/validation';
 
 /** A rendered Kubernetes object, as kubectl reads it. */
 export interface KubeObject {
@@ -44,7 +44,7 @@ export function manifestDirs(root: string): string[] {
 }
 
 /**
- * Each object's validation errors (null when valid): lib/validation (Kubernetes 1.27 and 1.32 definitions, the CRDs'
+ * Each object's validation errors (null when valid): check/validation (Kubernetes 1.27 and 1.32 definitions, the CRDs'
  * schemas and CEL rules, Argo CD's Application among them) for every kind it has a schema for,
  * `validate-manifests.mjs` (@kubernetes-models/cert-manager) for the rest.
  */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { clientSettings, type ClientConfig } from '../app/client';
 import { INVALID, defaultSettings } from '../app/config';
-import { parseKubernetesTarget } from '../app/k8s-resolver';
+import { parseKubernetesTarget } from 'grpc-js-kubernetes-resolver';
 import { serverSettings } from '../app/server';
 import { XDS_BOOTSTRAP_CONFIG_ENV, XDS_SCHEME } from '../app/xds';
 import { ENVIRONMENTS, type StrategyName } from '../deploy';
@@ -214,7 +214,7 @@ export function dnsPath(options: { maxConnectionAgeMs?: number } = {}): Strategy
 }
 
 /**
- * The k8s-resolver strategy: the client's `kubernetes:///` resolver (app/k8s-resolver.ts) lists and watches the
+ * The k8s-resolver strategy: the client's `kubernetes:///` resolver (resolver/index.ts, the package grpc-js-kubernetes-resolver) lists and watches the
  * Service's EndpointSlices on the fake API server (harness/fake-kube-api.ts), which holds one slice with an
  * endpoint per pod: added ready, and turned terminating (not ready, still serving) as the pod is removed. The
  * client runs in this process, so the path points KUBECONFIG at the fake server while it runs.

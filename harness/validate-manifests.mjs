@@ -1,4 +1,4 @@
-// Validates the objects lib/validation has no schema for (its data holds the Kubernetes definitions and the CRDs in
+// Validates the objects check/validation has no schema for (its data holds the Kubernetes definitions and the CRDs in
 // upstream/crds: Istio, the Gateway API, Envoy Gateway and Argo CD) against published schemas:
 // @kubernetes-models/cert-manager (4.4.4: its engines allow Node 20, unlike 5 and 6). These packages are ESM-only, so jest (CommonJS) runs this file as a child process:
 // objects as a JSON array on stdin, one result per object on stdout. An object with no known schema is an error,
@@ -14,7 +14,7 @@ function schemaModule(apiVersion) {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   if (!MODELS[group])
     throw new Error(
-      `no schema for ${apiVersion}: neither lib/validation nor ${Object.values(MODELS).join(', ')} have one`,
+      `no schema for ${apiVersion}: neither check/validation nor ${Object.values(MODELS).join(', ')} have one`,
     );
   return `${MODELS[group]}/${group}/${version}`;
 }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import * as kplus from 'cdk8s-plus-27';
+import * as k8s from './imports/k8s';
 import { dnsLabel, oneOf, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
 
@@ -47,7 +47,7 @@ export interface AppNamespaceProps {
 export class AppNamespace extends Construct implements INamespace {
   readonly name: string;
   readonly mesh: 'istio' | 'linkerd' | 'none';
-  readonly namespace: kplus.Namespace;
+  readonly namespace: k8s.KubeNamespace;
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {
     super(scope, id);
@@ -67,7 +67,7 @@ export class AppNamespace extends Construct implements INamespace {
     }
     if (this.mesh === 'istio') labels['istio-injection'] = 'enabled';
     const annotations = this.mesh === 'linkerd' ? { 'linkerd.io/inject': 'enabled' } : undefined;
-    this.namespace = new kplus.Namespace(this, 'Resource', {
+    this.namespace = new k8s.KubeNamespace(this, 'Resource', {
       metadata: { name: this.name, labels: Object.keys(labels).length > 0 ? labels : undefined, annotations },
     });
   }

@@ -1,11 +1,11 @@
 import { JsonPatch, type Duration } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { ContainerImage, ContainerResources } from './container';
 import type { GrpcApp } from './grpc-app';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { serviceGrpcAppProtocol } from './internal/app-protocol';
+import { serviceGrpcAppProtocol } from 'grpc-k8s-lb-common';
 import { serviceDnsName } from './internal/names';
 import {
   dnsLabel,

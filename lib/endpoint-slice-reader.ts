@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
@@ -6,7 +6,7 @@ import { dnsSubdomain, type ValidationSubject } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /**
- * What the client's Kubernetes name resolver (app/k8s-resolver.ts) asks the API server for, and nothing more:
+ * What the client's Kubernetes name resolver (the package grpc-js-kubernetes-resolver, resolver/) asks the API server for, and nothing more:
  * list and watch the EndpointSlices of its namespace. The Role the construct renders is exactly these rules, and
  * the resolver's test checks every request it makes against them.
  */
@@ -26,7 +26,7 @@ export interface EndpointSliceReaderProps {
 
 /**
  * The application-managed pool: the client watches the backend's EndpointSlices through the Kubernetes API (the
- * `kubernetes:///` resolver in app/k8s-resolver.ts) and balances each call with `round_robin` over the ready pods,
+ * `kubernetes:///` resolver of the package grpc-js-kubernetes-resolver, resolver/) and balances each call with `round_robin` over the ready pods,
  * with no DNS caching and no proxy. This renders what that client needs to read the API: a ServiceAccount, a Role
  * that may only list and watch EndpointSlices in the app's namespace, and the RoleBinding between them.
  */

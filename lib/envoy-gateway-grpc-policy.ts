@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import * as eg from '../imports/gateway.envoyproxy.io';
+import * as eg from './imports/gateway.envoyproxy.io';
 import { GATEWAY_API_GROUP } from './grpc-gateway';
 import type { GrpcRoute } from './grpc-route';
 import type { GrpcRetryPolicy } from './grpc-virtual-service';

@@ -1,8 +1,8 @@
 import { Yaml } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
-import * as eg from '../imports/gateway.envoyproxy.io';
-import * as gw from '../imports/gateway.networking.k8s.io';
+import * as eg from './imports/gateway.envoyproxy.io';
+import * as gw from './imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';

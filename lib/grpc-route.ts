@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import * as gw from '../imports/gateway.networking.k8s.io';
+import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { GATEWAY_API_GROUP, type GrpcGateway } from './grpc-gateway';
 import { dnsSubdomain, invalidProp, protoServiceNames, type ValidationSubject } from './internal/validate';

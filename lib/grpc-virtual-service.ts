@@ -1,6 +1,6 @@
 import type { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import * as istio from '../imports/networking.istio.io';
+import * as istio from './imports/networking.istio.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { serviceDnsName } from './internal/names';
 import type { IstioIlbGateway } from './istio-ilb-gateway';

@@ -1,8 +1,8 @@
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { serviceGrpcAppProtocol } from './internal/app-protocol';
+import { serviceGrpcAppProtocol } from 'grpc-k8s-lb-common';
 import { requireSelector } from './internal/backend';
 import { serviceDnsName } from './internal/names';
 import { dnsLabel, invalidProp, type ValidationSubject } from './internal/validate';

@@ -7,8 +7,6 @@ export { CloudEndpointsProxy, type CloudEndpointsProxyProps } from './cloud-endp
 export type { ContainerImage, ContainerResources } from './container';
 export { EndpointSliceReader, type EndpointSliceReaderProps } from './endpoint-slice-reader';
 export { EnvoyGatewayGrpcPolicy, type EnvoyGatewayGrpcPolicyProps } from './envoy-gateway-grpc-policy';
-export { GreeterApp, type GreeterAppProps } from './greeter-app';
-export { GreeterClient, type GreeterClientProps } from './greeter-client';
 export { GrpcApp, type GrpcAppProps } from './grpc-app';
 export { GrpcBackend, type GrpcServiceReference, type IGrpcBackend, type MeshIdentity } from './grpc-backend';
 export type { IGrpcEndpoint } from './grpc-endpoint';

@@ -1,6 +1,6 @@
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
-import * as istio from '../imports/networking.istio.io';
+import * as istio from './imports/networking.istio.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';

@@ -1,9 +1,9 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import * as gw from '../imports/gateway.networking.k8s.io';
+import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { GATEWAY_API_GROUP } from './grpc-gateway';
-import { portHandling } from './internal/app-protocol';
+import { portHandling } from 'grpc-k8s-lb-common';
 import { dnsSubdomain, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './internal/validate';
 
 /**

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import * as security from '../imports/security.istio.io';
+import * as security from './imports/security.istio.io';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import { requireSelector } from './internal/backend';
 import { hostName, invalidProp, type ValidationSubject } from './internal/validate';

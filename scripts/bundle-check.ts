@@ -1,7 +1,7 @@
 /**
- * The packed grpc-lb-check (run by lib's prepack, after tsc): lib/check/bin.ts and everything it imports (yaml,
- * js-yaml, @bufbuild/cel, @bufbuild/protobuf, @bufbuild/re2) bundled by esbuild into one file,
- * lib/build/check/grpc-lb-check.js, the package's `bin`, so installing the library adds no dependency; beside it
+ * The packed grpc-lb-check (run by check/'s prepack): check/bin.ts and everything it imports (grpc-k8s-lb-common,
+ * yaml, js-yaml, @bufbuild/cel, @bufbuild/protobuf, @bufbuild/re2) bundled by esbuild into one file,
+ * check/build/grpc-lb-check.js, the package's `bin`, so installing the checker adds no dependency; beside it
  * data/, the schemas it validates against, which it finds from its own location; and the licences of what it bundles.
  *
  * The data is upstream/ trimmed to what validation reads: CRDs and Kubernetes definitions as JSON, without their
@@ -9,23 +9,24 @@
  * object of such a version is refused by name, which needs only the versions served). test/validation/packed-data.test.ts
  * proves that validation against it gives the same results as against upstream/.
  *
- *   node -r ./scripts/register.js scripts/bundle-check.ts [OUT_DIR]    (default lib/build/check)
+ *   node -r ./scripts/register.js scripts/bundle-check.ts [OUT_DIR]    (default check/build)
  */
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import { sourceEntries } from './workspaces';
 
 const ROOT = path.resolve(__dirname, '..');
 export const UPSTREAM_DIR = path.join(ROOT, 'upstream');
-const DEFAULT_OUT_DIR = path.join(ROOT, 'lib', 'build', 'check');
-const ENTRY = path.join(ROOT, 'lib', 'check', 'bin.ts');
-/** The bundle's file name; lib/package.json's `bin` points at it. */
+const DEFAULT_OUT_DIR = path.join(ROOT, 'check', 'build');
+const ENTRY = path.join(ROOT, 'check', 'bin.ts');
+/** The bundle's file name; check/package.json's `bin` points at it. */
 export const BUNDLE_FILE = 'grpc-lb-check.js';
 /** The data directory's name, beside the bundle. */
 export const DATA_DIR = 'data';
 const LICENSES_FILE = 'THIRD-PARTY-LICENSES.txt';
-/** The Node.js the library supports (lib/package.json engines). */
+/** The Node.js the checker supports (check/package.json engines). */
 const NODE_TARGET = 'node20';
 
 interface SourceRecord {
@@ -171,6 +172,8 @@ export async function bundleCheck(
     metafile: true,
     logLevel: 'silent',
     absWorkingDir: ROOT,
+    // The workspace packages it imports (grpc-k8s-lb-common) from their source, as everywhere in this repository.
+    alias: sourceEntries(),
   });
   if (result.warnings.length > 0)
     throw new Error(

@@ -5,6 +5,7 @@
  * Istio classes are 1 MB of TypeScript. Used by `npm run synth`, `npx cdk8s synth` and the synth benchmark.
  */
 'use strict';
+require('./workspaces');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');

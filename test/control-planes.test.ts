@@ -1,7 +1,7 @@
 /**
  * What each control plane reads from dist/, table-driven: strategy × field → the value that control plane needs, each
  * row citing where its behaviour was read (project, release tag, file). The second half checks the same Services
- * through lib/internal/app-protocol.ts: every data plane a strategy puts in front of the greeter balances each call.
+ * through common/app-protocol.ts: every data plane a strategy puts in front of the greeter balances each call.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { GREETER_SERVICE } from '../app/settings';
 import { ENVIRONMENTS, type StrategyName } from '../deploy';
 import { findObject, readManifestDir, type KubeObject } from '../harness/manifests';
 import { GKE_INTERNAL_LOAD_BALANCER } from '../lib';
-import { balancesEachCall, portHandling, type DataPlane, type PortHandlingContext } from '../lib/internal/app-protocol';
+import { balancesEachCall, portHandling, type DataPlane, type PortHandlingContext } from 'grpc-k8s-lb-common';
 import { synthesize } from '../main';
 import { parse } from 'yaml';
 

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { filesUnder } from '../harness/manifests';
@@ -41,8 +41,10 @@ test.each(sources.map((source) => [source.path, source] as const))(
   },
 );
 
-test('`npm run import` (scripts/import.sh) generates exactly the committed imports/ from upstream/ alone', async () => {
+test('`npm run import` (scripts/import.sh) generates exactly the committed imports/ and lib/imports/ from upstream/ alone', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'import-'));
+  const generated = ['imports', 'lib/imports'];
+  for (const dir of generated) mkdirSync(path.join(out, dir), { recursive: true });
   try {
     await new Promise<void>((resolve, reject) =>
       execFile(
@@ -52,13 +54,15 @@ test('`npm run import` (scripts/import.sh) generates exactly the committed impor
         (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()),
       ),
     );
-    const committed = filesUnder(path.join(ROOT, 'imports'));
-    expect(filesUnder(out)).toEqual(committed);
-    for (const file of committed) {
-      expect({
-        file,
-        same: readFileSync(path.join(out, file), 'utf8') === readFileSync(path.join(ROOT, 'imports', file), 'utf8'),
-      }).toEqual({ file, same: true });
+    for (const dir of generated) {
+      const committed = filesUnder(path.join(ROOT, dir));
+      expect({ dir, files: filesUnder(path.join(out, dir)) }).toEqual({ dir, files: committed });
+      for (const file of committed) {
+        expect({
+          file: `${dir}/${file}`,
+          same: readFileSync(path.join(out, dir, file), 'utf8') === readFileSync(path.join(ROOT, dir, file), 'utf8'),
+        }).toEqual({ file: `${dir}/${file}`, same: true });
+      }
     }
   } finally {
     rmSync(out, { recursive: true, force: true });

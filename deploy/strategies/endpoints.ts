@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { GREETER_SERVICE } from '../../app/settings';
-import { CloudEndpointsProxy, GrpcRoute, existingNamespace, type GreeterApp, type GrpcGateway } from '../../lib';
+import { CloudEndpointsProxy, GrpcRoute, existingNamespace, type GrpcGateway } from '../../lib';
+import { type GreeterApp } from '../greeter-app';
 import { invalidProp } from '../../lib/internal/validate';
 import { clientChart, gatewayApiGateway, greeterCharts, type Strategy, type StrategyOutput } from '../strategy';
 

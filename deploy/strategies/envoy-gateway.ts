@@ -3,11 +3,11 @@ import {
   EnvoyGatewayGrpcPolicy,
   GrpcRoute,
   type AppNamespace,
-  type GreeterApp,
-  type GreeterClient,
   type GrpcGateway,
   type SelfSignedCertificate,
 } from '../../lib';
+import { type GreeterApp } from '../greeter-app';
+import { type GreeterClient } from '../greeter-client';
 import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
 import {
   PUBLIC_GRPC_SERVICES,

@@ -3,11 +3,11 @@ import {
   GrpcRoute,
   MeshAccessPolicy,
   type AppNamespace,
-  type GreeterApp,
-  type GreeterClient,
   type GrpcGateway,
   type SelfSignedCertificate,
 } from '../../lib';
+import { type GreeterApp } from '../greeter-app';
+import { type GreeterClient } from '../greeter-client';
 import {
   PUBLIC_GRPC_SERVICES,
   clientChart,

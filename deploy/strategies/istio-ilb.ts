@@ -5,10 +5,10 @@ import {
   MeshAccessPolicy,
   existingNamespace,
   type AppNamespace,
-  type GreeterApp,
-  type GreeterClient,
   type SelfSignedCertificate,
 } from '../../lib';
+import { type GreeterApp } from '../greeter-app';
+import { type GreeterClient } from '../greeter-client';
 import {
   GATEWAY_NAME,
   PUBLIC_GRPC_SERVICES,

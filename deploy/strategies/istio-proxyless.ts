@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import * as istio from '../../imports/networking.istio.io';
+import * as istio from '../../lib/imports/networking.istio.io';
 import { serviceDnsName } from '../../lib/internal/names';
 import { clientChart, greeterCharts, type Strategy } from '../strategy';
 

@@ -2,7 +2,7 @@
  * What every workload construct shares: references to namespaces and images, resource sizes, and the
  * Pod Security Standards "restricted" security contexts, so each construct states only what is its own.
  */
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from '../imports/k8s';
 import type { Construct } from 'constructs';
 import type { ContainerImage, ContainerResources } from '../container';
 import type { MeshIdentity } from '../grpc-backend';

@@ -8,10 +8,7 @@ import * as readline from 'node:readline';
 import { ROOT } from '../../harness/processes';
 
 test('the compiled server and client (the image entrypoints) talk to each other', async () => {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.app.json'], {
-    cwd: ROOT,
-    stdio: 'pipe',
-  });
+  execFileSync('npm', ['run', '--silent', 'build:app'], { cwd: ROOT, stdio: 'pipe' });
   const server = spawn(process.execPath, [path.join(ROOT, 'build', 'server.js')], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', POD_NAME: 'greeter-compiled' },

@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { MAX_INPUT_BYTES } from '../../lib/check';
-import type { ValidationReport } from '../../lib/validation';
+import { MAX_INPUT_BYTES } from '../../check';
+import type { ValidationReport } from '../../check/validation';
 import { NO_VALIDATION, runCheck, runJson } from './run';
 
 const CORPUS = path.join(__dirname, 'corpus');

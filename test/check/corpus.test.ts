@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { RULES } from '../../lib/check';
+import { RULES } from '../../check';
 import { NO_VALIDATION, runJson, type JsonFinding } from './run';
 
 const CORPUS = path.join(__dirname, 'corpus');

@@ -12,12 +12,7 @@ import { runJson } from './run';
 
 const DIST = path.join(ROOT, 'dist');
 const dirs = manifestDirs(DIST).map((dir) => path.relative(ROOT, dir));
-const CHECK = [
-  process.execPath,
-  '-r',
-  path.join(ROOT, 'scripts', 'register.js'),
-  path.join(ROOT, 'lib', 'check', 'bin.ts'),
-];
+const CHECK = [process.execPath, '-r', path.join(ROOT, 'scripts', 'register.js'), path.join(ROOT, 'check', 'bin.ts')];
 
 test.each(dirs)('%s has no errors', async (dir) => {
   const { findings, status } = await runJson([path.join(ROOT, dir)]);

@@ -1,5 +1,5 @@
 /**
- * The three output formats over the whole bad corpus: JSON against its schema (lib/check/format/
+ * The three output formats over the whole bad corpus: JSON against its schema (check/format/
  * json-report.schema.json), SARIF against the official SARIF 2.1.0 schema (upstream/schemas/, with its URL and
  * sha256 in upstream/sources.json), and the text grouped by object.
  */
@@ -23,7 +23,7 @@ test('--format json matches json-report.schema.json', async () => {
   const run = await runCheck(['--format', 'json', BAD], { validate: NO_VALIDATION });
   const report = JSON.parse(run.stdout);
   const validate = addFormats(new Ajv({ strict: true, allErrors: true })).compile(
-    readJson(path.join(ROOT, 'lib', 'check', 'format', 'json-report.schema.json')),
+    readJson(path.join(ROOT, 'check', 'format', 'json-report.schema.json')),
   );
   expect(validate(report) ? '' : errorsOf(validate)).toBe('');
   expect(report.findings.length).toBeGreaterThan(10);

@@ -1,7 +1,7 @@
 /** Runs grpc-lb-check in this process, the way its bin does, with a validation the test chooses. */
 import { Readable } from 'node:stream';
-import { main } from '../../lib/check/cli';
-import type { ValidationReport } from '../../lib/validation';
+import { main } from '../../check/cli';
+import type { ValidationReport } from '../../check/validation';
 
 /** A validation that finds nothing: the rules' own findings, alone. */
 export const NO_VALIDATION = (): ValidationReport => ({

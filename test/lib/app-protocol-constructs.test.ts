@@ -1,5 +1,5 @@
 /**
- * The appProtocol each construct writes, from the data-plane table (lib/internal/app-protocol.ts), and the Linkerd
+ * The appProtocol each construct writes, from the data-plane table (common/app-protocol.ts), and the Linkerd
  * and Istio gateway constructs' control-plane facts: each case cites where the behaviour was read.
  */
 import { Duration, Testing } from 'cdk8s';
@@ -14,12 +14,7 @@ import {
   existingNamespace,
   type INamespace,
 } from '../../lib';
-import {
-  balancesEachCall,
-  portHandling,
-  serviceGrpcAppProtocol,
-  type DataPlane,
-} from '../../lib/internal/app-protocol';
+import { balancesEachCall, portHandling, serviceGrpcAppProtocol, type DataPlane } from 'grpc-k8s-lb-common';
 import type { KubeObject } from '../../harness/manifests';
 
 const synth = (chart: ReturnType<typeof Testing.chart>) => Testing.synth(chart) as KubeObject[];

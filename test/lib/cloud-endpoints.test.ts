@@ -10,7 +10,8 @@ import { App, Duration, Testing } from 'cdk8s';
 import { GREETER_SERVICE } from '../../app/settings';
 import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
 import { endpoints } from '../../deploy/strategies/endpoints';
-import { AppNamespace, CloudEndpointsProxy, GreeterApp, type CloudEndpointsProxyProps } from '../../lib';
+import { AppNamespace, CloudEndpointsProxy, type CloudEndpointsProxyProps } from '../../lib';
+import { GreeterApp } from '../../deploy/greeter-app';
 import {
   containerEnv,
   findObject,

@@ -13,8 +13,6 @@ import {
   CloudEndpointsProxy,
   EndpointSliceReader,
   EnvoyGatewayGrpcPolicy,
-  GreeterApp,
-  GreeterClient,
   GrpcApp,
   GrpcBackend,
   GrpcGateway,
@@ -67,19 +65,6 @@ const renderers: Record<string, () => unknown> = {
   GrpcApp: () => {
     const { chart } = charts();
     new GrpcApp(chart, 'app', { namespace, name: 'payments', image, port: 9090 });
-    return Testing.synth(chart);
-  },
-  GreeterApp: () => {
-    const { chart } = charts();
-    new GreeterApp(chart, 'greeter', { namespace, image: { repository: 'greeter-server', tag: '1.0.0' } });
-    return Testing.synth(chart);
-  },
-  GreeterClient: () => {
-    const { chart } = charts();
-    new GreeterClient(chart, 'client', {
-      endpoint: plaintextEndpoint,
-      image: { repository: 'greeter-client', tag: '1.0.0' },
-    });
     return Testing.synth(chart);
   },
   // The proxy adds a sidecar and a volume to the app's Deployment (the app's own output is GrpcApp's snapshot), a

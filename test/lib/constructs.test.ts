@@ -7,13 +7,13 @@ import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
 import { istioIlb } from '../../deploy/strategies/istio-ilb';
 import {
   AppNamespace,
-  GreeterApp,
   GrpcVirtualService,
   IstioIlbGateway,
   MeshAccessPolicy,
   SelfSignedCertificate,
   existingNamespace,
 } from '../../lib';
+import { GreeterApp } from '../../deploy/greeter-app';
 import { fixture, image } from '../../harness/fixtures';
 import { synthesize } from '../../main';
 import { startProcess } from '../../harness/processes';

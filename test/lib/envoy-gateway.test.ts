@@ -8,13 +8,13 @@ import {
   AppNamespace,
   EnvoyGatewayGrpcPolicy,
   GKE_INTERNAL_LOAD_BALANCER,
-  GreeterApp,
   GrpcGateway,
   GrpcRoute,
   existingNamespace,
   type EnvoyGatewayGrpcPolicyProps,
   type GrpcGatewayProps,
 } from '../../lib';
+import { GreeterApp } from '../../deploy/greeter-app';
 import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
 import { gatewayApiDuration } from '../../lib/internal/validate';
 import { image } from '../../harness/fixtures';

@@ -11,13 +11,13 @@ import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
 import { gatewayApi } from '../../deploy/strategies/gateway-api';
 import {
   AppNamespace,
-  GreeterApp,
   GrpcGateway,
   GrpcRoute,
   existingNamespace,
   type GrpcGatewayProps,
   type GrpcRouteProps,
 } from '../../lib';
+import { GreeterApp } from '../../deploy/greeter-app';
 import {
   containerEnv,
   findObject,

@@ -28,7 +28,7 @@ test('lib/API.md is current with lib/', async () => {
       encoding: 'utf8',
     });
     const generated = readFileSync(path.join(out, 'API.md'), 'utf8');
-    expect(generated).toContain('### GreeterApp');
+    expect(generated).toContain('### GrpcApp');
     const difference = firstDifference(readFileSync(path.join(ROOT, 'lib', 'API.md'), 'utf8'), generated);
     if (difference !== undefined)
       throw new Error(`lib/API.md is out of date with lib/: run npm run docs\nfirst difference at ${difference}`);

@@ -1,0 +1,144 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { CLIENT_ENV } from '../app/settings';
+import type { ContainerImage, ContainerResources } from '../lib/container';
+import type { IGrpcEndpoint } from '../lib/grpc-endpoint';
+import { dnsLabel, integerIn, milliseconds, type ValidationSubject } from '../lib/internal/validate';
+import {
+  containerImage,
+  containerResources,
+  DISTROLESS_NONROOT_UID,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  workloadLabels,
+} from '../lib/internal/workload';
+import type { INamespace } from '../lib/namespace';
+
+export interface GreeterClientProps {
+  /**
+   * What to call: a gateway, an ingress, a Service. The client dials its target with its load-balancing policy and,
+   * where it terminates TLS, verifies its certificate and sends its host as server name.
+   */
+  readonly endpoint: IGrpcEndpoint;
+  /** The greeter client image (`app/client.ts`, Dockerfile target `client`). */
+  readonly image: ContainerImage;
+  /**
+   * Namespace the client runs in. Where the endpoint terminates TLS, its Secret must be readable there.
+   * @default endpoint.clientNamespace
+   */
+  readonly namespace?: INamespace;
+  /**
+   * Name of the Deployment and the `app` label of its pod.
+   * @default 'greeter-client'
+   */
+  readonly name?: string;
+  /**
+   * Pause between calls.
+   * @default Duration.seconds(1)
+   */
+  readonly interval?: Duration;
+  /**
+   * Print the per-pod summary every this many calls.
+   * @default 30
+   */
+  readonly summaryEvery?: number;
+  /**
+   * Requests and limits of the client container.
+   * @default requests 20m CPU and 64Mi memory, limits 200m CPU and 128Mi memory
+   */
+  readonly resources?: ContainerResources;
+}
+
+/**
+ * The greeter's client (app/client.ts) as a check that calls spread: one pod that calls SayHello through an endpoint
+ * forever over one channel and logs
+ * `Hello grpc.example.com:443 from greeter-<pod>`, so `kubectl logs` shows whether the pods rotate.
+ *
+ * A client of a TLS endpoint (a gateway or ingress) trusts the certificate in its Secret (self-signed: it is its own
+ * CA), mounts only that, never the key, and stays out of the mesh, as an outside caller would. A client of a
+ * plaintext endpoint joins its namespace's mesh, if any: that sidecar is what balances each call.
+ */
+export class GreeterClient extends Construct {
+  readonly name: string;
+  readonly namespace: INamespace;
+  readonly deployment: k8s.KubeDeployment;
+
+  constructor(scope: Construct, id: string, props: GreeterClientProps) {
+    super(scope, id);
+    const subject: ValidationSubject = { construct: 'GreeterClient', id };
+    const { endpoint } = props;
+    this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-client');
+    this.namespace = props.namespace ?? endpoint.clientNamespace;
+    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
+    const intervalMs = milliseconds(subject, 'interval', props.interval ?? Duration.seconds(1), 0);
+    const summaryEvery = integerIn(subject, 'summaryEvery', props.summaryEvery ?? 30, 0);
+    const resources = containerResources(
+      subject,
+      'resources',
+      props.resources ?? {
+        requests: { cpu: '20m', memory: '64Mi' },
+        limits: { cpu: '200m', memory: '128Mi' },
+      },
+    );
+    const labels = workloadLabels(this.name);
+    const caDirectory = '/etc/greeter-ca';
+    const caFile = 'ca.crt';
+    const { tls } = endpoint;
+
+    const env: k8s.EnvVar[] = [
+      { name: CLIENT_ENV.target, value: endpoint.grpcTarget },
+      { name: CLIENT_ENV.lbPolicy, value: endpoint.loadBalancingPolicy },
+      ...(tls === undefined
+        ? []
+        : [
+            { name: CLIENT_ENV.serverName, value: tls.serverName },
+            { name: CLIENT_ENV.caFile, value: `${caDirectory}/${caFile}` },
+          ]),
+      { name: CLIENT_ENV.intervalMs, value: String(intervalMs) },
+      { name: CLIENT_ENV.summaryEvery, value: String(summaryEvery) },
+    ];
+    const apiAccess = endpoint.clientServiceAccountName !== undefined;
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: this.name, namespace: this.namespace.name, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: labels.app } },
+        template: {
+          metadata: {
+            labels: tls === undefined ? labels : { ...labels, 'sidecar.istio.io/inject': 'false' },
+            annotations: endpoint.clientPodAnnotations === undefined ? undefined : { ...endpoint.clientPodAnnotations },
+          },
+          spec: {
+            serviceAccountName: endpoint.clientServiceAccountName,
+            // Only a client that reads the Kubernetes API itself gets a token.
+            automountServiceAccountToken: apiAccess,
+            securityContext: restrictedPodSecurityContext(DISTROLESS_NONROOT_UID),
+            volumes:
+              tls === undefined
+                ? undefined
+                : [
+                    {
+                      name: 'endpoint-ca',
+                      secret: { secretName: tls.secretName, items: [{ key: 'tls.crt', path: caFile }] },
+                    },
+                  ],
+            containers: [
+              {
+                name: 'client',
+                image,
+                imagePullPolicy,
+                env,
+                volumeMounts:
+                  tls === undefined ? undefined : [{ name: 'endpoint-ca', mountPath: caDirectory, readOnly: true }],
+                resources,
+                securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
+              },
+            ],
+          },
+        },
+      },
+    });
+  }
+}
