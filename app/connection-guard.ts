@@ -1,6 +1,7 @@
 /**
  * What grpc-js leaves to the application, enforced on the HTTP/2 servers it listens with: a cap on connections
- * (a connection nghttp2 has ended, else one whose calls are stalled, else the longest-idle one makes room), a
+ * (a connection nghttp2 has ended, else one whose calls are stalled, else the longest-idle one, else one whose
+ * requests are still arriving makes room), a
  * bound on how long a request may take to arrive, a server-wide cap on streams in flight (a connection holding
  * more than its share gives way), a cut-off for connections that send far more than their calls need (GOAWAY
  * ENHANCE_YOUR_CALM), connections nghttp2 has ended closed at once, sockets destroyed once the server has
@@ -15,7 +16,7 @@ import type { Logger } from './log';
 const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 export interface GuardLimits {
-  /** Connections at once; at the cap the longest-idle one is closed to admit a new one, else the new one is. */
+  /** Connections at once; at the cap one is closed to admit a new one (`evict`), else the new one is. */
   readonly maxConnections: number;
   /** HTTP/2 streams open at once on the whole server. */
   readonly maxStreams: number;
@@ -359,14 +360,16 @@ export class ConnectionGuard {
 
   /**
    * Makes room for a new connection by closing the one that costs others most and loses least: one nghttp2 has
-   * ended (it can carry no call), else one whose every call is stalled, stalled longest, else the one idle longest.
-   * False if every connection has a call that is not stalled.
+   * ended (it can carry no call), else one whose every call is stalled, stalled longest, else the one idle longest,
+   * else one whose every call's request is still arriving, the oldest (the server has not begun to serve any of
+   * them). False if every connection has a call the server is serving or that streams its request.
    */
   private evict(): boolean {
     let stalled: Connection | undefined;
     let stalledSince = Infinity;
     let idle: Connection | undefined;
     let victim: Connection | undefined;
+    const busy: Connection[] = [];
     for (const connection of this.byKey.values()) {
       if (connection.closing) continue;
       if (sessionEnded(connection.session)) {
@@ -377,10 +380,17 @@ export class ConnectionGuard {
         if (idle === undefined || connection.idleSince < idle.idleSince) idle = connection;
         continue;
       }
-      const since = stalledSinceOf(connection);
+      const since = waitingSinceOf(connection, true);
       if (since < stalledSince) [stalled, stalledSince] = [connection, since];
+      else if (since === Infinity) busy.push(connection);
     }
     victim ??= stalled ?? idle;
+    let arrivingSince = Infinity;
+    if (victim === undefined)
+      for (const connection of busy) {
+        const since = waitingSinceOf(connection, false);
+        if (since < arrivingSince) [victim, arrivingSince] = [connection, since];
+      }
     if (victim === undefined) return false;
     this.byKey.delete(keyOf(victim.socket));
     victim.closing = true;
@@ -465,7 +475,7 @@ export class ConnectionGuard {
         continue;
       }
       this.checkRequests(connection, now);
-      if (stalledSinceOf(connection) < Infinity) stalledConnections++;
+      if (waitingSinceOf(connection, true) < Infinity) stalledConnections++;
       this.checkFlood(connection, seconds);
     }
     this.report(stalledConnections);
@@ -610,13 +620,15 @@ export class ConnectionGuard {
 }
 
 /**
- * When the connection's calls all became stalled (its newest stalled call's start), if every one is; else
- * Infinity, as for a connection with no call.
+ * When the connection's calls all began waiting for their request (its newest call's start), if every one does:
+ * with `stalledOnly` every call a check has marked stalled, else every call whose request (one message) has not
+ * arrived now. Infinity otherwise, as for a connection with no call.
  */
-function stalledSinceOf(connection: Connection): number {
+function waitingSinceOf(connection: Connection, stalledOnly: boolean): number {
   let since = -Infinity;
-  for (const call of connection.calls.values()) {
-    if (!call.stalled) return Infinity;
+  for (const [stream, call] of connection.calls) {
+    const waiting = stalledOnly ? call.stalled : !call.arrived && !call.streamingRequest && !requestArrived(stream);
+    if (!waiting) return Infinity;
     since = Math.max(since, call.openedAt);
   }
   return connection.calls.size === 0 ? Infinity : since;

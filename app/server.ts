@@ -135,7 +135,7 @@ export const serverSettings = {
     env: 'MAX_CONNECTIONS',
     parser: integer(1),
     default: 128,
-    help: "connections at once; at the cap one is closed to admit a new one (one HTTP/2 has ended, else one whose calls' requests are all stalled, else the longest idle), and a new one is refused if none can go; the process's open-file limit must hold it, or the server does not start",
+    help: "connections at once; at the cap one is closed to admit a new one (one HTTP/2 has ended, else one whose calls' requests are all stalled, else the longest idle, else one whose requests are all still arriving), and a new one is refused if every connection has a call being served; the process's open-file limit must hold it, or the server does not start",
   }),
   // nginx's client_body_timeout (60 s) bounds the time between two reads; this bounds the whole request, which a
   // gRPC client sends at once. Below SHUTDOWN_GRACE_MS, so that a stalled request does not force a drain.

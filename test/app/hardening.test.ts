@@ -325,6 +325,19 @@ describe('caps, on an in-process server', () => {
     await watching.roundTrip(HANG_MS);
   });
 
+  test('at the connection cap with no connection idle or stalled, one whose request is still arriving makes room, not one with a call being served', async () => {
+    const { server, target } = await serve({ maxConnections: 2 });
+    const watching = await rawConnection(server.port, { answerPings: true });
+    watching.send(...healthWatch(1));
+    await watching.waitFor(answerOn(1), HANG_MS);
+    const arriving = await rawConnection(server.port, { answerPings: true });
+    arriving.send(headersFrame(1, SAY_HELLO_HEADERS));
+    await arriving.roundTrip(HANG_MS);
+    await expect(sayHello(target)).resolves.toBe('Hello real from greeter-caps');
+    await within(arriving.closed, HANG_MS, 'the server to close the connection whose request was arriving');
+    await watching.roundTrip(HANG_MS);
+  });
+
   test('a connection HTTP/2 has ended (a malformed frame: GOAWAY FRAME_SIZE_ERROR) is closed at once, with a call or without, while its peer keeps the socket, and when the peer has gone', async () => {
     const { server, entries, logged } = await serveLogged({});
     const withCall = await rawConnection(server.port, { answerPings: true, ignoreClose: true });
