@@ -1,11 +1,11 @@
 /**
- * What grpc-js leaves to the application, enforced on the HTTP/2 servers it listens with: a cap on connections
- * (a connection nghttp2 has ended, else one whose calls are stalled, else the longest-idle one, else one whose
- * requests are still arriving makes room), a
- * bound on how long a request may take to arrive, a server-wide cap on streams in flight (a connection holding
- * more than its share gives way), a cut-off for connections that send far more than their calls need (GOAWAY
- * ENHANCE_YOUR_CALM), connections nghttp2 has ended closed at once, sockets destroyed once the server has
- * finished with them instead of waiting for a peer that ignores GOAWAY, and drains that end with the last call.
+ * What grpc-js leaves to the application, enforced on the HTTP/2 servers it listens with: a cap on connections (at
+ * the cap, a connection nghttp2 has ended, else one whose calls are stalled, else the longest-idle one, else one
+ * whose requests are still arriving makes room), a bound on how long a request may take to arrive, a server-wide
+ * cap on streams in flight (a connection holding more than its share gives way), a cut-off for connections that
+ * send far more than their calls need (GOAWAY ENHANCE_YOUR_CALM), connections nghttp2 has ended closed at once,
+ * sockets destroyed once the server has finished with them instead of waiting for a peer that ignores GOAWAY, and
+ * drains that end with the last call.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import * as http2 from 'node:http2';
