@@ -23,7 +23,7 @@ import {
   usage,
   type Settings,
 } from './config';
-import { ConnectionGuard } from './connection-guard';
+import { ConnectionGuard, openFileBudget } from './connection-guard';
 import { GreeterHealth } from './health';
 import { jsonLogger, type Logger } from './log';
 import { greeterService, type HelloReply, type HelloRequest } from './proto';
@@ -145,7 +145,16 @@ export const serverSettings = {
     env: 'MAX_CONNECTIONS',
     parser: integer(1),
     default: 128,
-    help: 'connections at once; at the cap the longest-idle connection is closed to admit a new one, and a new one is refused if every connection has a call in flight',
+    help: "connections at once; at the cap one is closed to admit a new one (one HTTP/2 has ended, else one whose calls' requests are all stalled, else the longest idle, else one whose requests are all still arriving), and a new one is refused if every connection has a call being served; the process's open-file limit must hold it, or the server does not start",
+  }),
+  // nginx's client_body_timeout (60 s) bounds the time between two reads; this bounds the whole request, which a
+  // gRPC client sends at once. Below SHUTDOWN_GRACE_MS, so that a stalled request does not force a drain.
+  requestReadTimeoutMs: setting({
+    flag: 'request-read-timeout-ms',
+    env: 'REQUEST_READ_TIMEOUT_MS',
+    parser: optionalMilliseconds,
+    default: 10_000 as number | undefined,
+    help: 'time the request of a call whose request is one message (unary and server streaming: SayHello, health Check and Watch; not the reflection stream) may take to arrive, headers to end of stream; then the call is cancelled. Not arrived after 1 s, it is stalled; empty: no limit',
   }),
   maxCallsInFlight: setting({
     flag: 'max-calls-in-flight',
@@ -232,12 +241,24 @@ export class GreeterServer {
       config.plaintextPort === undefined
         ? undefined
         : await bind(config.plaintextPort, grpc.ServerCredentials.createInsecure());
+    // Every connection is a descriptor: a cap the open-file limit cannot hold fails as accept() does, not as the
+    // guard's eviction, so a connection flood would lock clients out (docs/hardening.md).
+    const files = openFileBudget();
+    if (files !== undefined && config.maxConnections > files.maxConnections) {
+      server.forceShutdown();
+      throw new ConfigError(
+        serverSettings.maxConnections.env!,
+        String(config.maxConnections),
+        `at most ${files.maxConnections} under this process's open-file limit (RLIMIT_NOFILE soft limit ${files.limit}: ${files.inUse} descriptors in use, ${files.beyondCap} kept beyond the cap); raise the limit (ulimit -n) or lower the cap`,
+      );
+    }
     const guard = ConnectionGuard.attach(
       server,
       {
         maxConnections: config.maxConnections,
         maxStreams: config.maxCallsInFlight,
         maxMessageBytes: config.maxReceiveMessageBytes,
+        requestReadTimeoutMs: config.requestReadTimeoutMs,
       },
       logger,
     );
@@ -252,6 +273,8 @@ export class GreeterServer {
       maxConcurrentStreams: config.maxConcurrentStreams,
       maxConnections: config.maxConnections,
       maxCallsInFlight: config.maxCallsInFlight,
+      requestReadTimeoutMs: config.requestReadTimeoutMs,
+      openFileLimit: files?.limit === Infinity ? 'unlimited' : files?.limit,
       reflection: config.reflection,
       shutdownGraceMs: config.shutdownGraceMs,
     });
