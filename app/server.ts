@@ -15,6 +15,7 @@ import {
   milliseconds,
   optionalFile,
   optionalMilliseconds,
+  optionalPort,
   parseSettings,
   port,
   setting,
@@ -50,17 +51,26 @@ export const serverSettings = {
   }),
   tlsCertFile: setting({
     flag: 'tls-cert-file',
-    env: 'TLS_CERT_FILE',
+    env: SERVER_ENV.tlsCertFile,
     parser: optionalFile,
     default: undefined,
     help: 'PEM certificate chain; with --tls-key-file serves TLS',
   }),
   tlsKeyFile: setting({
     flag: 'tls-key-file',
-    env: 'TLS_KEY_FILE',
+    env: SERVER_ENV.tlsKeyFile,
     parser: optionalFile,
     default: undefined,
     help: 'PEM private key for --tls-cert-file',
+  }),
+  // Kubelet gRPC probes speak no TLS (kubernetes/enhancements keps/sig-node/4939-tls-in-grpc-probe), nor do the gRPC
+  // health checks of Google Cloud's load balancers, which GKE's Gateway uses with a HealthCheckPolicy of type GRPC.
+  plaintextPort: setting({
+    flag: 'plaintext-port',
+    env: SERVER_ENV.plaintextPort,
+    parser: optionalPort,
+    default: undefined,
+    help: 'with TLS, also serve without TLS on this port, for health checks and probes that speak no TLS; empty: none',
   }),
   maxConnectionAgeMs: setting({
     flag: 'max-connection-age-ms',
@@ -183,13 +193,24 @@ export class GreeterServer {
     private readonly logger: Logger,
     /** The port actually bound (differs from config.port when that is 0). */
     readonly port: number,
+    /** The plaintext port bound beside the TLS one, if any. */
+    readonly plaintextPort: number | undefined,
   ) {}
 
   static async start(config: ServerConfig, logger: Logger = jsonLogger('greeter-server')): Promise<GreeterServer> {
     if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
       const [missing, given] =
-        config.tlsCertFile === undefined ? ['TLS_CERT_FILE', config.tlsKeyFile] : ['TLS_KEY_FILE', config.tlsCertFile];
+        config.tlsCertFile === undefined
+          ? [SERVER_ENV.tlsCertFile, config.tlsKeyFile]
+          : [SERVER_ENV.tlsKeyFile, config.tlsCertFile];
       throw new ConfigError(missing, '', `a file to pair with ${given}`);
+    }
+    if (config.plaintextPort !== undefined && config.tlsCertFile === undefined) {
+      throw new ConfigError(
+        SERVER_ENV.plaintextPort,
+        String(config.plaintextPort),
+        `empty without ${SERVER_ENV.tlsCertFile}: ${SERVER_ENV.port} already serves without TLS`,
+      );
     }
     const credentials =
       config.tlsCertFile && config.tlsKeyFile
@@ -206,10 +227,20 @@ export class GreeterServer {
     health.addToServer(server);
     if (config.reflection) addBoundedReflection(server);
 
-    const address = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
-    const boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
-    );
+    const bind = (port: number, portCredentials: grpc.ServerCredentials) =>
+      new Promise<number>((resolve, reject) =>
+        server.bindAsync(
+          config.host.includes(':') ? `[${config.host}]:${port}` : `${config.host}:${port}`,
+          portCredentials,
+          (error, bound) => (error ? reject(error) : resolve(bound)),
+        ),
+      );
+    const boundPort = await bind(config.port, credentials);
+    // The same server on both ports: the guard below covers the connections of each.
+    const plaintextPort =
+      config.plaintextPort === undefined
+        ? undefined
+        : await bind(config.plaintextPort, grpc.ServerCredentials.createInsecure());
     // Every connection is a descriptor: a cap the open-file limit cannot hold fails as accept() does, not as the
     // guard's eviction, so a connection flood would lock clients out (docs/hardening.md).
     const files = openFileBudget();
@@ -234,6 +265,7 @@ export class GreeterServer {
     logger.log('info', 'listening', {
       address: config.host,
       port: boundPort,
+      plaintextPort,
       pod: config.podName,
       tls: config.tlsCertFile !== undefined,
       maxConnectionAgeMs: config.maxConnectionAgeMs,
@@ -246,7 +278,7 @@ export class GreeterServer {
       reflection: config.reflection,
       shutdownGraceMs: config.shutdownGraceMs,
     });
-    return new GreeterServer(server, health, guard, config, logger, boundPort);
+    return new GreeterServer(server, health, guard, config, logger, boundPort, plaintextPort);
   }
 
   /**

@@ -13,7 +13,7 @@ import {
   type GrpcGatewayProps,
   type IGrpcEndpoint,
 } from '../lib';
-import { GreeterApp } from './greeter-app';
+import { GreeterApp, type GreeterAppProps } from './greeter-app';
 import { GreeterClient } from './greeter-client';
 import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
 
@@ -28,6 +28,8 @@ export const STRATEGY_NAMES = [
   'k8s-resolver',
   'envoy-gateway',
   'istio-proxyless',
+  'istio-ambient',
+  'gke-gateway',
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
@@ -89,9 +91,7 @@ export function greeterCharts(
   env: EnvironmentConfig,
   options: {
     readonly mesh: AppNamespace['mesh'];
-    readonly maxConnectionAge?: Duration;
-    readonly istioProxyless?: boolean;
-  },
+  } & Pick<GreeterAppProps, 'maxConnectionAge' | 'istioProxyless' | 'appProtocol' | 'tls'>,
 ): GreeterCharts {
   const namespaceChart = new Chart(app, 'namespace');
   const namespace = new AppNamespace(namespaceChart, 'testing', { name: env.namespaces.app, mesh: options.mesh });
@@ -102,6 +102,8 @@ export function greeterCharts(
     replicas: env.replicas.greeter,
     maxConnectionAge: options.maxConnectionAge,
     istioProxyless: options.istioProxyless,
+    appProtocol: options.appProtocol,
+    tls: options.tls,
   });
   greeterChart.addDependency(namespaceChart);
   return { namespaceChart, namespace, greeterChart, greeter };
