@@ -12,7 +12,7 @@
  * - a rollout: every pod replaced one by one as a Deployment does (maxSurge 1, maxUnavailable 0: the new pod on a
  *   new address first, then the old one out of rotation and SIGTERM), and how many calls failed meanwhile.
  * Paths run one after the other so they do not share the two cores. It stops by itself within 5 minutes (90 s
- * with --quick, which leaves DNS+age out unless --paths names it) and writes bench/results/strategies.json.
+ * with --quick, which leaves DNS+age and ambient out unless --paths names them) and writes bench/results/strategies.json.
  *
  * Exit codes: 0 done, 1 a path failed or the time ran out, 2 a tool is missing or a bad argument.
  */
@@ -36,7 +36,7 @@ import {
   type PathFigures,
   type Scenario,
 } from '../harness/strategy-run';
-import { dnsPath, strategyPaths, type StrategyPath } from '../harness/strategy-paths';
+import { ambientPath, dnsPath, strategyPaths, type StrategyPath } from '../harness/strategy-paths';
 import { fmtMs, table } from './h2load';
 
 const benchSettings = {
@@ -80,10 +80,11 @@ const STOP_GRACE_MS = 5000;
 
 /**
  * What a quick run leaves out unless --paths names it: DNS+age, whose quick figures are DNS's (the fourth pod waits
- * and the rollout fails until the next resolution, 30 s away), so the time goes to the paths that differ.
+ * and the rollout fails until the next resolution, 30 s away), and ambient, whose are L7's behind one more hop, so
+ * the time goes to the paths that differ.
  */
 function quickLeavesOut(): string[] {
-  return [dnsPath({ maxConnectionAgeMs: 1 }).name];
+  return [dnsPath({ maxConnectionAgeMs: 1 }).name, ambientPath().name];
 }
 
 /** Each mode's phases, the paths it runs when --paths is not given, and the time the whole run must end within. */

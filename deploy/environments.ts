@@ -3,18 +3,8 @@
  * everything else is the constructs' defaults.
  */
 import { version } from '../app/package.json';
-import type { ContainerImage } from '../lib';
-import {
-  apiServerUrl,
-  dnsLabel,
-  dnsSubdomain,
-  hostName,
-  integerIn,
-  invalidProp,
-  oneOf,
-  type ValidationSubject,
-} from '../lib/internal/validate';
-import { containerImage, isImageRepository } from '../lib/internal/workload';
+import { PropValidator, type ContainerImage } from '../lib';
+import { apiServerUrl } from './argo-cd-application';
 import { STRATEGY_NAMES, type StrategyName } from './strategy-names';
 
 /**
@@ -33,6 +23,26 @@ export type TlsSource =
   | 'cert-manager';
 
 const TLS_SOURCES: readonly TlsSource[] = ['kubectl-secret', 'cert-manager'];
+
+/** Who creates the GatewayClass of Envoy Gateway's Gateways: this repository's dist/, or the platform. */
+export type EnvoyGatewayClassSource = 'rendered' | 'platform';
+const ENVOY_GATEWAY_CLASS_SOURCES: readonly EnvoyGatewayClassSource[] = ['rendered', 'platform'];
+
+/**
+ * A cluster that runs one strategy of an environment, with its own Argo CD: its root and Applications go to
+ * `dist/argocd/<name>/`.
+ */
+export interface ArgoCdCluster {
+  /** Directory under `dist/argocd/` and suffix of its Application's name, unique across environments. */
+  readonly name: string;
+  /** One of the environment's `strategies`. */
+  readonly strategy: StrategyName;
+  /**
+   * The cluster, by API server URL as its Argo CD knows it: `https://kubernetes.default.svc` when Argo CD runs in
+   * that cluster (one Argo CD per cluster).
+   */
+  readonly destinationServer: string;
+}
 
 export interface EnvironmentConfig {
   /** Directory under `dist/`, and what `npm run synth -- <name>` and `npm run certs -- <name>` take. */
@@ -62,6 +72,12 @@ export interface EnvironmentConfig {
    * @default - none: the environment cannot render the `endpoints` strategy
    */
   readonly endpoints?: { readonly serviceName: string };
+  /**
+   * Where the `envoy-gateway` strategy's GatewayClass `eg` comes from: `rendered` with the Namespace, or the
+   * `platform`'s own (a cluster that runs Envoy Gateway for several teams), which the strategy leaves alone.
+   * @default 'rendered'
+   */
+  readonly envoyGatewayClass?: EnvoyGatewayClassSource;
   /** What Argo CD deploys for this environment (dist/argocd/<name>/: its Applications and the root that deploys them). */
   readonly argoCd: {
     /** One of `strategies`: a cluster runs one strategy at a time. */
@@ -71,6 +87,12 @@ export interface EnvironmentConfig {
      * `https://kubernetes.default.svc` when Argo CD runs in that cluster (one Argo CD per cluster).
      */
     readonly destinationServer: string;
+    /**
+     * More clusters of the environment, each running another of its strategies (Istio in ambient mode, say, is a
+     * cluster-wide install), each with its own root.
+     * @default - none
+     */
+    readonly moreClusters?: readonly ArgoCdCluster[];
   };
 }
 
@@ -97,14 +119,21 @@ export const ENVIRONMENTS = {
     gatewayLoadBalancer: 'gke-internal',
     // The same placeholder project as the registry: set yours.
     endpoints: { serviceName: 'greeter.endpoints.my-project.cloud.goog' },
-    // Argo CD running in the GKE cluster itself.
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
+    // Argo CD running in the GKE cluster itself; an ambient Istio cluster and a cluster with GKE's Gateway alone.
+    argoCd: {
+      strategy: 'istio-ilb',
+      destinationServer: 'https://kubernetes.default.svc',
+      moreClusters: [
+        { name: 'gke-ambient', strategy: 'istio-ambient', destinationServer: 'https://kubernetes.default.svc' },
+        { name: 'gke-gateway', strategy: 'gke-gateway', destinationServer: 'https://kubernetes.default.svc' },
+      ],
+    },
   },
   /** Docker Desktop: locally built images that are never pulled, and a LoadBalancer published on localhost:443. */
   'docker-desktop': {
     ...WALKTHROUGH,
     name: 'docker-desktop',
-    // Cloud Endpoints needs Google Cloud's Service Management and Service Control.
+    // Cloud Endpoints needs Google Cloud's Service Management and Service Control; GKE's Gateway, GKE.
     strategies: [
       'istio-ilb',
       'nginx-ingress',
@@ -114,12 +143,23 @@ export const ENVIRONMENTS = {
       'k8s-resolver',
       'envoy-gateway',
       'istio-proxyless',
+      'istio-ambient',
     ],
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',
-    // Argo CD running in the Docker Desktop cluster itself.
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
+    // Argo CD running in the Docker Desktop cluster itself (with Istio installed in ambient mode for the second root).
+    argoCd: {
+      strategy: 'istio-ilb',
+      destinationServer: 'https://kubernetes.default.svc',
+      moreClusters: [
+        {
+          name: 'docker-desktop-ambient',
+          strategy: 'istio-ambient',
+          destinationServer: 'https://kubernetes.default.svc',
+        },
+      ],
+    },
   },
 } as const satisfies Record<string, EnvironmentConfig>;
 
@@ -153,31 +193,45 @@ export function environmentImage(env: EnvironmentConfig, image: keyof typeof IMA
  * rather than surfacing as a construct's error. The strategies list is checked with the strategies themselves.
  */
 export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
-  const subject: ValidationSubject = { construct: 'EnvironmentConfig', id: String(env?.name) };
-  dnsLabel(subject, 'name', env.name);
+  const check = PropValidator.named('EnvironmentConfig', String(env?.name));
+  check.dnsLabel('name', env.name);
   const registry = env.images?.registry;
-  if (typeof registry !== 'string' || (registry !== '' && !isImageRepository(`${registry}/${IMAGE_NAMES.server}`))) {
-    throw invalidProp(
-      subject,
+  if (
+    typeof registry !== 'string' ||
+    (registry !== '' && !PropValidator.isImageRepository(`${registry}/${IMAGE_NAMES.server}`))
+  ) {
+    throw check.error(
       'images.registry',
       registry,
       'empty (locally built images) or a registry path such as "gcr.io/my-project"',
     );
   }
-  containerImage(subject, 'images', {
+  check.image('images', {
     repository: IMAGE_NAMES.server,
     tag: env.images.tag,
     pullPolicy: env.images.pullPolicy,
   });
-  dnsLabel(subject, 'namespaces.app', env.namespaces?.app);
-  dnsLabel(subject, 'namespaces.gateway', env.namespaces?.gateway);
-  integerIn(subject, 'replicas.greeter', env.replicas?.greeter, 1);
-  integerIn(subject, 'replicas.gateway', env.replicas?.gateway, 1);
-  oneOf(subject, 'gatewayLoadBalancer', env.gatewayLoadBalancer, GATEWAY_LOAD_BALANCERS);
-  hostName(subject, 'host', env.host);
-  dnsSubdomain(subject, 'tls.secretName', env.tls?.secretName);
-  oneOf(subject, 'tls.source', env.tls?.source, TLS_SOURCES);
-  if (env.endpoints !== undefined) hostName(subject, 'endpoints.serviceName', env.endpoints.serviceName);
-  apiServerUrl(subject, 'argoCd.destinationServer', env.argoCd?.destinationServer);
+  check.dnsLabel('namespaces.app', env.namespaces?.app);
+  check.dnsLabel('namespaces.gateway', env.namespaces?.gateway);
+  check.integer('replicas.greeter', env.replicas?.greeter, 1);
+  check.integer('replicas.gateway', env.replicas?.gateway, 1);
+  check.oneOf('gatewayLoadBalancer', env.gatewayLoadBalancer, GATEWAY_LOAD_BALANCERS);
+  check.hostName('host', env.host);
+  check.dnsSubdomain('tls.secretName', env.tls?.secretName);
+  check.oneOf('tls.source', env.tls?.source, TLS_SOURCES);
+  if (env.endpoints !== undefined) check.hostName('endpoints.serviceName', env.endpoints.serviceName);
+  if (env.envoyGatewayClass !== undefined)
+    check.oneOf('envoyGatewayClass', env.envoyGatewayClass, ENVOY_GATEWAY_CLASS_SOURCES);
+  apiServerUrl(check, 'argoCd.destinationServer', env.argoCd?.destinationServer);
+  (env.argoCd?.moreClusters ?? []).forEach((cluster, index) => {
+    check.dnsLabel(`argoCd.moreClusters[${index}].name`, cluster?.name);
+    apiServerUrl(check, `argoCd.moreClusters[${index}].destinationServer`, cluster.destinationServer);
+  });
   return env;
+}
+
+/** Every cluster of an environment: its own (named like it), then `argoCd.moreClusters`. */
+export function argoCdClusters(env: EnvironmentConfig): ArgoCdCluster[] {
+  const { strategy, destinationServer, moreClusters = [] } = env.argoCd;
+  return [{ name: env.name, strategy, destinationServer }, ...moreClusters];
 }

@@ -2,18 +2,30 @@ import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CLIENT_ENV } from '../app/settings';
-import type { ContainerImage, ContainerResources } from '../lib/container';
-import type { IGrpcEndpoint } from '../lib/grpc-endpoint';
-import { dnsLabel, integerIn, milliseconds, type ValidationSubject } from '../lib/internal/validate';
 import {
-  containerImage,
-  containerResources,
-  DISTROLESS_NONROOT_UID,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
+  PropValidator,
+  restrictedSecurityContext,
   workloadLabels,
-} from '../lib/internal/workload';
-import type { INamespace } from '../lib/namespace';
+  type ContainerImage,
+  type ContainerResources,
+  type IGrpcEndpoint,
+  type INamespace,
+  type MeshIdentity,
+} from '../lib';
+
+/** The ServiceAccount Kubernetes creates in every namespace, which pods that name none run as. */
+const DEFAULT_SERVICE_ACCOUNT = 'default';
+
+/**
+ * The mesh identity of the client of `endpoint` (its namespace's `default` ServiceAccount unless the endpoint names
+ * one), for policies that admit it before it is rendered.
+ */
+export function greeterClientIdentity(endpoint: IGrpcEndpoint): MeshIdentity {
+  return {
+    namespace: endpoint.clientNamespace,
+    serviceAccountName: endpoint.clientServiceAccountName ?? DEFAULT_SERVICE_ACCOUNT,
+  };
+}
 
 export interface GreeterClientProps {
   /**
@@ -66,15 +78,15 @@ export class GreeterClient extends Construct {
 
   constructor(scope: Construct, id: string, props: GreeterClientProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GreeterClient', id };
+    const check = PropValidator.of(this);
     const { endpoint } = props;
-    this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-client');
+    this.name = check.dnsLabel('name', props.name ?? 'greeter-client');
     this.namespace = props.namespace ?? endpoint.clientNamespace;
-    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
-    const intervalMs = milliseconds(subject, 'interval', props.interval ?? Duration.seconds(1), 0);
-    const summaryEvery = integerIn(subject, 'summaryEvery', props.summaryEvery ?? 30, 0);
-    const resources = containerResources(
-      subject,
+    const { image, imagePullPolicy } = check.image('image', props.image);
+    const intervalMs = check.milliseconds('interval', props.interval ?? Duration.seconds(1), 0);
+    const summaryEvery = check.integer('summaryEvery', props.summaryEvery ?? 30, 0);
+    const securityContext = restrictedSecurityContext();
+    const resources = check.resources(
       'resources',
       props.resources ?? {
         requests: { cpu: '20m', memory: '64Mi' },
@@ -114,7 +126,7 @@ export class GreeterClient extends Construct {
             serviceAccountName: endpoint.clientServiceAccountName,
             // Only a client that reads the Kubernetes API itself gets a token.
             automountServiceAccountToken: apiAccess,
-            securityContext: restrictedPodSecurityContext(DISTROLESS_NONROOT_UID),
+            securityContext: securityContext.pod,
             volumes:
               tls === undefined
                 ? undefined
@@ -133,7 +145,7 @@ export class GreeterClient extends Construct {
                 volumeMounts:
                   tls === undefined ? undefined : [{ name: 'endpoint-ca', mountPath: caDirectory, readOnly: true }],
                 resources,
-                securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
+                securityContext: securityContext.container,
               },
             ],
           },

@@ -14,5 +14,7 @@ export const STRATEGY_NAMES = [
   'k8s-resolver',
   'envoy-gateway',
   'istio-proxyless',
+  'istio-ambient',
+  'gke-gateway',
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];

@@ -1,8 +1,9 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { dnsSubdomain, type ValidationSubject } from './internal/validate';
+import { dnsSubdomain, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /**
@@ -35,13 +36,13 @@ export class EndpointSliceReader extends Construct implements IGrpcEndpoint {
   readonly clientNamespace: INamespace;
   /** The client balances over the pool itself. */
   readonly loadBalancingPolicy = 'round_robin';
-  readonly serviceAccount: k8s.KubeServiceAccount;
-  readonly role: k8s.KubeRole;
+  readonly serviceAccount: ApiObject;
+  readonly role: ApiObject;
   private readonly backend: IGrpcBackend;
 
   constructor(scope: Construct, id: string, props: EndpointSliceReaderProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'EndpointSliceReader', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     this.backend = backend;
     this.name = dnsSubdomain(subject, 'name', props.name ?? `${backend.serviceName}-endpoint-reader`);

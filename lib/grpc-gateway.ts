@@ -1,25 +1,27 @@
-import { Yaml } from 'cdk8s';
-import * as k8s from './imports/k8s';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as eg from './imports/gateway.envoyproxy.io';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
+import { GATEWAY_API_GROUP, httpsListener } from './internal/gateway-api';
+import { istioGatewayOptions, istioGatewayOptionsRef } from './internal/istio-gateway-options';
 import { serviceDnsName } from './internal/names';
 import {
   dnsLabel,
   dnsSubdomain,
-  hostName,
+  gatewayHostname,
   integerIn,
   invalidProp,
+  listOf,
   metadataMap,
   port as validPort,
-  type ValidationSubject,
+  subjectOf,
+  unique,
 } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
-/** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
-export const GATEWAY_API_GROUP = gw.Gateway.GVK.apiVersion.split('/')[0];
+export { GATEWAY_API_GROUP };
 
 /** The GatewayClass of Istio's Gateway API controller, which deploys an Envoy Deployment and Service per Gateway. */
 export const ISTIO_GATEWAY_CLASS = 'istio';
@@ -34,13 +36,77 @@ export const ENVOY_GATEWAY_CLASS = 'eg';
  */
 const ENVOY_GATEWAY_NAMESPACE = 'envoy-gateway-system';
 
+/** A listener of a Gateway, by what a route needs to attach to it. */
+export interface GrpcGatewayListener {
+  /** The listener's name: a route's `parentRef.sectionName`. */
+  readonly name: string;
+  /**
+   * The host the listener serves, such as `grpc.example.com` or `*.example.com`.
+   * @default - any host
+   */
+  readonly hostname?: string;
+}
+
+/**
+ * A Kubernetes Gateway API `Gateway` that GRPCRoutes attach to: one this library renders (`GrpcGateway`), or one the
+ * platform runs (`GrpcGateway.fromGatewayAttributes`), of any implementation.
+ */
+export interface IGrpcGateway {
+  /** Name of the Gateway: a route's `parentRef.name`. */
+  readonly name: string;
+  /** Namespace of the Gateway: a route's `parentRef.namespace`. */
+  readonly namespace: INamespace;
+  /**
+   * The GatewayClass, which names the implementation that serves its routes (`istio`, `eg`, `gke-l7-rilb`, ...) and
+   * so how it reads a backend Service's appProtocol.
+   */
+  readonly gatewayClassName: string;
+  /** The listeners routes may attach to, by name; empty where unknown (a route then attaches to every listener). */
+  readonly listeners: readonly GrpcGatewayListener[];
+  /**
+   * The gateway pods' mesh identity (their ServiceAccount), which a `MeshAccessPolicy` admits as a caller.
+   * @default - unknown
+   */
+  readonly identity?: MeshIdentity;
+  /** Whether a route in that namespace may attach to the listeners (as far as known: true where unknown). */
+  admitsRoutesFrom(namespace: INamespace): boolean;
+}
+
+/** A Gateway the platform runs, by what routes need to know of it. */
+export interface GrpcGatewayAttributes {
+  /** Name of the Gateway. */
+  readonly name: string;
+  /** Namespace of the Gateway. */
+  readonly namespace: INamespace;
+  /** Its GatewayClass, such as `istio`, `eg` or `gke-l7-rilb`. */
+  readonly gatewayClassName: string;
+  /**
+   * Its listeners that serve gRPC routes, by name (a route's `sectionName`) and host.
+   * @default - unknown: routes attach to the Gateway without a `sectionName` and must name their hostnames
+   */
+  readonly listeners?: readonly GrpcGatewayListener[];
+  /**
+   * The namespaces whose routes its listeners admit (`allowedRoutes`), so a route from another fails at synth.
+   * @default - unknown: any namespace is assumed admitted
+   */
+  readonly routeNamespaces?: readonly INamespace[];
+  /**
+   * The ServiceAccount its pods run as.
+   * @default - unknown: a `MeshAccessPolicy` cannot name the gateway as a caller
+   */
+  readonly identity?: MeshIdentity;
+}
+
 export interface GrpcGatewayProps {
   /**
    * Namespace of the Gateway, its TLS Secret (a listener's `certificateRefs` name a Secret in the Gateway's own
    * namespace unless a ReferenceGrant allows another) and, with Istio's automated deployment, its Deployment and Service.
    */
   readonly namespace: INamespace;
-  /** Host the listener serves, as clients dial it and the certificate names it, such as `grpc.example.com`. */
+  /**
+   * Host the listener serves, as clients dial it and the certificate names it, such as `grpc.example.com` (a Gateway
+   * API hostname: DNS labels, optionally `*.` first, no IP address).
+   */
   readonly host: string;
   /** Name of the `kubernetes.io/tls` Secret (in `namespace`) with the certificate and key for `host`. */
   readonly tlsSecretName: string;
@@ -99,7 +165,15 @@ export interface GrpcGatewayProps {
  * class 'eg', each of which deploys an Envoy Deployment and a LoadBalancer Service for it) balances each call over the
  * route's backends. The Gateway API CRDs and the controller must be installed already.
  */
-export class GrpcGateway extends Construct implements IGrpcEndpoint {
+export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoint {
+  /**
+   * A Gateway the platform runs, of any class, for GRPCRoutes to attach to. It renders nothing: routes of any number
+   * of charts and namespaces attach to the one Gateway.
+   */
+  static fromGatewayAttributes(scope: Construct, id: string, attributes: GrpcGatewayAttributes): IGrpcGateway {
+    return new ImportedGrpcGateway(scope, id, attributes);
+  }
+
   readonly name: string;
   readonly namespace: INamespace;
   readonly gatewayClassName: string;
@@ -116,21 +190,21 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   readonly routeNamespace: INamespace;
   /** The gateway pods' mesh identity: Istio's automated deployment runs them as ServiceAccount `<name>-istio`. */
   readonly identity?: MeshIdentity;
-  readonly gateway: gw.Gateway;
+  readonly gateway: ApiObject;
   /** Istio's per-Gateway options (replicas, disruption budget, no API token); only for class 'istio'. */
-  readonly options?: k8s.KubeConfigMap;
+  readonly options?: ApiObject;
   /** Envoy Gateway's per-Gateway options (Service name and annotations, replicas, disruption budget); only for class 'eg'. */
-  readonly envoyProxy?: eg.EnvoyProxy;
+  readonly envoyProxy?: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcGatewayProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GrpcGateway', id };
+    const subject = subjectOf(this);
     this.name = dnsLabel(subject, 'name', props.name ?? 'grpc-gateway');
     this.namespace = props.namespace;
     this.gatewayClassName = dnsSubdomain(subject, 'gatewayClassName', props.gatewayClassName ?? ISTIO_GATEWAY_CLASS);
     const istio = this.gatewayClassName === ISTIO_GATEWAY_CLASS;
     const envoyGateway = this.gatewayClassName === ENVOY_GATEWAY_CLASS;
-    this.host = hostName(subject, 'host', props.host);
+    this.host = gatewayHostname(subject, 'host', props.host);
     if (!props.tlsSecretName) {
       throw invalidProp(
         subject,
@@ -185,21 +259,13 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
         : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations');
     let parametersRef: gw.GatewaySpecInfrastructureParametersRef | undefined;
     if (istio && replicas !== undefined) {
-      // Istio strategic-merges these into the ServiceAccount and Deployment it generates for this Gateway, and creates
-      // a PodDisruptionBudget only when configured (1.30.3 pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go
-      // applyOverlay): one pod down at a time, as minAvailable (the form Istio's documentation shows). No API token:
-      // pilot-agent uses the projected istio-token its template mounts (istio-discovery/files/kube-gateway.yaml).
-      this.options = new k8s.KubeConfigMap(this, 'Options', {
-        metadata: { name: `${this.name}-options`, namespace: this.namespace.name },
-        data: {
-          serviceAccount: Yaml.stringify({ automountServiceAccountToken: false }),
-          deployment: Yaml.stringify({
-            spec: { replicas, template: { spec: { automountServiceAccountToken: false } } },
-          }),
-          ...(replicas > 1 ? { podDisruptionBudget: Yaml.stringify({ spec: { minAvailable: replicas - 1 } }) } : {}),
-        },
+      const options = istioGatewayOptions(this, 'Options', {
+        name: `${this.name}-options`,
+        namespace: this.namespace.name,
+        replicas,
       });
-      parametersRef = { group: '', kind: 'ConfigMap', name: this.options.name };
+      this.options = options;
+      parametersRef = istioGatewayOptionsRef(options);
     }
     if (envoyGateway && replicas !== undefined) {
       // A Gateway's own EnvoyProxy, in its namespace (v1.9.0 internal/gatewayapi/contexts.go attachEnvoyProxy). Envoy
@@ -232,7 +298,6 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
       };
     }
 
-    const sameNamespace = this.routeNamespace.name === this.namespace.name;
     // Envoy Gateway copies spec.infrastructure.annotations onto every object it deploys: the Service's go in its EnvoyProxy.
     const annotations = envoyGateway ? undefined : loadBalancerAnnotations;
     this.gateway = new gw.Gateway(this, 'Resource', {
@@ -242,26 +307,15 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
         infrastructure:
           annotations === undefined && parametersRef === undefined ? undefined : { annotations, parametersRef },
         listeners: [
-          {
+          httpsListener({
             name: this.listenerName,
-            hostname: this.host,
+            host: this.host,
             port: this.port,
-            protocol: 'HTTPS',
-            tls: {
-              mode: gw.GatewaySpecListenersTlsMode.TERMINATE,
-              certificateRefs: [{ group: '', kind: 'Secret', name: this.tlsSecretName }],
-            },
-            allowedRoutes: {
-              namespaces: sameNamespace
-                ? { from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME }
-                : {
-                    from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SELECTOR,
-                    // Every namespace carries its own name as this label (Kubernetes >= 1.22).
-                    selector: { matchLabels: { 'kubernetes.io/metadata.name': this.routeNamespace.name } },
-                  },
-              kinds: [{ group: GATEWAY_API_GROUP, kind: 'GRPCRoute' }],
-            },
-          },
+            tlsSecretName: this.tlsSecretName,
+            gatewayNamespace: this.namespace,
+            routeNamespace: this.routeNamespace,
+            routeKind: 'GRPCRoute',
+          }),
         ],
       },
     });
@@ -272,6 +326,11 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   /** Whether a route in that namespace may attach to the listener. */
   admitsRoutesFrom(namespace: INamespace): boolean {
     return namespace.name === this.routeNamespace.name;
+  }
+
+  /** The one HTTPS listener, for the host. */
+  get listeners(): readonly GrpcGatewayListener[] {
+    return [{ name: this.listenerName, hostname: this.host }];
   }
 
   /** The gateway balances each call; the client needs one connection to it. */
@@ -289,5 +348,49 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   /** Clients run beside the gateway, where its TLS Secret is. */
   get clientNamespace(): INamespace {
     return this.namespace;
+  }
+}
+
+/** A Gateway rendered elsewhere: checked attributes, no objects. */
+class ImportedGrpcGateway extends Construct implements IGrpcGateway {
+  readonly name: string;
+  readonly namespace: INamespace;
+  readonly gatewayClassName: string;
+  readonly listeners: readonly GrpcGatewayListener[];
+  readonly identity?: MeshIdentity;
+  private readonly routeNamespaces?: readonly INamespace[];
+
+  constructor(scope: Construct, id: string, attributes: GrpcGatewayAttributes) {
+    super(scope, id);
+    const subject = subjectOf(this, 'GrpcGateway.fromGatewayAttributes');
+    this.name = dnsSubdomain(subject, 'name', attributes?.name);
+    dnsLabel(subject, 'namespace.name', attributes.namespace?.name);
+    this.namespace = attributes.namespace;
+    this.gatewayClassName = dnsSubdomain(subject, 'gatewayClassName', attributes.gatewayClassName);
+    this.listeners = listOf(subject, 'listeners', attributes.listeners ?? [], (listener, prop) => ({
+      // The Gateway CRD's SectionName: a DNS-1123 subdomain.
+      name: dnsSubdomain(subject, `${prop}.name`, listener?.name),
+      hostname:
+        listener.hostname === undefined ? undefined : gatewayHostname(subject, `${prop}.hostname`, listener.hostname),
+    }));
+    unique(
+      subject,
+      'listeners',
+      this.listeners.map((listener) => listener.name),
+    );
+    this.routeNamespaces =
+      attributes.routeNamespaces === undefined
+        ? undefined
+        : listOf(subject, 'routeNamespaces', attributes.routeNamespaces, (namespace, prop) => {
+            dnsLabel(subject, `${prop}.name`, namespace?.name);
+            return namespace;
+          });
+    this.identity = attributes.identity;
+  }
+
+  admitsRoutesFrom(namespace: INamespace): boolean {
+    return (
+      this.routeNamespaces === undefined || this.routeNamespaces.some((admitted) => admitted.name === namespace.name)
+    );
   }
 }

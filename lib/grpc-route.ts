@@ -1,13 +1,26 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
-import { GATEWAY_API_GROUP, type GrpcGateway } from './grpc-gateway';
-import { dnsSubdomain, invalidProp, protoServiceNames, type ValidationSubject } from './internal/validate';
+import { GATEWAY_API_GROUP, type IGrpcGateway } from './grpc-gateway';
+import { attachedListener, routeHostnames, serviceReference } from './internal/gateway-api';
+import { dnsSubdomain, invalidProp, protoServiceNames, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
+/** A GRPCRoute that policies attach to, by name and namespace. */
+export interface IGrpcRoute {
+  /** Name of the GRPCRoute. */
+  readonly name: string;
+  /** Namespace of the GRPCRoute. */
+  readonly namespace: INamespace;
+}
+
 export interface GrpcRouteProps {
-  /** The Gateway whose HTTPS listener the route attaches to; it must admit routes from the backend's namespace. */
-  readonly gateway: GrpcGateway;
+  /**
+   * The Gateway the route attaches to: a `GrpcGateway`, or one the platform runs (`GrpcGateway.fromGatewayAttributes`).
+   * It must admit routes from the backend's namespace.
+   */
+  readonly gateway: IGrpcGateway;
   /** Where the calls go: the Service, its gRPC port and namespace are read from it. */
   readonly backend: IGrpcBackend;
   /**
@@ -15,6 +28,19 @@ export interface GrpcRouteProps {
    * @default backend.serviceName
    */
   readonly name?: string;
+  /**
+   * The gateway's listener to attach to (`parentRef.sectionName`).
+   * @default - the gateway's one listener; required when it has several; none when it names none (then the route
+   *   attaches to every listener that admits it)
+   */
+  readonly listener?: string;
+  /**
+   * Hosts the route serves (Gateway API hostnames), each matching the listener's. A listener's wildcard
+   * (`*.example.com`) or a listener without a host is shared by every team whose routes attach to it, so it is never
+   * claimed by default.
+   * @default - the listener's host, when it is a single name; required otherwise
+   */
+  readonly hostnames?: readonly string[];
   /**
    * Fully qualified gRPC services the route matches (`helloworld.Greeter`); an empty list matches every service
    * (health checks and server reflection too).
@@ -24,19 +50,21 @@ export interface GrpcRouteProps {
 }
 
 /**
- * A Gateway API `GRPCRoute` (v1): calls for the gateway's host to the listed gRPC services go to the backend's
+ * A Gateway API `GRPCRoute` (v1): calls for the listed hosts to the listed gRPC services go to the backend's
  * Service. The gateway sends them to the Service's endpoints (pod addresses), one call at a time, so every pod gets
  * its share of the calls on one client connection.
  */
-export class GrpcRoute extends Construct {
+export class GrpcRoute extends Construct implements IGrpcRoute {
   readonly name: string;
   readonly namespace: INamespace;
   readonly grpcServices: readonly string[];
-  readonly route: gw.GrpcRoute;
+  /** The hosts the route serves. */
+  readonly hostnames: readonly string[];
+  readonly route: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcRouteProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GrpcRoute', id };
+    const subject = subjectOf(this);
     const { gateway, backend } = props;
     this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     this.namespace = backend.namespace;
@@ -45,9 +73,11 @@ export class GrpcRoute extends Construct {
         subject,
         'backend.namespace',
         this.namespace.name,
-        `the namespace whose routes Gateway ${JSON.stringify(gateway.name)} admits (${JSON.stringify(gateway.routeNamespace.name)})`,
+        `a namespace whose routes Gateway ${gateway.namespace.name}/${gateway.name} admits`,
       );
     }
+    const listener = attachedListener(subject, props.listener, gateway);
+    this.hostnames = routeHostnames(subject, props.hostnames, listener);
     this.grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
 
     this.route = new gw.GrpcRoute(this, 'Resource', {
@@ -59,10 +89,10 @@ export class GrpcRoute extends Construct {
             kind: 'Gateway',
             name: gateway.name,
             namespace: gateway.namespace.name,
-            sectionName: gateway.listenerName,
+            sectionName: listener?.name,
           },
         ],
-        hostnames: [gateway.host],
+        hostnames: [...this.hostnames],
         rules: [
           {
             matches:
@@ -71,7 +101,7 @@ export class GrpcRoute extends Construct {
                 : this.grpcServices.map((service) => ({
                     method: { type: gw.GrpcRouteSpecRulesMatchesMethodType.EXACT, service },
                   })),
-            backendRefs: [{ group: '', kind: 'Service', name: backend.serviceName, port: backend.port }],
+            backendRefs: [serviceReference(backend)],
           },
         ],
       },

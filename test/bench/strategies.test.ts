@@ -23,7 +23,7 @@ import {
   runStrategyPath,
   type Scenario,
 } from '../../harness/strategy-run';
-import { dnsPath, l4Path, renderedClient, xdsPath, type StrategyPath } from '../../harness/strategy-paths';
+import { ambientPath, dnsPath, l4Path, renderedClient, xdsPath, type StrategyPath } from '../../harness/strategy-paths';
 import { describeWhenInstalled } from '../../harness/system-packages';
 
 describe('evenness over the pods', () => {
@@ -117,6 +117,11 @@ test('the DNS, kubernetes and xDS paths dial what the headless, k8s-resolver and
     lb: 'round_robin',
   });
   expect(renderedClient('nginx-ingress').lb).toBe('pick_first');
+  // The ambient client dials the ClusterIP Service: its one connection is what ztunnel carries to the waypoint.
+  expect(renderedClient('istio-ambient')).toEqual({
+    target: 'greeter.testing.svc.cluster.local:50051',
+    lb: 'pick_first',
+  });
 });
 
 /** Tiny phases: the figures' shape and what follows from each path's balancing, not their size. */
@@ -243,6 +248,21 @@ describeWhenInstalled(
       '[L4] greeter-3 added at 127.0.0.14',
       expect.stringMatching(/^\[L4\] rollout of 4 pods in [\d.]+ s$/),
     ]);
+  }, 90_000);
+});
+
+describeWhenInstalled(
+  'nginx',
+  nginxMissing(),
+  NGINX_INSTALL_HINT,
+)('the ambient path: an L4 relay for ztunnel, then an L7 proxy for the waypoint', () => {
+  test('one pick_first connection through the L4 relay still reaches every pod', async () => {
+    const figures = await runStrategyPath(ambientPath(), TINY, silent);
+    expect(figures).toMatchObject({ path: 'ambient', lb: 'pick_first', fourthPod: { pod: 'greeter-3' } });
+    // Behind the relay, the waypoint stand-in balances each call: every pod answered, unlike the L4 path.
+    expect(Object.values(figures.steady.byPod).every((count) => count > 0)).toBe(true);
+    expect(figures.steady.maxMinRatio).not.toBeNull();
+    expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
   }, 90_000);
 });
 

@@ -43,6 +43,21 @@ describe('AppNamespace', () => {
     });
   });
 
+  test("mesh: 'istio-ambient' enrols the Namespace in ambient and, with nothing injected into pods, enforces restricted", () => {
+    const chart = Testing.chart();
+    new AppNamespace(chart, 'ns', { name: 'ambient', mesh: 'istio-ambient' });
+    expect(Testing.synth(chart)[0].metadata).toEqual({
+      name: 'ambient',
+      labels: {
+        // istio/api 1.30.3 label/labels.yaml istio.io/dataplane-mode: `ambient`.
+        'istio.io/dataplane-mode': 'ambient',
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+      },
+    });
+  });
+
   test('enforces baseline and warns and audits restricted by default; each mode can be set', () => {
     const chart = Testing.chart();
     new AppNamespace(chart, 'default', { name: 'default-levels' });
@@ -64,7 +79,7 @@ describe('AppNamespace', () => {
     expect(
       () => new AppNamespace(Testing.chart(), 'ns', { name: 'x', podSecurity: { warn: 'strict' as 'restricted' } }),
     ).toThrow(
-      `AppNamespace 'ns': podSecurity.warn must be one of "privileged", "baseline", "restricted", got "strict"`,
+      `AppNamespace 'test/ns': podSecurity.warn must be one of "privileged", "baseline", "restricted", got "strict"`,
     );
   });
 
@@ -72,7 +87,9 @@ describe('AppNamespace', () => {
     'rejects the name %j, naming prop and value',
     (name) => {
       const chart: Chart = Testing.chart();
-      expect(() => new AppNamespace(chart, 'ns', { name })).toThrow(`AppNamespace 'ns': name must be a DNS-1123 label`);
+      expect(() => new AppNamespace(chart, 'ns', { name })).toThrow(
+        `AppNamespace 'test/ns': name must be a DNS-1123 label`,
+      );
       expect(() => new AppNamespace(Testing.chart(), 'ns', { name })).toThrow(`got ${JSON.stringify(name)}`);
     },
   );
