@@ -51,6 +51,11 @@ export interface GreeterAppProps {
    */
   readonly terminationMargin?: Duration;
   /**
+   * How long a terminating pod keeps serving before the server gets SIGTERM (see `GrpcAppProps.drainDelay`).
+   * @default - GrpcApp's
+   */
+  readonly drainDelay?: Duration;
+  /**
    * The server's `MAX_CONNECTION_AGE_MS`: clients that reach the pods through an L4 path (a plain ClusterIP
    * Service without a mesh) reconnect and spread over new pods. Behind Istio the sidecar balances each call,
    * so it is off by default.
@@ -113,6 +118,7 @@ export class GreeterApp extends GrpcApp {
       maxConnectionAge: props.maxConnectionAge,
       resources,
       drainTime: shutdownGrace,
+      drainDelay: props.drainDelay,
       terminationMargin: props.terminationMargin ?? Duration.seconds(10),
       env: [
         { name: SERVER_ENV.port, value: String(port) },

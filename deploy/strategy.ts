@@ -76,6 +76,7 @@ export function greeterCharts(
   options: {
     readonly mesh: AppNamespace['mesh'];
     readonly maxConnectionAge?: Duration;
+    readonly drainDelay?: Duration;
     readonly istioProxyless?: boolean;
   },
 ): GreeterCharts {
@@ -87,6 +88,7 @@ export function greeterCharts(
     image: environmentImage(env, 'server'),
     replicas: env.replicas.greeter,
     maxConnectionAge: options.maxConnectionAge,
+    drainDelay: options.drainDelay,
     istioProxyless: options.istioProxyless,
   });
   greeterChart.addDependency(namespaceChart);

@@ -21,6 +21,8 @@ const client = createGreeterClient({
   serverName: undefined,
   lb: 'round_robin',
   maxAttempts: 1,
+  waitForReady: false,
+  dnsMinTimeBetweenResolutionsMs: undefined,
 });
 let stopping = false;
 process.once('SIGTERM', () => (stopping = true));

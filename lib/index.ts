@@ -9,6 +9,7 @@ export { EndpointSliceReader, type EndpointSliceReaderProps } from './endpoint-s
 export { EnvoyGatewayGrpcPolicy, type EnvoyGatewayGrpcPolicyProps } from './envoy-gateway-grpc-policy';
 export { GrpcApp, type GrpcAppProps } from './grpc-app';
 export { GrpcBackend, type GrpcServiceReference, type IGrpcBackend, type MeshIdentity } from './grpc-backend';
+export { DEFAULT_GRPC_CLIENT_POLICY, type GrpcClientPolicy } from './grpc-client-policy';
 export type { IGrpcEndpoint } from './grpc-endpoint';
 export { GrpcGateway, type GrpcGatewayProps } from './grpc-gateway';
 export { GrpcRoute, type GrpcRouteProps } from './grpc-route';

@@ -104,6 +104,21 @@ describe.each(cases)('dist/%s/%s', (env, strategy) => {
     expect(parsed.help).toBe(false);
     expect(['pick_first', 'round_robin']).toContain(settings.LB_POLICY);
   });
+
+  test('the greeter serves through a native preStop sleep before it drains, within its grace period; the client retries UNAVAILABLE and waits for ready', () => {
+    const greeter = greeterOf(objects);
+    const pod = greeter.deployment.spec.template.spec;
+    const delaySeconds = pod.containers[0].lifecycle.preStop.sleep.seconds;
+    // At least the slowest data plane's lag in front of any of them (ingress-nginx: 1/0.3 s + 1 s; docs/strategies.md).
+    expect(delaySeconds).toBeGreaterThanOrEqual(5);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+      delaySeconds * 1000 + greeter.settings.shutdownGraceMs,
+    );
+    const { settings } = clientOf(objects);
+    expect(settings.WAIT_FOR_READY).toBe('true');
+    // An xds: target takes its retries from the control plane's route (app/xds.ts refuses more attempts).
+    expect(settings.MAX_ATTEMPTS).toBe(strategy === 'istio-proxyless' ? '1' : '3');
+  });
 });
 
 const each = (strategy: string) =>
@@ -240,6 +255,15 @@ describe.each(each('headless'))('headless in %s', (env) => {
       }),
     );
     expect(greeter.settings.maxConnectionAgeMs).toBeGreaterThan(0);
+  });
+
+  test('the client resolves again at most every 2 s, so that each max connection age and each drain can make it; pods outlast the DNS TTL', () => {
+    expect(Number(settings.DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS)).toBe(2000);
+    expect(Number(settings.DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS)).toBeLessThanOrEqual(
+      greeter.settings.maxConnectionAgeMs!,
+    );
+    // CoreDNS's kubernetes plugin answers with a 5 s TTL: the pod serves longer than a cached answer lives.
+    expect(greeter.deployment.spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds).toBeGreaterThan(5);
   });
 });
 

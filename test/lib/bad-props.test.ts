@@ -187,6 +187,18 @@ const badCases: BadCase[] = [
     5000,
   ],
   [
+    'GrpcApp drainDelay not whole seconds',
+    withGrpcApp({ drainDelay: Duration.millis(1500) }),
+    `GrpcApp 'bad': drainDelay must be whole seconds (a preStop sleep counts seconds)`,
+    '1500 ms',
+  ],
+  [
+    'GrpcApp drainDelay not a Duration',
+    withGrpcApp({ drainDelay: notADuration }),
+    `GrpcApp 'bad': drainDelay must be a Duration of at least 0 ms`,
+    5000,
+  ],
+  [
     'GrpcApp terminationMargin 999 ms',
     withGrpcApp({ terminationMargin: Duration.millis(999) }),
     `GrpcApp 'bad': terminationMargin must be a Duration of at least 1000 ms`,
@@ -432,6 +444,18 @@ const badCases: BadCase[] = [
     5000,
   ],
   [
+    'client maxAttempts 6 (gRFC A6 caps it at 5)',
+    withClient({ maxAttempts: 6 }),
+    `GreeterClient 'bad': maxAttempts must be an integer from 1 to 5`,
+    6,
+  ],
+  [
+    'client minTimeBetweenResolutions',
+    withClient({ minTimeBetweenResolutions: notADuration }),
+    `GreeterClient 'bad': minTimeBetweenResolutions must be a Duration of at least 0 ms`,
+    5000,
+  ],
+  [
     'client resources',
     withClient({ resources: { requests: { cpu: '20m', memory: '64MB' }, limits: { cpu: '200m', memory: '128Mi' } } }),
     `GreeterClient 'bad': resources.requests.memory must be a Kubernetes quantity`,
@@ -665,6 +689,43 @@ badCases.push(
     'greeter.headless',
   ],
   [
+    'headless resolving less often than the connections age',
+    () => {
+      const chart = Testing.chart();
+      const app = new GreeterApp(chart, 'greeter', {
+        namespace: existingNamespace('testing'),
+        image,
+        maxConnectionAge: Duration.seconds(10),
+      });
+      new HeadlessGrpcService(chart, 'bad', { backend: app, minTimeBetweenResolutions: Duration.seconds(30) });
+    },
+    `HeadlessGrpcService 'bad': minTimeBetweenResolutions must be at most the backend's max connection age (10000 ms), so that each age makes clients resolve again`,
+    '30000 ms',
+  ],
+  [
+    'headless maxAttempts 0',
+    () => {
+      const chart = Testing.chart();
+      const app = new GreeterApp(chart, 'greeter', {
+        namespace: existingNamespace('testing'),
+        image,
+        maxConnectionAge: Duration.seconds(10),
+      });
+      new HeadlessGrpcService(chart, 'bad', { backend: app, maxAttempts: 0 });
+    },
+    `HeadlessGrpcService 'bad': maxAttempts must be an integer from 1 to 5`,
+    0,
+  ],
+  [
+    'endpoint reader maxAttempts 6',
+    () => {
+      const { chart, app } = fixture();
+      new EndpointSliceReader(chart, 'bad', { backend: app, maxAttempts: 6 });
+    },
+    `EndpointSliceReader 'bad': maxAttempts must be an integer from 1 to 5`,
+    6,
+  ],
+  [
     'endpoint reader name',
     () => {
       const { chart, app } = fixture();
@@ -765,7 +826,9 @@ test.each(badCases)('bad prop: %s', (_label, build, subject, value) => {
 });
 
 test('the table covers every construct, and every other class or function, the library exports', () => {
-  const exported = Object.entries(lib).filter(([, value]) => typeof value === 'function');
+  const exported = Object.entries(lib).flatMap(([name, value]) =>
+    typeof value === 'function' ? [[name, value] as const] : [],
+  );
   const constructs = exported.filter(([, value]) => value.prototype instanceof Construct).map(([name]) => name);
   // `GrpcBackend.fromService 'x'` covers GrpcBackend, the class whose one entry point it is.
   const covered = new Set(badCases.map(([, , subject]) => subject.split(' ')[0].split('.')[0]));
