@@ -108,10 +108,10 @@ export interface GrpcAppProps {
    * How long a terminating pod keeps serving before its server gets SIGTERM and drains (whole seconds): a native
    * preStop `sleep`, so it works for any image, distroless included. Kubernetes removes the pod from the Service's
    * endpoints and signals it at the same moment, and the data planes in front learn of the removal later (kube-proxy
-   * within its 1 s minSyncPeriod, ingress-nginx within ~4.3 s, cluster DNS caches for the 5 s record TTL, istiod
-   * after its 100 ms push debounce: docs/strategies.md); meanwhile they still send calls and connections here. Needs
-   * Kubernetes >= 1.30 (the sleep action on by default). The termination grace period and a mesh sidecar's drain
-   * cover it too. Zero renders no hook.
+   * within its 1 s minSyncPeriod, ingress-nginx within ~4.3 s, istiod after its 100 ms push debounce; cluster DNS
+   * answers a headless name from its cache for up to 30 s, so pods behind a headless Service need more:
+   * docs/strategies.md); meanwhile they still send calls and connections here. Needs Kubernetes >= 1.30 (the sleep
+   * action on by default). The termination grace period and a mesh sidecar's drain cover it too. Zero renders no hook.
    * @default Duration.seconds(5)
    */
   readonly drainDelay?: Duration;

@@ -10,11 +10,12 @@ import { clientChart, greeterCharts, type Strategy } from '../strategy';
 const HEADLESS_MAX_CONNECTION_AGE = Duration.seconds(10);
 
 /**
- * Cluster DNS answers from its cache for up to the record's TTL, 5 s (CoreDNS's kubernetes plugin `ttl` default,
- * which its `cache` plugin never exceeds: https://coredns.io/plugins/kubernetes/, https://coredns.io/plugins/cache/):
- * a terminating pod serves a second longer, so the resolution its GOAWAY triggers already finds its replacement.
+ * Cluster DNS answers a headless name from its cache for up to 30 s: the Corefile Kubernetes installs CoreDNS with
+ * sets `ttl 30` and `cache 30` (https://kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers/). A
+ * terminating pod serves a second longer, so the resolution its GOAWAY triggers no longer lists it and already lists
+ * the pod that replaced it. (With CoreDNS's own default TTL, 5 s, 6 s would do.)
  */
-const HEADLESS_DRAIN_DELAY = Duration.seconds(6);
+const HEADLESS_DRAIN_DELAY = Duration.seconds(31);
 
 /** A headless Service and the client's own round_robin balance each call; no proxy, no mesh. */
 export const headless: Strategy = {
