@@ -57,7 +57,7 @@ export const DATA_PLANES = {
   'cluster-dns': {
     lagMs: 30_000,
     source:
-      'the Corefile Kubernetes installs CoreDNS with answers with `ttl 30` and caches answers for up to 30 s (`cache 30`; https://kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers/): a headless name can answer 30 s old pods',
+      'the Corefile Kubernetes installs CoreDNS with gives answers a 30 s TTL and caches them for as long (`ttl 30`, `cache 30`; https://kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers/): a headless name can answer with pods of 30 s ago',
   },
   'endpointslice-watch': {
     lagMs: 0,
