@@ -69,6 +69,14 @@ function removeSynthOutput(dir: string): void {
 
 export const ALL_TARGETS: readonly string[] = [...Object.keys(ENVIRONMENTS), ARGO_CD_TARGET];
 
+/**
+ * Throws, naming the target and the ones there are, unless each is a target `npm run synth -- <target>` takes.
+ * Builds the Apps in memory and writes nothing.
+ */
+export function checkTargets(targets: readonly string[]): void {
+  for (const target of targets) appsFor('dist', target);
+}
+
 export function synthesize(outdir: string, targets: readonly string[] = ALL_TARGETS): void {
   // Build every app before writing any: an unknown name or a bad prop fails with nothing written.
   const apps = targets.flatMap((target) => appsFor(outdir, target));

@@ -9,6 +9,8 @@ import { formatJson } from './format/json';
 import { formatSarif } from './format/sarif';
 import { formatText } from './format/text';
 import { InputError, readManifests } from './input';
+import { RULES } from './rules';
+import { readConfig } from './suppression';
 
 const FORMATS = { text: formatText, json: formatJson, sarif: formatSarif } as const;
 type Format = keyof typeof FORMATS;
@@ -22,7 +24,9 @@ const USAGE = `Usage: grpc-lb-check [options] PATH...
 Finds the gRPC load-balancing faults in Kubernetes manifests.
 
   PATH                      a YAML or JSON file (several documents, List kinds), a directory (read
-                            recursively; kustomization files are skipped), or - for standard input
+                            recursively; what is not Kubernetes objects is skipped and listed:
+                            kustomize files and their patches, Helm charts, files without apiVersion
+                            and kind), or - for standard input
 
 Options:
   --format text|json|sarif  output format (default text)
@@ -30,8 +34,13 @@ Options:
   --linkerd-version 2.N     the cluster's Linkerd (default ${DEFAULT_LINKERD_VERSION}; from 2.18 an appProtocol Linkerd does not
                             know, such as grpc, makes the port opaque TCP)
   --namespace NS            the namespace of objects that name none (default "default")
-  --kubernetes-version V    validate core objects against Kubernetes V, such as 1.32.0 (repeatable)
+  --kubernetes-version V    validate core objects against Kubernetes V, such as 1.32.0 (repeatable;
+                            default: the newest the checker holds)
+  --config FILE             a YAML file whose "ignore" list suppresses findings:
+                            - { rule: <rule id or *>, object: "Kind namespace/name" (* allowed), reason: <why> }
   -h, --help                this text
+
+On one object: annotations grpc-lb-check.io/ignore: "<rule>,<rule>" and grpc-lb-check.io/ignore-reason.
 
 Exit status: 0 no errors, 1 errors found, 2 the input could not be read or checked.
 
@@ -65,6 +74,7 @@ export async function main(
         'linkerd-version': { type: 'string', default: DEFAULT_LINKERD_VERSION },
         namespace: { type: 'string' },
         'kubernetes-version': { type: 'string', multiple: true },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -89,8 +99,12 @@ export async function main(
     return EXIT_UNREADABLE;
   }
   try {
+    const configFile = values.config as string | undefined;
+    const ignore = configFile === undefined ? [] : await readConfig(configFile, new Set(RULES.map((rule) => rule.id)));
     const input = await readManifests(positionals, { stdin: io.stdin });
     const report = checkManifests(input.objects, {
+      ignore,
+      configFile,
       partial: values.partial,
       linkerdVersion: values['linkerd-version'],
       namespace: values.namespace,
@@ -98,7 +112,7 @@ export async function main(
       validate: options.validate,
       dataDir: options.dataDir,
     });
-    io.stdout(FORMATS[format as Format](report, input.files));
+    io.stdout(FORMATS[format as Format](report, input));
     return report.errors > 0 ? EXIT_FINDINGS : EXIT_OK;
   } catch (error) {
     // Bad input is the user's to fix and says where; anything else is a fault here, still without a stack trace.

@@ -1,6 +1,6 @@
 /** What `grpc-lb-check` reports, and what a rule is. */
 import type { DataPlane } from 'grpc-k8s-lb-common';
-import type { Graph, ObjectRef } from './graph';
+import type { Graph, ObjectRef, Scale } from './graph';
 import type { ValidationReport } from './validation';
 
 export type Severity = 'error' | 'warning';
@@ -55,9 +55,26 @@ export function describe(ref: Pick<ObjectRef, 'kind' | 'name' | 'namespace'>): s
   return `${ref.kind} ${ref.namespace === undefined ? '' : `${ref.namespace}/`}${ref.name}`;
 }
 
+/** A label selector as messages write it: `app=greeter, tier=api`. */
+export function describeSelector(selector: Readonly<Record<string, string>>): string {
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
 /** The severity of a "not in the input" finding: an error, unless the input is partial. */
 export function absentSeverity(context: CheckContext): Severity {
   return context.partial ? 'warning' : 'error';
+}
+
+/** A fault once more than one pod can serve: an error then, a warning (latent) while one pod serves. */
+export function scaleSeverity(scale: Scale): Severity {
+  return scale.maxPods > 1 ? 'error' : 'warning';
+}
+
+/** The words a latent finding ends with: why it is not a fault yet. Empty when more than one pod can serve. */
+export function latent(scale: Scale): string {
+  return scale.maxPods > 1 ? '' : ` (latent: ${scale.because}, so one pod serves; becomes a fault when scaled)`;
 }
 
 /** Unique by object index, in input order. */

@@ -37,13 +37,28 @@ export interface ManifestObject {
   readonly location: SourceLocation;
 }
 
+/** A file (or some documents of one) that is not a set of Kubernetes objects, and what it is instead. */
+export interface SkippedFile {
+  readonly file: string;
+  readonly reason: string;
+}
+
 /** What {@link readManifests} read. */
 export interface ManifestInput {
   readonly objects: ManifestObject[];
   /** Every file read, in order. */
   readonly files: string[];
-  /** Files a directory held that are not manifests: kustomize's own files. */
-  readonly skippedFiles: string[];
+  /**
+   * What a scan met that is not Kubernetes objects: kustomize's files and the patches they name, Helm charts'
+   * metadata, values and templates, and documents with neither apiVersion nor kind (package.json, CI configs, …).
+   */
+  readonly skipped: SkippedFile[];
+}
+
+/** One document that is not a Kubernetes object: neither apiVersion nor kind, or not a mapping at all. */
+export interface NotAnObject {
+  readonly line: number;
+  readonly what: string;
 }
 
 /** Input that cannot be checked: not YAML, not a Kubernetes object, too large, or no manifests at all. */
@@ -163,40 +178,80 @@ function blockListItemLines(chunk: Chunk, count: number): number[] | undefined {
 }
 
 /**
- * The objects of one text (YAML or JSON, any number of documents), with their lines. Documents are read with
- * js-yaml (YAML 1.2 core schema), ten times faster than the \`yaml\` package on a chart's output; a document that
- * js-yaml refuses, one with anchors (\`yaml\` caps alias expansion), a stream with directives, and a List whose
- * item lines cannot be told from the text go through \`yaml\`, which also words the errors.
+ * The objects of one text (YAML or JSON, any number of documents), with their lines; documents that are not objects
+ * (neither apiVersion nor kind) are left out. See {@link parseDocuments}.
  */
 export function parseManifests(text: string, file: string): ManifestObject[] {
-  if (/^%/m.test(text)) return parseWithYaml(text, file, 0);
-  return splitDocuments(text).flatMap((chunk) => {
-    if (/(^|[\s[{,])&[^\s]/.test(chunk.text)) return parseWithYaml(chunk.text, file, chunk.firstLine - 1);
+  return parseDocuments(text, file).objects;
+}
+
+/**
+ * The documents of one text (YAML or JSON, any number of them): the Kubernetes objects with their lines, and the
+ * documents that are not objects. Documents are read with js-yaml (YAML 1.2 core schema), ten times faster than the
+ * \`yaml\` package on a chart's output; a document that js-yaml refuses, one with anchors (\`yaml\` caps alias
+ * expansion), a stream with directives, and a List whose item lines cannot be told from the text go through \`yaml\`,
+ * which also words the errors. A document that claims to be an object (apiVersion or kind) and is not one is an
+ * {@link InputError}.
+ */
+export function parseDocuments(text: string, file: string): { objects: ManifestObject[]; notObjects: NotAnObject[] } {
+  const objects: ManifestObject[] = [];
+  const notObjects: NotAnObject[] = [];
+  const add = (parsed: Parsed) => {
+    objects.push(...parsed.objects);
+    notObjects.push(...parsed.notObjects);
+  };
+  if (/^%/m.test(text)) {
+    add(parseWithYaml(text, file, 0));
+    return { objects, notObjects };
+  }
+  for (const chunk of splitDocuments(text)) {
+    if (/(^|[\s[{,])&[^\s]/.test(chunk.text)) {
+      add(parseWithYaml(chunk.text, file, chunk.firstLine - 1));
+      continue;
+    }
     let value: unknown;
     try {
       value = loadYaml(chunk.text, { schema: CORE_SCHEMA, filename: file });
     } catch {
-      return parseWithYaml(chunk.text, file, chunk.firstLine - 1);
+      add(parseWithYaml(chunk.text, file, chunk.firstLine - 1));
+      continue;
     }
-    if (value === null || value === undefined) return [];
+    if (value === null || value === undefined) continue;
     const location = { file, line: contentLine(chunk), template: helmTemplate(chunk) };
     const object = kubeObject(value, location);
-    if (!isListKind(object)) return [{ object, location }];
+    if (typeof object === 'string') {
+      notObjects.push({ line: location.line, what: object });
+      continue;
+    }
+    if (!isListKind(object)) {
+      objects.push({ object, location });
+      continue;
+    }
     const items = object.items as unknown[];
     const itemLines = blockListItemLines(chunk, items.length);
-    if (itemLines === undefined) return parseWithYaml(chunk.text, file, chunk.firstLine - 1);
-    return items.map((item, i) => {
+    if (itemLines === undefined) {
+      add(parseWithYaml(chunk.text, file, chunk.firstLine - 1));
+      continue;
+    }
+    items.forEach((item, i) => {
       const itemLocation = { ...location, line: itemLines[i] };
-      return { object: kubeObject(item, itemLocation), location: itemLocation };
+      objects.push({ object: listItem(item, itemLocation), location: itemLocation });
     });
-  });
+  }
+  return { objects, notObjects };
+}
+
+interface Parsed {
+  readonly objects: ManifestObject[];
+  readonly notObjects: NotAnObject[];
 }
 
 /** The objects of a text through the \`yaml\` package, its lines offset by \`lineOffset\`. */
-function parseWithYaml(text: string, file: string, lineOffset: number): ManifestObject[] {
+function parseWithYaml(text: string, file: string, lineOffset: number): Parsed {
   const lineCounter = new LineCounter();
   const lineAt = (offset: number) => lineCounter.linePos(offset).line + lineOffset;
   const objects: ManifestObject[] = [];
+  const notObjects: NotAnObject[] = [];
   for (const doc of parseAllDocuments(text, { lineCounter, prettyErrors: false }) as Document[]) {
     const error = doc.errors[0];
     if (error !== undefined) {
@@ -217,6 +272,10 @@ function parseWithYaml(text: string, file: string, lineOffset: number): Manifest
     const comment = isMap(contents) ? contents.commentBefore : undefined;
     const template = /^\s*Source:\s*(\S+)/m.exec(comment ?? doc.commentBefore ?? '')?.[1];
     const object = kubeObject(value, { file, line });
+    if (typeof object === 'string') {
+      notObjects.push({ line, what: object });
+      continue;
+    }
     if (isListKind(object)) {
       // A List (kubectl get -o yaml) or a typed list (ServiceList): its items are the objects.
       const itemNodes = isMap(contents) ? contents.get('items', true) : undefined;
@@ -225,7 +284,7 @@ function parseWithYaml(text: string, file: string, lineOffset: number): Manifest
         const itemRange = (itemNode as { range?: [number, number, number] } | undefined)?.range;
         const itemLine = itemRange ? lineAt(itemRange[0]) : line;
         objects.push({
-          object: kubeObject(item, { file, line: itemLine }),
+          object: listItem(item, { file, line: itemLine }),
           location: { file, line: itemLine, template },
         });
       });
@@ -233,17 +292,25 @@ function parseWithYaml(text: string, file: string, lineOffset: number): Manifest
     }
     objects.push({ object, location: { file, line, template } });
   }
-  return objects;
+  return { objects, notObjects };
 }
 
-/** `value` as a Kubernetes object, or an error naming what it lacks. */
-function kubeObject(value: unknown, location: Pick<SourceLocation, 'file' | 'line'>): KubeObject {
-  if (!isRecord(value)) {
-    throw new InputError(
-      `a document must be a Kubernetes object (a mapping with apiVersion and kind), not ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`,
-      location,
-    );
-  }
+/** An item of a List: it must be an object. */
+function listItem(value: unknown, location: Pick<SourceLocation, 'file' | 'line'>): KubeObject {
+  const object = kubeObject(value, location);
+  if (typeof object === 'string')
+    throw new InputError(`an item of a List must be a Kubernetes object, not ${object}`, location);
+  return object;
+}
+
+/**
+ * `value` as a Kubernetes object; what it is instead when it does not claim to be one (neither apiVersion nor kind:
+ * a values file, a package.json, a JSON 6902 patch list); an error naming what it lacks when it claims to be one.
+ */
+function kubeObject(value: unknown, location: Pick<SourceLocation, 'file' | 'line'>): KubeObject | string {
+  if (!isRecord(value))
+    return Array.isArray(value) ? 'a list, not an object' : `${JSON.stringify(value)}, not an object`;
+  if (value.apiVersion === undefined && value.kind === undefined) return 'a mapping without apiVersion or kind';
   for (const field of ['apiVersion', 'kind'] as const) {
     if (typeof value[field] !== 'string' || value[field] === '') {
       throw new InputError(
@@ -264,19 +331,74 @@ function kubeObject(value: unknown, location: Pick<SourceLocation, 'file' | 'lin
   return value as unknown as KubeObject;
 }
 
-/** The manifest files under `dir`, sorted, kustomize's own files apart. */
-async function walk(dir: string, files: string[], skipped: string[]): Promise<void> {
+/** A directory's manifest files, and what the scan skips without reading it as objects. */
+interface Scan {
+  readonly files: string[];
+  readonly skipped: SkippedFile[];
+  /** The kustomization files met, for the patches they name. */
+  readonly kustomizations: string[];
+}
+
+const isManifestFile = (name: string) => MANIFEST_EXTENSIONS.has(path.extname(name).toLowerCase());
+
+/** The manifest files under `dir`, sorted: kustomize's own files and Helm charts' files apart. */
+async function walk(dir: string, scan: Scan): Promise<void> {
   const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  // A Helm chart (https://helm.sh/docs/topics/charts/): Chart.yaml, values files and templates/ (and charts/, its
+  // subcharts) are what `helm template` renders objects from, not objects.
+  const chart = entries.some((e) => e.isFile() && HELM_CHART_FILES.has(e.name));
   for (const entry of entries) {
     const entryPath = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.') && entry.name !== 'node_modules') await walk(entryPath, files, skipped);
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      if (chart && HELM_CHART_DIRECTORIES.has(entry.name)) {
+        scan.skipped.push({ file: entryPath, reason: HELM_TEMPLATES });
+        continue;
+      }
+      await walk(entryPath, scan);
+    } else if (!entry.isFile() || !isManifestFile(entry.name)) {
+      continue;
     } else if (KUSTOMIZE_FILES.has(entry.name)) {
-      skipped.push(entryPath);
-    } else if (entry.isFile() && MANIFEST_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) {
-      files.push(entryPath);
+      scan.skipped.push({ file: entryPath, reason: "kustomize's own file (check what `kustomize build` makes)" });
+      scan.kustomizations.push(entryPath);
+    } else if (HELM_CHART_FILES.has(entry.name)) {
+      scan.skipped.push({ file: entryPath, reason: "a Helm chart's metadata" });
+    } else if (chart && /^values.*\.ya?ml$/.test(entry.name)) {
+      scan.skipped.push({ file: entryPath, reason: 'Helm values (check what `helm template` renders)' });
+    } else {
+      scan.files.push(entryPath);
     }
   }
+}
+
+const HELM_CHART_FILES = new Set(['Chart.yaml', 'Chart.yml']);
+const HELM_CHART_DIRECTORIES = new Set(['templates', 'charts']);
+const HELM_TEMPLATES = "a Helm chart's templates (check what `helm template` renders)";
+
+/**
+ * The files a kustomization names as patches (`patches[].path`, `patchesStrategicMerge`, `patchesJson6902[].path`;
+ * kustomize v5 api/types/kustomization.go): fragments kustomize merges into the objects it builds, not objects.
+ */
+async function kustomizePatches(kustomization: string): Promise<string[]> {
+  let config: unknown;
+  try {
+    config = loadYaml(await fs.readFile(kustomization, 'utf8'), { schema: CORE_SCHEMA });
+  } catch {
+    return []; // kustomize's to reject; the patches, if any, are then read as documents
+  }
+  const fields = isRecord(config) ? config : {};
+  const listOf = (value: unknown) => (Array.isArray(value) ? value : []);
+  const paths = [
+    // `patches` entries are { path, target } or, in older kustomizations, the path itself; an entry with a line
+    // break is an inline patch, not a path.
+    ...[...listOf(fields.patches), ...listOf(fields.patchesStrategicMerge)].map((p) =>
+      isRecord(p) ? p.path : typeof p === 'string' && !p.includes('\n') ? p : undefined,
+    ),
+    ...listOf(fields.patchesJson6902).map((p) => (isRecord(p) ? p.path : undefined)),
+  ];
+  return paths
+    .filter((p): p is string => typeof p === 'string')
+    .map((p) => path.resolve(path.dirname(kustomization), p));
 }
 
 async function readFileCapped(file: string, limit: number): Promise<string> {
@@ -305,35 +427,68 @@ export interface ReadOptions {
   readonly maxBytes?: number;
 }
 
-/** Every object in `paths` (files, directories, `-`), in the order given. */
+/** Every object in `paths` (files, directories, `-`), in the order given, and what was skipped. */
 export async function readManifests(paths: readonly string[], options: ReadOptions = {}): Promise<ManifestInput> {
   if (paths.length === 0) throw new InputError('no input: give files, directories, or - for standard input');
   const limit = options.maxBytes ?? MAX_INPUT_BYTES;
   const objects: ManifestObject[] = [];
   const files: string[] = [];
-  const skippedFiles: string[] = [];
-  for (const given of paths) {
-    if (given === '-') {
-      files.push(STDIN);
-      objects.push(...parseManifests(await readStream(options.stdin ?? process.stdin, limit), STDIN));
+  const scan: Scan = { files: [], skipped: [], kustomizations: [] };
+  const given: Array<{ file: string } | { stdin: true }> = [];
+  for (const input of paths) {
+    if (input === '-') {
+      given.push({ stdin: true });
       continue;
     }
-    const stat = await fs.stat(given).catch((error: NodeJS.ErrnoException) => {
-      throw new InputError(`${given}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`);
+    const stat = await fs.stat(input).catch((error: NodeJS.ErrnoException) => {
+      throw new InputError(`${input}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`);
     });
-    const found: string[] = [];
-    if (stat.isDirectory()) {
-      await walk(given, found, skippedFiles);
-      if (found.length === 0)
-        throw new InputError(`${given}: a directory without manifests (no .yaml, .yml or .json files below it)`);
-    } else {
-      found.push(given);
+    if (!stat.isDirectory()) {
+      given.push({ file: input });
+      continue;
     }
-    for (const file of found) {
-      files.push(file);
-      objects.push(...parseManifests(await readFileCapped(file, limit), file));
-    }
+    const below: Scan = { files: [], skipped: [], kustomizations: [] };
+    await walk(input, below);
+    if (below.files.length === 0 && below.skipped.length === 0)
+      throw new InputError(`${input}: a directory without manifests (no .yaml, .yml or .json files below it)`);
+    scan.skipped.push(...below.skipped);
+    scan.kustomizations.push(...below.kustomizations);
+    given.push(...below.files.map((file) => ({ file })));
   }
-  if (objects.length === 0) throw new InputError(`no Kubernetes objects in ${files.join(', ')}`);
-  return { objects, files, skippedFiles };
+  const patches = new Map<string, string>();
+  for (const kustomization of scan.kustomizations)
+    for (const patch of await kustomizePatches(kustomization)) patches.set(patch, kustomization);
+  const skipped = [...scan.skipped];
+  const read = (file: string, text: string) => {
+    const documents = parseDocuments(text, file);
+    objects.push(...documents.objects);
+    if (documents.notObjects.length === 0) return;
+    const [first] = documents.notObjects;
+    skipped.push({
+      file,
+      reason:
+        documents.objects.length === 0
+          ? `not a Kubernetes object: ${first.what}`
+          : `${documents.notObjects.length} of its documents are not Kubernetes objects (line ${first.line}: ${first.what})`,
+    });
+  };
+  for (const entry of given) {
+    if ('stdin' in entry) {
+      files.push(STDIN);
+      read(STDIN, await readStream(options.stdin ?? process.stdin, limit));
+      continue;
+    }
+    const kustomization = patches.get(path.resolve(entry.file));
+    if (kustomization !== undefined) {
+      skipped.push({ file: entry.file, reason: `a kustomize patch named by ${kustomization}` });
+      continue;
+    }
+    files.push(entry.file);
+    read(entry.file, await readFileCapped(entry.file, limit));
+  }
+  if (objects.length === 0) {
+    const why = skipped.length === 0 ? '' : ` (skipped: ${skipped.map((s) => `${s.file}: ${s.reason}`).join('; ')})`;
+    throw new InputError(`no Kubernetes objects in ${[...files, ...scan.skipped.map((s) => s.file)].join(', ')}${why}`);
+  }
+  return { objects, files, skipped: skipped.sort((a, b) => a.file.localeCompare(b.file)) };
 }

@@ -19,6 +19,12 @@ export type DataPlane =
   | 'ingress-nginx'
   /** Envoy Gateway forwarding a GRPCRoute or an HTTPRoute (see `PortHandlingContext.route`) to the Service. */
   | 'envoy-gateway'
+  /** A GKE gateway class (`gke-l7-…`, controller networking.gke.io/gateway) forwarding an HTTPRoute to the Service. */
+  | 'gke-gateway'
+  /** GKE Ingress (class `gce` or `gce-internal`) forwarding to the Service. */
+  | 'gke-ingress'
+  /** F5's NGINX Ingress Controller (`nginx.org/…` annotations) forwarding an Ingress to the Service. */
+  | 'nginx-ingress-controller'
   /** Any other Gateway API implementation forwarding a route to the Service (only the core of GEP-1911). */
   | 'gateway-api';
 
@@ -50,6 +56,10 @@ export interface PortHandlingContext {
   readonly linkerdOpaquePorts?: readonly number[];
   /** ingress-nginx: the Ingress's `nginx.ingress.kubernetes.io/backend-protocol`. @default 'HTTP' */
   readonly nginxBackendProtocol?: string;
+  /** NGINX Ingress Controller: the Ingress names the Service in `nginx.org/grpc-services`. @default false */
+  readonly nginxGrpcService?: boolean;
+  /** GKE Ingress: the Service's annotations, where `cloud.google.com/app-protocols` names each port's protocol. */
+  readonly serviceAnnotations?: Readonly<Record<string, string>>;
   /**
    * The kind of Gateway API route that sends the traffic (Envoy Gateway reads appProtocol for HTTPRoutes only).
    * @default 'HTTPRoute'
@@ -153,12 +163,50 @@ function envoyGatewayHandling(port: ServicePortProtocol, context: PortHandlingCo
   return port.appProtocol !== undefined && ENVOY_GATEWAY_HTTP2.has(port.appProtocol) ? 'http2' : 'http1';
 }
 
+/**
+ * GKE gateway classes read the Service port's appProtocol (https://cloud.google.com/kubernetes-engine/docs/how-to/
+ * secure-gateway#load-balancer-tls and gatewayclass-capabilities): `HTTP2` is HTTP/2 over TLS to the pods,
+ * `kubernetes.io/h2c` HTTP/2 in cleartext, `HTTPS` HTTP/1.1 over TLS, anything else HTTP/1.1. The load balancer
+ * (Envoy-based) sends each request to an endpoint of its choosing.
+ */
+const GKE_GATEWAY_HTTP2 = new Set(['HTTP2', GATEWAY_API_H2C]);
+
+/**
+ * GKE Ingress reads the Service annotation `cloud.google.com/app-protocols` (older names
+ * `networking.gke.io/app-protocols`, `service.alpha.kubernetes.io/app-protocols`), a JSON map of port name to HTTP,
+ * HTTPS or HTTP2 (HTTP/2 over TLS); without it, HTTP/1.1 (https://cloud.google.com/kubernetes-engine/docs/how-to/
+ * ingress-http2; kubernetes/ingress-gce pkg/annotations/service.go).
+ */
+const GKE_APP_PROTOCOLS_ANNOTATIONS = [
+  'cloud.google.com/app-protocols',
+  'networking.gke.io/app-protocols',
+  'service.alpha.kubernetes.io/app-protocols',
+];
+
+function gkeIngressHandling(port: ServicePortProtocol, context: PortHandlingContext): PortHandling {
+  for (const key of GKE_APP_PROTOCOLS_ANNOTATIONS) {
+    const value = context.serviceAnnotations?.[key];
+    if (value === undefined) continue;
+    let protocols: unknown;
+    try {
+      protocols = JSON.parse(value);
+    } catch {
+      return 'http1'; // an annotation that is not JSON is ignored by the controller's validation: HTTP/1.1
+    }
+    const protocol = port.name === undefined ? undefined : (protocols as Record<string, unknown>)[port.name];
+    return protocol === 'HTTP2' ? 'http2' : 'http1';
+  }
+  return 'http1';
+}
+
 /** One row per data plane: how it reads a port, and where that was read. */
 const DATA_PLANES: Record<
   DataPlane,
   {
     readonly handling: (port: ServicePortProtocol, context: PortHandlingContext) => PortHandling;
     readonly source: string;
+    /** False for a data plane that an annotation of its own decides, whatever the port's appProtocol says. */
+    readonly readsAppProtocol?: false;
   }
 > = {
   'istio-sidecar': {
@@ -183,6 +231,7 @@ const DATA_PLANES: Record<
   },
   'ingress-nginx': {
     handling: (_port, context) => nginxHandling(context),
+    readsAppProtocol: false,
     source:
       'kubernetes/ingress-nginx controller-v1.15.1 docs/user-guide/nginx-configuration/annotations.md#backend-protocol',
   },
@@ -190,6 +239,24 @@ const DATA_PLANES: Record<
     handling: envoyGatewayHandling,
     source:
       'envoyproxy/gateway v1.9.0 internal/gatewayapi/route.go inspectAppProtocolByRouteKind, resolveBackendProtocol',
+  },
+  'gke-gateway': {
+    handling: (port) => (port.appProtocol !== undefined && GKE_GATEWAY_HTTP2.has(port.appProtocol) ? 'http2' : 'http1'),
+    source:
+      'https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls (appProtocol HTTP2: HTTP/2 over TLS; kubernetes.io/h2c: cleartext)',
+  },
+  'gke-ingress': {
+    handling: gkeIngressHandling,
+    readsAppProtocol: false,
+    source:
+      'https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-http2 (Service annotation cloud.google.com/app-protocols, HTTP2 per port name)',
+  },
+  'nginx-ingress-controller': {
+    // grpc_pass (HTTP/2) for the Services nginx.org/grpc-services names, HTTP/1.1 proxy_pass for the others.
+    handling: (_port, context) => (context.nginxGrpcService ? 'http2' : 'http1'),
+    readsAppProtocol: false,
+    source:
+      'https://docs.nginx.com/nginx-ingress-controller/configuration/ingress-resources/advanced-configuration-with-annotations/ (nginx.org/grpc-services)',
   },
   'gateway-api': {
     handling: (port) => (port.appProtocol === GATEWAY_API_H2C ? 'http2' : 'http1'),
@@ -209,6 +276,11 @@ export function portHandling(
   context: PortHandlingContext = {},
 ): PortHandling {
   return DATA_PLANES[plane].handling(port, context);
+}
+
+/** False when an annotation of the data plane's own, not the port's appProtocol, decides how it carries the port. */
+export function readsAppProtocol(plane: DataPlane): boolean {
+  return DATA_PLANES[plane].readsAppProtocol !== false;
 }
 
 /** Where the behaviour of `plane` was read (project, tag, file or page), for findings and comments. */
@@ -253,9 +325,7 @@ const APP_PROTOCOL_PREFERENCE = ['grpc', GATEWAY_API_H2C] as const;
  */
 export function grpcAppProtocol(planes: readonly DataPlane[]): string {
   const chosen = APP_PROTOCOL_PREFERENCE.find((appProtocol) =>
-    planes.every((plane) =>
-      balancesEachCall(portHandling(plane, { appProtocol, port: 0 }, { nginxBackendProtocol: 'GRPC' })),
-    ),
+    planes.filter(readsAppProtocol).every((plane) => balancesEachCall(portHandling(plane, { appProtocol, port: 0 }))),
   );
   if (chosen === undefined) throw new Error(`no appProtocol is HTTP/2 for all of ${planes.join(', ')}`);
   return chosen;

@@ -1,6 +1,6 @@
 /**
  * Kubernetes name and label syntax, with the API server's messages: k8s.io/apimachinery pkg/util/validation
- * (IsDNS1123Label, IsDNS1123Subdomain, IsDNS1035Label, IsQualifiedName, IsValidLabelValue). Each returns the
+ * (IsDNS1123Label, IsDNS1123Subdomain, IsDNS1035Label, IsQualifiedName, IsValidLabelValue, IsValidPortName). Each returns the
  * list of problems, empty when valid. Used by the metadata checks and the CEL Format library.
  */
 const DNS1123_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
@@ -75,6 +75,17 @@ export function labelValue(value: string): string[] {
       `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '${LABEL_VALUE}')`,
     );
   }
+  return errors;
+}
+
+/** A container or Service port name (IANA_SVC_NAME): at most 15 lower-case letters, digits and single '-' inside, one letter at least. */
+export function portName(value: string): string[] {
+  const errors = maxLength(value, 15);
+  if (!/^[-a-z0-9]+$/.test(value))
+    errors.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
+  if (!/[a-z]/.test(value)) errors.push('must contain at least one letter (a-z)');
+  if (value.includes('--')) errors.push('must not contain consecutive hyphens');
+  if (value.startsWith('-') || value.endsWith('-')) errors.push('must not begin or end with a hyphen');
   return errors;
 }
 

@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
 import * as argo from '../imports/argoproj.io';
-import { apiServerUrl, dnsLabel, dnsSubdomain, invalidProp, type ValidationSubject } from '../lib/internal/validate';
-import type { INamespace } from '../lib';
+import { PropValidator, type INamespace } from '../lib';
 
 /** How Argo CD keeps the cluster in step with git. */
 export interface ArgoCdSyncPolicy {
@@ -60,6 +59,16 @@ export interface ArgoCdApplicationProps {
   readonly syncWave?: number;
 }
 
+// A host (no space, no "/") after https://, then an optional path.
+const API_SERVER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
+
+/** A Kubernetes API server URL, as Argo CD registers a cluster: `https://kubernetes.default.svc`. */
+export function apiServerUrl(check: PropValidator, prop: string, value: string): string {
+  if (typeof value !== 'string' || !API_SERVER_URL.test(value))
+    throw check.error(prop, value, 'an https:// API server URL');
+  return value;
+}
+
 const GIT_URL = /^(https:\/\/[^\s]+|ssh:\/\/[^\s]+|git@[^\s:]+:[^\s]+)$/;
 const REPO_PATH = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
 
@@ -73,34 +82,33 @@ export class ArgoCdApplication extends Construct {
 
   constructor(scope: Construct, id: string, props: ArgoCdApplicationProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'ArgoCdApplication', id };
-    this.name = dnsSubdomain(subject, 'name', props.name);
+    const check = PropValidator.of(this);
+    this.name = check.dnsSubdomain('name', props.name);
     if (typeof props.repoURL !== 'string' || !GIT_URL.test(props.repoURL)) {
-      throw invalidProp(subject, 'repoURL', props.repoURL, 'a git URL (https://, ssh:// or git@host:path)');
+      throw check.error('repoURL', props.repoURL, 'a git URL (https://, ssh:// or git@host:path)');
     }
     if (
       typeof props.targetRevision !== 'string' ||
       props.targetRevision.trim() === '' ||
       /\s/.test(props.targetRevision)
     ) {
-      throw invalidProp(subject, 'targetRevision', props.targetRevision, 'a branch, tag or commit');
+      throw check.error('targetRevision', props.targetRevision, 'a branch, tag or commit');
     }
     if (typeof props.path !== 'string' || !REPO_PATH.test(props.path)) {
-      throw invalidProp(subject, 'path', props.path, 'a relative directory in the repository, without ".."');
+      throw check.error('path', props.path, 'a relative directory in the repository, without ".."');
     }
-    const destinationNamespace = dnsLabel(subject, 'destinationNamespace', props.destinationNamespace);
+    const destinationNamespace = check.dnsLabel('destinationNamespace', props.destinationNamespace);
     const server = apiServerUrl(
-      subject,
+      check,
       'destinationServer',
       props.destinationServer ?? 'https://kubernetes.default.svc',
     );
-    const project = dnsSubdomain(subject, 'project', props.project ?? 'default');
+    const project = check.dnsSubdomain('project', props.project ?? 'default');
     const { automated = true, prune = false, selfHeal = false } = props.syncPolicy ?? {};
     if (!automated && (prune || selfHeal))
-      throw invalidProp(subject, 'syncPolicy', props.syncPolicy, 'automated where prune or selfHeal is set');
+      throw check.error('syncPolicy', props.syncPolicy, 'automated where prune or selfHeal is set');
     const syncWave = props.syncWave;
-    if (syncWave !== undefined && !Number.isInteger(syncWave))
-      throw invalidProp(subject, 'syncWave', syncWave, 'an integer');
+    if (syncWave !== undefined && !Number.isInteger(syncWave)) throw check.error('syncWave', syncWave, 'an integer');
 
     const spec: argo.ApplicationSpec = {
       project,

@@ -3,18 +3,8 @@
  * everything else is the constructs' defaults.
  */
 import { version } from '../app/package.json';
-import type { ContainerImage } from '../lib';
-import {
-  apiServerUrl,
-  dnsLabel,
-  dnsSubdomain,
-  hostName,
-  integerIn,
-  invalidProp,
-  oneOf,
-  type ValidationSubject,
-} from '../lib/internal/validate';
-import { containerImage, isImageRepository } from '../lib/internal/workload';
+import { PropValidator, type ContainerImage } from '../lib';
+import { apiServerUrl } from './argo-cd-application';
 import type { StrategyName } from './strategy';
 
 /**
@@ -162,31 +152,33 @@ export function environmentImage(env: EnvironmentConfig, image: keyof typeof IMA
  * rather than surfacing as a construct's error. The strategies list is checked with the strategies themselves.
  */
 export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
-  const subject: ValidationSubject = { construct: 'EnvironmentConfig', id: String(env?.name) };
-  dnsLabel(subject, 'name', env.name);
+  const check = PropValidator.named('EnvironmentConfig', String(env?.name));
+  check.dnsLabel('name', env.name);
   const registry = env.images?.registry;
-  if (typeof registry !== 'string' || (registry !== '' && !isImageRepository(`${registry}/${IMAGE_NAMES.server}`))) {
-    throw invalidProp(
-      subject,
+  if (
+    typeof registry !== 'string' ||
+    (registry !== '' && !PropValidator.isImageRepository(`${registry}/${IMAGE_NAMES.server}`))
+  ) {
+    throw check.error(
       'images.registry',
       registry,
       'empty (locally built images) or a registry path such as "gcr.io/my-project"',
     );
   }
-  containerImage(subject, 'images', {
+  check.image('images', {
     repository: IMAGE_NAMES.server,
     tag: env.images.tag,
     pullPolicy: env.images.pullPolicy,
   });
-  dnsLabel(subject, 'namespaces.app', env.namespaces?.app);
-  dnsLabel(subject, 'namespaces.gateway', env.namespaces?.gateway);
-  integerIn(subject, 'replicas.greeter', env.replicas?.greeter, 1);
-  integerIn(subject, 'replicas.gateway', env.replicas?.gateway, 1);
-  oneOf(subject, 'gatewayLoadBalancer', env.gatewayLoadBalancer, GATEWAY_LOAD_BALANCERS);
-  hostName(subject, 'host', env.host);
-  dnsSubdomain(subject, 'tls.secretName', env.tls?.secretName);
-  oneOf(subject, 'tls.source', env.tls?.source, TLS_SOURCES);
-  if (env.endpoints !== undefined) hostName(subject, 'endpoints.serviceName', env.endpoints.serviceName);
-  apiServerUrl(subject, 'argoCd.destinationServer', env.argoCd?.destinationServer);
+  check.dnsLabel('namespaces.app', env.namespaces?.app);
+  check.dnsLabel('namespaces.gateway', env.namespaces?.gateway);
+  check.integer('replicas.greeter', env.replicas?.greeter, 1);
+  check.integer('replicas.gateway', env.replicas?.gateway, 1);
+  check.oneOf('gatewayLoadBalancer', env.gatewayLoadBalancer, GATEWAY_LOAD_BALANCERS);
+  check.hostName('host', env.host);
+  check.dnsSubdomain('tls.secretName', env.tls?.secretName);
+  check.oneOf('tls.source', env.tls?.source, TLS_SOURCES);
+  if (env.endpoints !== undefined) check.hostName('endpoints.serviceName', env.endpoints.serviceName);
+  apiServerUrl(check, 'argoCd.destinationServer', env.argoCd?.destinationServer);
   return env;
 }

@@ -1,11 +1,8 @@
 import { Duration } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { GREETER_DEFAULT_PORT, SERVER_ENV } from '../app/settings';
-import type { ContainerImage, ContainerResources } from '../lib/container';
-import { GrpcApp } from '../lib/grpc-app';
-import { milliseconds, quantity } from '../lib/internal/validate';
+import { GrpcApp, PropValidator, type ContainerImage, type ContainerResources, type INamespace } from '../lib';
 import { parseQuantity } from 'grpc-k8s-lb-common';
-import type { INamespace } from '../lib/namespace';
 
 export interface GreeterAppProps {
   /** Namespace of every object the app renders. */
@@ -19,7 +16,7 @@ export interface GreeterAppProps {
   readonly name?: string;
   /**
    * The `version` label of the pods, which Istio reports in its telemetry and DestinationRule subsets select on.
-   * @default 'v1'
+   * @default - the image tag (see `GrpcAppProps.version`)
    */
   readonly version?: string;
   /**
@@ -94,18 +91,18 @@ export class GreeterApp extends GrpcApp {
   constructor(scope: Construct, id: string, props: GreeterAppProps) {
     const port = props.port ?? GREETER_DEFAULT_PORT;
     const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
-    const subject = { construct: 'GreeterApp', id };
+    const check = PropValidator.forChild('GreeterApp', scope, id);
     const resources = props.resources ?? {
       requests: { cpu: '50m', memory: '96Mi' },
       limits: { cpu: '500m', memory: '192Mi' },
     };
     // Checked here, before the heap cap is derived from it (GrpcApp checks the rest of the resources).
-    const memoryLimit = quantity(subject, 'resources.limits.memory', resources.limits?.memory);
-    const shutdownGraceMs = milliseconds(subject, 'shutdownGrace', shutdownGrace, 0);
+    const memoryLimit = check.quantity('resources.limits.memory', resources.limits?.memory as string);
+    const shutdownGraceMs = check.milliseconds('shutdownGrace', shutdownGrace, 0);
     const maxConnectionAgeMs =
       props.maxConnectionAge === undefined
         ? undefined
-        : milliseconds(subject, 'maxConnectionAge', props.maxConnectionAge, 1000);
+        : check.milliseconds('maxConnectionAge', props.maxConnectionAge, 1000);
     super(scope, id, {
       namespace: props.namespace,
       name: props.name ?? 'greeter',

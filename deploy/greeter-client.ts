@@ -2,19 +2,16 @@ import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CLIENT_ENV } from '../app/settings';
-import type { ContainerImage, ContainerResources } from '../lib/container';
-import { DEFAULT_GRPC_CLIENT_POLICY } from '../lib';
-import type { IGrpcEndpoint } from '../lib/grpc-endpoint';
-import { dnsLabel, integerIn, milliseconds, type ValidationSubject } from '../lib/internal/validate';
 import {
-  containerImage,
-  containerResources,
-  DISTROLESS_NONROOT_UID,
-  restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
+  DEFAULT_GRPC_CLIENT_POLICY,
+  PropValidator,
+  restrictedSecurityContext,
   workloadLabels,
-} from '../lib/internal/workload';
-import type { INamespace } from '../lib/namespace';
+  type ContainerImage,
+  type ContainerResources,
+  type IGrpcEndpoint,
+  type INamespace,
+} from '../lib';
 
 export interface GreeterClientProps {
   /**
@@ -82,15 +79,15 @@ export class GreeterClient extends Construct {
 
   constructor(scope: Construct, id: string, props: GreeterClientProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GreeterClient', id };
+    const check = PropValidator.of(this);
     const { endpoint } = props;
-    this.name = dnsLabel(subject, 'name', props.name ?? 'greeter-client');
+    this.name = check.dnsLabel('name', props.name ?? 'greeter-client');
     this.namespace = props.namespace ?? endpoint.clientNamespace;
-    const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
-    const intervalMs = milliseconds(subject, 'interval', props.interval ?? Duration.seconds(1), 0);
-    const summaryEvery = integerIn(subject, 'summaryEvery', props.summaryEvery ?? 30, 0);
-    const resources = containerResources(
-      subject,
+    const { image, imagePullPolicy } = check.image('image', props.image);
+    const intervalMs = check.milliseconds('interval', props.interval ?? Duration.seconds(1), 0);
+    const summaryEvery = check.integer('summaryEvery', props.summaryEvery ?? 30, 0);
+    const securityContext = restrictedSecurityContext();
+    const resources = check.resources(
       'resources',
       props.resources ?? {
         requests: { cpu: '20m', memory: '64Mi' },
@@ -98,12 +95,12 @@ export class GreeterClient extends Construct {
       },
     );
     const policy = endpoint.clientPolicy ?? DEFAULT_GRPC_CLIENT_POLICY;
-    const maxAttempts = integerIn(subject, 'maxAttempts', props.maxAttempts ?? policy.maxAttempts, 1, 5);
+    const maxAttempts = check.integer('maxAttempts', props.maxAttempts ?? policy.maxAttempts, 1, 5);
     const waitForReady = props.waitForReady ?? policy.waitForReady;
     const minTimeBetweenResolutionsMs =
       props.minTimeBetweenResolutions === undefined
         ? policy.minTimeBetweenResolutionsMs
-        : milliseconds(subject, 'minTimeBetweenResolutions', props.minTimeBetweenResolutions, 0);
+        : check.milliseconds('minTimeBetweenResolutions', props.minTimeBetweenResolutions, 0);
     const labels = workloadLabels(this.name);
     const caDirectory = '/etc/greeter-ca';
     const caFile = 'ca.crt';
@@ -142,7 +139,7 @@ export class GreeterClient extends Construct {
             serviceAccountName: endpoint.clientServiceAccountName,
             // Only a client that reads the Kubernetes API itself gets a token.
             automountServiceAccountToken: apiAccess,
-            securityContext: restrictedPodSecurityContext(DISTROLESS_NONROOT_UID),
+            securityContext: securityContext.pod,
             volumes:
               tls === undefined
                 ? undefined
@@ -161,7 +158,7 @@ export class GreeterClient extends Construct {
                 volumeMounts:
                   tls === undefined ? undefined : [{ name: 'endpoint-ca', mountPath: caDirectory, readOnly: true }],
                 resources,
-                securityContext: restrictedContainerSecurityContext(DISTROLESS_NONROOT_UID),
+                securityContext: securityContext.container,
               },
             ],
           },

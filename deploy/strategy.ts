@@ -3,7 +3,7 @@
  * charts (the app's Namespace and the greeter; the in-cluster client; a Gateway API gateway) that each strategy's
  * directory repeats so that `kubectl apply -f dist/<env>/<strategy>/` stands alone.
  */
-import { Chart, type App, type Duration } from 'cdk8s';
+import { Chart, Duration, type App } from 'cdk8s';
 import { GREETER_SERVICE } from '../app/settings';
 import {
   AppNamespace,
@@ -33,6 +33,20 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The gRPC services the greeter serves to callers outside its namespace: health and reflection stay in-cluster. */
 export const PUBLIC_GRPC_SERVICES: readonly string[] = [GREETER_SERVICE];
+
+/**
+ * The greeter's retries at a gateway: SayHello has no side effects, so a call may run twice, and retrying also what a
+ * reset connection or a pod going away answers hides a rollout from its clients. The library's default is the data
+ * plane's own, narrower one; this is the greeter's choice (see `GrpcRetryPolicy` for what can run a call twice).
+ */
+export const GREETER_RETRIES = {
+  attempts: 3,
+  perTryTimeout: Duration.seconds(2),
+  retryOn: ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'],
+} as const;
+
+/** The longest a greeter call may take at a proxy that sets a timeout, retries included. */
+export const GREETER_CALL_TIMEOUT = Duration.seconds(10);
 
 /** The name of every strategy's front door (gateway), so clients and docs find it under one name. */
 export const GATEWAY_NAME = 'greeter-gateway';

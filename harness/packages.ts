@@ -107,13 +107,17 @@ function contentKey(workspace: Workspace): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Runs `action` holding the packing lock (a directory: mkdir is atomic), across test workers and processes. */
-async function withPackLock<T>(action: () => Promise<T>): Promise<T> {
+/**
+ * Takes the packing lock (a directory: mkdir is atomic), across test workers and processes, and returns its release.
+ * Packing rebuilds a workspace's build/ and then deletes it (its prepack and postpack), so whatever else builds or
+ * runs from a build/ (the compiled app from resolver/build) holds the lock meanwhile.
+ */
+export async function acquirePackLock(): Promise<() => void> {
   mkdirSync(CACHE_DIR, { recursive: true });
   for (;;) {
     try {
       mkdirSync(LOCK_DIR);
-      break;
+      return () => rmSync(LOCK_DIR, { recursive: true, force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const age = Date.now() - (statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
@@ -121,10 +125,15 @@ async function withPackLock<T>(action: () => Promise<T>): Promise<T> {
       else await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+}
+
+/** Runs `action` holding the packing lock. */
+async function withPackLock<T>(action: () => Promise<T>): Promise<T> {
+  const release = await acquirePackLock();
   try {
     return await action();
   } finally {
-    rmSync(LOCK_DIR, { recursive: true, force: true });
+    release();
   }
 }
 
@@ -341,6 +350,41 @@ export async function installConsumer(
   writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(consumerLockfile(consumer, options.local)));
   await run('npm', ['ci', '--offline', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund'], dir);
   return installedPackages(path.join(dir, 'node_modules'));
+}
+
+/** The package names a built JavaScript file requires (bare specifiers only, `node:` builtins included). */
+export function requiredPackages(source: string): string[] {
+  // tsc writes imports as require("..."); a require() written in the source keeps its own quotes.
+  return [...source.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map(([, , specifier]) => {
+    const parts = specifier.split('/');
+    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  });
+}
+
+/**
+ * Writes a consumer project's tsconfig.json for `files`: strict, with no skipLibCheck (so the packages' .d.ts are
+ * checked too), and node16 resolution, which reads a package's "exports" and its "types" condition as current
+ * projects do; `compilerOptions` adds to or overrides that.
+ */
+export function writeConsumerTsconfig(
+  dir: string,
+  files: readonly string[],
+  compilerOptions: Record<string, unknown> = {},
+): void {
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'node16',
+        moduleResolution: 'node16',
+        strict: true,
+        skipLibCheck: false,
+        ...compilerOptions,
+      },
+      files,
+    }),
+  );
 }
 
 export { run as runCommand };

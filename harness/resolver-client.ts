@@ -1,28 +1,24 @@
 /**
- * A greeter client process for the resolver tests, for where a test must see each call and how the client ends:
- * it dials TARGET through the client's own createGreeterClient with round_robin and writes one JSON line per call,
+ * A client of the kubernetes:/// resolver as a grpc-js user writes one, for the resolver's tests: the package's
+ * registerKubernetesResolver(), then one channel to TARGET with round_robin and grpc-js's defaults otherwise (none of
+ * the greeter client's retries or settings), calling SayHello one call after another. It writes one JSON line per call,
  * `{"ok":true,"pod":"greeter-a","ms":3}` or `{"ok":false,"code":"UNAVAILABLE","details":"…","ms":2}`.
  * On SIGTERM it stops calling, closes the client, writes `{"closed":true}` and returns without process.exit, so the
  * process ends only if closing the channel left no socket or timer behind (a watch still open would keep it alive).
  * A process of its own because @kubernetes/client-node is ESM-only: Node 20 requires it, jest's module loader cannot.
  */
 import * as grpc from '@grpc/grpc-js';
-import { createGreeterClient } from '../app/client';
+import { registerKubernetesResolver } from 'grpc-js-kubernetes-resolver';
+import { GreeterClient } from '../app/proto';
 
 const target = process.env.TARGET;
 if (!target) throw new Error('resolver-client: set TARGET');
 const intervalMs = Number(process.env.INTERVAL_MS ?? '20');
 const deadlineMs = Number(process.env.DEADLINE_MS ?? '5000');
 
-const client = createGreeterClient({
-  target,
-  tls: false,
-  caFile: undefined,
-  serverName: undefined,
-  lb: 'round_robin',
-  maxAttempts: 1,
-  waitForReady: false,
-  dnsMinTimeBetweenResolutionsMs: undefined,
+registerKubernetesResolver();
+const client = new GreeterClient(target, grpc.credentials.createInsecure(), {
+  'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
 });
 let stopping = false;
 process.once('SIGTERM', () => (stopping = true));
@@ -44,6 +40,7 @@ function call(): Promise<void> {
         resolve();
       },
     );
+    // The greeter names its pod in the `hostname` response header.
     unary.on('metadata', (metadata: grpc.Metadata) => (pod = String(metadata.get('hostname')[0] ?? pod)));
   });
 }

@@ -1,6 +1,7 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from './imports/k8s';
-import { dnsLabel, oneOf, type ValidationSubject } from './internal/validate';
+import { dnsLabel, oneOf, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** The Pod Security Standards levels, as Pod Security Admission's namespace labels take them. */
@@ -47,11 +48,11 @@ export interface AppNamespaceProps {
 export class AppNamespace extends Construct implements INamespace {
   readonly name: string;
   readonly mesh: 'istio' | 'linkerd' | 'none';
-  readonly namespace: k8s.KubeNamespace;
+  readonly namespace: ApiObject;
 
   constructor(scope: Construct, id: string, props: AppNamespaceProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'AppNamespace', id };
+    const subject = subjectOf(this);
     this.name = dnsLabel(subject, 'name', props.name);
     this.mesh = oneOf(subject, 'mesh', props.mesh ?? 'istio', MESHES);
     const podSecurity = props.podSecurity ?? {

@@ -1,4 +1,4 @@
-import { JsonPatch, type Duration } from 'cdk8s';
+import { ApiObject, JsonPatch, type Duration } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { ContainerImage, ContainerResources } from './container';
@@ -14,7 +14,7 @@ import {
   milliseconds,
   port as validPort,
   protoServiceNames,
-  type ValidationSubject,
+  subjectOf,
 } from './internal/validate';
 import {
   containerImage,
@@ -107,7 +107,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
   /** The app's pods, which carry the sidecars. */
   readonly selectorLabels: Readonly<Record<string, string>>;
   readonly identity: MeshIdentity;
-  readonly service: k8s.KubeService;
+  readonly service: ApiObject;
   /** The content of `api_config.yaml`. */
   readonly apiConfig: {
     readonly type: 'google.api.Service';
@@ -126,7 +126,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
 
   constructor(scope: Construct, id: string, props: CloudEndpointsProxyProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'CloudEndpointsProxy', id };
+    const subject = subjectOf(this);
     const { app } = props;
     this.namespace = app.namespace;
     this.selectorLabels = app.selectorLabels;
@@ -160,7 +160,7 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
       },
     );
 
-    // The pod as GreeterApp rendered it: the escape hatch below adds to it, so read what is there first.
+    // The pod as GrpcApp rendered it: the escape hatch below adds to it, so read what is there first.
     const pod = app.deployment.toJson().spec.template.spec as RenderedPodSpec;
     if (pod.containers.some((c) => c.name === ESP_CONTAINER)) {
       throw invalidProp(subject, 'app', app.name, 'an app without an ESPv2 sidecar: one proxy per pod');

@@ -1,9 +1,10 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import { endpointClientPolicy, type GrpcClientPolicy } from './grpc-client-policy';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { dnsSubdomain, type ValidationSubject } from './internal/validate';
+import { dnsSubdomain, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /**
@@ -44,13 +45,13 @@ export class EndpointSliceReader extends Construct implements IGrpcEndpoint {
   readonly loadBalancingPolicy = 'round_robin';
   /** Retries and waitForReady; no DNS is involved (a `kubernetes:` target is resolved by watching the API). */
   readonly clientPolicy: GrpcClientPolicy;
-  readonly serviceAccount: k8s.KubeServiceAccount;
-  readonly role: k8s.KubeRole;
+  readonly serviceAccount: ApiObject;
+  readonly role: ApiObject;
   private readonly backend: IGrpcBackend;
 
   constructor(scope: Construct, id: string, props: EndpointSliceReaderProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'EndpointSliceReader', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     this.backend = backend;
     this.name = dnsSubdomain(subject, 'name', props.name ?? `${backend.serviceName}-endpoint-reader`);

@@ -1,28 +1,25 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as eg from './imports/gateway.envoyproxy.io';
+import * as gw from './imports/gateway.networking.k8s.io';
 import { GATEWAY_API_GROUP } from './grpc-gateway';
-import type { GrpcRoute } from './grpc-route';
-import type { GrpcRetryPolicy } from './grpc-virtual-service';
-import { grpcRetries, outlierEjection } from './internal/call-policy';
 import {
-  dnsSubdomain,
-  gatewayApiDuration,
-  integerIn,
-  invalidProp,
-  milliseconds,
-  oneOf,
-  type ValidationSubject,
-} from './internal/validate';
+  DATA_PLANE_DEFAULT_RETRIES,
+  ENVOY_GATEWAY_RETRY_CONDITIONS,
+  type EnvoyGatewayRetryPolicy,
+} from './grpc-retry-policy';
+import type { IGrpcRoute } from './grpc-route';
+import { callTimeout, grpcRetries, outlierEjection } from './internal/call-policy';
+import { dnsSubdomain, gatewayApiDuration, integerIn, oneOf, subjectOf } from './internal/validate';
 
 const LOAD_BALANCER_TYPES = ['RoundRobin', 'LeastRequest', 'Random'] as const;
 
-/** The retry triggers Envoy Gateway v1.9.0 accepts (BackendTrafficPolicy `retry.retryOn.triggers`). */
-const RETRY_TRIGGERS = Object.values(eg.BackendTrafficPolicySpecRetryRetryOnTriggers);
-
 export interface EnvoyGatewayGrpcPolicyProps {
-  /** The route whose calls the policy governs: the BackendTrafficPolicy targets it, in its namespace. */
-  readonly route: GrpcRoute;
+  /**
+   * The route whose calls the policy governs (a `GrpcRoute`, or one rendered elsewhere, by name and namespace): the
+   * BackendTrafficPolicy targets it, in its namespace.
+   */
+  readonly route: IGrpcRoute;
   /**
    * Name of the BackendTrafficPolicy.
    * @default route.name
@@ -35,16 +32,17 @@ export interface EnvoyGatewayGrpcPolicyProps {
    */
   readonly loadBalancing?: 'RoundRobin' | 'LeastRequest' | 'Random';
   /**
-   * Retries of failed calls. Envoy Gateway's triggers are Istio's less `envoy-ratelimited` and `retriable-headers`,
-   * plus `reset-before-request`.
-   * @default - see `GrpcRetryPolicy`
+   * Retries of failed calls (`retry`), on Envoy Gateway's own triggers. `unavailable` and `cancelled`, in the default,
+   * can run a call that reached the application twice: see `GrpcRetryPolicy` for which conditions can.
+   * @default - Envoy Gateway's own retry defaults: 2 retries on `connect-failure`, `refused-stream`, `unavailable`,
+   *   `cancelled`, `retriable-status-codes` (no HTTP status code listed), with no per-try timeout
    */
-  readonly retries?: GrpcRetryPolicy;
+  readonly retries?: EnvoyGatewayRetryPolicy;
   /**
    * Time a whole call may take, retries included (`timeout.http.requestTimeout`).
-   * @default Duration.seconds(10)
+   * @default - none: the call's own gRPC deadline bounds it
    */
-  readonly requestTimeout?: Duration;
+  readonly timeout?: Duration;
   /**
    * Consecutive gateway errors (UNAVAILABLE, connection failures) after which a pod is ejected for a while.
    * @default 5
@@ -60,51 +58,51 @@ export interface EnvoyGatewayGrpcPolicyProps {
  * inspectAppProtocolByRouteKind), to the pods' addresses, not the ClusterIP.
  */
 export class EnvoyGatewayGrpcPolicy extends Construct {
-  readonly policy: eg.BackendTrafficPolicy;
+  readonly policy: ApiObject;
 
   constructor(scope: Construct, id: string, props: EnvoyGatewayGrpcPolicyProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'EnvoyGatewayGrpcPolicy', id };
+    const subject = subjectOf(this);
     const { route } = props;
     const name = dnsSubdomain(subject, 'name', props.name ?? route.name);
     const loadBalancing = oneOf(subject, 'loadBalancing', props.loadBalancing ?? 'RoundRobin', LOAD_BALANCER_TYPES);
-    const {
-      attempts,
-      perTryTimeoutMs: perTryMs,
-      retryOn: triggers,
-    } = grpcRetries(subject, props.retries, RETRY_TRIGGERS);
-    const requestMs = milliseconds(subject, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), 1);
-    if (attempts > 0 && requestMs < perTryMs)
-      throw invalidProp(
-        subject,
-        'requestTimeout',
-        `${requestMs} ms`,
-        `at least retries.perTryTimeout (${perTryMs} ms)`,
-      );
+    // Envoy Gateway builds a retry policy only for a route whose policy has `retry` (v1.9.0
+    // internal/xds/translator/route.go): the defaults are rendered, so the policy says what runs.
+    const retries = grpcRetries(
+      subject,
+      'retries',
+      props.retries,
+      DATA_PLANE_DEFAULT_RETRIES,
+      ENVOY_GATEWAY_RETRY_CONDITIONS,
+    );
+    const timeoutMs = callTimeout(subject, 'timeout', props.timeout, retries.perTryTimeoutMs, 'retries.perTryTimeout');
     const consecutiveErrorsToEject = integerIn(
       subject,
       'consecutiveErrorsToEject',
       props.consecutiveErrorsToEject ?? 5,
       1,
     );
-    const perRetryTimeout = gatewayApiDuration(subject, 'retries.perTryTimeout', perTryMs);
-    const requestTimeout = gatewayApiDuration(subject, 'requestTimeout', requestMs);
+    const perRetryTimeout =
+      retries.perTryTimeoutMs === undefined
+        ? undefined
+        : gatewayApiDuration(subject, 'retries.perTryTimeout', retries.perTryTimeoutMs);
+    const requestTimeout = timeoutMs === undefined ? undefined : gatewayApiDuration(subject, 'timeout', timeoutMs);
 
     this.policy = new eg.BackendTrafficPolicy(this, 'Resource', {
       metadata: { name, namespace: route.namespace.name },
       spec: {
         // A policy attaches to a route in its own namespace, by name.
-        targetRefs: [{ group: GATEWAY_API_GROUP, kind: route.route.kind, name: route.name }],
+        targetRefs: [{ group: GATEWAY_API_GROUP, kind: gw.GrpcRoute.GVK.kind, name: route.name }],
         loadBalancer: { type: loadBalancing as eg.BackendTrafficPolicySpecLoadBalancerType },
         retry:
-          attempts === 0
+          retries.attempts === 0
             ? undefined
             : {
-                numRetries: attempts,
-                perRetry: { timeout: perRetryTimeout },
-                retryOn: { triggers },
+                numRetries: retries.attempts,
+                perRetry: perRetryTimeout === undefined ? undefined : { timeout: perRetryTimeout },
+                retryOn: { triggers: retries.retryOn as eg.BackendTrafficPolicySpecRetryRetryOnTriggers[] },
               },
-        timeout: { http: { requestTimeout } },
+        timeout: requestTimeout === undefined ? undefined : { http: { requestTimeout } },
         healthCheck: { passive: outlierEjection(consecutiveErrorsToEject) },
       },
     });

@@ -1,7 +1,7 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
-import type { ContainerImage, ContainerResources } from './container';
+import type { ContainerImage, ContainerPort, ContainerResources, WorkloadAutoscaling } from './container';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import { DEFAULT_GRPC_CLIENT_POLICY, type GrpcClientPolicy } from './grpc-client-policy';
 import type { IGrpcEndpoint } from './grpc-endpoint';
@@ -14,11 +14,25 @@ import {
   integerIn,
   invalidProp,
   istioDuration,
+  labelValue,
   metadataMap,
   milliseconds,
   port as validPort,
+  subjectOf,
   type ValidationSubject,
 } from './internal/validate';
+import {
+  autoscaling as checkedAutoscaling,
+  cpuAutoscaler,
+  extraPorts,
+  imagePullSecrets,
+  nodeSelector,
+  probe,
+  stringList,
+  tolerations,
+  volumesAndMounts,
+} from './internal/pod-options';
+import { labelValue as labelValueErrors } from 'grpc-k8s-lb-common';
 import {
   containerImage,
   containerResources,
@@ -51,8 +65,8 @@ export interface GrpcAppProps {
    */
   readonly appProtocol?: string;
   /**
-   * Pods.
-   * @default 2
+   * Pods (without `autoscaling`).
+   * @default 2, or the autoscaler's count with `autoscaling`
    */
   readonly replicas?: number;
   /**
@@ -61,7 +75,7 @@ export interface GrpcAppProps {
    */
   readonly env?: readonly k8s.EnvVar[];
   /**
-   * Requests and limits of the server container.
+   * Requests and limits of the server container; limits are optional, and each at least its request.
    * @default requests 100m CPU and 128Mi memory, limits 1 CPU and 256Mi memory
    */
   readonly resources?: ContainerResources;
@@ -116,8 +130,9 @@ export interface GrpcAppProps {
    */
   readonly drainDelay?: Duration;
   /**
-   * The `version` label of the pods, which Istio reports in its telemetry and DestinationRule subsets select on.
-   * @default 'v1'
+   * The `version` label of the pods (a label value), which Istio reports in its telemetry and DestinationRule subsets
+   * select on.
+   * @default - the image tag, when it is a label value (`1.4.2`); otherwise 'v1'
    */
   readonly version?: string;
   /**
@@ -140,6 +155,78 @@ export interface GrpcAppProps {
    * @default - none
    */
   readonly labels?: Readonly<Record<string, string>>;
+
+  // Workload options: what a service needs beyond a server on a port.
+
+  /**
+   * Annotations of the pods, such as `prometheus.io/scrape`. Those the construct sets for the mesh are refused.
+   * @default - none beyond the mesh's
+   */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * Annotations of the ServiceAccount, such as GKE Workload Identity's `iam.gke.io/gcp-service-account`.
+   * @default - none
+   */
+  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * Names of `kubernetes.io/dockerconfigjson` Secrets in the namespace that the kubelet pulls the image with.
+   * @default - none: the node's own credentials
+   */
+  readonly imagePullSecrets?: readonly string[];
+  /**
+   * Container ports besides the gRPC one, such as `{ name: 'metrics', port: 9464 }`. They are not added to the
+   * Service: scrape them from the pods.
+   * @default - none
+   */
+  readonly ports?: readonly ContainerPort[];
+  /**
+   * Volumes of the pods, which `volumeMounts` mount into the container.
+   * @default - an `emptyDir` named `tmp` (64Mi) only, for the default /tmp mount
+   */
+  readonly volumes?: readonly k8s.Volume[];
+  /**
+   * Mounts of `volumes` in the container. The root file system is read-only, so /tmp is an `emptyDir` unless one of
+   * these mounts something there.
+   * @default - /tmp only
+   */
+  readonly volumeMounts?: readonly k8s.VolumeMount[];
+  /**
+   * The container's entrypoint, in place of the image's.
+   * @default - the image's ENTRYPOINT
+   */
+  readonly command?: readonly string[];
+  /**
+   * Arguments to the entrypoint, in place of the image's CMD.
+   * @default - the image's CMD
+   */
+  readonly args?: readonly string[];
+  /**
+   * A startup probe: liveness and readiness probes wait until it succeeds, for a server that starts slowly.
+   * @default - none
+   */
+  readonly startupProbe?: k8s.Probe;
+  /**
+   * A HorizontalPodAutoscaler (autoscaling/v2) that scales the Deployment on the pods' CPU use relative to their CPU
+   * request; the Deployment then leaves `replicas` to it. The PodDisruptionBudget lets one pod go at a time at any
+   * count.
+   * @default - none: `replicas` pods
+   */
+  readonly autoscaling?: WorkloadAutoscaling;
+  /**
+   * Node labels the pods must run on, such as `{ 'cloud.google.com/gke-nodepool': 'grpc' }`.
+   * @default - any node
+   */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /**
+   * Taints the pods tolerate.
+   * @default - none
+   */
+  readonly tolerations?: readonly k8s.Toleration[];
+  /**
+   * Node and pod affinity of the pods. The pods are spread over nodes anyway (a topology spread constraint).
+   * @default - none
+   */
+  readonly affinity?: k8s.Affinity;
 }
 
 /**
@@ -165,16 +252,20 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
   /** How long a terminating pod keeps serving before SIGTERM (its preStop sleep), in milliseconds. */
   readonly drainDelayMs: number;
   readonly maxConnectionAgeMs?: number;
-  readonly deployment: k8s.KubeDeployment;
-  readonly service: k8s.KubeService;
-  readonly serviceAccount: k8s.KubeServiceAccount;
+  readonly deployment: ApiObject;
+  readonly service: ApiObject;
+  readonly serviceAccount: ApiObject;
   /** Whether the pods run Istio's proxyless gRPC agent instead of a sidecar. */
   readonly istioProxyless: boolean;
+  /** Whether the pods run their namespace's mesh sidecar (not with Istio's proxyless gRPC). */
+  readonly sidecar: boolean;
+  /** The HorizontalPodAutoscaler, with `autoscaling`. */
+  readonly autoscaler?: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcAppProps) {
     super(scope, id);
-    // Errors name the class the user constructed (GreeterApp extends this one).
-    const subject: ValidationSubject = { construct: new.target.name, id };
+    // Errors name the class the user constructed (a subclass, or this one) and its path.
+    const subject = subjectOf(this);
     this.name = dnsLabel(subject, 'name', props.name);
     this.namespace = props.namespace;
     this.port = validPort(subject, 'port', props.port);
@@ -183,8 +274,12 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
       'appProtocol',
       props.appProtocol ?? serviceGrpcAppProtocol(this.namespace.mesh),
     );
-    const version = dnsLabel(subject, 'version', props.version ?? 'v1');
-    const replicas = integerIn(subject, 'replicas', props.replicas ?? 2, 1);
+    const version = labelValue(subject, 'version', props.version ?? defaultVersion(props.image?.tag));
+    if (version === '') throw invalidProp(subject, 'version', version, 'a non-empty label value');
+    if (props.autoscaling !== undefined && props.replicas !== undefined)
+      throw invalidProp(subject, 'replicas', props.replicas, 'unset with autoscaling: the autoscaler sets the count');
+    const replicas =
+      props.autoscaling === undefined ? integerIn(subject, 'replicas', props.replicas ?? 2, 1) : undefined;
     const { image, imagePullPolicy } = containerImage(subject, 'image', props.image);
     const resources = containerResources(
       subject,
@@ -205,6 +300,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     );
     this.drainDelayMs = drainDelayMs(subject, 'drainDelay', props.drainDelay ?? Duration.seconds(5));
     this.istioProxyless = props.istioProxyless ?? false;
+    this.sidecar = (this.namespace.mesh === 'istio' || this.namespace.mesh === 'linkerd') && !this.istioProxyless;
     if (this.istioProxyless && this.namespace.mesh !== 'istio') {
       throw invalidProp(
         subject,
@@ -224,13 +320,15 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
         throw invalidProp(subject, `labels.${key}`, extraLabels[key], 'unset: the construct sets it');
     }
 
+    const options = workloadOptions(subject, props, { name: this.portName, port: this.port });
+
     this.selectorLabels = { app: this.name };
     this.podLabels = { ...extraLabels, ...workloadLabels(this.name, { version }) };
     this.identity = { namespace: this.namespace, serviceAccountName: this.name };
     const metadata = { name: this.name, namespace: this.namespace.name, labels: this.podLabels };
 
     this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata,
+      metadata: { ...metadata, annotations: options.serviceAccountAnnotations },
       // The server does not call the Kubernetes API; a mesh mounts its own token for the sidecar.
       automountServiceAccountToken: false,
     });
@@ -248,10 +346,10 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
         template: {
           metadata: {
             labels: this.podLabels,
-            annotations: meshAnnotations(
-              this.namespace.mesh,
-              this.drainDelayMs + this.drainTimeMs,
-              this.istioProxyless,
+            annotations: podAnnotations(
+              subject,
+              options.podAnnotations,
+              meshAnnotations(this.namespace.mesh, this.drainDelayMs + this.drainTimeMs, this.istioProxyless),
             ),
           },
           spec: {
@@ -264,17 +362,26 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
               terminationMarginMs,
             ),
             topologySpreadConstraints: spreadOverNodes(this.selectorLabels),
+            imagePullSecrets: options.imagePullSecrets,
+            nodeSelector: options.nodeSelector,
+            tolerations: options.tolerations,
+            affinity: options.affinity,
+            volumes: options.volumes,
             containers: [
               {
                 name: containerName,
                 image,
                 imagePullPolicy,
-                ports: [{ name: this.portName, containerPort: this.port, protocol: 'TCP' }],
+                command: options.command,
+                args: options.args,
+                ports: [{ name: this.portName, containerPort: this.port, protocol: 'TCP' }, ...options.ports],
                 env: props.env === undefined || props.env.length === 0 ? undefined : [...props.env],
                 resources,
                 securityContext: restrictedContainerSecurityContext(uid),
-                readinessProbe: props.readinessProbe ?? grpcProbe(5, 1),
-                livenessProbe: props.livenessProbe ?? grpcProbe(10, 3),
+                readinessProbe: probe(subject, 'readinessProbe', props.readinessProbe, 'readiness') ?? grpcProbe(5, 1),
+                livenessProbe: probe(subject, 'livenessProbe', props.livenessProbe, 'liveness') ?? grpcProbe(10, 3),
+                startupProbe: options.startupProbe,
+                volumeMounts: options.volumeMounts,
                 lifecycle: drainDelayHook(this.drainDelayMs / 1000),
               },
             ],
@@ -302,6 +409,10 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
 
     oneAtATimeDisruptionBudget(this, metadata, this.selectorLabels);
     this.deployment.addDependency(this.serviceAccount);
+    if (options.autoscaling !== undefined) {
+      this.autoscaler = cpuAutoscaler(this, metadata, this.deployment, options.autoscaling);
+      this.autoscaler.addDependency(this.deployment);
+    }
   }
 
   /** The Service's name. */
@@ -342,6 +453,52 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
   get clientNamespace(): INamespace {
     return this.namespace;
   }
+}
+
+/** The version label a tag makes: the tag itself where it is a label value, or `v1`. */
+function defaultVersion(tag: string | undefined): string {
+  return typeof tag === 'string' && tag !== '' && labelValueErrors(tag).length === 0 ? tag : 'v1';
+}
+
+/** The workload options of the props, checked (see internal/pod-options). */
+function workloadOptions(
+  subject: ValidationSubject,
+  props: GrpcAppProps,
+  main: { readonly name: string; readonly port: number },
+) {
+  return {
+    podAnnotations:
+      props.podAnnotations === undefined
+        ? undefined
+        : metadataMap(subject, 'podAnnotations', props.podAnnotations, 'annotations'),
+    serviceAccountAnnotations:
+      props.serviceAccountAnnotations === undefined
+        ? undefined
+        : metadataMap(subject, 'serviceAccountAnnotations', props.serviceAccountAnnotations, 'annotations'),
+    imagePullSecrets: imagePullSecrets(subject, 'imagePullSecrets', props.imagePullSecrets),
+    ports: extraPorts(subject, 'ports', props.ports, main),
+    ...volumesAndMounts(subject, props),
+    command: props.command === undefined ? undefined : stringList(subject, 'command', props.command, 1),
+    args: props.args === undefined ? undefined : stringList(subject, 'args', props.args),
+    startupProbe: probe(subject, 'startupProbe', props.startupProbe, 'startup'),
+    autoscaling: props.autoscaling === undefined ? undefined : checkedAutoscaling(subject, props.autoscaling),
+    nodeSelector: nodeSelector(subject, props.nodeSelector),
+    tolerations: tolerations(subject, props.tolerations),
+    affinity: props.affinity,
+  };
+}
+
+/** The user's pod annotations and the mesh's; the user may not set one the mesh needs. */
+function podAnnotations(
+  subject: ValidationSubject,
+  user: Record<string, string> | undefined,
+  mesh: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  for (const key of Object.keys(mesh ?? {})) {
+    if (user !== undefined && Object.hasOwn(user, key))
+      throw invalidProp(subject, `podAnnotations.${key}`, user[key], 'unset: the construct sets it for the mesh');
+  }
+  return user === undefined && mesh === undefined ? undefined : { ...user, ...mesh };
 }
 
 /**

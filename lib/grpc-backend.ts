@@ -50,6 +50,12 @@ export interface IGrpcBackend {
    * @default - unknown, or connections are never aged out
    */
   readonly maxConnectionAgeMs?: number;
+  /**
+   * Whether the pods run the sidecar their namespace's mesh injects; false for pods that opt out (Istio's proxyless
+   * gRPC, `sidecar.istio.io/inject: "false"`). A gateway sends Istio mutual TLS only to pods with an Istio sidecar.
+   * @default true: pods in a meshed namespace have its sidecar
+   */
+  readonly sidecar?: boolean;
 }
 
 /** A Service rendered elsewhere, by what a route or policy needs to know of it. */
@@ -85,6 +91,11 @@ export interface GrpcServiceReference {
    * @default - unknown, or connections are never aged out
    */
   readonly maxConnectionAge?: Duration;
+  /**
+   * Whether the pods run the sidecar of their namespace's mesh (`namespace.mesh`).
+   * @default true
+   */
+  readonly sidecar?: boolean;
 }
 
 /** Backends that are not constructs of this library. */
@@ -119,6 +130,7 @@ export class GrpcBackend {
         ref.maxConnectionAge === undefined
           ? undefined
           : milliseconds(subject, 'maxConnectionAge', ref.maxConnectionAge, 1000),
+      sidecar: ref.sidecar,
     };
   }
 

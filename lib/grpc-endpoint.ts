@@ -3,10 +3,10 @@ import type { INamespace } from './namespace';
 
 /**
  * Something a gRPC client can call: a gateway, an ingress, a Service. Each load-balancing strategy's front door
- * implements it, so `GreeterClient` dials any of them without repeating a host, port or Secret name.
+ * implements it, so a client workload dials any of them without repeating a host, port or Secret name.
  */
 export interface IGrpcEndpoint {
-  /** The grpc-js target the client dials, such as `greeter-gateway.istio-system.svc.cluster.local:443`. */
+  /** The grpc-js target the client dials, such as `grpc-gateway.istio-system.svc.cluster.local:443`. */
   readonly grpcTarget: string;
   /** What the client must balance itself: `round_robin` where the target resolves to every pod. */
   readonly loadBalancingPolicy: 'pick_first' | 'round_robin';

@@ -1,4 +1,4 @@
-import { Yaml } from 'cdk8s';
+import { ApiObject, Yaml } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import * as eg from './imports/gateway.envoyproxy.io';
@@ -9,12 +9,14 @@ import { serviceDnsName } from './internal/names';
 import {
   dnsLabel,
   dnsSubdomain,
-  hostName,
+  gatewayHostname,
   integerIn,
   invalidProp,
+  listOf,
   metadataMap,
   port as validPort,
-  type ValidationSubject,
+  subjectOf,
+  unique,
 } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
@@ -34,13 +36,77 @@ export const ENVOY_GATEWAY_CLASS = 'eg';
  */
 const ENVOY_GATEWAY_NAMESPACE = 'envoy-gateway-system';
 
+/** A listener of a Gateway, by what a route needs to attach to it. */
+export interface GrpcGatewayListener {
+  /** The listener's name: a route's `parentRef.sectionName`. */
+  readonly name: string;
+  /**
+   * The host the listener serves, such as `grpc.example.com` or `*.example.com`.
+   * @default - any host
+   */
+  readonly hostname?: string;
+}
+
+/**
+ * A Kubernetes Gateway API `Gateway` that GRPCRoutes attach to: one this library renders (`GrpcGateway`), or one the
+ * platform runs (`GrpcGateway.fromGatewayAttributes`), of any implementation.
+ */
+export interface IGrpcGateway {
+  /** Name of the Gateway: a route's `parentRef.name`. */
+  readonly name: string;
+  /** Namespace of the Gateway: a route's `parentRef.namespace`. */
+  readonly namespace: INamespace;
+  /**
+   * The GatewayClass, which names the implementation that serves its routes (`istio`, `eg`, `gke-l7-rilb`, ...) and
+   * so how it reads a backend Service's appProtocol.
+   */
+  readonly gatewayClassName: string;
+  /** The listeners routes may attach to, by name; empty where unknown (a route then attaches to every listener). */
+  readonly listeners: readonly GrpcGatewayListener[];
+  /**
+   * The gateway pods' mesh identity (their ServiceAccount), which a `MeshAccessPolicy` admits as a caller.
+   * @default - unknown
+   */
+  readonly identity?: MeshIdentity;
+  /** Whether a route in that namespace may attach to the listeners (as far as known: true where unknown). */
+  admitsRoutesFrom(namespace: INamespace): boolean;
+}
+
+/** A Gateway the platform runs, by what routes need to know of it. */
+export interface GrpcGatewayAttributes {
+  /** Name of the Gateway. */
+  readonly name: string;
+  /** Namespace of the Gateway. */
+  readonly namespace: INamespace;
+  /** Its GatewayClass, such as `istio`, `eg` or `gke-l7-rilb`. */
+  readonly gatewayClassName: string;
+  /**
+   * Its listeners that serve gRPC routes, by name (a route's `sectionName`) and host.
+   * @default - unknown: routes attach to the Gateway without a `sectionName` and must name their hostnames
+   */
+  readonly listeners?: readonly GrpcGatewayListener[];
+  /**
+   * The namespaces whose routes its listeners admit (`allowedRoutes`), so a route from another fails at synth.
+   * @default - unknown: any namespace is assumed admitted
+   */
+  readonly routeNamespaces?: readonly INamespace[];
+  /**
+   * The ServiceAccount its pods run as.
+   * @default - unknown: a `MeshAccessPolicy` cannot name the gateway as a caller
+   */
+  readonly identity?: MeshIdentity;
+}
+
 export interface GrpcGatewayProps {
   /**
    * Namespace of the Gateway, its TLS Secret (a listener's `certificateRefs` name a Secret in the Gateway's own
    * namespace unless a ReferenceGrant allows another) and, with Istio's automated deployment, its Deployment and Service.
    */
   readonly namespace: INamespace;
-  /** Host the listener serves, as clients dial it and the certificate names it, such as `grpc.example.com`. */
+  /**
+   * Host the listener serves, as clients dial it and the certificate names it, such as `grpc.example.com` (a Gateway
+   * API hostname: DNS labels, optionally `*.` first, no IP address).
+   */
   readonly host: string;
   /** Name of the `kubernetes.io/tls` Secret (in `namespace`) with the certificate and key for `host`. */
   readonly tlsSecretName: string;
@@ -99,7 +165,15 @@ export interface GrpcGatewayProps {
  * class 'eg', each of which deploys an Envoy Deployment and a LoadBalancer Service for it) balances each call over the
  * route's backends. The Gateway API CRDs and the controller must be installed already.
  */
-export class GrpcGateway extends Construct implements IGrpcEndpoint {
+export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoint {
+  /**
+   * A Gateway the platform runs, of any class, for GRPCRoutes to attach to. It renders nothing: routes of any number
+   * of charts and namespaces attach to the one Gateway.
+   */
+  static fromGatewayAttributes(scope: Construct, id: string, attributes: GrpcGatewayAttributes): IGrpcGateway {
+    return new ImportedGrpcGateway(scope, id, attributes);
+  }
+
   readonly name: string;
   readonly namespace: INamespace;
   readonly gatewayClassName: string;
@@ -116,21 +190,21 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   readonly routeNamespace: INamespace;
   /** The gateway pods' mesh identity: Istio's automated deployment runs them as ServiceAccount `<name>-istio`. */
   readonly identity?: MeshIdentity;
-  readonly gateway: gw.Gateway;
+  readonly gateway: ApiObject;
   /** Istio's per-Gateway options (replicas, disruption budget, no API token); only for class 'istio'. */
-  readonly options?: k8s.KubeConfigMap;
+  readonly options?: ApiObject;
   /** Envoy Gateway's per-Gateway options (Service name and annotations, replicas, disruption budget); only for class 'eg'. */
-  readonly envoyProxy?: eg.EnvoyProxy;
+  readonly envoyProxy?: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcGatewayProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GrpcGateway', id };
+    const subject = subjectOf(this);
     this.name = dnsLabel(subject, 'name', props.name ?? 'grpc-gateway');
     this.namespace = props.namespace;
     this.gatewayClassName = dnsSubdomain(subject, 'gatewayClassName', props.gatewayClassName ?? ISTIO_GATEWAY_CLASS);
     const istio = this.gatewayClassName === ISTIO_GATEWAY_CLASS;
     const envoyGateway = this.gatewayClassName === ENVOY_GATEWAY_CLASS;
-    this.host = hostName(subject, 'host', props.host);
+    this.host = gatewayHostname(subject, 'host', props.host);
     if (!props.tlsSecretName) {
       throw invalidProp(
         subject,
@@ -274,6 +348,11 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
     return namespace.name === this.routeNamespace.name;
   }
 
+  /** The one HTTPS listener, for the host. */
+  get listeners(): readonly GrpcGatewayListener[] {
+    return [{ name: this.listenerName, hostname: this.host }];
+  }
+
   /** The gateway balances each call; the client needs one connection to it. */
   readonly loadBalancingPolicy = 'pick_first';
 
@@ -289,5 +368,49 @@ export class GrpcGateway extends Construct implements IGrpcEndpoint {
   /** Clients run beside the gateway, where its TLS Secret is. */
   get clientNamespace(): INamespace {
     return this.namespace;
+  }
+}
+
+/** A Gateway rendered elsewhere: checked attributes, no objects. */
+class ImportedGrpcGateway extends Construct implements IGrpcGateway {
+  readonly name: string;
+  readonly namespace: INamespace;
+  readonly gatewayClassName: string;
+  readonly listeners: readonly GrpcGatewayListener[];
+  readonly identity?: MeshIdentity;
+  private readonly routeNamespaces?: readonly INamespace[];
+
+  constructor(scope: Construct, id: string, attributes: GrpcGatewayAttributes) {
+    super(scope, id);
+    const subject = subjectOf(this, 'GrpcGateway.fromGatewayAttributes');
+    this.name = dnsSubdomain(subject, 'name', attributes?.name);
+    dnsLabel(subject, 'namespace.name', attributes.namespace?.name);
+    this.namespace = attributes.namespace;
+    this.gatewayClassName = dnsSubdomain(subject, 'gatewayClassName', attributes.gatewayClassName);
+    this.listeners = listOf(subject, 'listeners', attributes.listeners ?? [], (listener, prop) => ({
+      // The Gateway CRD's SectionName: a DNS-1123 subdomain.
+      name: dnsSubdomain(subject, `${prop}.name`, listener?.name),
+      hostname:
+        listener.hostname === undefined ? undefined : gatewayHostname(subject, `${prop}.hostname`, listener.hostname),
+    }));
+    unique(
+      subject,
+      'listeners',
+      this.listeners.map((listener) => listener.name),
+    );
+    this.routeNamespaces =
+      attributes.routeNamespaces === undefined
+        ? undefined
+        : listOf(subject, 'routeNamespaces', attributes.routeNamespaces, (namespace, prop) => {
+            dnsLabel(subject, `${prop}.name`, namespace?.name);
+            return namespace;
+          });
+    this.identity = attributes.identity;
+  }
+
+  admitsRoutesFrom(namespace: INamespace): boolean {
+    return (
+      this.routeNamespaces === undefined || this.routeNamespaces.some((admitted) => admitted.name === namespace.name)
+    );
   }
 }

@@ -1,13 +1,34 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
-import { GATEWAY_API_GROUP, type GrpcGateway } from './grpc-gateway';
-import { dnsSubdomain, invalidProp, protoServiceNames, type ValidationSubject } from './internal/validate';
+import { GATEWAY_API_GROUP, type GrpcGatewayListener, type IGrpcGateway } from './grpc-gateway';
+import {
+  dnsSubdomain,
+  gatewayHostname,
+  hostnamesIntersect,
+  invalidProp,
+  listOf,
+  protoServiceNames,
+  subjectOf,
+  type ValidationSubject,
+} from './internal/validate';
 import type { INamespace } from './namespace';
 
+/** A GRPCRoute that policies attach to, by name and namespace. */
+export interface IGrpcRoute {
+  /** Name of the GRPCRoute. */
+  readonly name: string;
+  /** Namespace of the GRPCRoute. */
+  readonly namespace: INamespace;
+}
+
 export interface GrpcRouteProps {
-  /** The Gateway whose HTTPS listener the route attaches to; it must admit routes from the backend's namespace. */
-  readonly gateway: GrpcGateway;
+  /**
+   * The Gateway the route attaches to: a `GrpcGateway`, or one the platform runs (`GrpcGateway.fromGatewayAttributes`).
+   * It must admit routes from the backend's namespace.
+   */
+  readonly gateway: IGrpcGateway;
   /** Where the calls go: the Service, its gRPC port and namespace are read from it. */
   readonly backend: IGrpcBackend;
   /**
@@ -15,6 +36,19 @@ export interface GrpcRouteProps {
    * @default backend.serviceName
    */
   readonly name?: string;
+  /**
+   * The gateway's listener to attach to (`parentRef.sectionName`).
+   * @default - the gateway's one listener; required when it has several; none when it names none (then the route
+   *   attaches to every listener that admits it)
+   */
+  readonly listener?: string;
+  /**
+   * Hosts the route serves (Gateway API hostnames), each matching the listener's. A listener's wildcard
+   * (`*.example.com`) or a listener without a host is shared by every team whose routes attach to it, so it is never
+   * claimed by default.
+   * @default - the listener's host, when it is a single name; required otherwise
+   */
+  readonly hostnames?: readonly string[];
   /**
    * Fully qualified gRPC services the route matches (`helloworld.Greeter`); an empty list matches every service
    * (health checks and server reflection too).
@@ -24,19 +58,21 @@ export interface GrpcRouteProps {
 }
 
 /**
- * A Gateway API `GRPCRoute` (v1): calls for the gateway's host to the listed gRPC services go to the backend's
+ * A Gateway API `GRPCRoute` (v1): calls for the listed hosts to the listed gRPC services go to the backend's
  * Service. The gateway sends them to the Service's endpoints (pod addresses), one call at a time, so every pod gets
  * its share of the calls on one client connection.
  */
-export class GrpcRoute extends Construct {
+export class GrpcRoute extends Construct implements IGrpcRoute {
   readonly name: string;
   readonly namespace: INamespace;
   readonly grpcServices: readonly string[];
-  readonly route: gw.GrpcRoute;
+  /** The hosts the route serves. */
+  readonly hostnames: readonly string[];
+  readonly route: ApiObject;
 
   constructor(scope: Construct, id: string, props: GrpcRouteProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'GrpcRoute', id };
+    const subject = subjectOf(this);
     const { gateway, backend } = props;
     this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     this.namespace = backend.namespace;
@@ -45,9 +81,11 @@ export class GrpcRoute extends Construct {
         subject,
         'backend.namespace',
         this.namespace.name,
-        `the namespace whose routes Gateway ${JSON.stringify(gateway.name)} admits (${JSON.stringify(gateway.routeNamespace.name)})`,
+        `a namespace whose routes Gateway ${gateway.namespace.name}/${gateway.name} admits`,
       );
     }
+    const listener = attachedListener(subject, props.listener, gateway);
+    this.hostnames = routeHostnames(subject, props.hostnames, listener);
     this.grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
 
     this.route = new gw.GrpcRoute(this, 'Resource', {
@@ -59,10 +97,10 @@ export class GrpcRoute extends Construct {
             kind: 'Gateway',
             name: gateway.name,
             namespace: gateway.namespace.name,
-            sectionName: gateway.listenerName,
+            sectionName: listener?.name,
           },
         ],
-        hostnames: [gateway.host],
+        hostnames: [...this.hostnames],
         rules: [
           {
             matches:
@@ -77,4 +115,53 @@ export class GrpcRoute extends Construct {
       },
     });
   }
+}
+
+/** The listener a route attaches to: the named one, or the gateway's only one; undefined where it names none. */
+function attachedListener(
+  subject: ValidationSubject,
+  name: string | undefined,
+  gateway: IGrpcGateway,
+): GrpcGatewayListener | undefined {
+  const names = gateway.listeners.map((listener) => listener.name);
+  if (name === undefined) {
+    if (gateway.listeners.length > 1) {
+      throw invalidProp(subject, 'listener', name, `one of the gateway's listeners (${names.join(', ')})`);
+    }
+    return gateway.listeners[0];
+  }
+  const listener = gateway.listeners.find((candidate) => candidate.name === name);
+  if (listener === undefined) {
+    if (gateway.listeners.length === 0) return { name: dnsSubdomain(subject, 'listener', name) };
+    throw invalidProp(subject, 'listener', name, `one of the gateway's listeners (${names.join(', ')})`);
+  }
+  return listener;
+}
+
+/** The route's hostnames: given ones, each matching the listener's host, or the listener's own single host. */
+function routeHostnames(
+  subject: ValidationSubject,
+  hostnames: readonly string[] | undefined,
+  listener: GrpcGatewayListener | undefined,
+): string[] {
+  const listenerHost = listener?.hostname;
+  if (hostnames === undefined) {
+    if (listenerHost === undefined || listenerHost.startsWith('*.')) {
+      throw invalidProp(
+        subject,
+        'hostnames',
+        hostnames,
+        `the hosts this route serves: the listener serves ${listenerHost ?? 'any host'}, which other routes share`,
+      );
+    }
+    return [listenerHost];
+  }
+  if (!Array.isArray(hostnames) || hostnames.length === 0 || hostnames.length > 16)
+    throw invalidProp(subject, 'hostnames', hostnames, 'a list of 1 to 16 hostnames');
+  return listOf(subject, 'hostnames', hostnames, (hostname, prop) => {
+    gatewayHostname(subject, prop, hostname);
+    if (listenerHost !== undefined && !hostnamesIntersect(listenerHost, hostname))
+      throw invalidProp(subject, prop, hostname, `a hostname that matches the listener's (${listenerHost})`);
+    return hostname;
+  });
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
@@ -7,7 +7,7 @@ import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceGrpcAppProtocol } from 'grpc-k8s-lb-common';
 import { requireSelector } from './internal/backend';
 import { serviceDnsName } from './internal/names';
-import { dnsLabel, invalidProp, milliseconds, type ValidationSubject } from './internal/validate';
+import { dnsLabel, invalidProp, milliseconds, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 export interface HeadlessGrpcServiceProps {
@@ -40,13 +40,13 @@ export interface HeadlessGrpcServiceProps {
  * A headless Service (`clusterIP: None`) for a gRPC backend: cluster DNS answers with one A record per ready pod, so a
  * grpc-js client dialing `dns:///<name>.<namespace>.svc.cluster.local:<port>` with `round_robin` connects to every
  * pod and balances each call itself. DNS is read when the channel starts and again when a connection drops, at most
- * every `minTimeBetweenResolutions`, so the server must age its connections out (`GreeterApp` `maxConnectionAge`, or
- * the backend's `maxConnectionAgeMs`): each GOAWAY makes clients re-resolve and find pods that started since. The
+ * every `minTimeBetweenResolutions`, so the server must age its connections out (`GrpcApp` `maxConnectionAge`, or the
+ * backend's `maxConnectionAgeMs`): each GOAWAY makes clients re-resolve and find pods that started since. The
  * settings its clients need for that are its `clientPolicy`.
  */
 export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
   readonly name: string;
-  readonly service: k8s.KubeService;
+  readonly service: ApiObject;
   readonly clientNamespace: INamespace;
   /** The client balances over the A records itself. */
   readonly loadBalancingPolicy = 'round_robin';
@@ -55,7 +55,7 @@ export class HeadlessGrpcService extends Construct implements IGrpcEndpoint {
 
   constructor(scope: Construct, id: string, props: HeadlessGrpcServiceProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'HeadlessGrpcService', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     if (backend.maxConnectionAgeMs === undefined) {
       throw invalidProp(

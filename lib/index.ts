@@ -4,21 +4,65 @@
  */
 export { AppNamespace, type AppNamespaceProps } from './app-namespace';
 export { CloudEndpointsProxy, type CloudEndpointsProxyProps } from './cloud-endpoints-proxy';
-export type { ContainerImage, ContainerResources } from './container';
+export type {
+  ContainerImage,
+  ContainerPort,
+  ContainerResources,
+  ResourceLimits,
+  ResourceRequests,
+  WorkloadAutoscaling,
+} from './container';
 export { EndpointSliceReader, type EndpointSliceReaderProps } from './endpoint-slice-reader';
 export { EnvoyGatewayGrpcPolicy, type EnvoyGatewayGrpcPolicyProps } from './envoy-gateway-grpc-policy';
 export { GrpcApp, type GrpcAppProps } from './grpc-app';
 export { GrpcBackend, type GrpcServiceReference, type IGrpcBackend, type MeshIdentity } from './grpc-backend';
 export { DEFAULT_GRPC_CLIENT_POLICY, type GrpcClientPolicy } from './grpc-client-policy';
 export type { IGrpcEndpoint } from './grpc-endpoint';
-export { GrpcGateway, type GrpcGatewayProps } from './grpc-gateway';
-export { GrpcRoute, type GrpcRouteProps } from './grpc-route';
-export { GrpcVirtualService, type GrpcRetryPolicy, type GrpcVirtualServiceProps } from './grpc-virtual-service';
+export {
+  ENVOY_GATEWAY_CLASS,
+  GrpcGateway,
+  ISTIO_GATEWAY_CLASS,
+  type GrpcGatewayAttributes,
+  type GrpcGatewayListener,
+  type GrpcGatewayProps,
+  type IGrpcGateway,
+} from './grpc-gateway';
+export type {
+  EnvoyGatewayRetryCondition,
+  EnvoyGatewayRetryPolicy,
+  GrpcRetryPolicy,
+  IstioRetryCondition,
+  IstioRetryPolicy,
+  LinkerdRetryCondition,
+  LinkerdRetryPolicy,
+} from './grpc-retry-policy';
+export { GrpcRoute, type GrpcRouteProps, type IGrpcRoute } from './grpc-route';
+export { GrpcVirtualService, type GrpcVirtualServiceProps } from './grpc-virtual-service';
 export { HeadlessGrpcService, type HeadlessGrpcServiceProps } from './headless-grpc-service';
-export { IstioIlbGateway, type IstioIlbGatewayProps } from './istio-ilb-gateway';
+export {
+  IstioIlbGateway,
+  type IIstioGateway,
+  type IstioGatewayAttributes,
+  type IstioIlbGatewayProps,
+} from './istio-ilb-gateway';
+export { IstioProxylessGrpcPolicy, type IstioProxylessGrpcPolicyProps } from './istio-proxyless-grpc-policy';
 export { LinkerdGrpcPolicy, type LinkerdGrpcPolicyProps } from './linkerd-grpc-policy';
 export { GKE_INTERNAL_LOAD_BALANCER } from './load-balancer';
 export { MeshAccessPolicy, type MeshAccessPolicyProps } from './mesh-access-policy';
 export { existingNamespace, type INamespace } from './namespace';
 export { NginxGrpcIngress, type NginxGrpcIngressProps } from './nginx-grpc-ingress';
+export { PropValidator } from './prop-validator';
 export { SelfSignedCertificate, type SelfSignedCertificateProps } from './self-signed-certificate';
+export { restrictedSecurityContext, workloadLabels } from './internal/workload';
+// Kubernetes' own types where props take them, from the library's generated L1 classes (Kubernetes 1.32).
+export type {
+  Affinity,
+  EnvVar,
+  PodSecurityContext,
+  Probe,
+  ResourceRequirements,
+  SecurityContext,
+  Toleration,
+  Volume,
+  VolumeMount,
+} from './imports/k8s';

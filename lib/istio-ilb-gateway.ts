@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import * as istio from './imports/networking.istio.io';
@@ -10,9 +11,10 @@ import {
   hostName,
   integerIn,
   invalidProp,
+  listOf,
   metadataMap,
   port as validPort,
-  type ValidationSubject,
+  subjectOf,
 } from './internal/validate';
 import {
   containerResources,
@@ -25,6 +27,44 @@ import {
 } from './internal/workload';
 import type { ContainerResources } from './container';
 import type { INamespace } from './namespace';
+
+/**
+ * An Istio `Gateway` (networking.istio.io) that VirtualServices bind to: one this library renders (`IstioIlbGateway`),
+ * or one the platform runs (`IstioIlbGateway.fromGatewayAttributes`).
+ */
+export interface IIstioGateway {
+  /** How a VirtualService names the Gateway resource: `<namespace>/<name>`. */
+  readonly gatewayRef: string;
+  /**
+   * Hosts the Gateway's servers accept: names such as `grpc.example.com`, `*.example.com` wildcards, or `*` for any.
+   * A VirtualService bound to it serves some of them.
+   */
+  readonly hosts: readonly string[];
+  /** Labels of the gateway workload's pods, which the Gateway resource selects. */
+  readonly selector: Readonly<Record<string, string>>;
+  /**
+   * The gateway pods' mesh identity (their ServiceAccount), which a `MeshAccessPolicy` admits as a caller.
+   * @default - unknown
+   */
+  readonly identity?: MeshIdentity;
+}
+
+/** An Istio Gateway the platform runs, by what routes need to know of it. */
+export interface IstioGatewayAttributes {
+  /** Name of the Gateway resource (networking.istio.io), such as `ingressgateway`. */
+  readonly name: string;
+  /** Namespace of the Gateway resource, such as `istio-system`. */
+  readonly namespace: INamespace;
+  /** Hosts its servers accept: names such as `grpc.example.com`, `*.example.com` wildcards, or `*` for any. */
+  readonly hosts: readonly string[];
+  /** Labels of the gateway pods it selects, such as `{ istio: 'ingressgateway' }`. */
+  readonly selector: Readonly<Record<string, string>>;
+  /**
+   * The ServiceAccount the gateway pods run as, such as `istio-ingressgateway` in `istio-system`.
+   * @default - unknown: a `MeshAccessPolicy` cannot name the gateway as a caller
+   */
+  readonly identity?: MeshIdentity;
+}
 
 export interface IstioIlbGatewayProps {
   /**
@@ -75,7 +115,15 @@ export interface IstioIlbGatewayProps {
  * `istio-proxy` container is injected from the `gateway` template), plus the `networking.istio.io/v1` Gateway
  * that configures it. Istio's control plane must be installed already; this renders none of it.
  */
-export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
+export class IstioIlbGateway extends Construct implements IIstioGateway, IGrpcEndpoint {
+  /**
+   * A Gateway the platform runs (Istio's own ingress gateway, or another team's), for VirtualServices to bind to. It
+   * renders nothing: routes of any number of charts and namespaces attach to the one Gateway.
+   */
+  static fromGatewayAttributes(scope: Construct, id: string, attributes: IstioGatewayAttributes): IIstioGateway {
+    return new ImportedIstioGateway(scope, id, attributes);
+  }
+
   readonly name: string;
   readonly namespace: INamespace;
   readonly configNamespace: INamespace;
@@ -85,12 +133,12 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
   /** Labels of the gateway pods; the Gateway resource selects them. */
   readonly podLabels: Record<string, string>;
   readonly identity: MeshIdentity;
-  readonly service: k8s.KubeService;
-  readonly gateway: istio.Gateway;
+  readonly service: ApiObject;
+  readonly gateway: ApiObject;
 
   constructor(scope: Construct, id: string, props: IstioIlbGatewayProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'IstioIlbGateway', id };
+    const subject = subjectOf(this);
     this.name = dnsLabel(subject, 'name', props.name ?? 'grpc-gateway');
     this.namespace = props.namespace;
     this.configNamespace = props.configNamespace ?? props.namespace;
@@ -221,6 +269,14 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
     return `${this.configNamespace.name}/${this.name}`;
   }
 
+  get hosts(): readonly string[] {
+    return [this.host];
+  }
+
+  get selector(): Readonly<Record<string, string>> {
+    return this.podLabels;
+  }
+
   /** The gateway balances each call; the client needs one connection to it. */
   readonly loadBalancingPolicy = 'pick_first';
 
@@ -241,3 +297,28 @@ export class IstioIlbGateway extends Construct implements IGrpcEndpoint {
 
 /** The user Istio's proxy image runs as. */
 const ISTIO_PROXY_UID = 1337;
+
+/** A Gateway rendered elsewhere: checked attributes, no objects. */
+class ImportedIstioGateway extends Construct implements IIstioGateway {
+  readonly gatewayRef: string;
+  readonly hosts: readonly string[];
+  readonly selector: Readonly<Record<string, string>>;
+  readonly identity?: MeshIdentity;
+
+  constructor(scope: Construct, id: string, attributes: IstioGatewayAttributes) {
+    super(scope, id);
+    const subject = subjectOf(this, 'IstioIlbGateway.fromGatewayAttributes');
+    const name = dnsSubdomain(subject, 'name', attributes?.name);
+    const namespace = dnsLabel(subject, 'namespace.name', attributes.namespace?.name);
+    this.gatewayRef = `${namespace}/${name}`;
+    if (!Array.isArray(attributes.hosts) || attributes.hosts.length === 0)
+      throw invalidProp(subject, 'hosts', attributes.hosts, 'the hosts the Gateway accepts (at least one)');
+    this.hosts = listOf(subject, 'hosts', attributes.hosts, (host, prop) =>
+      host === '*' ? host : hostName(subject, prop, host),
+    );
+    this.selector = metadataMap(subject, 'selector', attributes.selector, 'labels');
+    if (Object.keys(this.selector).length === 0)
+      throw invalidProp(subject, 'selector', attributes.selector, 'the labels of the gateway pods (at least one)');
+    this.identity = attributes.identity;
+  }
+}

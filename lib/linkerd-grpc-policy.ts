@@ -1,22 +1,18 @@
-import { ApiObject, Duration } from 'cdk8s';
+import { ApiObject, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
 import { GATEWAY_API_GROUP } from './grpc-gateway';
+import { LINKERD_RETRY_CONDITIONS, type LinkerdRetryPolicy } from './grpc-retry-policy';
 import { portHandling } from 'grpc-k8s-lb-common';
-import { dnsSubdomain, integerIn, invalidProp, milliseconds, oneOf, type ValidationSubject } from './internal/validate';
+import { callTimeout, grpcRetries } from './internal/call-policy';
+import { dnsSubdomain, invalidProp, oneOf, subjectOf } from './internal/validate';
 
 /**
- * The gRPC status codes Linkerd's `retry.linkerd.io/grpc` annotation accepts (linkerd2 version-2.16 to version-2.20
- * policy-controller/k8s/index/src/outbound/index/grpc.rs parse_grpc_retry; any other value fails the route).
+ * Linkerd's retry limit when a route's annotations set retries without one (linkerd2 version-2.20
+ * policy-controller/k8s/index/src/outbound/index/grpc.rs parse_grpc_retry: `limit.unwrap_or(1)`).
  */
-const LINKERD_GRPC_RETRY_CONDITIONS = [
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-] as const;
+const LINKERD_DEFAULT_RETRY_LIMIT = 1;
 
 const GRPC_ROUTE_VERSIONS = ['v1', 'v1alpha2'] as const;
 
@@ -29,26 +25,18 @@ export interface LinkerdGrpcPolicyProps {
    */
   readonly name?: string;
   /**
-   * gRPC statuses a client's proxy retries. SayHello has no side effects, so retrying is safe; the default retries
-   * what a pod that is going away answers.
-   * @default ['cancelled', 'unavailable']
+   * Retries of failed calls by the client's proxy (`retry.linkerd.io/grpc`, `retry.linkerd.io/limit`,
+   * `retry.linkerd.io/timeout`): `retryOn` is required, since Linkerd retries a gRPC call only on the statuses listed.
+   * Each of Linkerd's conditions can follow a call that reached the application: see `GrpcRetryPolicy`.
+   * @default - none, as Linkerd's own default (without the annotations its proxies retry nothing); given, `attempts`
+   *   defaults to Linkerd's 1 and no per-try timeout
    */
-  readonly retryOn?: ReadonlyArray<(typeof LINKERD_GRPC_RETRY_CONDITIONS)[number]>;
-  /**
-   * Retries per call (Linkerd's `retry.linkerd.io/limit`).
-   * @default 2
-   */
-  readonly retryLimit?: number;
-  /**
-   * Time each attempt may take before the proxy retries it (`retry.linkerd.io/timeout`).
-   * @default Duration.seconds(2)
-   */
-  readonly perTryTimeout?: Duration;
+  readonly retries?: LinkerdRetryPolicy;
   /**
    * Time a whole call may take, retries included (`timeout.linkerd.io/request`).
-   * @default Duration.seconds(10)
+   * @default - none, as Linkerd's own default: the call's own gRPC deadline bounds it
    */
-  readonly requestTimeout?: Duration;
+  readonly timeout?: Duration;
   /**
    * The GRPCRoute version Linkerd's policy controller watches: `v1` from Linkerd 2.18 (the `gateway-api` crate,
    * whose GRPCRoute is v1), `v1alpha2` in 2.16 and 2.17 (the `k8s-gateway-api` 0.16 crate), whose bundled Gateway API
@@ -77,29 +65,23 @@ export class LinkerdGrpcPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: LinkerdGrpcPolicyProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'LinkerdGrpcPolicy', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     const name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
     const version = oneOf(subject, 'gatewayApiVersion', props.gatewayApiVersion ?? 'v1', GRPC_ROUTE_VERSIONS);
-    const retryOn = props.retryOn ?? ['cancelled', 'unavailable'];
-    if (!Array.isArray(retryOn) || retryOn.length === 0) {
-      throw invalidProp(subject, 'retryOn', retryOn, `a non-empty list of ${LINKERD_GRPC_RETRY_CONDITIONS.join(', ')}`);
-    }
-    retryOn.forEach((condition, index) => {
-      if (!LINKERD_GRPC_RETRY_CONDITIONS.includes(condition)) {
-        throw invalidProp(
-          subject,
-          `retryOn[${index}]`,
-          condition,
-          `one of ${LINKERD_GRPC_RETRY_CONDITIONS.map((c) => JSON.stringify(c)).join(', ')}`,
-        );
-      }
-    });
-    const retryLimit = integerIn(subject, 'retryLimit', props.retryLimit ?? 2, 1, 10);
-    const perTryMs = milliseconds(subject, 'perTryTimeout', props.perTryTimeout ?? Duration.seconds(2), 1);
-    const requestMs = milliseconds(subject, 'requestTimeout', props.requestTimeout ?? Duration.seconds(10), 1);
-    if (requestMs < perTryMs)
-      throw invalidProp(subject, 'requestTimeout', `${requestMs} ms`, `at least perTryTimeout (${perTryMs} ms)`);
+    const retries =
+      props.retries === undefined
+        ? undefined
+        : grpcRetries(
+            subject,
+            'retries',
+            props.retries,
+            { attempts: LINKERD_DEFAULT_RETRY_LIMIT },
+            LINKERD_RETRY_CONDITIONS,
+          );
+    if (retries?.attempts === 0)
+      throw invalidProp(subject, 'retries.attempts', 0, 'from 1 to 10, or `retries` unset for no retries');
+    const timeoutMs = callTimeout(subject, 'timeout', props.timeout, retries?.perTryTimeoutMs, 'retries.perTryTimeout');
     // Linkerd >= 2.18 (the one that watches v1 routes) applies GRPCRoutes only to ports it reads as HTTP/2
     // (policy-controller/grpc/src/outbound.rs: the AppProtocol::Http2 branch, or detection when unset); anything else
     // makes the port opaque or HTTP/1. 2.16 and 2.17 read no appProtocol.
@@ -115,11 +97,18 @@ export class LinkerdGrpcPolicy extends Construct {
       }
     }
 
+    // Durations as `<n>ms`, which Linkerd parses (policy-controller/k8s/index/src/outbound/index.rs parse_duration).
     this.annotations = {
-      'retry.linkerd.io/grpc': retryOn.join(','),
-      'retry.linkerd.io/limit': String(retryLimit),
-      'retry.linkerd.io/timeout': `${perTryMs}ms`,
-      'timeout.linkerd.io/request': `${requestMs}ms`,
+      ...(retries === undefined
+        ? {}
+        : {
+            'retry.linkerd.io/grpc': retries.retryOn.join(','),
+            'retry.linkerd.io/limit': String(retries.attempts),
+            ...(retries.perTryTimeoutMs === undefined
+              ? {}
+              : { 'retry.linkerd.io/timeout': `${retries.perTryTimeoutMs}ms` }),
+          }),
+      ...(timeoutMs === undefined ? {} : { 'timeout.linkerd.io/request': `${timeoutMs}ms` }),
     };
     // Linkerd reads a parent or backend group of "" or "core" alike as the core group, and needs the kind
     // (policy-controller/k8s/api/src/policy.rs targets_kind, version-2.16 to version-2.20).
@@ -129,7 +118,11 @@ export class LinkerdGrpcPolicy extends Construct {
     this.route = new ApiObject(this, 'Resource', {
       apiVersion: `${GATEWAY_API_GROUP}/${version}`,
       kind: gw.GrpcRoute.GVK.kind,
-      metadata: { name, namespace: backend.namespace.name, annotations: { ...this.annotations } },
+      metadata: {
+        name,
+        namespace: backend.namespace.name,
+        annotations: Object.keys(this.annotations).length === 0 ? undefined : { ...this.annotations },
+      },
       spec: gw.toJson_GrpcRouteSpec(spec),
     });
   }

@@ -1,8 +1,9 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as security from './imports/security.istio.io';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
 import { requireSelector } from './internal/backend';
-import { hostName, invalidProp, type ValidationSubject } from './internal/validate';
+import { hostName, invalidProp, subjectOf } from './internal/validate';
 import { meshPrincipal } from './internal/workload';
 
 export interface MeshAccessPolicyProps {
@@ -23,13 +24,23 @@ export interface MeshAccessPolicyProps {
  * named callers on the app's port. Everyone else gets `PERMISSION_DENIED` from the sidecar.
  */
 export class MeshAccessPolicy extends Construct {
-  readonly peerAuthentication: security.PeerAuthentication;
-  readonly authorizationPolicy: security.AuthorizationPolicy;
+  readonly peerAuthentication: ApiObject;
+  readonly authorizationPolicy: ApiObject;
 
   constructor(scope: Construct, id: string, props: MeshAccessPolicyProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'MeshAccessPolicy', id };
+    const subject = subjectOf(this);
     const { backend } = props;
+    // The sidecar enforces both policies; in a namespace without Istio's there is nothing to enforce them, and STRICT
+    // mTLS would only make the namespace's pods unreachable from the mesh.
+    if (backend.namespace.mesh !== 'istio') {
+      throw invalidProp(
+        subject,
+        'backend.namespace.mesh',
+        backend.namespace.mesh ?? 'none',
+        `"istio": namespace ${JSON.stringify(backend.namespace.name)} has no Istio sidecars to enforce the policy (an existing one: existingNamespace(name, 'istio'))`,
+      );
+    }
     const selector = requireSelector(subject, 'backend', backend, 'the AuthorizationPolicy selects the pods');
     if (!Array.isArray(props.allowedCallers) || props.allowedCallers.length === 0) {
       throw invalidProp(
@@ -39,6 +50,16 @@ export class MeshAccessPolicy extends Construct {
         'at least one mesh identity: with none, nothing could call the app',
       );
     }
+    props.allowedCallers.forEach((caller, index) => {
+      if (typeof caller?.namespace?.name !== 'string' || typeof caller.serviceAccountName !== 'string') {
+        throw invalidProp(
+          subject,
+          `allowedCallers[${index}]`,
+          caller,
+          'a mesh identity ({ namespace, serviceAccountName }): an imported gateway needs its identity attribute',
+        );
+      }
+    });
     // A trust domain is a DNS-like name; `cluster.local` is Istio's default.
     const trustDomain = hostName(subject, 'trustDomain', props.trustDomain ?? 'cluster.local');
 

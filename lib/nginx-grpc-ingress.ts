@@ -1,16 +1,10 @@
+import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceDnsName } from './internal/names';
-import {
-  dnsLabel,
-  dnsSubdomain,
-  hostName,
-  port as validPort,
-  protoServiceNames,
-  type ValidationSubject,
-} from './internal/validate';
+import { dnsLabel, dnsSubdomain, hostName, port as validPort, protoServiceNames, subjectOf } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
 export interface NginxGrpcIngressProps {
@@ -55,7 +49,7 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
   readonly host: string;
   readonly tlsSecretName: string;
   readonly controller: { readonly name: string; readonly namespace: INamespace; readonly port: number };
-  readonly ingress: k8s.KubeIngress;
+  readonly ingress: ApiObject;
   /** Clients run beside the backend: the Ingress's TLS Secret is in its namespace. */
   readonly clientNamespace: INamespace;
   /** nginx balances each call; the client needs one connection to it. */
@@ -63,7 +57,7 @@ export class NginxGrpcIngress extends Construct implements IGrpcEndpoint {
 
   constructor(scope: Construct, id: string, props: NginxGrpcIngressProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'NginxGrpcIngress', id };
+    const subject = subjectOf(this);
     const { backend } = props;
     const grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
     this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);

@@ -1,7 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { IGrpcEndpoint } from './grpc-endpoint';
-import { invalidProp, milliseconds, type ValidationSubject } from './internal/validate';
+import { invalidProp, milliseconds, subjectOf } from './internal/validate';
 
 export interface SelfSignedCertificateProps {
   /**
@@ -32,7 +32,7 @@ export class SelfSignedCertificate extends Construct {
 
   constructor(scope: Construct, id: string, props: SelfSignedCertificateProps) {
     super(scope, id);
-    const subject: ValidationSubject = { construct: 'SelfSignedCertificate', id };
+    const subject = subjectOf(this);
     const { tls } = props.endpoint;
     if (tls === undefined)
       throw invalidProp(
@@ -44,8 +44,11 @@ export class SelfSignedCertificate extends Construct {
     const durationMs = milliseconds(subject, 'duration', props.duration ?? Duration.days(90), HOUR_MS);
     const renewBeforeMs = milliseconds(subject, 'renewBefore', props.renewBefore ?? Duration.days(15), 5 * 60_000);
     if (renewBeforeMs >= durationMs) {
-      throw new Error(
-        `SelfSignedCertificate '${id}': renewBefore must be shorter than duration (${goDuration(durationMs)}), got ${JSON.stringify(goDuration(renewBeforeMs))}`,
+      throw invalidProp(
+        subject,
+        'renewBefore',
+        goDuration(renewBeforeMs),
+        `shorter than duration (${goDuration(durationMs)})`,
       );
     }
     const namespace = props.endpoint.clientNamespace.name;

@@ -21,8 +21,9 @@
  * its ServiceAccount. The ServiceAccount needs list and watch on `endpointslices` (discovery.k8s.io) in the target's
  * namespace and nothing more: the construct `EndpointSliceReader` of grpc-k8s-lb renders that Role.
  *
- * `GRPC_TRACE=kubernetes_resolver GRPC_VERBOSITY=DEBUG` traces every list, watch, event and address update; API
- * errors are logged at ERROR (grpc-js's default verbosity) and fail queued calls with UNAVAILABLE until a retry works.
+ * `GRPC_TRACE=kubernetes_resolver GRPC_VERBOSITY=DEBUG` traces every list, watch, event and address update. API
+ * errors are logged at ERROR (grpc-js's default verbosity) and retried with backoff; until a first list succeeds they
+ * fail calls with UNAVAILABLE, after it the channel keeps balancing over the pods it last saw.
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -30,7 +31,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 
 export const KUBERNETES_SCHEME = 'kubernetes';
 export const TARGET_FORM = 'kubernetes:///<service>[.<namespace>[.svc[.<cluster domain>]]]:<port name or number>';
-export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 const TRACER = 'kubernetes_resolver';
 /** The API server ends each watch after this long (kube-apiserver picks 5 to 10 minutes itself); we watch again. */
@@ -70,11 +71,19 @@ export function readPodNamespace(file = SERVICE_ACCOUNT_NAMESPACE_FILE): string 
   }
 }
 
+// Kubernetes' grammars, kept here rather than imported from grpc-k8s-lb-common (which has them with full messages):
+// this package ships alone, with the Kubernetes client as its only dependency. Only what a target needs: a name that
+// cannot be a Service, namespace or port name is a typo, caught before any request.
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Kubernetes port names are IANA service names: at most 15 of [a-z0-9-], a letter somewhere, no "--", no "-" at the ends. */
 const PORT_NAME = /^(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/**
+ * The Service, namespace and port a `kubernetes:` target names; throws a KubernetesTargetError (naming the target, what
+ * is wrong and the expected form) for anything else. grpc-js calls it as the channel is made, so a bad target throws
+ * from the client's constructor; call it yourself to check a configured target earlier.
+ */
 export function parseKubernetesTarget(target: string, podNamespace: () => string = readPodNamespace): KubernetesTarget {
   const invalid = (reason: string) => new KubernetesTargetError(target, reason);
   const uri = /^kubernetes:\/\/([^/]*)\/(.*)$/.exec(target);
@@ -411,7 +420,7 @@ class EndpointSliceWatch {
 }
 
 /** The grpc-js resolver for `kubernetes:` targets; register it with registerKubernetesResolver(). */
-export class KubernetesResolver implements grpc.experimental.Resolver {
+class KubernetesResolver implements grpc.experimental.Resolver {
   static getDefaultAuthority(uri: grpc.experimental.GrpcUri): string {
     const target = parseKubernetesTarget(grpc.experimental.uriToString(uri));
     return `${target.service}.${target.namespace}`;
@@ -478,11 +487,21 @@ export class KubernetesResolver implements grpc.experimental.Resolver {
       null,
       note,
     );
+    // No ready pod: the empty list above drops the old pool, but grpc-js's round_robin then queues every call (it
+    // ends IDLE with a QueuePicker when it has no child: @grpc/grpc-js 1.14.7 src/load-balancer-round-robin.ts
+    // updateAddressList and calculateAndUpdateState), so calls would wait out their deadline with no word of why.
+    // An error after it, with no child left, fails them at once with what the resolver found (updateAddressList,
+    // `!maybeEndpointList.ok`); the next pod to turn ready is passed on as usual.
+    if (addresses.length === 0) this.report(note);
   }
 
   private fail(message: string): void {
     // After an error the next good result is passed on even if the addresses did not change.
     this.lastPushed = undefined;
+    this.report(message);
+  }
+
+  private report(message: string): void {
     this.listener(
       grpc.experimental.statusOrFromError({ code: grpc.status.UNAVAILABLE, details: `${this.name}: ${message}` }),
       {},

@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { environment, requiredTlsSecrets, type RequiredTlsSecret } from '../deploy';
+import { requiredTlsSecrets, type RequiredTlsSecret } from '../deploy';
+import { environmentArgumentsOrUsage } from './environment-arguments';
 
 export interface CertificateFiles {
   readonly certFile: string;
@@ -63,16 +63,9 @@ export function createSecretCommand(
 }
 
 export function main(argv: readonly string[]): number {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { out: { type: 'string' } },
-    allowPositionals: true,
-  });
-  if (positionals.length !== 1) {
-    console.error('usage: npm run certs -- <environment> [--out <dir>]');
-    return 2;
-  }
-  const env = environment(positionals[0]);
+  const args = environmentArgumentsOrUsage('certs', argv);
+  if (args === undefined) return 2;
+  const { env } = args;
   const secrets = requiredTlsSecrets(env);
   if (secrets.length === 0) {
     console.log(
@@ -80,7 +73,7 @@ export function main(argv: readonly string[]): number {
     );
     return 0;
   }
-  const dir = values.out ?? path.join('certs', env.host);
+  const dir = args.out ?? path.join('certs', env.host);
   const files = makeSelfSignedCertificate(env.host, dir);
   console.log(
     `${files.created ? 'made' : 'kept existing'} ${files.certFile} and ${files.keyFile} (self-signed for ${env.host})`,

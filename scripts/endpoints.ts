@@ -7,11 +7,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
 import { stringify } from 'yaml';
 import { environment } from '../deploy';
 import { endpoints } from '../deploy/strategies/endpoints';
+import { environmentArgumentsOrUsage } from './environment-arguments';
 
 const ROOT = path.join(__dirname, '..');
 /** The one copy of the API, as the server and client load it. */
@@ -73,17 +73,10 @@ export function deployCommand(files: EndpointsFiles): string {
 }
 
 export function main(argv: readonly string[]): number {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { out: { type: 'string' } },
-    allowPositionals: true,
-  });
-  if (positionals.length !== 1) {
-    console.error('usage: npm run endpoints -- <environment> [--out <dir>]');
-    return 2;
-  }
-  const [name] = positionals;
-  const files = writeEndpointsFiles(name, values.out ?? path.join('build', 'endpoints', name));
+  const args = environmentArgumentsOrUsage('endpoints', argv);
+  if (args === undefined) return 2;
+  const { name } = args.env;
+  const files = writeEndpointsFiles(name, args.out ?? path.join('build', 'endpoints', name));
   console.log(
     `wrote ${files.descriptorFile} (protoc, from ${path.relative(process.cwd(), PROTO_FILE)}) and ${files.configFile} (service ${files.serviceName})`,
   );

@@ -15,21 +15,8 @@ interface ImportRule {
   readonly from: string;
   readonly forbidden: readonly string[];
   readonly allowed?: readonly string[];
-  /** Files the rule does not check yet. */
-  readonly exemptFiles?: readonly string[];
   readonly why: string;
 }
-
-/** Every file under lib/ except its public entry point: what deploy/ may not reach into. */
-const LIBRARY_INTERNALS = [
-  'lib/internal/',
-  'lib/imports/',
-  'lib/container',
-  'lib/grpc-app',
-  'lib/grpc-gateway',
-  'lib/grpc-endpoint',
-  'lib/namespace',
-];
 
 const RULES: readonly ImportRule[] = [
   { from: 'demo/', forbidden: ['test/'], why: 'demo shares code with tests through harness/' },
@@ -67,18 +54,9 @@ const RULES: readonly ImportRule[] = [
   },
   {
     from: 'deploy/',
-    forbidden: ['harness/', 'test/', 'demo/', 'bench/', ...LIBRARY_INTERNALS],
-    // Being folded into the library's public API (issue 21): the only files still reaching into lib/.
-    exemptFiles: [
-      'deploy/environments.ts',
-      'deploy/greeter-app.ts',
-      'deploy/greeter-client.ts',
-      'deploy/argo-cd-application.ts',
-      'deploy/strategies/index.ts',
-      'deploy/strategies/endpoints.ts',
-      'deploy/strategies/envoy-gateway.ts',
-      'deploy/strategies/istio-proxyless.ts',
-    ],
+    // Everything under lib/ but its public entry point (`../lib`, `../lib/index`).
+    forbidden: ['harness/', 'test/', 'demo/', 'bench/', 'lib/'],
+    allowed: ['lib', 'lib/index'],
     why: "this repository's deployment uses the library through its public entry point, never test code",
   },
 ];
@@ -112,7 +90,8 @@ function importTarget(
   const [scopeOrName, ...rest] = specifier.split('/');
   const name = scopeOrName.startsWith('@') ? `${scopeOrName}/${rest.shift()}` : scopeOrName;
   const folder = workspaces[name];
-  return folder === undefined ? undefined : path.posix.join(folder, ...rest);
+  // A package's own name is its folder: `grpc-k8s-lb` is `lib`, as `../lib` is.
+  return folder === undefined ? undefined : path.posix.join(folder, ...rest).replace(/\/$/, '');
 }
 
 /** Whether a target is a path, or under a folder, that a rule names (`app/settings` matches `app/settings.ts`). */
@@ -132,7 +111,7 @@ function layoutViolations(
 ): string[] {
   const violations: string[] = [];
   for (const file of files) {
-    for (const rule of rules.filter((r) => file.path.startsWith(r.from) && !r.exemptFiles?.includes(file.path))) {
+    for (const rule of rules.filter((r) => file.path.startsWith(r.from))) {
       for (const specifier of importSpecifiers(file.text)) {
         const target = importTarget(file.path, specifier, workspaces);
         if (target === undefined) continue;
@@ -185,7 +164,7 @@ describe('the repository', () => {
         .filter((f) => f.path.startsWith(folder))
         .flatMap((f) => importSpecifiers(f.text).map((s) => importTarget(f.path, s, workspaces)));
     expect(targets('test/').some((t) => t?.startsWith('harness/'))).toBe(true);
-    expect(targets('lib/')).toContain('common/');
+    expect(targets('lib/')).toContain('common');
     expect(Object.values(workspaces).sort()).toEqual(['app/', 'check/', 'common/', 'lib/', 'resolver/']);
   });
 
@@ -231,6 +210,8 @@ describe('the checker', () => {
     ['resolver/index.ts', "import { dns1123Label } from 'grpc-k8s-lb-common';"],
     ['deploy/strategy.ts', "import { invalidProp } from '../lib/internal/validate';"],
     ['deploy/strategies/x.ts', "import * as istio from '../../lib/imports/networking.istio.io';"],
+    ['deploy/greeter-app.ts', "import { GrpcApp } from '../lib/grpc-app';"],
+    ['deploy/strategies/x.ts', "import { ENVOY_GATEWAY_CLASS } from 'grpc-k8s-lb/grpc-gateway';"],
     ['lib/greeter-app.ts', "import { version } from '../app/package.json';"],
     ['lib/greeter-app.ts', "import { serverSettings } from 'greeter-app/server';"],
     ['app/server.ts', "import { GrpcApp } from '../lib';"],
@@ -255,6 +236,7 @@ describe('the checker', () => {
     ],
     ['app/server.ts', "import { SERVER_ENV } from './settings'; import * as grpc from '@grpc/grpc-js';"],
     ['deploy/environments.ts', "import { version } from '../app/package.json'; import { GrpcApp } from '../lib';"],
+    ['deploy/strategies/x.ts', "import { GrpcRoute } from '../../lib/index'; import { GrpcApp } from 'grpc-k8s-lb';"],
     // Not imports: a comment, a string, a path handed to a child process.
     [
       'lib/grpc-app.ts',

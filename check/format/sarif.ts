@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CheckReport } from '../check';
-import { describe } from '../findings';
+import { describe, type Finding } from '../findings';
 import type { ObjectRef } from '../graph';
 import { STDIN } from '../input';
 
@@ -30,6 +30,18 @@ function location(ref: ObjectRef, id?: number) {
 
 export function formatSarif(report: CheckReport): string {
   const ruleIndex = new Map(report.rules.map((rule, i) => [rule.id, i]));
+  const result = (finding: Finding, suppression?: { kind: string; justification: string }) => ({
+    ruleId: finding.rule,
+    ruleIndex: ruleIndex.get(finding.rule),
+    level: finding.severity,
+    message: {
+      text: `${describe(finding.object)}${finding.path === undefined ? '' : ` (${finding.path})`}: ${finding.message}. Fix: ${finding.fix}`,
+    },
+    locations: [location(finding.object)],
+    relatedLocations: finding.related.length === 0 ? undefined : finding.related.map((ref, i) => location(ref, i)),
+    suppressions: suppression === undefined ? undefined : [suppression],
+    properties: { fix: finding.fix, path: finding.path },
+  });
   const log = {
     $schema: SARIF_SCHEMA_URI,
     version: '2.1.0',
@@ -47,18 +59,13 @@ export function formatSarif(report: CheckReport): string {
             })),
           },
         },
-        results: report.findings.map((finding) => ({
-          ruleId: finding.rule,
-          ruleIndex: ruleIndex.get(finding.rule),
-          level: finding.severity,
-          message: {
-            text: `${describe(finding.object)}${finding.path === undefined ? '' : ` (${finding.path})`}: ${finding.message}. Fix: ${finding.fix}`,
-          },
-          locations: [location(finding.object)],
-          relatedLocations:
-            finding.related.length === 0 ? undefined : finding.related.map((ref, i) => location(ref, i)),
-          properties: { fix: finding.fix, path: finding.path },
-        })),
+        results: [
+          ...report.findings.map((finding) => result(finding)),
+          // Suppressed findings stay in the log, marked (SARIF 2.1.0 §3.35 suppressions): CI shows them as dismissed.
+          ...report.suppressed.map(({ finding, reason, by }) =>
+            result(finding, { kind: by.startsWith('annotation') ? 'inSource' : 'external', justification: reason }),
+          ),
+        ],
         columnKind: 'unicodeCodePoints',
       },
     ],

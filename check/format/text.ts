@@ -1,11 +1,13 @@
 /** The default output: findings grouped by object, each with why it matters and the fix. */
 import type { CheckReport } from '../check';
+import type { ManifestInput } from '../input';
 import { describe, type Finding } from '../findings';
 import { whereIs } from './location';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export function formatText(report: CheckReport, files: readonly string[]): string {
+export function formatText(report: CheckReport, input: Pick<ManifestInput, 'files' | 'skipped'>): string {
+  const { files } = input;
   const why = new Map(report.rules.map((rule) => [rule.id, rule.why]));
   const groups = new Map<number, Finding[]>();
   for (const finding of report.findings)
@@ -23,6 +25,17 @@ export function formatText(report: CheckReport, files: readonly string[]): strin
       lines.push(`          fix: ${finding.fix}`);
       for (const related of finding.related) lines.push(`          see: ${describe(related)}  ${whereIs(related)}`);
     }
+    lines.push('');
+  }
+  if (report.suppressed.length > 0) {
+    lines.push(`suppressed (${plural(report.suppressed.length, 'finding')}, not counted):`);
+    for (const { finding, reason, by } of report.suppressed)
+      lines.push(`  ${finding.rule} on ${describe(finding.object)}  ${whereIs(finding.object)}: ${reason} (${by})`);
+    lines.push('');
+  }
+  if (input.skipped.length > 0) {
+    lines.push(`skipped (not Kubernetes objects, ${plural(input.skipped.length, 'file')}):`);
+    for (const { file, reason } of input.skipped) lines.push(`  ${file}: ${reason}`);
     lines.push('');
   }
   const cel =

@@ -46,6 +46,9 @@ export function callerPlane(call: ClientCall, context: CheckContext): DataPlane 
 
 /** Why a caller has no proxy balancing its calls, for messages. */
 export function noProxyReason(call: ClientCall): string {
+  if (call.workload.mesh.kind === 'istio-proxyless') {
+    return `${call.workload.mesh.because}: proxyless gRPC balances only what it resolves through xds:///, and this target goes through DNS`;
+  }
   if (call.workload.mesh.kind === 'istio-ambient') {
     return `${call.workload.mesh.because}, and ztunnel balances connections, not calls; neither the Service nor its namespace has a waypoint (${ISTIO_USE_WAYPOINT})`;
   }

@@ -26,7 +26,7 @@ export const pickFirstRule: Rule = {
         object: call.workload.ref,
         path: call.container.path,
         message: `${describeCall(call)}, which resolves to every pod of ${describe(call.service.ref)}${call.service.headless ? ' (headless)' : ''}, with ${policyOf(call)}: all its calls go to one pod`,
-        fix: 'select round_robin: a service config {"loadBalancingConfig": [{"round_robin": {}}]} (grpc-js channel option grpc.service_config), or the client\'s own setting',
+        fix: 'select round_robin in the client\'s service config, {"loadBalancingConfig": [{"round_robin": {}}]}: grpc-go grpc.WithDefaultServiceConfig, grpc-java ManagedChannelBuilder.defaultLoadBalancingPolicy("round_robin"), grpc-js channel option grpc.service_config, C++, Python and C# channel argument grpc.service_config (or the client library\'s own setting)',
         related: [call.service.ref],
       }));
   },
@@ -45,7 +45,7 @@ function setsMaxConnectionAge(container: ContainerNode): boolean {
 export const maxConnectionAgeRule: Rule = {
   id: 'grpc-headless-no-max-connection-age',
   title: 'Headless gRPC Service dialed through DNS, its server sets no max connection age',
-  why: 'A client resolving a headless Service through DNS learns of new pods only when it resolves again, and grpc-js resolves again only when a connection closes (at most every 30 s): without a server max connection age that closes connections now and then, pods added by a rollout or an autoscaler get no calls from existing clients.',
+  why: 'A client resolving a headless Service through DNS learns of new pods only when it resolves again, and gRPC clients resolve again when a connection closes (grpc-js at most every 30 s), not on a timer: without a server max connection age that closes connections now and then, pods added by a rollout or an autoscaler get no calls from existing clients.',
   source:
     'grpc/grpc-node @grpc/grpc-js@1.14.3 packages/grpc-js/src/resolver-dns.ts (re-resolution on request, DEFAULT_MIN_TIME_BETWEEN_RESOLUTIONS_MS 30000); https://github.com/grpc/proposal/blob/master/A9-server-side-conn-mgt.md',
   severity: 'warning',
@@ -64,7 +64,7 @@ export const maxConnectionAgeRule: Rule = {
         severity: maxConnectionAgeRule.severity,
         object: service.ref,
         message: `${calls.map(describeCall).join('; ')} through DNS, and no container serving it (${servers.map(({ workload, container }) => `container ${container.name} of ${workload.ref.kind} ${workload.ref.name}`).join(', ')}) sets a max connection age in its env or args`,
-        fix: "set the server's max connection age (grpc-js server option grpc.max_connection_age_ms, grpc-go keepalive.ServerParameters.MaxConnectionAge; this project's server: MAX_CONNECTION_AGE_MS), e.g. 30 s",
+        fix: "set the server's max connection age, e.g. 30 s: grpc-go keepalive.ServerParameters.MaxConnectionAge, grpc-java NettyServerBuilder.maxConnectionAge, grpc-js server option grpc.max_connection_age_ms, C++, Python and C# channel argument grpc.max_connection_age_ms (for example, this project's greeter reads it from MAX_CONNECTION_AGE_MS)",
         related: uniqueRefs([
           ...calls.map((call) => call.workload.ref),
           ...servers.map(({ workload }) => workload.ref),

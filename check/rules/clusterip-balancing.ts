@@ -3,9 +3,19 @@
  * connection per address and sends every call down it; a ClusterIP is one address, and kube-proxy picks a pod per
  * connection, not per call. So unless a proxy in the caller's pod (a mesh sidecar, an ambient waypoint) or an L7
  * proxy in front of the Service balances the calls, each client talks to one pod for the life of its connection.
+ * That is a fault once more than one pod serves; with one, it is latent.
  */
-import { absentSeverity, describe, uniqueRefs, type CheckContext, type Finding, type Rule } from '../findings';
-import type { ClientCall, ServiceNode, Workload } from '../graph';
+import {
+  absentSeverity,
+  describe,
+  latent,
+  scaleSeverity,
+  uniqueRefs,
+  type CheckContext,
+  type Finding,
+  type Rule,
+} from '../findings';
+import { combinedScale, inCallBalancingMesh, type ClientCall, type ServiceNode } from '../graph';
 import { callerPlane, describeCall, noProxyReason, policyOf, resolvesByDns } from './callers';
 
 const FIX_CALLERS =
@@ -16,7 +26,10 @@ const FIX_CALLERS =
 const samePods = (a: ServiceNode, b: ServiceNode) =>
   a !== b && a.namespace === b.namespace && a.workloads.some((w) => b.workloads.includes(w));
 
-/** Some client, route or headless Service of the input already reaches these pods with calls balanced one by one. */
+/**
+ * Some route or resolver of the input already reaches these pods with calls balanced one by one. A headless Service
+ * over the same pods does not count: it helps only the clients that dial it, not those of the ClusterIP.
+ */
 function balancedPathTo(service: ServiceNode, context: CheckContext): string | undefined {
   const { graph } = context;
   const routed = graph.routes.find(
@@ -27,8 +40,6 @@ function balancedPathTo(service: ServiceNode, context: CheckContext): string | u
   );
   if (routed)
     return `${describe(routed.route)} routes to ${routed.service === service ? 'it' : `Service ${routed.service?.name} over the same pods`}`;
-  const headless = graph.services.find((s) => s.headless && samePods(s, service));
-  if (headless) return `the headless Service ${headless.name} reaches the same pods`;
   const resolver = graph.clients.find(
     (c) => (c.scheme === 'kubernetes' || c.scheme === 'xds') && (c.service === service || samePods(c.service, service)),
   );
@@ -39,19 +50,17 @@ function balancedPathTo(service: ServiceNode, context: CheckContext): string | u
 function unbalancedCallers(service: ServiceNode, calls: readonly ClientCall[], context: CheckContext): Finding {
   const lines = calls.map((call) => `${describeCall(call)} with ${policyOf(call)} and ${noProxyReason(call)}`);
   const allUnknown = calls.every((call) => !call.workload.mesh.known);
+  const scale = combinedScale(service.workloads);
+  const severity = allUnknown && absentSeverity(context) === 'warning' ? 'warning' : scaleSeverity(scale);
   return {
     rule: rule.id,
-    severity: allUnknown ? absentSeverity(context) : 'error',
+    severity,
     object: service.ref,
     path: calls.length === 1 ? calls[0].port?.path : undefined,
-    message: `every call of a client lands on one pod: ${lines.join('; ')}. The client's one HTTP/2 connection to the ClusterIP goes to one pod, and all its calls follow it.`,
+    message: `every call of a client lands on one pod: ${lines.join('; ')}. The client's one HTTP/2 connection to the ClusterIP goes to one pod, and all its calls follow it${latent(scale)}.`,
     fix: FIX_CALLERS,
     related: uniqueRefs(calls.map((call) => call.workload.ref)),
   };
-}
-
-function meshedPods(workloads: readonly Workload[]): boolean {
-  return workloads.some((w) => w.mesh.kind === 'istio-sidecar' || w.mesh.kind === 'linkerd');
 }
 
 export const rule: Rule = {
@@ -75,16 +84,19 @@ export const rule: Rule = {
         if (unbalanced.length > 0) findings.push(unbalancedCallers(service, unbalanced, context));
         continue;
       }
-      // No caller in the input: judge by what the input shows about the ones that will come.
+      // No caller in the input: judge by what the input shows about the ones that will come. Callers from outside
+      // the cluster are the L4 rule's business.
       const grpcPorts = service.ports.filter((p) => p.grpcBecause.length > 0);
-      if (grpcPorts.length === 0 || service.workloads.length === 0 || meshedPods(service.workloads)) continue;
+      if (service.type !== 'ClusterIP' || grpcPorts.length === 0 || service.workloads.length === 0) continue;
+      if (service.workloads.some((w) => inCallBalancingMesh(w.mesh))) continue;
       if (balancedPathTo(service, context) !== undefined) continue;
+      const scale = combinedScale(service.workloads);
       findings.push({
         rule: rule.id,
         severity: 'warning',
         object: service.ref,
         path: grpcPorts[0].path,
-        message: `port ${grpcPorts[0].name ?? grpcPorts[0].port} carries gRPC (${[...new Set(grpcPorts[0].grpcBecause)].join(', ')}) behind a ClusterIP, and no caller, mesh, headless Service or L7 route in the input balances its calls: every client that dials it will send all its calls to one pod`,
+        message: `port ${grpcPorts[0].name ?? grpcPorts[0].port} carries gRPC (${[...new Set(grpcPorts[0].grpcBecause)].join(', ')}) behind a ClusterIP, and no caller, mesh or L7 route in the input balances its calls: every client that dials it will send all its calls to one pod${scale.maxPods > 1 ? ` of the ${scale.maxPods === Infinity ? 'many' : scale.maxPods} that can serve (${scale.because})` : latent(scale)}`,
         fix: FIX_CALLERS,
         related: uniqueRefs(service.workloads.map((w) => w.ref)),
       });

@@ -4,7 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { describe, type Finding, type Rule } from '../findings';
-import { containerPortOf, type ContainerNode, type Workload } from '../graph';
+import { backends, namesGrpc, type ContainerNode, type Workload } from '../graph';
 
 const ISTIO_PROXY_CONFIG = 'proxy.istio.io/config';
 const LINKERD_WAIT_BEFORE_EXIT = 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds';
@@ -108,16 +108,23 @@ export const gracePeriodRule: Rule = {
   },
 };
 
-/** True when the container serves gRPC: a gRPC Service port targets it, it has a gRPC probe, or a port named grpc. */
-function servesGrpc(workload: Workload, container: ContainerNode, grpcTargets: ReadonlySet<string>): boolean {
-  return (
-    container.grpcProbePorts.length > 0 ||
-    container.ports.some(
-      (p) =>
-        /^(grpc|h2c)/i.test(p.name ?? '') ||
-        grpcTargets.has(`${workload.ref.index}/${container.name}/${p.containerPort}`),
-    )
-  );
+/**
+ * The port a container serves gRPC on, when anything says it does: a gRPC probe, a port named grpc…, a gRPC Service
+ * port that reaches it (declared or not), or its flags and env (`--grpc-port=9090`).
+ */
+function grpcPortOf(
+  workload: Workload,
+  container: ContainerNode,
+  grpcTargets: ReadonlyMap<string, number>,
+): string | undefined {
+  const probe = container.grpcProbePorts[0];
+  if (probe !== undefined) return String(probe);
+  const named = container.ports.find((p) => namesGrpc(p.name));
+  if (named !== undefined) return String(named.containerPort);
+  const targeted = grpcTargets.get(`${workload.ref.index}/${container.name}`);
+  if (targeted !== undefined) return String(targeted);
+  const listen = container.grpcListenPorts[0];
+  return listen === undefined ? undefined : String(listen.port);
 }
 
 export const readinessRule: Rule = {
@@ -128,16 +135,12 @@ export const readinessRule: Rule = {
     'https://kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes/ (gRPC probes since Kubernetes 1.24)',
   severity: 'warning',
   check({ graph }) {
-    // Containers a gRPC Service port targets, keyed by object, container and container port.
-    const grpcTargets = new Set<string>();
+    // Containers a gRPC Service port reaches, keyed by object and container, with the port.
+    const grpcTargets = new Map<string, number>();
     for (const service of graph.services) {
       for (const port of service.ports.filter((p) => p.grpcBecause.length > 0)) {
-        for (const workload of service.workloads) {
-          for (const container of workload.pod.containers) {
-            const target = containerPortOf(container, port.targetPort);
-            if (target) grpcTargets.add(`${workload.ref.index}/${container.name}/${target.containerPort}`);
-          }
-        }
+        for (const { workload, container, containerPort } of backends(service, port))
+          grpcTargets.set(`${workload.ref.index}/${container.name}`, containerPort);
       }
     }
     return graph.workloads.flatMap((workload) =>
@@ -148,18 +151,24 @@ export const readinessRule: Rule = {
           (c) =>
             c.name !== 'istio-proxy' &&
             c.name !== 'linkerd-proxy' &&
-            !(c.image === 'auto' && workload.l7Proxy !== undefined),
+            !(c.image === 'auto' && workload.l7Proxy !== undefined) &&
+            !c.hasReadinessProbe,
         )
-        .filter((c) => !c.hasReadinessProbe && servesGrpc(workload, c, grpcTargets))
-        .map((container): Finding => ({
-          rule: readinessRule.id,
-          severity: readinessRule.severity,
-          object: workload.ref,
-          path: container.path,
-          message: `container ${container.name} of ${describe(workload.ref)} serves gRPC and has no readiness probe`,
-          fix: `add readinessProbe: { grpc: { port: ${container.ports[0]?.containerPort ?? '<port>'} } } (the server must implement grpc.health.v1.Health)`,
-          related: [],
-        })),
+        .flatMap((container): Finding[] => {
+          const port = grpcPortOf(workload, container, grpcTargets);
+          if (port === undefined) return [];
+          return [
+            {
+              rule: readinessRule.id,
+              severity: readinessRule.severity,
+              object: workload.ref,
+              path: container.path,
+              message: `container ${container.name} of ${describe(workload.ref)} serves gRPC (port ${port}) and has no readiness probe`,
+              fix: `add readinessProbe: { grpc: { port: ${port} } } (the server must implement grpc.health.v1.Health; any gRPC server can register it, e.g. grpc-go health.NewServer, grpc-java HealthStatusManager, grpc-js @grpc/grpc-health-check), or an httpGet or exec probe that reports when it serves`,
+              related: [],
+            },
+          ];
+        }),
     );
   },
 };

@@ -9,8 +9,10 @@ import {
   grpcAppProtocol,
   LINKERD_DEFAULT_OPAQUE_PORTS,
   portHandling,
+  readsAppProtocol,
   type DataPlane,
   type PortHandling,
+  type PortHandlingContext,
 } from 'grpc-k8s-lb-common';
 import { describe, uniqueRefs, type CheckContext, type Finding, type Rule } from '../findings';
 import { servicePort, type ObjectRef, type ServiceNode, type ServicePortNode } from '../graph';
@@ -34,7 +36,8 @@ function parsePortList(value: string): number[] {
 interface Passage {
   readonly plane: DataPlane;
   readonly via: ObjectRef[];
-  readonly nginxBackendProtocol?: string;
+  /** What the route tells the data plane besides the port (an ingress annotation). */
+  readonly planeContext?: PortHandlingContext;
 }
 
 const PLANE_NAMES: Record<DataPlane, string> = {
@@ -44,7 +47,20 @@ const PLANE_NAMES: Record<DataPlane, string> = {
   'linkerd-2.18': 'Linkerd ≥ 2.18',
   'ingress-nginx': 'ingress-nginx',
   'envoy-gateway': 'Envoy Gateway',
+  'gke-gateway': 'a GKE gateway',
+  'gke-ingress': 'GKE Ingress',
+  'nginx-ingress-controller': 'NGINX Ingress Controller',
   'gateway-api': 'a Gateway API implementation',
+};
+
+/** For the data planes an Ingress annotation decides: the annotation that makes them carry the port as HTTP/2. */
+const ANNOTATION_FIX: Partial<Record<DataPlane, (service: ServiceNode, port: ServicePortNode) => string>> = {
+  'ingress-nginx': () =>
+    'annotate the Ingress nginx.ingress.kubernetes.io/backend-protocol: GRPC (GRPCS when the pods serve TLS)',
+  'nginx-ingress-controller': (service) =>
+    `name the Service in the Ingress annotation nginx.org/grpc-services: "${service.name}" (HTTP/2 to the pods)`,
+  'gke-ingress': (_service, port) =>
+    `annotate the Service cloud.google.com/app-protocols: '{"${port.name ?? '<port name>'}":"HTTP2"}' (HTTP/2 over TLS: the pods must serve TLS)`,
 };
 
 const HANDLING_TEXT: Record<Exclude<PortHandling, 'http2'>, string> = {
@@ -56,9 +72,9 @@ const HANDLING_TEXT: Record<Exclude<PortHandling, 'http2'>, string> = {
 /** Every data plane that carries traffic to `port`, and what it goes through. */
 function passages(service: ServiceNode, port: ServicePortNode, context: CheckContext): Passage[] {
   const found = new Map<string, Passage>();
-  const add = (plane: DataPlane, via: ObjectRef, nginxBackendProtocol?: string) => {
-    const key = `${plane}\0${nginxBackendProtocol ?? ''}`;
-    const passage = found.get(key) ?? { plane, via: [], nginxBackendProtocol };
+  const add = (plane: DataPlane, via: ObjectRef, planeContext?: PortHandlingContext) => {
+    const key = `${plane}\0${readsAppProtocol(plane) ? '' : via.index}`;
+    const passage = found.get(key) ?? { plane, via: [], planeContext };
     passage.via.push(via);
     found.set(key, passage);
   };
@@ -76,7 +92,7 @@ function passages(service: ServiceNode, port: ServicePortNode, context: CheckCon
   }
   for (const route of context.graph.routes) {
     if (route.service === service && route.plane !== undefined && servicePort(service, route.port) === port)
-      add(route.plane, route.route, route.nginxBackendProtocol);
+      add(route.plane, route.route, route.planeContext);
   }
   return [...found.values()];
 }
@@ -98,7 +114,7 @@ export const rule: Rule = {
   title: 'gRPC port a data plane in the way does not treat as HTTP/2',
   why: 'A mesh or gateway balances each gRPC call only on a port it reads as HTTP/2 (or gRPC). On a port it reads as TCP it balances connections, so each client sticks to one pod; on a port it reads as HTTP/1.1 gRPC calls fail.',
   source:
-    'common/app-protocol.ts: Istio 1.30.3 ConvertProtocol, Linkerd version-2.18 AppProtocol::from_str and PR #13948, GEP-1911, Envoy Gateway v1.9.0, ingress-nginx controller-v1.15.1',
+    'common/app-protocol.ts: Istio 1.30.3 ConvertProtocol, Linkerd version-2.18 AppProtocol::from_str and PR #13948, GEP-1911, Envoy Gateway v1.9.0, GKE gateway classes and Ingress, ingress-nginx controller-v1.15.1, NGINX Ingress Controller nginx.org/grpc-services',
   severity: 'error',
   check(context) {
     const findings: Finding[] = [];
@@ -106,13 +122,11 @@ export const rule: Rule = {
       for (const port of service.ports) {
         if (port.grpcBecause.length === 0 || port.protocol.toUpperCase() !== 'TCP') continue;
         const found = passages(service, port, context);
-        const fixValue = grpcAppProtocol([
-          ...new Set(found.map((p) => p.plane).filter((plane) => plane !== 'ingress-nginx')),
-        ]);
+        const fixValue = grpcAppProtocol([...new Set(found.map((p) => p.plane))]);
         for (const passage of found) {
           const handling = portHandling(passage.plane, port, {
+            ...passage.planeContext,
             linkerdOpaquePorts: linkerdOpaquePorts(service, context),
-            nginxBackendProtocol: passage.nginxBackendProtocol,
           });
           // Linkerd before 2.18 detects the protocol by design; only Istio's sniffing is worth a word.
           if (handling === 'http2' || (handling === 'detected' && passage.plane !== 'istio-sidecar')) continue;
@@ -120,15 +134,17 @@ export const rule: Rule = {
           const grpc = `it carries gRPC (${[...new Set(port.grpcBecause)].join(', ')})`;
           const via = passage.via.map(describe).join(', ');
           const source = dataPlaneSource(passage.plane);
-          if (passage.plane === 'ingress-nginx') {
+          const annotationFix = ANNOTATION_FIX[passage.plane];
+          if (annotationFix !== undefined) {
+            // An annotation decides, on the Ingress (or its Service): the finding is on the Ingress that forwards.
             const ingress = passage.via[0];
             findings.push({
               rule: rule.id,
               severity: 'error',
               object: ingress,
               path: 'metadata.annotations',
-              message: `ingress-nginx forwards to ${describe(service.ref)} ${portName} ${HANDLING_TEXT[handling as Exclude<PortHandling, 'http2'>]}: ${grpc}, but the Ingress says nginx.ingress.kubernetes.io/backend-protocol: ${passage.nginxBackendProtocol ?? 'nothing (HTTP)'} (${source})`,
-              fix: 'annotate the Ingress nginx.ingress.kubernetes.io/backend-protocol: GRPC (GRPCS when the pods serve TLS)',
+              message: `${PLANE_NAMES[passage.plane]} forwards to ${describe(service.ref)} ${portName} ${HANDLING_TEXT[handling as Exclude<PortHandling, 'http2'>]}: ${grpc} (${source})`,
+              fix: annotationFix(service, port),
               related: uniqueRefs([service.ref, ...passage.via.slice(1)]),
             });
             continue;
@@ -139,7 +155,7 @@ export const rule: Rule = {
             object: service.ref,
             path: `${port.path}.${port.appProtocol === undefined ? 'name' : 'appProtocol'}`,
             message: `${PLANE_NAMES[passage.plane]} (through ${via}) carries ${portName} ${HANDLING_TEXT[handling as Exclude<PortHandling, 'http2'>]}; ${grpc} (${source})`,
-            fix: `set appProtocol: ${fixValue} on the port${passage.plane === 'istio-sidecar' || passage.plane === 'istio-gateway' ? ' (or name it grpc or grpc-<suffix>)' : ''}`,
+            fix: `set appProtocol: ${passage.plane === 'gke-gateway' ? `${fixValue} on the port (HTTP2 when the pods serve TLS: GKE reads it as HTTP/2 over TLS)` : `${fixValue} on the port`}${passage.plane === 'istio-sidecar' || passage.plane === 'istio-gateway' ? ' (or name it grpc or grpc-<suffix>)' : ''}`,
             related: uniqueRefs(passage.via),
           });
         }

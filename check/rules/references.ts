@@ -3,8 +3,8 @@
  * Istio Gateway selects, and the namespace a gateway's TLS Secret must be in. With `--partial` (the input is not
  * the whole cluster) "not in the input" is a warning.
  */
-import { absentSeverity, describe, type Finding, type Rule } from '../findings';
-import { servicePort } from '../graph';
+import { absentSeverity, describe, describeSelector, type Finding, type Rule } from '../findings';
+import { selects, servicePort, WELL_KNOWN_GATEWAYS } from '../graph';
 
 const ROUTE_KINDS = 'VirtualService, DestinationRule, GRPCRoute, HTTPRoute, Ingress';
 
@@ -72,7 +72,7 @@ export const unknownPortRule: Rule = {
   check({ graph }) {
     return graph.routes.flatMap((route): Finding[] => {
       const service = route.service;
-      if (service === undefined || servicePort(service, route.port) !== undefined) return [];
+      if (service === undefined || route.anyPort || servicePort(service, route.port) !== undefined) return [];
       const ports = service.ports.map((p) => (p.name === undefined ? `${p.port}` : `${p.name} (${p.port})`)).join(', ');
       const message =
         route.port === undefined
@@ -95,22 +95,48 @@ export const unknownPortRule: Rule = {
 
 export const gatewayWorkloadRule: Rule = {
   id: 'istio-gateway-no-workload',
-  title: 'Istio Gateway whose selector matches no pod template in the input',
+  title: 'Istio Gateway whose selector matches no gateway pods, in the input or installed by the platform',
   why: 'An Istio Gateway configures only the gateway pods its selector matches: with none, its servers listen nowhere and the gRPC routes bound to it are never served.',
-  source: 'istio/api v1.30.3 networking/v1alpha3/gateway.proto (Gateway.selector)',
+  source:
+    'istio/api v1.30.3 networking/v1alpha3/gateway.proto (Gateway.selector); istio/istio 1.30.3 manifests/charts/gateways/istio-ingress/values.yaml and manifests/charts/gateway/templates/_helpers.tpl (the labels of the gateways Istio installs)',
   severity: 'error',
   check(context) {
-    return context.graph.istioGateways
-      .filter((gateway) => Object.keys(gateway.selector).length > 0 && gateway.workloads.length === 0)
+    const { graph } = context;
+    return graph.istioGateways
+      .filter(
+        (gateway) =>
+          Object.keys(gateway.selector).length > 0 &&
+          gateway.workloads.length === 0 &&
+          !graph.platformGateways.some((platform) => selects(gateway.selector, platform.labels)),
+      )
       .map((gateway) => ({
         rule: gatewayWorkloadRule.id,
         severity: absentSeverity(context),
         object: gateway.ref,
         path: 'spec.selector',
-        message: `selector ${Object.entries(gateway.selector)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ')} matches no pod template in the input`,
-        fix: "set the selector to the labels of the gateway Deployment's pods (e.g. istio: ingressgateway), or add that Deployment",
+        message: `selector ${describeSelector(gateway.selector)} matches no pod template in the input, and no gateway the platform installs: not Istio's defaults (${WELL_KNOWN_GATEWAYS.map((g) => describeSelector(g.labels)).join('; ')}), nor one an IstioOperator or a Helm release of Istio's gateway chart in the input declares`,
+        fix: 'correct the selector to the labels of the gateway pods that run in the cluster, or add what installs them (the gateway Deployment, the IstioOperator entry under spec.components.ingressGateways, or the Helm release of the gateway chart); if the platform installs it outside this input, check with --partial',
+        related: [],
+      }));
+  },
+};
+
+export const unknownParentRule: Rule = {
+  id: 'route-unknown-parent',
+  title: 'GRPCRoute or HTTPRoute attached to a Gateway the input does not have',
+  why: 'A route is served only by the Gateways it attaches to (parentRefs): naming one that does not exist leaves the gRPC service unreachable from outside, with nothing in the route saying so until its status is read.',
+  source: 'Gateway API v1.6.1 CommonRouteSpec.parentRefs (apis/v1/shared_types.go ParentReference)',
+  severity: 'error',
+  check(context) {
+    return context.graph.routeParents
+      .filter((parent) => parent.gateway === undefined)
+      .map((parent): Finding => ({
+        rule: unknownParentRule.id,
+        severity: absentSeverity(context),
+        object: parent.route,
+        path: parent.path,
+        message: `attaches to Gateway ${parent.namespace}/${parent.name}, which is not in the input`,
+        fix: `add Gateway ${parent.namespace}/${parent.name}, or name a Gateway that exists (parentRefs[].name and namespace)`,
         related: [],
       }));
   },

@@ -247,6 +247,16 @@ function withoutDescriptions(lines: readonly string[]): string[] {
   return out;
 }
 
+/** The Kubernetes versions whose definitions the data directory holds, oldest first (`1.27.0`, `1.32.0`). */
+export function heldKubernetesVersions(dataDir: string = findDefaultDataDir()): string[] {
+  const versions = readdirSync(path.join(dataDir, 'schemas')).flatMap((file) => {
+    const match = /^k8s-v(\d+\.\d+\.\d+)-definitions\.json$/.exec(file);
+    return match ? [match[1]] : [];
+  });
+  const parts = (v: string) => v.split('.').map(Number);
+  return versions.sort((a, b) => parts(a).reduce((d, n, i) => d || n - parts(b)[i], 0));
+}
+
 const cache = new Map<string, SchemaData>();
 
 /** The (cached) schema data of a directory. */

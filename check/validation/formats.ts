@@ -29,7 +29,9 @@ function validDate(year: string, month: string, day: string): boolean {
   return m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
-export const isBase64 = (value: string): boolean => BASE64.test(value);
+// Go's base64 decoder skips line breaks (encoding/base64 Encoding.Decode: "New line characters (\r and \n) are
+// ignored"), so data wrapped at 76 columns, as `base64` prints it, is valid.
+export const isBase64 = (value: string): boolean => BASE64.test(value.replace(/[\r\n]/g, ''));
 
 export function isDate(value: string): boolean {
   const match = DATE.exec(value);

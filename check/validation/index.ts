@@ -5,6 +5,8 @@
  * (`upstream/`), the CEL runtime is loaded only when a custom object is validated, and rules are compiled once.
  */
 import { schemaData, splitApiVersion, type CoreSchemas } from './data';
+
+export { heldKubernetesVersions } from './data';
 import { metadataIssues } from './metadata';
 import { applyDefaults, SchemaValidator, type SchemaIssue } from './schema';
 import { isJsonObject, type Json, type JsonObject, type JsonSchema } from './schema-types';

@@ -1,8 +1,7 @@
 import { Chart } from 'cdk8s';
 import { GREETER_SERVICE } from '../../app/settings';
-import { CloudEndpointsProxy, GrpcRoute, existingNamespace, type GrpcGateway } from '../../lib';
+import { CloudEndpointsProxy, GrpcRoute, PropValidator, existingNamespace, type GrpcGateway } from '../../lib';
 import { type GreeterApp } from '../greeter-app';
-import { invalidProp } from '../../lib/internal/validate';
 import { clientChart, gatewayApiGateway, greeterCharts, type Strategy, type StrategyOutput } from '../strategy';
 
 /** The constructs of the strategy, for callers that inspect or extend them (`npm run endpoints` reads the proxy's API config). */
@@ -25,8 +24,7 @@ export const endpoints: Strategy<EndpointsOutput> = {
     'Google Cloud Endpoints: ESPv2 sidecars behind a Gateway API gateway (class istio), which balances each call',
   render(app, env) {
     if (env.endpoints === undefined) {
-      throw invalidProp(
-        { construct: 'EnvironmentConfig', id: env.name },
+      throw PropValidator.named('EnvironmentConfig', env.name).error(
         'endpoints',
         env.endpoints,
         "{ serviceName } for the 'endpoints' strategy: ESPv2 needs a Cloud Endpoints service on Google Cloud",

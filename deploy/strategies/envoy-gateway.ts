@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
 import {
+  ENVOY_GATEWAY_CLASS,
   EnvoyGatewayGrpcPolicy,
   GrpcRoute,
   type AppNamespace,
@@ -8,8 +9,9 @@ import {
 } from '../../lib';
 import { type GreeterApp } from '../greeter-app';
 import { type GreeterClient } from '../greeter-client';
-import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
 import {
+  GREETER_CALL_TIMEOUT,
+  GREETER_RETRIES,
   PUBLIC_GRPC_SERVICES,
   clientChart,
   gatewayApiGateway,
@@ -55,7 +57,11 @@ export const envoyGateway: Strategy<EnvoyGatewayOutput> = {
       backend: greeter,
       grpcServices: PUBLIC_GRPC_SERVICES,
     });
-    const policy = new EnvoyGatewayGrpcPolicy(routingChart, 'policy', { route });
+    const policy = new EnvoyGatewayGrpcPolicy(routingChart, 'policy', {
+      route,
+      retries: GREETER_RETRIES,
+      timeout: GREETER_CALL_TIMEOUT,
+    });
     routingChart.addDependency(greeterChart, gatewayChart);
 
     const client = clientChart(app, env, gateway, [gatewayChart]);

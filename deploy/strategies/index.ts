@@ -1,6 +1,6 @@
 /** Every load-balancing strategy by name: what an environment's `strategies` picks from. */
 import { App } from 'cdk8s';
-import { invalidProp } from '../../lib/internal/validate';
+import { PropValidator } from '../../lib';
 import { validateEnvironment, type EnvironmentConfig } from '../environments';
 import type { RequiredTlsSecret, Strategy, StrategyName } from '../strategy';
 import { STRATEGY_NAMES } from '../strategy';
@@ -29,10 +29,9 @@ export const STRATEGIES: Record<StrategyName, Strategy> = {
 /** The strategies an environment picks, or an error naming the environment, the entry and the value. */
 export function environmentStrategies(env: EnvironmentConfig): Strategy[] {
   validateEnvironment(env);
-  const subject = { construct: 'EnvironmentConfig', id: env.name };
+  const check = PropValidator.named('EnvironmentConfig', env.name);
   if (!Array.isArray(env.strategies) || env.strategies.length === 0) {
-    throw invalidProp(
-      subject,
+    throw check.error(
       'strategies',
       env.strategies,
       `a non-empty list of strategy names (${STRATEGY_NAMES.join(', ')})`,
@@ -41,18 +40,16 @@ export function environmentStrategies(env: EnvironmentConfig): Strategy[] {
   const strategies = env.strategies.map((name: StrategyName, index) => {
     // A name from a config file or JavaScript caller may be anything: check it before indexing.
     if (!Object.hasOwn(STRATEGIES, name))
-      throw invalidProp(
-        subject,
+      throw check.error(
         `strategies[${index}]`,
         name,
         `one of ${STRATEGY_NAMES.map((n) => JSON.stringify(n)).join(', ')}`,
       );
-    if (env.strategies.indexOf(name) !== index) throw invalidProp(subject, `strategies[${index}]`, name, 'listed once');
+    if (env.strategies.indexOf(name) !== index) throw check.error(`strategies[${index}]`, name, 'listed once');
     return STRATEGIES[name];
   });
   if (!env.strategies.includes(env.argoCd.strategy)) {
-    throw invalidProp(
-      subject,
+    throw check.error(
       'argoCd.strategy',
       env.argoCd.strategy,
       `one of the environment's strategies (${env.strategies.join(', ')})`,

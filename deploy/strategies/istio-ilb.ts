@@ -11,6 +11,7 @@ import { type GreeterApp } from '../greeter-app';
 import { type GreeterClient } from '../greeter-client';
 import {
   GATEWAY_NAME,
+  GREETER_RETRIES,
   PUBLIC_GRPC_SERVICES,
   clientChart,
   frontDoorTls,
@@ -61,6 +62,7 @@ export const istioIlb: Strategy<IstioIlbOutput> = {
       backend: greeter,
       gateway,
       grpcServices: PUBLIC_GRPC_SERVICES,
+      retries: GREETER_RETRIES,
     });
     routingChart.addDependency(greeterChart, gatewayChart);
 

@@ -1,6 +1,5 @@
 import { Chart } from 'cdk8s';
-import * as istio from '../../lib/imports/networking.istio.io';
-import { serviceDnsName } from '../../lib/internal/names';
+import { IstioProxylessGrpcPolicy } from '../../lib';
 import { clientChart, greeterCharts, type Strategy } from '../strategy';
 
 /**
@@ -19,15 +18,7 @@ export const istioProxyless: Strategy = {
   render(app, env) {
     const { namespaceChart, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'istio', istioProxyless: true });
     const routingChart = new Chart(app, 'routing');
-    new istio.DestinationRule(routingChart, 'destination-rule', {
-      metadata: { name: greeter.name, namespace: greeter.namespace.name },
-      spec: {
-        host: serviceDnsName(greeter.serviceName, greeter.namespace),
-        trafficPolicy: {
-          loadBalancer: { simple: istio.DestinationRuleSpecTrafficPolicyLoadBalancerSimple.ROUND_UNDERSCORE_ROBIN },
-        },
-      },
-    });
+    new IstioProxylessGrpcPolicy(routingChart, 'destination-rule', { backend: greeter });
     routingChart.addDependency(greeterChart);
     clientChart(app, env, greeter, [namespaceChart, routingChart]);
     return {};

@@ -18,3 +18,8 @@ export function requireSelector(
   }
   return backend.selectorLabels;
 }
+
+/** Whether the backend's pods run Istio's sidecar: their namespace injects it and they did not opt out. */
+export function hasIstioSidecar(backend: IGrpcBackend): boolean {
+  return backend.namespace.mesh === 'istio' && backend.sidecar !== false;
+}

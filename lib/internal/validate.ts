@@ -1,53 +1,109 @@
 /**
- * Prop validation for the constructs: each check throws an Error that names the construct, the prop and the value,
- * before anything is added to the tree, so a bad prop never leaves half a chart behind.
+ * Prop validation for the constructs: each check throws an Error that names the construct (by its path in the
+ * construct tree), the prop and the value, before anything is added to the tree, so a bad prop never leaves half a
+ * chart behind. Names, label values and quantities are checked with grpc-k8s-lb-common's grammars, the ones
+ * grpc-lb-check uses: Kubernetes' own (k8s.io/apimachinery pkg/util/validation, pkg/api/resource).
  */
+import { isIP } from 'node:net';
 import { Duration } from 'cdk8s';
+import { Node, type IConstruct } from 'constructs';
+import {
+  compareRational,
+  dns1123Label,
+  dns1123Subdomain,
+  labelValue as labelValueErrors,
+  parseQuantity,
+  portName as portNameErrors,
+  qualifiedName,
+  type Rational,
+} from 'grpc-k8s-lb-common';
+import { checkUniqueObjects } from './unique-objects';
 
-/** Who is being validated, for the message: `GreeterApp 'greeter'`. */
+/** Who is being validated, for the message: `GrpcApp 'payments/app'`. */
 export interface ValidationSubject {
+  /** The class (or function, or config) being validated. */
   readonly construct: string;
+  /** Its path in the construct tree (`payments/gateway`), or the name of what is not a construct. */
   readonly id: string;
+}
+
+/**
+ * A construct as the subject of its own checks: its class and its path in the tree. Every construct of the library
+ * starts with it, so it also registers the App's check that no two objects share a name (./unique-objects).
+ */
+export function subjectOf(construct: IConstruct, name: string = construct.constructor.name): ValidationSubject {
+  checkUniqueObjects(construct);
+  return { construct: name, id: Node.of(construct).path };
+}
+
+/**
+ * The subject of a construct not yet constructed (checks that must run before `super()`): the path it will have,
+ * as constructs derives it (a "/" in an id becomes "--").
+ */
+export function childSubject(construct: string, scope: IConstruct, id: string): ValidationSubject {
+  const parent = Node.of(scope).path;
+  const own = id.replace(/\//g, '--');
+  return { construct, id: parent === '' ? own : `${parent}/${own}` };
 }
 
 export function invalidProp(subject: ValidationSubject, prop: string, value: unknown, expected: string): Error {
   return new Error(`${subject.construct} '${subject.id}': ${prop} must be ${expected}, got ${JSON.stringify(value)}`);
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** A DNS-1123 label: what Kubernetes requires of Namespace and Service names. */
-export function dnsLabel(subject: ValidationSubject, prop: string, value: string): string {
-  if (typeof value !== 'string' || value.length > 63 || !DNS1123_LABEL.test(value)) {
-    throw invalidProp(
-      subject,
-      prop,
-      value,
-      'a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends)',
-    );
-  }
+/** A string that one of Kubernetes' grammars (from grpc-k8s-lb-common) accepts, or an error saying what was expected. */
+function grammar(
+  subject: ValidationSubject,
+  prop: string,
+  value: string,
+  errors: (value: string) => string[],
+  expected: string,
+): string {
+  if (typeof value !== 'string' || errors(value).length > 0) throw invalidProp(subject, prop, value, expected);
   return value;
 }
 
-function isDnsSubdomain(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length <= 253 &&
-    value.split('.').every((label) => label.length <= 63 && DNS1123_LABEL.test(label))
+/** A DNS-1123 label: what Kubernetes requires of Namespace and Service names. */
+export function dnsLabel(subject: ValidationSubject, prop: string, value: string): string {
+  return grammar(
+    subject,
+    prop,
+    value,
+    dns1123Label,
+    'a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends)',
   );
 }
 
 /** A DNS-1123 subdomain: what Kubernetes requires of Secret, Deployment and most other object names. */
 export function dnsSubdomain(subject: ValidationSubject, prop: string, value: string): string {
-  if (!isDnsSubdomain(value)) {
-    throw invalidProp(
-      subject,
-      prop,
-      value,
-      'a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters)',
-    );
-  }
-  return value;
+  return grammar(
+    subject,
+    prop,
+    value,
+    dns1123Subdomain,
+    'a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters)',
+  );
+}
+
+/** A label value: at most 63 letters, digits, "-", "_" and ".", alphanumeric at both ends (or empty). */
+export function labelValue(subject: ValidationSubject, prop: string, value: string): string {
+  return grammar(
+    subject,
+    prop,
+    value,
+    labelValueErrors,
+    'a label value (at most 63 letters, digits, "-", "_" and ".", alphanumeric at both ends)',
+  );
+}
+
+/** A container or Service port name: at most 15 lower-case letters, digits and single "-", with a letter. */
+export function portName(subject: ValidationSubject, prop: string, value: string): string {
+  return grammar(
+    subject,
+    prop,
+    value,
+    portNameErrors,
+    'a port name (at most 15 lower-case letters, digits and "-", with a letter, no "--", alphanumeric at both ends)',
+  );
 }
 
 /**
@@ -57,11 +113,7 @@ export function dnsSubdomain(subject: ValidationSubject, prop: string, value: st
 export function hostName(subject: ValidationSubject, prop: string, value: string): string {
   const bare = typeof value === 'string' && value.startsWith('*.') ? value.slice(2) : value;
   const labels = typeof bare === 'string' ? bare.split('.') : [];
-  if (
-    labels.length < 2 ||
-    bare.length > 253 ||
-    !labels.every((label) => label.length <= 63 && DNS1123_LABEL.test(label))
-  ) {
+  if (labels.length < 2 || bare.length > 253 || !labels.every((label) => dns1123Label(label).length === 0)) {
     throw invalidProp(
       subject,
       prop,
@@ -72,14 +124,31 @@ export function hostName(subject: ValidationSubject, prop: string, value: string
   return value;
 }
 
-// A host (no space, no "/") after https://, then an optional path.
-const API_SERVER_URL = /^https:\/\/[^\s/]+(\/[^\s]*)?$/;
-
-/** A Kubernetes API server URL, as Argo CD registers a cluster: `https://kubernetes.default.svc`. */
-export function apiServerUrl(subject: ValidationSubject, prop: string, value: string): string {
-  if (typeof value !== 'string' || !API_SERVER_URL.test(value))
-    throw invalidProp(subject, prop, value, 'an https:// API server URL');
+/**
+ * A Gateway API `Hostname` (v1.6.1 standard CRDs: a listener's `hostname`, a route's `hostnames`): at most 253
+ * characters of `^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`, and, as the field's
+ * documentation says, not an IP address (which the pattern alone would let through).
+ */
+export function gatewayHostname(subject: ValidationSubject, prop: string, value: string): string {
+  const bare = typeof value === 'string' && value.startsWith('*.') ? value.slice(2) : value;
+  if (typeof value !== 'string' || value.length > 253 || dns1123Subdomain(bare).length > 0 || isIP(bare) !== 0) {
+    throw invalidProp(
+      subject,
+      prop,
+      value,
+      'a Gateway API hostname such as "grpc.example.com" or "*.example.com" (lower-case DNS labels, no IP address)',
+    );
+  }
   return value;
+}
+
+/**
+ * Whether two Gateway API hostnames share a host, as a listener's and a route's must for the route to attach: equal, or
+ * one a `*.` wildcard whose suffix the other ends with (GRPCRoute `spec.hostnames`, v1.6.1).
+ */
+export function hostnamesIntersect(a: string, b: string): boolean {
+  const covers = (wildcard: string, name: string) => wildcard.startsWith('*.') && name.endsWith(wildcard.slice(1));
+  return a === b || covers(a, b) || covers(b, a);
 }
 
 /** An integer in [min, max]. */
@@ -101,22 +170,18 @@ export function integerIn(
   return value;
 }
 
-// The name part of a Kubernetes qualified name (IsQualifiedName): at most 63 alphanumerics, "-", "_" or ".",
-// alphanumeric at both ends.
-const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
 /**
  * A Service port's appProtocol, such as `grpc` or `kubernetes.io/h2c`: a qualified name, as the API server validates
  * it (an optional DNS-1123 subdomain prefix and "/", then the name).
  */
 export function appProtocolName(subject: ValidationSubject, prop: string, value: string): string {
-  const parts = typeof value === 'string' ? value.split('/') : [];
-  const name = parts.at(-1) ?? '';
-  const prefixOk = parts.length === 1 || (parts.length === 2 && isDnsSubdomain(parts[0]));
-  if (!prefixOk || !QUALIFIED_NAME_PART.test(name)) {
-    throw invalidProp(subject, prop, value, 'a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c"');
-  }
-  return value;
+  return grammar(
+    subject,
+    prop,
+    value,
+    qualifiedName,
+    'a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c"',
+  );
 }
 
 /** A TCP port a container listens on or a Service exposes. */
@@ -131,14 +196,23 @@ export function oneOf<T extends string>(subject: ValidationSubject, prop: string
   return value;
 }
 
-// Kubernetes resource.Quantity: a decimal number with an optional binary (Ki…Ei) or decimal (m, k, M…E) suffix.
-const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
-
-/** A Kubernetes quantity such as `100m` or `128Mi`. */
-export function quantity(subject: ValidationSubject, prop: string, value: string): string {
-  if (typeof value !== 'string' || !QUANTITY.test(value))
+/** A non-negative Kubernetes quantity such as `100m` or `128Mi`, and its exact value. */
+export function quantityValue(subject: ValidationSubject, prop: string, value: string): Rational {
+  const parsed = typeof value === 'string' ? parseQuantity(value) : undefined;
+  if (parsed === undefined || parsed.num < 0n)
     throw invalidProp(subject, prop, value, 'a Kubernetes quantity such as "100m" or "128Mi"');
+  return parsed;
+}
+
+/** A non-negative Kubernetes quantity such as `100m` or `128Mi`. */
+export function quantity(subject: ValidationSubject, prop: string, value: string): string {
+  quantityValue(subject, prop, value);
   return value;
+}
+
+/** Whether quantity `a` is at most `b` (both checked already). */
+export function quantityAtMost(a: Rational, b: Rational): boolean {
+  return compareRational(a, b) <= 0;
 }
 
 /** A Duration prop in whole milliseconds, at least `min`. */
@@ -207,13 +281,7 @@ export function protoServiceNames(
   return [...value];
 }
 
-// Kubernetes label and annotation keys: an optional DNS subdomain prefix and "/", then a name of at most 63
-// characters (alphanumeric at both ends; "-", "_" and "." inside).
-const QUALIFIED_NAME =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-
-/** Labels or annotations: every key a qualified name, every value a string (a label value at most 63 characters). */
+/** Labels or annotations: every key a qualified name, every value a string (a label value, for labels). */
 export function metadataMap(
   subject: ValidationSubject,
   prop: string,
@@ -223,20 +291,29 @@ export function metadataMap(
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw invalidProp(subject, prop, value, `a map of ${kind}`);
   for (const [key, entry] of Object.entries(value)) {
-    if (!QUALIFIED_NAME.test(key) || (key.includes('/') && key.indexOf('/') > 253))
+    if (qualifiedName(key).length > 0)
       throw invalidProp(subject, `${prop} key`, key, 'a Kubernetes qualified name such as "example.com/name"');
-    if (typeof entry !== 'string' || (kind === 'labels' && !LABEL_VALUE.test(entry))) {
-      throw invalidProp(
-        subject,
-        `${prop}.${key}`,
-        entry,
-        kind === 'labels'
-          ? 'a label value (at most 63 letters, digits, "-", "_" and ".", alphanumeric at both ends)'
-          : 'a string',
-      );
-    }
+    if (kind === 'labels') labelValue(subject, `${prop}.${key}`, entry);
+    else if (typeof entry !== 'string') throw invalidProp(subject, `${prop}.${key}`, entry, 'a string');
   }
   return { ...value };
+}
+
+/** A list (of strings, names, objects), each entry checked by `check` and named `<prop>[<index>]`. */
+export function listOf<T, Checked = T>(
+  subject: ValidationSubject,
+  prop: string,
+  value: readonly T[],
+  check: (entry: T, prop: string) => Checked,
+): Checked[] {
+  if (!Array.isArray(value)) throw invalidProp(subject, prop, value, 'a list');
+  return value.map((entry, index) => check(entry, `${prop}[${index}]`));
+}
+
+/** Names that must be unique in a list (ports, volumes, mounts): the first repeated one is an error. */
+export function unique(subject: ValidationSubject, prop: string, names: readonly (string | number)[]): void {
+  const index = names.findIndex((name, i) => names.indexOf(name) !== i);
+  if (index >= 0) throw invalidProp(subject, `${prop}[${index}]`, names[index], 'unique in the list');
 }
 
 // An environment variable name as the API server validates it without the RelaxedEnvironmentVariableValidation feature.

@@ -7,7 +7,16 @@ import * as k8s from '../imports/k8s';
 import type { Construct } from 'constructs';
 import type { ContainerImage, ContainerResources } from '../container';
 import type { MeshIdentity } from '../grpc-backend';
-import { invalidProp, milliseconds, oneOf, quantity, type ValidationSubject } from './validate';
+import {
+  integerIn,
+  invalidProp,
+  labelValue,
+  milliseconds,
+  oneOf,
+  quantityAtMost,
+  quantityValue,
+  type ValidationSubject,
+} from './validate';
 
 /** The principal an AuthorizationPolicy names: `<trust domain>/ns/<namespace>/sa/<service account>`. */
 export function meshPrincipal(identity: MeshIdentity, trustDomain: string): string {
@@ -21,7 +30,7 @@ const PULL_POLICIES: readonly ImagePullPolicy[] = ['Always', 'IfNotPresent', 'Ne
 const REPOSITORY = /^([a-zA-Z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-/** Whether a string is an image repository (`gcr.io/my-project/greeter-server`, `greeter-server`). */
+/** Whether a string is an image repository (`registry.example.com/team/payments`, `payments`). */
 export function isImageRepository(value: unknown): value is string {
   return typeof value === 'string' && REPOSITORY.test(value);
 }
@@ -37,7 +46,7 @@ export function containerImage(
       subject,
       `${prop}.repository`,
       image?.repository,
-      'an image repository such as "gcr.io/my-project/greeter-server"',
+      'an image repository such as "registry.example.com/team/payments"',
     );
   }
   if (typeof image.tag !== 'string' || !TAG.test(image.tag)) {
@@ -52,16 +61,36 @@ export function containerImage(
   return { image: `${image.repository}:${image.tag}`, imagePullPolicy };
 }
 
+/**
+ * Requests and limits, checked: quantities Kubernetes parses, each limit at least its request (the API server
+ * rejects a request above its limit).
+ */
 export function containerResources(
   subject: ValidationSubject,
   prop: string,
   resources: ContainerResources,
 ): k8s.ResourceRequirements {
-  const amounts = (kind: 'requests' | 'limits') => ({
-    cpu: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.cpu`, resources[kind]?.cpu)),
-    memory: k8s.Quantity.fromString(quantity(subject, `${prop}.${kind}.memory`, resources[kind]?.memory)),
-  });
-  return { requests: amounts('requests'), limits: amounts('limits') };
+  if (typeof resources !== 'object' || resources === null)
+    throw invalidProp(subject, prop, resources, 'requests (cpu, memory) and optional limits');
+  const requests: Record<string, k8s.Quantity> = {};
+  const limits: Record<string, k8s.Quantity> = {};
+  for (const resource of ['cpu', 'memory'] as const) {
+    const request = resources.requests?.[resource];
+    const requested = quantityValue(subject, `${prop}.requests.${resource}`, request);
+    requests[resource] = k8s.Quantity.fromString(request);
+    const limit = resources.limits?.[resource];
+    if (limit === undefined) continue;
+    if (!quantityAtMost(requested, quantityValue(subject, `${prop}.limits.${resource}`, limit))) {
+      throw invalidProp(
+        subject,
+        `${prop}.limits.${resource}`,
+        limit,
+        `at least ${prop}.requests.${resource} (${JSON.stringify(request)})`,
+      );
+    }
+    limits[resource] = k8s.Quantity.fromString(limit);
+  }
+  return { requests, limits: Object.keys(limits).length === 0 ? undefined : limits };
 }
 
 /** The user the Dockerfile's distroless `nonroot` runtime image runs as. */
@@ -98,8 +127,12 @@ export function restrictedContainerSecurityContext(uid: number): k8s.SecurityCon
   };
 }
 
-/** Labels of the pods a workload owns: set once by the construct, selected by everything that targets it. */
+/**
+ * Labels of the pods a workload owns, from its name (a label value): `app` and `app.kubernetes.io/name`, set once by
+ * the construct that owns the pods and selected by everything that targets them.
+ */
 export function workloadLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  labelValue({ construct: 'workloadLabels', id: String(name) }, 'name', name);
   return { app: name, 'app.kubernetes.io/name': name, ...extra };
 }
 
@@ -133,6 +166,19 @@ export function oneAtATimeDisruptionBudget(
     metadata,
     spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selectorLabels } },
   });
+}
+
+/**
+ * The Pod Security Standards "restricted" profile, as the library's own workloads run, for a pod and its containers:
+ * non-root as `uid` (default 65532, distroless `nonroot`), the runtime's default seccomp profile, no privilege
+ * escalation, every capability dropped and a read-only root file system.
+ */
+export function restrictedSecurityContext(uid: number = DISTROLESS_NONROOT_UID): {
+  pod: k8s.PodSecurityContext;
+  container: k8s.SecurityContext;
+} {
+  integerIn({ construct: 'restrictedSecurityContext', id: String(uid) }, 'uid', uid, 1);
+  return { pod: restrictedPodSecurityContext(uid), container: restrictedContainerSecurityContext(uid) };
 }
 
 // Termination: the pod keeps serving while the data planes in front of it learn it is gone, then drains.

@@ -5,7 +5,15 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { acquirePackLock } from '../../harness/packages';
 import { ROOT } from '../../harness/processes';
+
+// The client runs from resolver/build, which packing the resolver (test/package/resolver.test.ts) rebuilds and deletes.
+let releasePackLock: () => void;
+beforeAll(async () => {
+  releasePackLock = await acquirePackLock();
+}, 300_000); // a pack under way may take minutes on a busy machine
+afterAll(() => releasePackLock?.());
 
 test('the compiled server and client (the image entrypoints) talk to each other', async () => {
   execFileSync('npm', ['run', '--silent', 'build:app'], { cwd: ROOT, stdio: 'pipe' });

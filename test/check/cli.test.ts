@@ -35,7 +35,7 @@ function expectRefused(run: { status: number; stdout: string; stderr: string }, 
 }
 
 describe('reading', () => {
-  test('directories recursively, in name order, skipping kustomization files and dot-directories', async () => {
+  test('directories recursively, in name order, skipping (and listing) kustomization files, and dot-directories', async () => {
     write('b/two.yml', SERVICE('two'));
     write('a/one.yaml', `${SERVICE('one')}---\n${SERVICE('three')}`);
     write(
@@ -51,8 +51,54 @@ describe('reading', () => {
       warnings: 0,
       objects: 3,
       files: [path.join(dir, 'a', 'one.yaml'), path.join(dir, 'b', 'two.yml')],
+      skipped: [
+        { file: path.join(dir, 'a', 'kustomization.yaml'), reason: expect.stringContaining("kustomize's own file") },
+      ],
     });
     expect(run.status).toBe(0);
+  });
+
+  test('a repository scan skips and lists what is not Kubernetes objects, and checks the rest', async () => {
+    write('chart/Chart.yaml', 'apiVersion: v2\nname: shop\nversion: 1.0.0\n');
+    write('chart/values.yaml', 'replicaCount: 2\nimage: { repository: shop }\n');
+    write('chart/templates/service.yaml', `{{- if .Values.service }}\n${SERVICE('templated')}{{- end }}\n`);
+    write('package.json', '{ "name": "shop", "version": "1.0.0" }\n');
+    write('ci/cloudbuild.yaml', 'steps:\n  - name: gcr.io/cloud-builders/docker\n');
+    write(
+      'overlay/kustomization.yaml',
+      'resources: [../base]\npatches: [replicas.yaml]\npatchesJson6902:\n  - { path: kind.yaml, target: { kind: Deployment, name: shop } }\n',
+    );
+    write(
+      'overlay/replicas.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: shop }\nspec: { replicas: 3 }\n',
+    );
+    write('overlay/kind.yaml', '- op: replace\n  path: /kind\n  value: StatefulSet\n');
+    write('base/shop.yaml', `${SERVICE('shop')}---\nnot: an object\n`);
+    const run = await runCheck([dir], { validate: NO_VALIDATION });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    const listed = run.stdout.slice(run.stdout.indexOf('skipped'));
+    for (const [file, reason] of [
+      [
+        'base/shop.yaml',
+        '1 of its documents are not Kubernetes objects (line 10: a mapping without apiVersion or kind)',
+      ],
+      ['chart/Chart.yaml', "a Helm chart's metadata"],
+      ['chart/templates', "a Helm chart's templates"],
+      ['chart/values.yaml', 'Helm values'],
+      ['ci/cloudbuild.yaml', 'not a Kubernetes object: a mapping without apiVersion or kind'],
+      ['overlay/kind.yaml', `a kustomize patch named by ${path.join(dir, 'overlay', 'kustomization.yaml')}`],
+      ['overlay/kustomization.yaml', "kustomize's own file"],
+      ['overlay/replicas.yaml', 'a kustomize patch named by'],
+      ['package.json', 'not a Kubernetes object: a mapping without apiVersion or kind'],
+    ])
+      expect(listed).toContain(`  ${path.join(dir, file)}: ${reason}`);
+    expect(run.stdout).toMatch(/no findings in 1 object from 3 files/);
+  });
+
+  test('a file that claims to be an object and is broken still stops the scan (exit 2, file and line)', async () => {
+    write('package.json', '{ "name": "shop" }\n');
+    write('deploy/broken.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: [unclosed\n');
+    expectRefused(await runCheck([dir]), /broken\.yaml:\d+: not YAML or JSON/);
   });
 
   test('List kinds and JSON, each item with its own line', async () => {
@@ -154,10 +200,10 @@ describe('bad input: a clear error with file and line, exit 2', () => {
     expectRefused(await runCheck([file]), /nokind\.yaml:10: a document without kind/);
   });
 
-  test('a document that is not a mapping', async () => {
+  test('input with no document that is an object: what it holds instead', async () => {
     expectRefused(
       await runCheck(['-'], { stdin: ['- a\n- b\n'] }),
-      /<stdin>:1: a document must be a Kubernetes object/,
+      /no Kubernetes objects in <stdin> \(skipped: <stdin>: not a Kubernetes object: a list, not an object\)/,
     );
   });
 
@@ -276,5 +322,88 @@ describe('the schema and CEL validation, injected', () => {
       'CronJob',
     ]);
     expect(calls[0].options).toEqual({ kubernetesVersions: ['1.27.0', '1.32.0'] });
+  });
+});
+
+describe('Kubernetes versions', () => {
+  const sidecar = path.join(CORPUS, 'good', 'validation-edge-cases.yaml');
+
+  test('without --kubernetes-version, the newest the checker holds: a native sidecar is valid', async () => {
+    const calls: unknown[] = [];
+    await runCheck([sidecar], {
+      validate: ((_objects: readonly object[], options: unknown) => {
+        calls.push(options);
+        return NO_VALIDATION();
+      }) as () => ValidationReport,
+    });
+    expect(calls).toEqual([{ kubernetesVersions: ['1.32.0'] }]);
+    const { findings } = await runJson([sidecar]);
+    expect(findings.filter((f) => f.rule === 'schema')).toEqual([]);
+  });
+
+  test('--kubernetes-version 1.27.0 validates as that version: native sidecars came in 1.28', async () => {
+    const { findings } = await runJson(['--kubernetes-version', '1.27.0', sidecar]);
+    expect(findings.filter((f) => f.rule === 'schema').map((f) => [f.object.name, f.path])).toEqual([
+      ['worker', 'spec.template.spec.initContainers[0].restartPolicy'],
+    ]);
+  });
+});
+
+describe('suppression', () => {
+  const DEPLOYMENT = (name: string, annotations = '') =>
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n  namespace: shop\n${annotations}spec:\n  selector: { matchLabels: { app: ${name} } }\n  template:\n    metadata: { labels: { app: ${name} } }\n    spec:\n      containers:\n        - name: server\n          image: example/${name}:1\n          ports: [{ name: grpc, containerPort: 50051 }]\n`;
+
+  test('an annotation with its reason: the finding leaves the count and is listed with the reason', async () => {
+    const file = write(
+      'annotated.yaml',
+      DEPLOYMENT(
+        'legacy',
+        '  annotations:\n    grpc-lb-check.io/ignore: "grpc-no-readiness-probe, schema"\n    grpc-lb-check.io/ignore-reason: replaced in Q3\n',
+      ),
+    );
+    const json = await runJson([file], { validate: NO_VALIDATION });
+    expect(json.findings).toEqual([]);
+    expect(JSON.parse(json.stdout).suppressed).toEqual([
+      expect.objectContaining({
+        rule: 'grpc-no-readiness-probe',
+        reason: 'replaced in Q3',
+        by: 'annotation grpc-lb-check.io/ignore',
+      }),
+    ]);
+    const text = await runCheck([file], { validate: NO_VALIDATION });
+    expect(text.stdout).toMatch(
+      /suppressed \(1 finding, not counted\):\n {2}grpc-no-readiness-probe on Deployment shop\/legacy .*: replaced in Q3/,
+    );
+    const sarif = JSON.parse((await runCheck(['--format', 'sarif', file], { validate: NO_VALIDATION })).stdout);
+    expect(sarif.runs[0].results.map((r: { suppressions?: unknown }) => r.suppressions)).toEqual([
+      [{ kind: 'inSource', justification: 'replaced in Q3' }],
+    ]);
+  });
+
+  test('a config file suppresses by rule and object pattern, each entry with its reason', async () => {
+    const file = write('two.yaml', `${DEPLOYMENT('legacy-a')}---\n${DEPLOYMENT('fresh')}`);
+    const config = write(
+      'grpc-lb-check.yaml',
+      'ignore:\n  - rule: grpc-no-readiness-probe\n    object: Deployment shop/legacy-*\n    reason: no health service yet\n',
+    );
+    const { findings, stdout } = await runJson(['--config', config, file], { validate: NO_VALIDATION });
+    expect(findings.map((f) => [f.rule, f.object.name])).toEqual([['grpc-no-readiness-probe', 'fresh']]);
+    expect(JSON.parse(stdout).suppressed).toEqual([
+      expect.objectContaining({
+        object: expect.objectContaining({ name: 'legacy-a' }),
+        reason: 'no health service yet',
+      }),
+    ]);
+  });
+
+  test.each([
+    ['ignore:\n  - rule: grpc-no-readiness-probe\n', /ignore\[0\]\.reason is required/],
+    ['ignore:\n  - { rule: no-such-rule, reason: x }\n', /ignore\[0\]\.rule "no-such-rule" is not a rule id/],
+    ['ignore: all\n', /"ignore" must be a list/],
+    ['severity: low\n', /unknown field\(s\) severity/],
+    ['ignore: [unclosed\n', /not YAML/],
+  ])('a config file that cannot be used is refused with the entry at fault: %j', async (text, message) => {
+    const config = write('bad-config.yaml', text);
+    expectRefused(await runCheck(['--config', config, path.join(CORPUS, 'good', 'istio-mesh.yaml')]), message);
   });
 });

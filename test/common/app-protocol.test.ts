@@ -59,15 +59,48 @@ const CASES: Array<[DataPlane, ServicePortProtocol, PortHandlingContext, PortHan
   ['envoy-gateway', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http2'],
   ['envoy-gateway', { name: 'grpc', appProtocol: 'gateway.envoyproxy.io/h2c', port: 50051 }, {}, 'http2'],
   ['envoy-gateway', { name: 'grpc', port: 50051 }, {}, 'http1'],
+  // GKE gateway classes: HTTP2 is HTTP/2 over TLS, kubernetes.io/h2c cleartext; grpc or nothing, HTTP/1.1.
+  ['gke-gateway', { name: 'grpc', appProtocol: 'HTTP2', port: 443 }, {}, 'http2'],
+  ['gke-gateway', { name: 'grpc', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http2'],
+  ['gke-gateway', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http1'],
+  ['gke-gateway', { name: 'grpc', port: 50051 }, {}, 'http1'],
+  // GKE Ingress: the Service's app-protocols annotation, by port name.
+  [
+    'gke-ingress',
+    { name: 'fe', port: 50051 },
+    { serviceAnnotations: { 'cloud.google.com/app-protocols': '{"fe":"HTTP2"}' } },
+    'http2',
+  ],
+  [
+    'gke-ingress',
+    { name: 'grpc', port: 50051 },
+    { serviceAnnotations: { 'networking.gke.io/app-protocols': '{"grpc":"HTTP2"}' } },
+    'http2',
+  ],
+  [
+    'gke-ingress',
+    { name: 'fe', port: 50051 },
+    { serviceAnnotations: { 'cloud.google.com/app-protocols': '{"fe":"HTTPS"}' } },
+    'http1',
+  ],
+  ['gke-ingress', { name: 'fe', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http1'],
+  // NGINX Ingress Controller: nginx.org/grpc-services names the Service, or it is HTTP/1.1.
+  ['nginx-ingress-controller', { name: 'grpc', port: 50051 }, { nginxGrpcService: true }, 'http2'],
+  ['nginx-ingress-controller', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http1'],
 ];
 
 test.each(CASES)('%s reads %j (%j) as %s', (plane, port, context, handling) => {
   expect(portHandling(plane, port, context)).toBe(handling);
 });
 
-test('every data plane names its source', () => {
+test('every data plane names its source: a project at a tag, or its documentation page', () => {
   for (const plane of new Set(CASES.map(([p]) => p)))
-    expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)/);
+    expect(dataPlaneSource(plane)).toMatch(/\S+ (v?\d[\d.]*|version-2\.\d+|controller-v[\d.]+)|^https:\/\/\S+/);
+});
+
+test('the appProtocol to suggest ignores data planes an annotation decides', () => {
+  expect(grpcAppProtocol(['istio-gateway', 'ingress-nginx', 'gke-ingress', 'nginx-ingress-controller'])).toBe('grpc');
+  expect(grpcAppProtocol(['gke-gateway'])).toBe('kubernetes.io/h2c');
 });
 
 test('the appProtocol a construct writes is one every data plane of its mesh balances per call', () => {

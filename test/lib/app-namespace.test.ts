@@ -64,7 +64,7 @@ describe('AppNamespace', () => {
     expect(
       () => new AppNamespace(Testing.chart(), 'ns', { name: 'x', podSecurity: { warn: 'strict' as 'restricted' } }),
     ).toThrow(
-      `AppNamespace 'ns': podSecurity.warn must be one of "privileged", "baseline", "restricted", got "strict"`,
+      `AppNamespace 'test/ns': podSecurity.warn must be one of "privileged", "baseline", "restricted", got "strict"`,
     );
   });
 
@@ -72,7 +72,9 @@ describe('AppNamespace', () => {
     'rejects the name %j, naming prop and value',
     (name) => {
       const chart: Chart = Testing.chart();
-      expect(() => new AppNamespace(chart, 'ns', { name })).toThrow(`AppNamespace 'ns': name must be a DNS-1123 label`);
+      expect(() => new AppNamespace(chart, 'ns', { name })).toThrow(
+        `AppNamespace 'test/ns': name must be a DNS-1123 label`,
+      );
       expect(() => new AppNamespace(Testing.chart(), 'ns', { name })).toThrow(`got ${JSON.stringify(name)}`);
     },
   );

@@ -109,10 +109,10 @@ describe('constructs write the appProtocol of their namespace’s mesh', () => {
       ['payments', 'kubernetes.io/h2c'],
     ]);
     expect(() => appIn(existingNamespace('payments'), 'kubernetes.io/h2c/x')).toThrow(
-      `GrpcApp 'app': appProtocol must be a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c", got "kubernetes.io/h2c/x"`,
+      `GrpcApp 'test/app': appProtocol must be a Kubernetes qualified name such as "grpc" or "kubernetes.io/h2c", got "kubernetes.io/h2c/x"`,
     );
     expect(() => appIn(existingNamespace('payments'), '-grpc')).toThrow(
-      `GrpcApp 'app': appProtocol must be a Kubernetes qualified name`,
+      `GrpcApp 'test/app': appProtocol must be a Kubernetes qualified name`,
     );
   });
 
@@ -152,7 +152,7 @@ describe('LinkerdGrpcPolicy', () => {
         backend: GrpcBackend.fromService({ name: 'orders', namespace: linkerdNamespace, port: 50052, appProtocol }),
       });
     expect(withAppProtocol('grpc')).toThrow(
-      `LinkerdGrpcPolicy 'policy': backend.appProtocol must be "kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as opaque and applies no GRPCRoute, got "grpc"`,
+      `LinkerdGrpcPolicy 'test/policy': backend.appProtocol must be "kubernetes.io/h2c" or unset: Linkerd >= 2.18 reads it as opaque and applies no GRPCRoute, got "grpc"`,
     );
     expect(withAppProtocol('http')).toThrow('Linkerd >= 2.18 reads it as http1');
     expect(withAppProtocol('kubernetes.io/h2c')).not.toThrow();
@@ -188,7 +188,7 @@ describe('LinkerdGrpcPolicy', () => {
     });
     expect(
       () => new LinkerdGrpcPolicy(Testing.chart(), 'bad', { backend, gatewayApiVersion: 'v1beta1' as 'v1' }),
-    ).toThrow(`LinkerdGrpcPolicy 'bad': gatewayApiVersion must be one of "v1", "v1alpha2", got "v1beta1"`);
+    ).toThrow(`LinkerdGrpcPolicy 'test/bad': gatewayApiVersion must be one of "v1", "v1alpha2", got "v1beta1"`);
   });
 });
 

@@ -148,7 +148,11 @@ describe.each(environments)('endpoints for $name', (env) => {
     });
     expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(esp.volumeMounts).toEqual([{ name: 'esp-tmp', mountPath: '/tmp' }]);
-    expect(pod.volumes).toEqual([{ name: 'esp-tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+    // The server's own /tmp (GrpcApp's default), then ESPv2's.
+    expect(pod.volumes).toEqual([
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      { name: 'esp-tmp', emptyDir: { sizeLimit: '64Mi' } },
+    ]);
   });
 
   test("ESPv2 keeps proxying through the server's drain delay and drain, within the grace period", () => {
@@ -235,44 +239,44 @@ const badCases: BadCase[] = [
   [
     'endpointsServiceName',
     { endpointsServiceName: 'greeter' },
-    `CloudEndpointsProxy 'bad': endpointsServiceName must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "greeter"`,
+    `CloudEndpointsProxy 'test/bad': endpointsServiceName must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "greeter"`,
   ],
   [
     'no apis',
     { apis: [] },
-    `CloudEndpointsProxy 'bad': apis must be a non-empty list of fully qualified gRPC service names, got []`,
+    `CloudEndpointsProxy 'test/bad': apis must be a non-empty list of fully qualified gRPC service names, got []`,
   ],
   [
     'api without a package',
     { apis: ['Greeter'] },
-    `CloudEndpointsProxy 'bad': apis[0] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "Greeter"`,
+    `CloudEndpointsProxy 'test/bad': apis[0] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "Greeter"`,
   ],
-  ['empty title', { title: ' ' }, `CloudEndpointsProxy 'bad': title must be a non-empty title, got " "`],
-  ['port 0', { port: 0 }, `CloudEndpointsProxy 'bad': port must be an integer from 1 to 65535, got 0`],
+  ['empty title', { title: ' ' }, `CloudEndpointsProxy 'test/bad': title must be a non-empty title, got " "`],
+  ['port 0', { port: 0 }, `CloudEndpointsProxy 'test/bad': port must be an integer from 1 to 65535, got 0`],
   [
     "the server's port",
     { port: 8443 },
-    `CloudEndpointsProxy 'bad': port must be a port other than the server's (8443): both listen in one pod, got 8443`,
+    `CloudEndpointsProxy 'test/bad': port must be a port other than the server's (8443): both listen in one pod, got 8443`,
   ],
   [
     'name',
     { name: 'Hello_ESP' },
-    `CloudEndpointsProxy 'bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Hello_ESP"`,
+    `CloudEndpointsProxy 'test/bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Hello_ESP"`,
   ],
   [
     'image',
     { image: { repository: 'gcr.io/Endpoints/esp', tag: '2' } },
-    `CloudEndpointsProxy 'bad': image.repository must be an image repository such as "gcr.io/my-project/greeter-server", got "gcr.io/Endpoints/esp"`,
+    `CloudEndpointsProxy 'test/bad': image.repository must be an image repository such as "registry.example.com/team/payments", got "gcr.io/Endpoints/esp"`,
   ],
   [
     'resources',
     { resources: { requests: { cpu: 'one', memory: '1Mi' }, limits: { cpu: '1', memory: '1Mi' } } },
-    `CloudEndpointsProxy 'bad': resources.requests.cpu must be a Kubernetes quantity such as "100m" or "128Mi", got "one"`,
+    `CloudEndpointsProxy 'test/bad': resources.requests.cpu must be a Kubernetes quantity such as "100m" or "128Mi", got "one"`,
   ],
   [
     'drainTime past the grace period',
     { drainTime: Duration.seconds(20) },
-    `CloudEndpointsProxy 'bad': drainTime must be shorter than the pod's terminationGracePeriodSeconds (20 s), got "20000 ms"`,
+    `CloudEndpointsProxy 'test/bad': drainTime must be shorter than the pod's terminationGracePeriodSeconds (20 s), got "20000 ms"`,
   ],
 ];
 
@@ -289,6 +293,8 @@ test('bad prop: a second proxy for the same app', () => {
   expect(
     () => new CloudEndpointsProxy(chart, 'bad', { app, endpointsServiceName, apis, port: 9001, name: 'other' }),
   ).toThrow(
-    new Error(`CloudEndpointsProxy 'bad': app must be an app without an ESPv2 sidecar: one proxy per pod, got "hello"`),
+    new Error(
+      `CloudEndpointsProxy 'test/bad': app must be an app without an ESPv2 sidecar: one proxy per pod, got "hello"`,
+    ),
   );
 });

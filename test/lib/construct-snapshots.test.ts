@@ -35,10 +35,10 @@ const host = 'payments.example.com';
 const tlsSecretName = 'payments-tls';
 /** A Service rendered elsewhere, by name, namespace and port only. */
 const service = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090 });
-/** The same Service with what constructs that apply to its pods need. */
+/** The same Service in a namespace with Istio's sidecars, with what constructs that apply to its pods need. */
 const servicePods = GrpcBackend.fromService({
   name: 'payments',
-  namespace,
+  namespace: existingNamespace('payments', 'istio'),
   port: 9090,
   selectorLabels: { app: 'payments' },
 });
@@ -133,6 +133,11 @@ const renderers: Record<string, () => unknown> = {
   IstioIlbGateway: () => {
     const { chart } = charts();
     new IstioIlbGateway(chart, 'gateway', { namespace: existingNamespace('istio-system'), host, tlsSecretName });
+    return Testing.synth(chart);
+  },
+  IstioProxylessGrpcPolicy: () => {
+    const { chart } = charts();
+    new lib.IstioProxylessGrpcPolicy(chart, 'policy', { backend: service });
     return Testing.synth(chart);
   },
   LinkerdGrpcPolicy: () => {

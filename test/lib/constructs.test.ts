@@ -198,7 +198,9 @@ describe('environments', () => {
     try {
       const app = new App({ outdir });
       const env: EnvironmentConfig = { ...ENVIRONMENTS['docker-desktop'], replicas: { greeter: 0, gateway: 1 } };
-      expect(() => istioIlb.render(app, env)).toThrow(`GreeterApp 'greeter': replicas must be an integer >= 1, got 0`);
+      expect(() => istioIlb.render(app, env)).toThrow(
+        `GreeterApp 'greeter/greeter': replicas must be an integer >= 1, got 0`,
+      );
       expect(readdirSync(outdir)).toEqual([]);
     } finally {
       rmSync(outdir, { recursive: true, force: true });

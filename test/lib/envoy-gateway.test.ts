@@ -15,7 +15,9 @@ import {
   type GrpcGatewayProps,
 } from '../../lib';
 import { GreeterApp } from '../../deploy/greeter-app';
-import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
+import { ENVOY_GATEWAY_CLASS } from '../../lib';
+import { ENVOY_GATEWAY_RETRY_CONDITIONS } from '../../lib/grpc-retry-policy';
+import * as eg from '../../lib/imports/gateway.envoyproxy.io';
 import { gatewayApiDuration } from '../../lib/internal/validate';
 import { image } from '../../harness/fixtures';
 import type { KubeObject } from '../../harness/manifests';
@@ -91,17 +93,17 @@ describe("GrpcGateway of class 'eg'", () => {
 
   test('bad props name the construct, the prop and the value', () => {
     expect(() => envoyGateway({ replicas: 0 })).toThrow(
-      `GrpcGateway 'gateway': replicas must be an integer >= 1, got 0`,
+      `GrpcGateway 'test/gateway': replicas must be an integer >= 1, got 0`,
     );
     expect(() => envoyGateway({ serviceName: 'Edge' })).toThrow(
-      `GrpcGateway 'gateway': serviceName must be a DNS-1123 label`,
+      `GrpcGateway 'test/gateway': serviceName must be a DNS-1123 label`,
     );
     // Istio always deploys the Service beside its Gateway.
     expect(() => envoyGateway({ gatewayClassName: 'istio', serviceNamespace: existingNamespace('elsewhere') })).toThrow(
-      `GrpcGateway 'gateway': serviceNamespace must be unset or the Gateway's namespace ("shop"): Istio deploys the Service beside the Gateway, got "elsewhere"`,
+      `GrpcGateway 'test/gateway': serviceNamespace must be unset or the Gateway's namespace ("shop"): Istio deploys the Service beside the Gateway, got "elsewhere"`,
     );
     expect(() => envoyGateway({ gatewayClassName: 'other', serviceName: 'edge', replicas: 2 })).toThrow(
-      `GrpcGateway 'gateway': replicas must be unset for class "other"`,
+      `GrpcGateway 'test/gateway': replicas must be unset for class "other"`,
     );
   });
 });
@@ -114,7 +116,9 @@ describe('EnvoyGatewayGrpcPolicy', () => {
     return one(synth(chart), 'BackendTrafficPolicy');
   }
 
-  test('defaults: round robin per call, retries on what a pod going away answers, a call timeout, outlier ejection', () => {
+  // Envoy Gateway's own retry defaults once a policy has `retry` (v1.9.0 internal/xds/translator/route.go
+  // retryDefaultNumRetries, retryDefaultRetryOn), no per-try timeout and no request timeout.
+  test("defaults: round robin per call, Envoy Gateway's own retries, no timeouts, outlier ejection", () => {
     const btp = policy();
     expect(btp.apiVersion).toBe('gateway.envoyproxy.io/v1alpha1');
     expect(btp.metadata).toEqual({ name: 'greeter', namespace: 'shop' });
@@ -122,15 +126,32 @@ describe('EnvoyGatewayGrpcPolicy', () => {
       targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', name: 'greeter' }],
       loadBalancer: { type: 'RoundRobin' },
       retry: {
-        numRetries: 3,
-        perRetry: { timeout: '2s' },
-        retryOn: { triggers: ['connect-failure', 'refused-stream', 'reset', 'unavailable', 'cancelled'] },
+        numRetries: 2,
+        retryOn: {
+          triggers: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
+        },
       },
-      timeout: { http: { requestTimeout: '10s' } },
       healthCheck: {
         passive: { consecutiveGatewayErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
       },
     });
+  });
+
+  test("its own triggers, such as reset-before-request, which Istio's list shares but Linkerd's lacks", () => {
+    const btp = policy({
+      retries: { retryOn: ['reset-before-request', 'connect-failure'], perTryTimeout: Duration.seconds(1) },
+    });
+    expect(btp.spec.retry).toEqual({
+      numRetries: 2,
+      perRetry: { timeout: '1s' },
+      retryOn: { triggers: ['reset-before-request', 'connect-failure'] },
+    });
+  });
+
+  test('its retry conditions are the BackendTrafficPolicy CRD enum of Envoy Gateway v1.9.0', () => {
+    expect([...ENVOY_GATEWAY_RETRY_CONDITIONS].sort()).toEqual(
+      Object.values(eg.BackendTrafficPolicySpecRetryRetryOnTriggers).sort(),
+    );
   });
 
   test('options: least request, no retries, a finer timeout', () => {
@@ -138,7 +159,7 @@ describe('EnvoyGatewayGrpcPolicy', () => {
       name: 'greeter-policy',
       loadBalancing: 'LeastRequest',
       retries: { attempts: 0 },
-      requestTimeout: Duration.millis(1500),
+      timeout: Duration.millis(1500),
       consecutiveErrorsToEject: 2,
     });
     expect(btp.metadata.name).toBe('greeter-policy');
@@ -161,15 +182,15 @@ describe('EnvoyGatewayGrpcPolicy', () => {
     [{ retries: { retryOn: [] } }, `retries.retryOn must be a non-empty list of 5xx, gateway-error`],
     [{ retries: { attempts: 11 } }, `retries.attempts must be an integer from 0 to 10, got 11`],
     [
-      { retries: { perTryTimeout: Duration.seconds(5) }, requestTimeout: Duration.seconds(2) },
-      `requestTimeout must be at least retries.perTryTimeout (5000 ms), got "2000 ms"`,
+      { retries: { perTryTimeout: Duration.seconds(5) }, timeout: Duration.seconds(2) },
+      `timeout must be at least retries.perTryTimeout (5000 ms), got "2000 ms"`,
     ],
-    [{ requestTimeout: Duration.days(2) }, `requestTimeout must be a Duration of at most 99999 s, got "172800000 ms"`],
+    [{ timeout: Duration.days(2) }, `timeout must be a Duration of at most 99999 s, got "172800000 ms"`],
     [{ consecutiveErrorsToEject: 0 }, `consecutiveErrorsToEject must be an integer >= 1, got 0`],
     [{ name: 'Greeter Policy' }, `name must be a DNS-1123 subdomain`],
   ])('rejects %j', (props, message) => {
     expect(() => policy(props as Partial<EnvoyGatewayGrpcPolicyProps>)).toThrow(
-      `EnvoyGatewayGrpcPolicy 'policy': ${message}`,
+      `EnvoyGatewayGrpcPolicy 'test/policy': ${message}`,
     );
   });
 });

@@ -261,54 +261,54 @@ const badCases: BadCase[] = [
   [
     'name',
     withGateway({ name: 'Greeter_Gateway' }),
-    `GrpcGateway 'bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Greeter_Gateway"`,
+    `GrpcGateway 'test/bad': name must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Greeter_Gateway"`,
   ],
   [
     'host',
-    withGateway({ host: 'localhost' }),
-    `GrpcGateway 'bad': host must be a fully qualified lower-case host name such as "grpc.example.com" (optionally "*." first), got "localhost"`,
+    withGateway({ host: '10.0.0.1' }),
+    `GrpcGateway 'test/bad': host must be a Gateway API hostname such as "grpc.example.com" or "*.example.com" (lower-case DNS labels, no IP address), got "10.0.0.1"`,
   ],
   [
     'tlsSecretName empty',
     withGateway({ tlsSecretName: '' }),
-    `GrpcGateway 'bad': tlsSecretName must be the name of the kubernetes.io/tls Secret for "grpc.example.com": the listener terminates TLS, got ""`,
+    `GrpcGateway 'test/bad': tlsSecretName must be the name of the kubernetes.io/tls Secret for "grpc.example.com": the listener terminates TLS, got ""`,
   ],
   [
     'tlsSecretName with a slash',
     withGateway({ tlsSecretName: 'istio-system/tls' }),
-    `GrpcGateway 'bad': tlsSecretName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "istio-system/tls"`,
+    `GrpcGateway 'test/bad': tlsSecretName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "istio-system/tls"`,
   ],
-  ['port', withGateway({ port: 0 }), `GrpcGateway 'bad': port must be an integer from 1 to 65535, got 0`],
+  ['port', withGateway({ port: 0 }), `GrpcGateway 'test/bad': port must be an integer from 1 to 65535, got 0`],
   [
     'gatewayClassName',
     withGateway({ gatewayClassName: 'Istio Class' }),
-    `GrpcGateway 'bad': gatewayClassName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Istio Class"`,
+    `GrpcGateway 'test/bad': gatewayClassName must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Istio Class"`,
   ],
   [
     'serviceName missing for another class',
     withGateway({ gatewayClassName: 'gke-l7-rilb' }),
-    `GrpcGateway 'bad': serviceName must be the Service that the controller of class "gke-l7-rilb" deploys for the Gateway, got undefined`,
+    `GrpcGateway 'test/bad': serviceName must be the Service that the controller of class "gke-l7-rilb" deploys for the Gateway, got undefined`,
   ],
   [
     'serviceName',
     withGateway({ serviceName: 'Gateway' }),
-    `GrpcGateway 'bad': serviceName must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Gateway"`,
+    `GrpcGateway 'test/bad': serviceName must be a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters, alphanumeric at both ends), got "Gateway"`,
   ],
-  ['replicas 0', withGateway({ replicas: 0 }), `GrpcGateway 'bad': replicas must be an integer >= 1, got 0`],
+  ['replicas 0', withGateway({ replicas: 0 }), `GrpcGateway 'test/bad': replicas must be an integer >= 1, got 0`],
   [
     'replicas for another class',
     withGateway({ gatewayClassName: 'cilium', serviceName: 'cilium', replicas: 2 }),
-    `GrpcGateway 'bad': replicas must be unset for class "cilium": only Istio's and Envoy Gateway's options are rendered, got 2`,
+    `GrpcGateway 'test/bad': replicas must be unset for class "cilium": only Istio's and Envoy Gateway's options are rendered, got 2`,
   ],
   [
     'route name',
     withRoute({ name: 'Hello World' }),
-    `GrpcRoute 'bad': name must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Hello World"`,
+    `GrpcRoute 'test/bad': name must be a DNS-1123 subdomain (dot-separated DNS-1123 labels, at most 253 characters), got "Hello World"`,
   ],
   [
     'route service',
     withRoute({ grpcServices: ['helloworld.Greeter', 'hello world'] }),
-    `GrpcRoute 'bad': grpcServices[1] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "hello world"`,
+    `GrpcRoute 'test/bad': grpcServices[1] must be a fully qualified gRPC service name such as "helloworld.Greeter", got "hello world"`,
   ],
   [
     'route from a namespace the gateway does not admit',
@@ -322,7 +322,7 @@ const badCases: BadCase[] = [
       expect(gateway.routeNamespace.name).not.toBe(namespace.name);
       new GrpcRoute(chart, 'bad', { gateway, backend: app });
     },
-    `GrpcRoute 'bad': backend.namespace must be the namespace whose routes Gateway "grpc-gateway" admits ("gateways"), got "apps"`,
+    `GrpcRoute 'test/bad': backend.namespace must be a namespace whose routes Gateway gateways/grpc-gateway admits, got "apps"`,
   ],
 ];
 

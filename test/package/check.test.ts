@@ -149,9 +149,9 @@ describe('the packed grpc-lb-check', () => {
     );
     expect(data.filter((file) => !file.endsWith('.json'))).toEqual([]);
     expect(paths).toContain('build/THIRD-PARTY-LICENSES.txt');
-    expect(paths.filter((file) => !file.startsWith('build/') && !['package.json', 'LICENSE'].includes(file))).toEqual(
-      [],
-    );
+    expect(
+      paths.filter((file) => !file.startsWith('build/') && !['package.json', 'README.md', 'LICENSE'].includes(file)),
+    ).toEqual([]);
   });
 
   test('a directory: a strategy this repository renders has no error, CRDs and CEL rules included', async () => {

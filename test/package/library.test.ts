@@ -1,11 +1,13 @@
 /**
  * The library as another repository gets it: `npm pack -w lib` (whose prepack builds it) and its one dependency,
- * grpc-k8s-lb-common, installed into a fresh project offline from npm's cache with only its peer dependencies
- * (harness/packages.ts), and a cdk8s app for a service that is not the greeter (its own image and port) compiled with
- * tsc (strict, no skipLibCheck, so the shipped .d.ts are checked too), run, and its manifests validated against their
- * schemas and checked for their wiring.
+ * grpc-k8s-lb-common, installed offline from npm's cache (harness/packages.ts) into two fresh cdk8s projects, one on
+ * cdk8s-plus-27 and one on cdk8s-plus-32, beside their cdk8s and constructs. In each, a platform's cluster is built
+ * with tsc (strict, no skipLibCheck, so the shipped .d.ts are checked too) and run: gateways the platform runs,
+ * imported; a team's own service (its own image, port and workload options) and another team's Namespace, Deployment
+ * and Service of that project's cdk8s-plus major, passed in through the library's interfaces. The manifests are
+ * validated against their schemas and CEL rules and checked for their wiring.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -13,78 +15,134 @@ import { findObject, readManifestDir, validateAgainstSchemas, type KubeObject } 
 import {
   installConsumer,
   packWorkspace,
+  requiredPackages,
   runCommand as run,
   type LockEntry,
   type PackedPackage,
   type PackageJson,
+  writeConsumerTsconfig,
 } from '../../harness/packages';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const PEERS = ['cdk8s', 'constructs'];
-
-/** The package names a built JavaScript file requires (bare specifiers only). */
-function requiredPackages(source: string): string[] {
-  // tsc writes imports as require("..."); a require() written in the source keeps its own quotes.
-  return [...source.matchAll(/\brequire\((["'])([^"'./][^"']*)\1\)/g)].map(([, , specifier]) => {
-    const parts = specifier.split('/');
-    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-  });
-}
+/** The cdk8s-plus majors a consumer project may be on: the deployment's own (27), and a current one. */
+const PLUS_MAJORS = ['cdk8s-plus-27', 'cdk8s-plus-32'] as const;
+type PlusMajor = (typeof PLUS_MAJORS)[number];
 
 const listFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory() ? listFiles(path.join(dir, entry.name)) : [path.join(dir, entry.name)],
   );
 
-// A payments service of its own (image, port 9090) behind an Istio ILB gateway and behind a Gateway API gateway, and an
-// orders Service that Helm renders elsewhere, routed and protected through GrpcBackend.fromService.
-const CONSUMER_MAIN = `import { App, Chart } from 'cdk8s';
+/**
+ * A platform's cluster: the platform runs an Istio ingress gateway and an Envoy Gateway `Gateway`, both imported. The
+ * payments team renders its own service with GrpcApp's workload options, in a meshed namespace; the orders team's
+ * Namespace, Deployment and Service are the project's cdk8s-plus, without a mesh. Both route through both gateways.
+ */
+const consumerMain = (plus: PlusMajor) => `import { App, Chart, Duration } from 'cdk8s';
+import * as kplus from '${plus}';
 import {
-  AppNamespace, GrpcApp, GrpcBackend, GrpcGateway, GrpcRoute, GrpcVirtualService, IstioIlbGateway, MeshAccessPolicy, existingNamespace,
+  AppNamespace, GrpcApp, GrpcBackend, GrpcGateway, GrpcRoute, GrpcVirtualService, IstioIlbGateway, LinkerdGrpcPolicy,
+  MeshAccessPolicy, existingNamespace, type INamespace,
 } from 'grpc-k8s-lb';
 
 const app = new App({ outdir: 'dist' });
-const chart = new Chart(app, 'shop');
-const namespace = new AppNamespace(chart, 'namespace', { name: 'shop', mesh: 'istio' });
-const payments = new GrpcApp(chart, 'payments', {
-  namespace, name: 'payments', port: 9090, replicas: 2,
-  image: { repository: 'registry.example.com/shop/payments', tag: '2.3.4' },
+const platform = new Chart(app, 'platform');
+const istioGateway = IstioIlbGateway.fromGatewayAttributes(platform, 'istio-ingress', {
+  name: 'ingressgateway', namespace: existingNamespace('istio-system'), hosts: ['*.shop.example.com'],
+  selector: { istio: 'ingressgateway' },
+  identity: { namespace: existingNamespace('istio-system'), serviceAccountName: 'istio-ingressgateway' },
+});
+const apiGateway = GrpcGateway.fromGatewayAttributes(platform, 'api-gateway', {
+  name: 'shared', namespace: existingNamespace('gateways'), gatewayClassName: 'eg',
+  listeners: [{ name: 'https', hostname: '*.api.example.com' }],
+});
+
+const payments = new Chart(app, 'payments');
+const paymentsNamespace = new AppNamespace(payments, 'namespace', { name: 'payments', mesh: 'istio' });
+const paymentsApp = new GrpcApp(payments, 'app', {
+  namespace: paymentsNamespace, name: 'payments', port: 9090,
+  image: { repository: 'registry.example.com/shop/payments', tag: '1.4.2' },
   env: [{ name: 'CURRENCY', value: 'EUR' }],
+  imagePullSecrets: ['registry-credentials'],
+  podAnnotations: { 'prometheus.io/scrape': 'true' },
+  labels: { team: 'payments' },
+  serviceAccountAnnotations: { 'iam.gke.io/gcp-service-account': 'payments@my-project.iam.gserviceaccount.com' },
+  ports: [{ name: 'metrics', port: 9464 }],
+  volumes: [{ name: 'config', configMap: { name: 'payments-config' } }],
+  volumeMounts: [{ name: 'config', mountPath: '/etc/payments', readOnly: true }],
+  command: ['/app/payments'], args: ['--config', '/etc/payments/config.yaml'],
+  startupProbe: { grpc: { port: 9090 }, periodSeconds: 2, failureThreshold: 30 },
+  autoscaling: { maxReplicas: 8 },
+  resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+  nodeSelector: { 'cloud.google.com/gke-nodepool': 'grpc' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'grpc', effect: 'NoSchedule' }],
+  affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [
+    { weight: 100, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { app: 'payments' } } } },
+  ] } },
 });
-const gateway = new IstioIlbGateway(chart, 'gateway', {
-  namespace: existingNamespace('istio-system'), configNamespace: namespace,
-  host: 'payments.shop.example.com', tlsSecretName: 'payments-shop-tls',
+new GrpcVirtualService(payments, 'routes', {
+  backend: paymentsApp, gateway: istioGateway, hosts: ['payments.shop.example.com'], timeout: Duration.seconds(30),
 });
-new GrpcVirtualService(chart, 'routes', { backend: payments, gateway });
-new MeshAccessPolicy(chart, 'access', { backend: payments, allowedCallers: [gateway.identity] });
+new GrpcRoute(payments, 'route', {
+  gateway: apiGateway, backend: paymentsApp, hostnames: ['payments.api.example.com'], grpcServices: ['shop.payments.v1.Payments'],
+});
+new MeshAccessPolicy(payments, 'access', { backend: paymentsApp, allowedCallers: [istioGateway.identity!] });
 
-const orders = GrpcBackend.fromService({
-  name: 'orders', namespace: existingNamespace('shop'), port: 50052, portName: 'grpc-orders', selectorLabels: { 'app.kubernetes.io/name': 'orders' },
+// The orders team's own objects, of the project's cdk8s-plus: its Namespace is an INamespace as it is.
+const orders = new Chart(app, 'orders');
+const ordersNamespace: INamespace = new kplus.Namespace(orders, 'namespace', { metadata: { name: 'orders' } });
+const ordersDeployment = new kplus.Deployment(orders, 'deployment', {
+  metadata: { name: 'orders', namespace: ordersNamespace.name },
+  containers: [{ name: 'orders', image: 'registry.example.com/shop/orders:3.1.0', portNumber: 50052 }],
 });
-const ordersGateway = new IstioIlbGateway(chart, 'orders-gateway', {
-  name: 'orders-gateway', namespace: existingNamespace('istio-system'), configNamespace: namespace,
-  host: 'orders.shop.example.com', tlsSecretName: 'orders-shop-tls',
+const ordersService = ordersDeployment.exposeViaService({ name: 'orders', ports: [{ name: 'grpc', port: 50052 }] });
+const ordersBackend = GrpcBackend.fromService({
+  name: ordersService.name, namespace: ordersNamespace, port: ordersService.port,
+  selectorLabels: ordersDeployment.matchLabels,
 });
-new GrpcVirtualService(chart, 'orders-routes', { backend: orders, gateway: ordersGateway });
-
-const apiGateway = new GrpcGateway(chart, 'api-gateway', {
-  name: 'api', namespace, host: 'api.shop.example.com', tlsSecretName: 'api-shop-tls',
+new GrpcVirtualService(orders, 'routes', { backend: ordersBackend, gateway: istioGateway, hosts: ['orders.shop.example.com'] });
+new GrpcRoute(orders, 'route', { gateway: apiGateway, backend: ordersBackend, hostnames: ['orders.api.example.com'] });
+new LinkerdGrpcPolicy(orders, 'linkerd', {
+  backend: GrpcBackend.fromService({ name: 'orders', namespace: existingNamespace('orders-meshed', 'linkerd'), port: 50052 }),
 });
-new GrpcRoute(chart, 'payments-route', { gateway: apiGateway, backend: payments, grpcServices: ['shop.payments.v1.Payments'] });
-new GrpcRoute(chart, 'orders-route', { gateway: apiGateway, backend: orders });
 app.synth();
 `;
 
+/** Two teams' apps of one name in one namespace: synth must fail, naming both construct paths. */
+const DUPLICATE_MAIN = `import { App, Chart } from 'cdk8s';
+import { GrpcApp, existingNamespace } from 'grpc-k8s-lb';
+
+const app = new App({ outdir: 'duplicate' });
+for (const team of ['team-a', 'team-b']) {
+  new GrpcApp(new Chart(app, team), 'api', {
+    namespace: existingNamespace('shared'), name: 'api', port: 9090, image: { repository: 'api', tag: '1.0.0' },
+  });
+}
+app.synth();
+`;
+
+/** One consumer project: its install, its compiled app's manifests, and what `node duplicate.js` printed. */
+interface Consumer {
+  readonly dir: string;
+  installed: { packages: string[]; bytes: number };
+  objects: KubeObject[];
+  duplicate: string;
+  /** What the example of the package's README.md renders. */
+  readmeObjects: KubeObject[];
+}
+
 const work = mkdtempSync(path.join(tmpdir(), 'library-'));
-const consumerDir = path.join(work, 'consumer');
-const installedDir = path.join(consumerDir, 'node_modules', 'grpc-k8s-lb');
+const consumers = Object.fromEntries(
+  PLUS_MAJORS.map((plus) => [plus, { dir: path.join(work, plus), objects: [], duplicate: '' } as unknown as Consumer]),
+) as Record<PlusMajor, Consumer>;
+/** The first consumer holds the packaging checks, which are the same in both. */
+const installedDir = path.join(consumers[PLUS_MAJORS[0]].dir, 'node_modules', 'grpc-k8s-lb');
 let pack: PackedPackage;
 let common: PackedPackage;
 let packed: PackageJson;
-let objects: KubeObject[];
 let exported: string[];
-let installed: { packages: string[]; bytes: number };
 const timings: Record<string, number> = {};
 
 async function timed<T>(step: string, action: () => Promise<T>): Promise<T> {
@@ -96,49 +154,57 @@ async function timed<T>(step: string, action: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Installs, compiles and runs one consumer project; the duplicate app is expected to fail. */
+async function buildConsumer(plus: PlusMajor): Promise<void> {
+  const consumer = consumers[plus];
+  consumer.installed = await timed(`${plus}: npm ci --offline`, () =>
+    installConsumer(consumer.dir, { local: [common, pack], registry: [...PEERS, plus] }),
+  );
+  writeFileSync(path.join(consumer.dir, 'main.ts'), consumerMain(plus));
+  writeFileSync(path.join(consumer.dir, 'duplicate.ts'), DUPLICATE_MAIN);
+  const readme = readFileSync(path.join(consumer.dir, 'node_modules', 'grpc-k8s-lb', 'README.md'), 'utf8');
+  writeFileSync(path.join(consumer.dir, 'readme.ts'), /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? 'no example');
+  writeConsumerTsconfig(consumer.dir, ['main.ts', 'duplicate.ts', 'readme.ts'], {
+    lib: ['ES2022'],
+    types: [],
+    outDir: 'build',
+  });
+  await timed(`${plus}: tsc`, () => run(process.execPath, [TSC, '-p', '.'], consumer.dir));
+  // The README's App writes to cdk8s's default dist/ too: read it before main.js writes there.
+  await run(process.execPath, ['build/readme.js'], consumer.dir);
+  consumer.readmeObjects = readManifestDir(path.join(consumer.dir, 'dist')).flatMap((file) => file.objects);
+  rmSync(path.join(consumer.dir, 'dist'), { recursive: true });
+  await timed(`${plus}: node main.js`, () => run(process.execPath, ['build/main.js'], consumer.dir));
+  consumer.objects = readManifestDir(path.join(consumer.dir, 'dist')).flatMap((file) => file.objects);
+  consumer.duplicate = await run(process.execPath, ['build/duplicate.js'], consumer.dir).then(
+    () => 'synthesized',
+    (error: Error) => error.message,
+  );
+}
+
 beforeAll(async () => {
   [common, pack] = await timed('npm pack (or the cache)', async () => [
     await packWorkspace('common'),
     await packWorkspace('lib'),
   ]);
-  installed = await timed('npm ci --offline', () =>
-    installConsumer(consumerDir, { local: [common, pack], registry: PEERS }),
-  );
+  for (const plus of PLUS_MAJORS) await buildConsumer(plus);
   packed = JSON.parse(readFileSync(path.join(installedDir, 'package.json'), 'utf8')) as PackageJson;
-
-  writeFileSync(path.join(consumerDir, 'main.ts'), CONSUMER_MAIN);
-  writeFileSync(
-    path.join(consumerDir, 'tsconfig.json'),
-    JSON.stringify({
-      // node16 resolution reads the package's "exports" (and its "types" condition), as current projects do.
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'node16',
-        moduleResolution: 'node16',
-        lib: ['ES2022'],
-        types: [],
-        strict: true,
-        skipLibCheck: false,
-        outDir: 'build',
-      },
-      files: ['main.ts'],
-    }),
-  );
-  await timed('tsc', () => run(process.execPath, [TSC, '-p', '.'], consumerDir));
-  await timed('node main.js', () => run(process.execPath, ['build/main.js'], consumerDir));
-  objects = readManifestDir(path.join(consumerDir, 'dist')).flatMap((file) => file.objects);
   exported = JSON.parse(
     await run(
       process.execPath,
       ['-e', 'console.log(JSON.stringify(Object.keys(require("grpc-k8s-lb"))))'],
-      consumerDir,
+      consumers[PLUS_MAJORS[0]].dir,
     ),
+  );
+  const installs = PLUS_MAJORS.map(
+    (plus) =>
+      `${plus} project: ${consumers[plus].installed.packages.length} packages, ${(consumers[plus].installed.bytes / 1024 / 1024).toFixed(1)} MiB`,
   );
   process.stdout.write(
     `library package: ${path.basename(pack.tarball)} ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${pack.files.length} files; ` +
-      `consumer install: ${installed.packages.length} packages, ${(installed.bytes / 1024 / 1024).toFixed(1)} MiB; ms per step ${JSON.stringify(timings)}\n`,
+      `consumer installs: ${installs.join('; ')}; ms per step ${JSON.stringify(timings)}\n`,
   );
-}, 300_000);
+}, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -184,7 +250,7 @@ describe('the packed library', () => {
         '-e',
         'try { require("grpc-k8s-lb/build/internal/validate.js"); console.log("allowed") } catch (e) { console.log(e.code) }',
       ],
-      consumerDir,
+      consumers[PLUS_MAJORS[0]].dir,
     );
     expect(deep.trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
@@ -209,27 +275,33 @@ describe('the packed library', () => {
     expect(packed.dependencies).toEqual({ [common.name]: common.version });
   });
 
-  test('installs nothing but the peers and their own dependencies', () => {
-    const lock = JSON.parse(readFileSync(path.join(consumerDir, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, LockEntry>;
-    };
-    const expected = Object.entries(lock.packages)
-      .filter(
-        ([location, entry]) =>
-          location.startsWith('node_modules/') &&
-          !location.slice('node_modules/'.length).includes('/node_modules/') &&
-          entry.optional !== true,
-      )
-      .map(([location]) => location.slice('node_modules/'.length));
-    expect(installed.packages).toEqual(expect.arrayContaining(['grpc-k8s-lb', common.name, ...PEERS]));
-    // Kubernetes' L1 classes are the library's own (lib/imports): no cdk8s-plus of any major comes with it.
-    expect(installed.packages.filter((name) => name.startsWith('cdk8s-plus'))).toEqual([]);
-    expect(installed.packages.filter((name) => !expected.includes(name))).toEqual([]);
-    // The app's runtime packages belong to the images, never to construct users.
-    expect(installed.packages.filter((name) => /^@grpc\/|^@kubernetes\/|^grpc-health-check$/.test(name))).toEqual([]);
-  });
+  test.each(PLUS_MAJORS)(
+    'in a %s project, installs nothing but the peers and their own dependencies, and no other cdk8s-plus',
+    (plus) => {
+      const { dir, installed } = consumers[plus];
+      const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as {
+        packages: Record<string, LockEntry>;
+      };
+      const expected = Object.entries(lock.packages)
+        .filter(
+          ([location, entry]) =>
+            location.startsWith('node_modules/') &&
+            !location.slice('node_modules/'.length).includes('/node_modules/') &&
+            entry.optional !== true,
+        )
+        .map(([location]) => location.slice('node_modules/'.length));
+      expect(installed.packages).toEqual(expect.arrayContaining(['grpc-k8s-lb', common.name, ...PEERS, plus]));
+      // Kubernetes' L1 classes are the library's own (lib/imports): the project's cdk8s-plus is the only one.
+      expect(installed.packages.filter((name) => name.startsWith('cdk8s-plus'))).toEqual([plus]);
+      for (const other of PLUS_MAJORS.filter((major) => major !== plus))
+        expect(existsSync(path.join(dir, 'node_modules', other))).toBe(false);
+      expect(installed.packages.filter((name) => !expected.includes(name))).toEqual([]);
+      // The app's runtime packages belong to the images, never to construct users.
+      expect(installed.packages.filter((name) => /^@grpc\/|^@kubernetes\/|^grpc-health-check$/.test(name))).toEqual([]);
+    },
+  );
 
-  test('exports a narrow API: the constructs, their props and the interfaces they take, at most 45 names', () => {
+  test('exports a narrow API: the constructs, their props, the interfaces they take and the helpers for constructs built on them', () => {
     expect(exported).toEqual(
       expect.arrayContaining([
         'GrpcApp',
@@ -250,92 +322,166 @@ describe('the packed library', () => {
         .map((name) => name.replace(/^\s*type\s+/, '').trim())
         .filter(Boolean),
     );
-    expect(names.length).toBeLessThanOrEqual(45);
+    expect(names.length).toBeLessThanOrEqual(80);
+    // The internal helpers stay internal: PropValidator is their one public face.
     expect(
       names.filter((name) =>
-        /^(invalidProp|integerIn|oneOf|dnsLabel|ENVIRONMENTS|composedStrategy|TlsGatewayEndpoint)$/.test(name),
+        /^(invalidProp|integerIn|oneOf|dnsLabel|subjectOf|childSubject|containerImage|containerResources|grpcRetries|checkUniqueObjects|ENVIRONMENTS|composedStrategy|TlsGatewayEndpoint)$/.test(
+          name,
+        ),
       ),
     ).toEqual([]);
+    expect(names.filter((name) => /_CONDITIONS$|^DATA_PLANE/.test(name))).toEqual([]);
   });
 });
 
-describe('a cdk8s app for another service, compiled against the package and run', () => {
-  const serviceHost = (service: KubeObject) =>
-    `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
+describe.each(PLUS_MAJORS)('a platform cluster built in a %s project, compiled against the package and run', (plus) => {
+  const objects = () => consumers[plus].objects;
+  const serviceHost = (name: string, namespace: string) => `${name}.${namespace}.svc.cluster.local`;
 
-  test('every object is valid against its schema', () => {
-    expect(validateAgainstSchemas(objects).filter((result) => result.error !== null)).toEqual([]);
+  test('every object is valid against its schema and CEL rules, cdk8s-plus objects included', () => {
+    expect(objects().length).toBeGreaterThan(15);
+    expect(validateAgainstSchemas(objects()).filter((result) => result.error !== null)).toEqual([]);
   });
 
-  test('the service runs its own image on its own port, with nothing of the greeter', () => {
-    const deployment = findObject(objects, 'Deployment', 'payments');
-    const [container] = deployment.spec.template.spec.containers;
-    expect(container.image).toBe('registry.example.com/shop/payments:2.3.4');
-    expect(container.name).toBe('payments');
-    expect(container.ports).toEqual([{ name: 'grpc', containerPort: 9090, protocol: 'TCP' }]);
-    expect(container.env).toEqual([{ name: 'CURRENCY', value: 'EUR' }]);
-    expect(container.readinessProbe.grpc).toEqual({ port: 9090 });
-    expect(deployment.spec.replicas).toBe(2);
-    const service = findObject(objects, 'Service', 'payments');
-    expect(service.spec.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 9090, targetPort: 'grpc' })]);
-    expect(JSON.stringify(objects)).not.toMatch(/greeter|SHUTDOWN_GRACE_MS|POD_NAME|helloworld/);
-  });
-
-  test('no cloud-specific annotation unless asked: the gateway Services are the cluster default LoadBalancer', () => {
-    for (const name of ['grpc-gateway', 'orders-gateway'].filter((n) =>
-      objects.some((o) => o.kind === 'Service' && o.metadata.name === n),
-    )) {
-      expect(findObject(objects, 'Service', name).metadata.annotations ?? {}).toEqual({});
-    }
-    expect(JSON.stringify(objects)).not.toContain('networking.gke.io');
-  });
-
-  test('the VirtualService binds to the Gateway and routes its host to the payments Service', () => {
-    const virtualService = findObject(objects, 'VirtualService', 'payments');
-    const service = findObject(objects, 'Service', 'payments');
-    const gateway = objects.find(
-      (o) =>
-        o.kind === 'Gateway' &&
-        o.apiVersion.startsWith('networking.istio.io') &&
-        o.spec.servers[0].hosts.includes('payments.shop.example.com'),
+  test('two teams route through the imported Istio gateway and Gateway API gateway: no gateway objects rendered', () => {
+    const kinds = objects().map((o) => o.kind);
+    expect(
+      kinds.filter((kind) => ['Gateway', 'EnvoyProxy', 'Role', 'RoleBinding', 'ConfigMap'].includes(kind)),
+    ).toEqual([]);
+    expect(
+      objects()
+        .filter((o) => o.kind === 'Deployment')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['orders', 'payments']);
+    expect(objects().filter((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer')).toEqual([]);
+    // Files are named by chart: orders.k8s.yaml, then payments.k8s.yaml.
+    const virtualServices = objects().filter((o) => o.kind === 'VirtualService');
+    expect(virtualServices.map((o) => [o.metadata.namespace, o.spec.gateways, o.spec.hosts])).toEqual([
+      ['orders', ['istio-system/ingressgateway'], ['orders.shop.example.com']],
+      ['payments', ['istio-system/ingressgateway'], ['payments.shop.example.com']],
+    ]);
+    const routes = objects().filter((o) => o.kind === 'GRPCRoute' && o.spec.parentRefs[0].kind === 'Gateway');
+    expect(routes.map((o) => [o.metadata.namespace, o.spec.parentRefs, o.spec.hostnames])).toEqual(
+      ['orders', 'payments'].map((team) => [
+        team,
+        [
+          {
+            group: 'gateway.networking.k8s.io',
+            kind: 'Gateway',
+            name: 'shared',
+            namespace: 'gateways',
+            sectionName: 'https',
+          },
+        ],
+        [`${team}.api.example.com`],
+      ]),
     );
-    expect(gateway?.spec.servers[0].tls.credentialName).toBe('payments-shop-tls');
-    expect(virtualService.spec.gateways).toEqual([`${gateway?.metadata.namespace}/${gateway?.metadata.name}`]);
-    expect(virtualService.spec.http[0].route[0].destination).toEqual({
-      host: serviceHost(service),
-      port: { number: 9090 },
-    });
-    expect(findObject(objects, 'DestinationRule', 'payments').spec.host).toBe(serviceHost(service));
-    const policy = findObject(objects, 'AuthorizationPolicy', 'payments');
-    expect(policy.spec.selector.matchLabels).toEqual(service.spec.selector);
-    expect(policy.spec.rules[0].to[0].operation.ports).toEqual(['9090']);
   });
 
-  test('a Service rendered elsewhere is routed by name, namespace and port through GrpcBackend.fromService', () => {
-    const virtualService = findObject(objects, 'VirtualService', 'orders');
-    expect(virtualService.spec.hosts).toEqual(['orders.shop.example.com']);
-    expect(virtualService.spec.http[0].route[0].destination).toEqual({
-      host: 'orders.shop.svc.cluster.local',
+  // Istio 1.30.3 pilot/pkg/networking/core/route/retry/retry.go defaultNumRetries and defaultRetryOn.
+  test("default retries are Istio's own, with no per-try timeout; the route timeout is the one asked for", () => {
+    for (const name of ['payments', 'orders']) {
+      const [route] = findObject(objects(), 'VirtualService', name).spec.http;
+      expect(route.retries).toEqual({
+        attempts: 2,
+        retryOn: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+      });
+    }
+    expect(findObject(objects(), 'VirtualService', 'payments').spec.http[0].timeout).toBe('30s');
+    expect(findObject(objects(), 'VirtualService', 'orders').spec.http[0].timeout).toBeUndefined();
+    // Linkerd retries nothing unless its annotations say so.
+    const linkerd = objects().find((o) => o.kind === 'GRPCRoute' && o.metadata.namespace === 'orders-meshed');
+    expect(linkerd?.metadata.annotations).toBeUndefined();
+  });
+
+  test('TLS follows the backend: ISTIO_MUTUAL to the meshed payments pods, none to the orders pods without a mesh', () => {
+    expect(findObject(objects(), 'DestinationRule', 'payments').spec).toMatchObject({
+      host: serviceHost('payments', 'payments'),
+      trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } },
+    });
+    expect(findObject(objects(), 'DestinationRule', 'orders').spec).toMatchObject({
+      host: serviceHost('orders', 'orders'),
+      trafficPolicy: { tls: { mode: 'DISABLE' } },
+    });
+  });
+
+  test(`the orders team's ${plus} Namespace and Service are the backend, by name, port and pod selector`, () => {
+    const service = findObject(objects(), 'Service', 'orders');
+    expect(service.metadata.namespace).toBe('orders');
+    expect(findObject(objects(), 'Namespace', 'orders').metadata.name).toBe('orders');
+    expect(findObject(objects(), 'VirtualService', 'orders').spec.http[0].route[0].destination).toEqual({
+      host: serviceHost('orders', 'orders'),
       port: { number: 50052 },
     });
-    expect(findObject(objects, 'GRPCRoute', 'orders').spec.rules[0].backendRefs).toEqual([
+    const routes = objects().filter((o) => o.metadata.namespace === 'orders');
+    expect(findObject(routes, 'GRPCRoute', 'orders').spec.rules[0].backendRefs).toEqual([
       { group: '', kind: 'Service', name: 'orders', port: 50052 },
     ]);
   });
 
-  test('the GRPCRoute attaches to the Gateway API listener and matches the service it was given', () => {
-    const route = findObject(objects, 'GRPCRoute', 'payments');
-    const gateway = objects.find((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('gateway.networking.k8s.io'));
-    expect(route.spec.parentRefs).toEqual([
-      expect.objectContaining({
-        kind: 'Gateway',
-        name: gateway?.metadata.name,
-        namespace: gateway?.metadata.namespace,
-        sectionName: gateway?.spec.listeners[0].name,
-      }),
+  test("the payments team's own service: its image and port, and every workload option, with nothing of the greeter", () => {
+    const deployment = findObject(objects(), 'Deployment', 'payments');
+    const pod = deployment.spec.template;
+    const [container] = pod.spec.containers;
+    expect(container.image).toBe('registry.example.com/shop/payments:1.4.2');
+    expect(pod.metadata.labels).toMatchObject({ app: 'payments', version: '1.4.2', team: 'payments' });
+    expect(container.ports).toEqual([
+      { name: 'grpc', containerPort: 9090, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9464, protocol: 'TCP' },
     ]);
-    expect(route.spec.hostnames).toEqual(['api.shop.example.com']);
-    expect(route.spec.rules[0].matches).toEqual([{ method: { type: 'Exact', service: 'shop.payments.v1.Payments' } }]);
-    expect(route.spec.rules[0].backendRefs).toEqual([{ group: '', kind: 'Service', name: 'payments', port: 9090 }]);
+    expect(container.env).toEqual([{ name: 'CURRENCY', value: 'EUR' }]);
+    expect(container.command).toEqual(['/app/payments']);
+    expect(container.args).toEqual(['--config', '/etc/payments/config.yaml']);
+    expect(container.startupProbe).toEqual({ grpc: { port: 9090 }, periodSeconds: 2, failureThreshold: 30 });
+    expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+    expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/etc/payments', '/tmp']);
+    expect(pod.spec.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
+    expect(pod.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true' });
+    expect(pod.spec.nodeSelector).toEqual({ 'cloud.google.com/gke-nodepool': 'grpc' });
+    expect(pod.spec.tolerations).toHaveLength(1);
+    expect(pod.spec.affinity.podAntiAffinity).toBeDefined();
+    expect(deployment.spec.replicas).toBeUndefined();
+    expect(findObject(objects(), 'HorizontalPodAutoscaler', 'payments').spec).toMatchObject({
+      minReplicas: 2,
+      maxReplicas: 8,
+    });
+    expect(findObject(objects(), 'ServiceAccount', 'payments').metadata.annotations).toEqual({
+      'iam.gke.io/gcp-service-account': 'payments@my-project.iam.gserviceaccount.com',
+    });
+    expect(findObject(objects(), 'AuthorizationPolicy', 'payments').spec.rules[0]).toEqual({
+      from: [{ source: { principals: ['cluster.local/ns/istio-system/sa/istio-ingressgateway'] } }],
+      to: [{ operation: { ports: ['9090'] } }],
+    });
+    expect(JSON.stringify(objects())).not.toMatch(/greeter|SHUTDOWN_GRACE_MS|POD_NAME|helloworld/);
+  });
+
+  test("the example in the package's README.md compiles, and renders the team's service and routes, valid", () => {
+    const { readmeObjects } = consumers[plus];
+    expect(readmeObjects.map((o) => o.kind).sort()).toEqual(
+      [
+        'AuthorizationPolicy',
+        'DestinationRule',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Namespace',
+        'PeerAuthentication',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+        'VirtualService',
+      ].sort(),
+    );
+    expect(validateAgainstSchemas(readmeObjects).filter((result) => result.error !== null)).toEqual([]);
+  });
+
+  test('two objects of one kind, namespace and name fail synth, naming both construct paths', () => {
+    expect(consumers[plus].duplicate).toContain(
+      'apps Deployment shared/api is rendered twice, by team-a/api/Deployment and team-b/api/Deployment',
+    );
+    // cdk8s creates the output directory, then validates: nothing is written into it.
+    const outdir = path.join(consumers[plus].dir, 'duplicate');
+    expect(existsSync(outdir) ? readdirSync(outdir) : []).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The TSDoc a construct user reads in their editor and in API.md: every exported construct class has a doc
- * comment, and so does every prop of every exported `*Props` interface and of the interfaces those props take
- * (`GrpcRetryPolicy`, `ContainerImage`, ...); every optional prop says what leaving it out means with `@default`.
+ * comment, and so does every prop of every exported interface (`*Props`, the attributes of what the platform runs,
+ * the interfaces constructs take) and of the interfaces those take (`GrpcRetryPolicy`, `ContainerImage`, ...); every
+ * optional prop says what leaving it out means with `@default`.
  * Read from lib/index.ts's exports with the TypeScript compiler, as the package's .d.ts present them.
  */
 import * as path from 'node:path';
@@ -67,10 +68,9 @@ const constructs = exported.filter(
   (symbol) => symbol.flags & ts.SymbolFlags.Class && isConstruct(checker.getDeclaredTypeOfSymbol(symbol)),
 );
 
-// The props interfaces, then every lib/ interface reachable from their props (breadth first, each once).
-const propsInterfaces = exported.filter(
-  (symbol) => symbol.flags & ts.SymbolFlags.Interface && symbol.name.endsWith('Props'),
-);
+// Every exported interface of lib/ (props, attributes of imported gateways, the interfaces constructs take), then every
+// lib/ interface reachable from their props (breadth first, each once).
+const propsInterfaces = exported.filter((symbol) => symbol.flags & ts.SymbolFlags.Interface && declaredInLib(symbol));
 for (let i = 0; i < propsInterfaces.length; i++) {
   for (const property of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(propsInterfaces[i]))) {
     for (const reached of libInterfaces(checker.getNonNullableType(checker.getTypeOfSymbol(property)))) {
@@ -84,7 +84,15 @@ test('finds the constructs and props of lib/index.ts', () => {
     expect.arrayContaining(['GrpcApp', 'IstioIlbGateway', 'GrpcVirtualService']),
   );
   expect(propsInterfaces.map((symbol) => symbol.name)).toEqual(
-    expect.arrayContaining(['GrpcAppProps', 'IstioIlbGatewayProps', 'GrpcRetryPolicy', 'ContainerImage']),
+    expect.arrayContaining([
+      'GrpcAppProps',
+      'IstioIlbGatewayProps',
+      'GrpcRetryPolicy',
+      'ContainerImage',
+      'IstioGatewayAttributes',
+      'GrpcGatewayAttributes',
+      'IGrpcGateway',
+    ]),
   );
 });
 

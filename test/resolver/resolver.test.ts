@@ -1,20 +1,21 @@
 /**
- * The kubernetes:/// resolver (resolver/index.ts, the package grpc-js-kubernetes-resolver) against a fake API server that speaks list and watch
- * (harness/fake-kube-api.ts) and real greeter servers, nothing mocked. The clients run as processes of their
- * own, the CLI as users run it or a harness that reports each call, because @kubernetes/client-node is ESM-only: Node
- * 20's require(esm) loads it, jest's module loader cannot. Target parsing and address selection run in-process.
+ * The package grpc-js-kubernetes-resolver (resolver/index.ts) against a fake API server that speaks list and watch
+ * (harness/fake-kube-api.ts) and real greeter servers, nothing mocked. The clients are processes of their own
+ * (harness/resolver-client.ts: registerKubernetesResolver() and a plain grpc-js channel with round_robin, reporting each
+ * call), because @kubernetes/client-node is ESM-only: Node 20's require(esm) loads it, jest's module loader cannot.
+ * Target parsing, address selection and the error a bad target throws from a channel's constructor run in-process.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { clientSettings, createGreeterClient } from '../../app/client';
-import { ConfigError, defaultSettings } from '../../app/config';
+import * as grpc from '@grpc/grpc-js';
 import {
   KubernetesTargetError,
   TARGET_FORM,
   parseKubernetesTarget,
   readPodNamespace,
   readyAddresses,
+  registerKubernetesResolver,
 } from 'grpc-js-kubernetes-resolver';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
 import {
@@ -69,12 +70,14 @@ describe('kubernetes target', () => {
     expect(parse).toThrow(`expected ${TARGET_FORM}`);
   });
 
-  test('the client turns a bad kubernetes target into a bad TARGET setting, before any channel exists', () => {
-    const make = () =>
-      createGreeterClient({ ...defaultSettings(clientSettings), target: 'kubernetes:///greeter.testing' });
-    expect(make).toThrow(ConfigError);
-    expect(make).toThrow('invalid TARGET="kubernetes:///greeter.testing": expected kubernetes:///<service>');
-    expect(make).toThrow('(the port is missing)');
+  test("a bad target throws from the grpc-js channel's constructor, naming the target and the form", () => {
+    registerKubernetesResolver();
+    const target = 'kubernetes:///greeter.testing';
+    const make = () => new grpc.Client(target, grpc.credentials.createInsecure());
+    expect(make).toThrow(KubernetesTargetError);
+    expect(make).toThrow(
+      `invalid kubernetes target "${target}": the port is missing; expected kubernetes:///<service>[.<namespace>[.svc[.<cluster domain>]]]:<port name or number>`,
+    );
   });
 
   test('without a namespace it is the pod\'s, from the ServiceAccount\'s namespace file, else "default"', () => {
@@ -157,8 +160,11 @@ describe('ready addresses', () => {
   });
 });
 
-/** Polls until check() returns a value other than undefined/false; rejects after timeoutMs with what it waited for. */
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+/**
+ * Polls until check() returns a value other than undefined/false; rejects after timeoutMs with what it waited for. The
+ * bound only catches a hang: a wait may span the resolver's backoff (up to 30 s between retries).
+ */
+async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
@@ -193,6 +199,56 @@ function expectOnlyAllowedRequests(api: FakeKubeApi): void {
   }
 }
 
+/** One line of harness/resolver-client.ts: a call's outcome. */
+type CallLine = { ok: true; pod: string } | { ok: false; code: string; details: string };
+
+/** The calls a resolver client reported, from stdout line `from` on. */
+function calls(proc: RunningProcess, from = 0): CallLine[] {
+  return proc.stdout.slice(from).flatMap((line) => (line.startsWith('{"ok":') ? [JSON.parse(line) as CallLine] : []));
+}
+
+/** The pods that answered, in order, from stdout line `from` on. */
+function replies(proc: RunningProcess, from = 0): string[] {
+  return calls(proc, from).flatMap((call) => (call.ok ? [call.pod] : []));
+}
+
+/** The next `count` replies from now, by pod. */
+async function nextReplies(proc: RunningProcess, count: number): Promise<Record<string, number>> {
+  const from = proc.stdout.length;
+  const pods = await until(`${count} replies`, () => replies(proc, from).length >= count && replies(proc, from));
+  const byPod: Record<string, number> = {};
+  for (const pod of pods.slice(0, count)) byPod[pod] = (byPod[pod] ?? 0) + 1;
+  return byPod;
+}
+
+/**
+ * Resolves once `pod` has had no reply in the last 30 replies from now (with it in a pool of up to four, round_robin
+ * would give it every fourth at least).
+ */
+function gone(proc: RunningProcess, pod: string): Promise<true> {
+  const from = proc.stdout.length;
+  return until(`${pod} to get no more calls`, () => {
+    const pods = replies(proc, from);
+    return pods.length - 1 - pods.lastIndexOf(pod) >= 30;
+  });
+}
+
+/** The resolver client, tracing the resolver, against the API server of this kubeconfig. */
+function startResolverClient(kubeconfig: string, env: Record<string, string> = {}): RunningProcess {
+  return startTs('harness/resolver-client.ts', [], {
+    TARGET,
+    KUBECONFIG: kubeconfig,
+    INTERVAL_MS: '2',
+    DEADLINE_MS: '2000',
+    GRPC_TRACE: 'kubernetes_resolver',
+    GRPC_VERBOSITY: 'DEBUG',
+    ...env,
+  });
+}
+
+/** Lines grpc-js logged at ERROR (its default logger writes `E <message>` to stderr). */
+const errorLines = (proc: RunningProcess, from = 0) => proc.stderr.slice(from).filter((line) => line.startsWith('E '));
+
 describe('resolving through the Kubernetes API', () => {
   let dir: string;
   beforeEach(() => {
@@ -200,12 +256,15 @@ describe('resolving through the Kubernetes API', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('round_robin follows the pool: pods join and leave (not ready, endpoint removed, slice deleted) without a failed call, across a watch that ends and one that expires', async () => {
-    const [a, b, c] = await Promise.all(['greeter-a', 'greeter-b', 'greeter-c'].map((pod) => startTestServer(pod)));
+  test('round_robin follows the pool: pods join (turn ready, a new slice) and leave (not ready, endpoint removed, slice deleted) without a failed call, across a watch that ends, one that expires (ERROR 410) and one answered 410 Gone', async () => {
+    const servers = await Promise.all(
+      ['greeter-a', 'greeter-b', 'greeter-c', 'greeter-d'].map((pod) => startTestServer(pod)),
+    );
+    const [a, b, c, d] = servers;
     const api = await FakeKubeApi.start();
     let client: RunningProcess | undefined;
     try {
-      const port = { a: a.server.port, b: b.server.port, c: c.server.port };
+      const port = { a: a.server.port, b: b.server.port, c: c.server.port, d: d.server.port };
       // greeter-a's other port leads to greeter-c: a resolver that took it would send calls there.
       api.apply(slice('greeter-a', [{ pod: 'greeter-a' }], { grpc: port.a, metrics: port.c }));
       api.apply(slice('greeter-b', [{ pod: 'greeter-b', ready: true }], { grpc: port.b }));
@@ -214,54 +273,35 @@ describe('resolving through the Kubernetes API', () => {
       api.apply(slice('other', [{ pod: 'greeter-c' }], { grpc: port.c }, { service: 'other' }));
       api.apply(slice('greeter-x', [{ pod: 'greeter-c' }], { grpc: port.c }, { namespace: 'elsewhere' }));
 
-      client = startTs('app/client.ts', ['--name', 'probe', '--interval-ms', '2', '--deadline-ms', '2000'], {
-        TARGET,
-        LB_POLICY: 'round_robin',
-        KUBECONFIG: writeKubeconfig(dir, api.port),
-        GRPC_TRACE: 'kubernetes_resolver',
-        GRPC_VERBOSITY: 'DEBUG',
-      });
+      client = startResolverClient(writeKubeconfig(dir, api.port));
       const proc = client;
-      const replies = (from: number) => proc.stdout.slice(from).flatMap((line) => / from (\S+)$/.exec(line)?.[1] ?? []);
-      /** The next `count` replies from now, by pod. */
-      const nextReplies = async (count: number) => {
-        const from = proc.stdout.length;
-        const pods = await until(
-          `${count} replies`,
-          () => replies(from).length >= count && replies(from).slice(0, count),
-        );
-        const byPod: Record<string, number> = {};
-        for (const pod of pods) byPod[pod] = (byPod[pod] ?? 0) + 1;
-        return byPod;
-      };
-      /** Resolves once `pod` has had no reply in the last 30 (with it in the pool, round_robin would give it every 2nd or 3rd). */
-      const gone = (pod: string) => {
-        const from = proc.stdout.length;
-        return until(`${pod} to get no more calls`, () => {
-          const pods = replies(from);
-          return pods.length - 1 - pods.lastIndexOf(pod) >= 30;
-        });
-      };
       const updates = () =>
         proc.stderr.filter((line) => line.includes('| kubernetes_resolver |') && line.includes(': update: ')).length;
 
       // The pool is a and b: calls reach exactly them, in turn.
       await until(
         'both pods of the pool to answer',
-        () => replies(0).includes('greeter-a') && replies(0).includes('greeter-b'),
-        10_000,
+        () => replies(proc).includes('greeter-a') && replies(proc).includes('greeter-b'),
       );
-      const pool = await nextReplies(60);
+      const pool = await nextReplies(proc, 60);
       expect(Object.keys(pool).sort()).toEqual(['greeter-a', 'greeter-b']);
       expect(Math.min(...Object.values(pool))).toBeGreaterThanOrEqual(25);
 
       // c turns ready (MODIFIED): it joins.
       let mark = proc.stdout.length;
       api.apply(slice('greeter-c', [{ pod: 'greeter-c', ready: true }], { grpc: port.c }));
-      await until('greeter-c to get calls', () => replies(mark).includes('greeter-c'));
-      const three = await nextReplies(60);
+      await until('greeter-c to get calls', () => replies(proc, mark).includes('greeter-c'));
+      const three = await nextReplies(proc, 60);
       expect(Object.keys(three).sort()).toEqual(['greeter-a', 'greeter-b', 'greeter-c']);
       expect(Math.min(...Object.values(three))).toBeGreaterThanOrEqual(15);
+
+      // A new pod in a new slice (ADDED): it joins too.
+      mark = proc.stdout.length;
+      api.apply(slice('greeter-d', [{ pod: 'greeter-d' }], { grpc: port.d }));
+      await until('greeter-d to get calls', () => replies(proc, mark).includes('greeter-d'));
+      const four = await nextReplies(proc, 80);
+      expect(Object.keys(four).sort()).toEqual(['greeter-a', 'greeter-b', 'greeter-c', 'greeter-d']);
+      expect(Math.min(...Object.values(four))).toBeGreaterThanOrEqual(15);
 
       // A change that moves no address (an annotation, an endpoint that is not ready) is not passed on.
       const updatesBefore = updates();
@@ -290,8 +330,8 @@ describe('resolving through the Kubernetes API', () => {
 
       // a turns not ready, as a terminating pod does at once while it still serves: it leaves the pool.
       api.apply(slice('greeter-a', [{ pod: 'greeter-a', ready: false }], { grpc: port.a, metrics: port.c }));
-      await gone('greeter-a');
-      expect(Object.keys(await nextReplies(40)).sort()).toEqual(['greeter-b', 'greeter-c']);
+      await gone(proc, 'greeter-a');
+      expect(Object.keys(await nextReplies(proc, 40)).sort()).toEqual(['greeter-b', 'greeter-c', 'greeter-d']);
 
       // The API server ends the watch (its timeout): the resolver watches again from where it was, without a list.
       const closedAt = Date.now();
@@ -303,9 +343,9 @@ describe('resolving through the Kubernetes API', () => {
       // b's endpoint is removed (an empty slice's endpoints are null in kube-apiserver's JSON): b leaves; its server
       // then stops, as a pod ends after its grace period.
       api.apply({ ...slice('greeter-b', [], { grpc: port.b }), endpoints: null });
-      await gone('greeter-b');
+      await gone(proc, 'greeter-b');
       await b.server.shutdown('pod deleted');
-      expect(await nextReplies(30)).toEqual({ 'greeter-c': 30 });
+      expect(Object.keys(await nextReplies(proc, 30)).sort()).toEqual(['greeter-c', 'greeter-d']);
 
       // a turns ready again while the watch misses it and the history is compacted: watching from the old
       // resourceVersion gets ERROR 410, and only a new list finds a.
@@ -317,73 +357,109 @@ describe('resolving through the Kubernetes API', () => {
       api.compact();
       mark = proc.stdout.length;
       api.closeWatches();
-      await until('greeter-a to get calls again', () => replies(mark).includes('greeter-a'));
+      await until('greeter-a to get calls again', () => replies(proc, mark).includes('greeter-a'));
       const afterExpiry = api.requests
         .filter((r) => r.at >= expiredAt)
         .map((r) => `${r.verb} ${r.query.resourceVersion ?? '-'}`);
       expect(afterExpiry.slice(0, 3)).toEqual([`watch ${oldVersion}`, 'list -', `watch ${api.resourceVersion}`]);
-      expect(Object.keys(await nextReplies(40)).sort()).toEqual(['greeter-a', 'greeter-c']);
+      expect(Object.keys(await nextReplies(proc, 45)).sort()).toEqual(['greeter-a', 'greeter-c', 'greeter-d']);
+
+      // d turns not ready while the watch misses it, and the API server answers the next watch 410 Gone (HTTP):
+      // again only a new list finds the change.
+      const goneAt = Date.now();
+      const beforeGone = api.resourceVersion;
+      api.apply(slice('greeter-d', [{ pod: 'greeter-d', ready: false }], { grpc: port.d }), { notify: false });
+      api.failNext(1, 410, 'Gone', `too old resource version: ${beforeGone}`);
+      api.closeWatches();
+      await gone(proc, 'greeter-d');
+      const afterGone = api.requests
+        .filter((r) => r.at >= goneAt)
+        .map((r) => `${r.verb} ${r.query.resourceVersion ?? '-'}`);
+      expect(afterGone.slice(0, 3)).toEqual([`watch ${beforeGone}`, 'list -', `watch ${api.resourceVersion}`]);
 
       // c's slice is deleted: c leaves.
       api.delete('testing', 'greeter-c');
-      await gone('greeter-c');
-      expect(await nextReplies(30)).toEqual({ 'greeter-a': 30 });
+      await gone(proc, 'greeter-c');
+      expect(await nextReplies(proc, 30)).toEqual({ 'greeter-a': 30 });
 
       // Not one call failed through all of it, and the ended and expired watches were no errors (no retry, no backoff).
       expect(await stopProcess(client)).toBe(0);
-      expect(proc.stderr.filter((line) => line.includes('call failed') || line.startsWith('E '))).toEqual([]);
-      expect(proc.stdout.find((line) => line.startsWith('summary:'))).toMatch(/^summary: \d+ calls, 0 failed, 3 pods$/);
+      expect(calls(proc).filter((call) => !call.ok)).toEqual([]);
+      expect(errorLines(proc)).toEqual([]);
       expectOnlyAllowedRequests(api);
     } finally {
       if (client) await stopProcess(client);
       await api.close();
-      await Promise.all([a, b, c].map(({ server }) => server.shutdown('test done')));
+      await Promise.all(servers.map(({ server }) => server.shutdown('test done')));
     }
-  });
+  }, 120_000);
 
-  test('an API server that is down fails calls with UNAVAILABLE at once, then its pool is used when it is up; close() leaves nothing running', async () => {
-    const pod = await startTestServer('greeter-solo');
+  test('API errors: before a first list, calls fail UNAVAILABLE with what failed (down, 403, no ready endpoint); after it, an API server that goes away leaves the pool as it was, and its return is followed; close() leaves nothing running', async () => {
+    const [a, b] = await Promise.all(['greeter-a', 'greeter-b'].map((pod) => startTestServer(pod)));
     // Where an API server that is not up yet will listen.
     const apiPort = await freePort();
-    let api: FakeKubeApi | undefined;
-    const client = startTs('harness/resolver-client.ts', [], {
-      TARGET,
-      KUBECONFIG: writeKubeconfig(dir, apiPort),
-      INTERVAL_MS: '20',
-      DEADLINE_MS: '5000',
-    });
+    const apis: FakeKubeApi[] = [];
+    // A deadline far beyond the bounds below: a call that queued instead of failing would time a wait out.
+    const client = startResolverClient(writeKubeconfig(dir, apiPort), { INTERVAL_MS: '20', DEADLINE_MS: '60000' });
+    const failures = () => calls(client).flatMap((call) => (call.ok ? [] : [call]));
     try {
-      const firstFailure = JSON.parse(await client.waitForLine(/"ok":false/, 10_000));
-      expect(firstFailure).toMatchObject({ code: 'UNAVAILABLE' });
-      expect(firstFailure.ms).toBeLessThan(1000); // far from the 5 s deadline: failed, not queued
-      expect(firstFailure.details).toContain(
+      const down = await until('a failed call', () => failures()[0]);
+      expect(down.code).toBe('UNAVAILABLE');
+      expect(down.details).toContain(
         `${TARGET}: list /apis/discovery.k8s.io/v1/namespaces/testing/endpointslices?labelSelector=${SELECTOR} at http://127.0.0.1:${apiPort} failed`,
       );
-      expect(firstFailure.details).toContain('ECONNREFUSED');
+      expect(down.details).toContain('ECONNREFUSED');
+      expect(
+        errorLines(client).some((line) => line.includes('ECONNREFUSED') && line.includes('retrying with backoff')),
+      ).toBe(true);
 
-      // The API server comes up, but the Role is not bound yet: the 403 is what calls report next.
-      api = await FakeKubeApi.start({ port: apiPort });
-      api.failNext(
+      // The API server comes up, but the Role is not bound yet: the 403 is what calls report next. Then the list
+      // works, but the one pod is not ready yet: calls fail with the resolver's note on what it found.
+      const first = await FakeKubeApi.start({ port: apiPort });
+      apis.push(first);
+      first.failNext(
         1,
         403,
         'Forbidden',
         'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:testing:default" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "testing"',
       );
-      api.apply(slice('greeter-solo', [{ pod: 'greeter-solo' }], { grpc: pod.server.port }));
-      const forbidden = JSON.parse(await client.waitForLine(/HTTP 403/, 5000));
-      expect(forbidden).toMatchObject({ ok: false, code: 'UNAVAILABLE' });
+      first.apply(slice('greeter-a', [{ pod: 'greeter-a', ready: false }], { grpc: a.server.port }));
+      const forbidden = await until('a call failed with the 403', () =>
+        failures().find((call) => call.details.includes('HTTP 403')),
+      );
+      expect(forbidden.code).toBe('UNAVAILABLE');
       expect(forbidden.details).toContain('failed: HTTP 403: endpointslices.discovery.k8s.io is forbidden');
-      expect(JSON.parse(await client.waitForLine(/"ok":true/, 5000))).toMatchObject({ pod: 'greeter-solo' });
-      expect(
-        client.stderr.some(
-          (line) =>
-            line.includes('kubernetes_resolver') &&
-            line.includes('ECONNREFUSED') &&
-            line.includes('retrying with backoff'),
-        ),
-      ).toBe(true);
-      await api.waitForRequest((r) => r.verb === 'watch');
-      await until('the watch to be open', () => api!.openWatches === 1);
+      const empty = await until('a call failed for want of a ready pod', () =>
+        failures().find((call) => call.details.includes('0 ready endpoints')),
+      );
+      expect(empty).toEqual({
+        ok: false,
+        code: 'UNAVAILABLE',
+        details: `${TARGET}: 0 ready endpoints with port grpc in 1 EndpointSlices of Service greeter in namespace testing`,
+        ms: expect.any(Number),
+      });
+      first.apply(slice('greeter-a', [{ pod: 'greeter-a', ready: true }], { grpc: a.server.port }));
+      await until('greeter-a to answer', () => replies(client).includes('greeter-a'));
+      await until('the watch to be open', () => first.openWatches === 1);
+
+      // The API server goes away: the resolver reports it and retries, and calls keep going to the pod it last saw.
+      const errorsBefore = client.stderr.length;
+      await first.close();
+      await until('the resolver to report the API server gone', () =>
+        errorLines(client, errorsBefore).some((line) => line.includes('ECONNREFUSED')),
+      );
+      const whileDown = client.stdout.length;
+      await until('30 calls while the API server is down', () => calls(client, whileDown).length >= 30);
+      expect(calls(client, whileDown).filter((call) => !call.ok)).toEqual([]);
+
+      // It comes back with a change made meanwhile (the pods are b now): the retried list finds it.
+      const second = await FakeKubeApi.start({ port: apiPort });
+      apis.push(second);
+      second.apply(slice('greeter-b', [{ pod: 'greeter-b' }], { grpc: b.server.port }));
+      await until('greeter-b to answer', () => replies(client, whileDown).includes('greeter-b'), 60_000);
+      await gone(client, 'greeter-a');
+      await until('the watch to be open again', () => second.openWatches === 1);
+      expect(calls(client, whileDown).filter((call) => !call.ok)).toEqual([]);
 
       // close() ends the watch and every timer: the process then exits by itself, with no process.exit.
       client.child.kill('SIGTERM');
@@ -393,12 +469,12 @@ describe('resolving through the Kubernetes API', () => {
         new Promise((resolve) => setTimeout(() => resolve('still running 3 s after close()'), 3000).unref()),
       ]);
       expect(exit).toBe(0);
-      expect(api.openWatches).toBe(0);
-      expectOnlyAllowedRequests(api);
+      expect(second.openWatches).toBe(0);
+      for (const api of apis) expectOnlyAllowedRequests(api);
     } finally {
       await stopProcess(client);
-      await api?.close();
-      await pod.server.shutdown('test done');
+      for (const api of apis) await api.close();
+      await Promise.all([a, b].map(({ server }) => server.shutdown('test done')));
     }
-  });
+  }, 120_000);
 });

@@ -238,7 +238,19 @@ export function toCel(value: Json, schema: JsonSchema, embedded = false): unknow
       if (typeof value !== 'boolean') throw new InvalidData(`invalid data, expected bool, got ${typeof value}`);
       return value;
   }
+  // A value with no type but x-kubernetes-preserve-unknown-fields (EnvoyProxy's patch.value) is kept as it is: the
+  // API server wraps it (k8s.io/apiserver v0.32.0 pkg/cel/common/values.go unknownPreserved), present for has() and
+  // compared by deep equality; its plain CEL form here does the same.
+  if (schema['x-kubernetes-preserve-unknown-fields']) return preserved(value);
   throw new InvalidData('invalid type, expected object, array, number, integer, boolean or string');
+}
+
+/** A free-form JSON value as plain CEL: maps, lists, ints (integral numbers), doubles, strings, booleans, null. */
+function preserved(value: Json): unknown {
+  if (Array.isArray(value)) return value.map(preserved);
+  if (isJsonObject(value)) return new Map(Object.entries(value).map(([key, child]) => [key, preserved(child)]));
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  return value;
 }
 
 // The CEL value of a node is built once per (JSON node, schema) and shared by the rules of the nodes above it.
