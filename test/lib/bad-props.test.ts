@@ -18,6 +18,7 @@ import {
   GrpcRoute,
   GrpcVirtualService,
   HeadlessGrpcService,
+  type HeadlessGrpcServiceProps,
   IstioIlbGateway,
   LinkerdGrpcPolicy,
   MeshAccessPolicy,
@@ -73,6 +74,16 @@ const withGateway = (props: Partial<IstioIlbGatewayProps>) => () => {
 const withRoutes = (props: Partial<GrpcVirtualServiceProps>) => () => {
   const { chart, app, gateway } = fixture();
   new GrpcVirtualService(chart, 'bad', { backend: app, gateway, ...props });
+};
+/** A HeadlessGrpcService named `bad` with these props, in front of a greeter whose connections age out after 10 s. */
+const withHeadless = (props: Omit<HeadlessGrpcServiceProps, 'backend'>) => () => {
+  const chart = Testing.chart();
+  const app = new GreeterApp(chart, 'greeter', {
+    namespace: existingNamespace('testing'),
+    image,
+    maxConnectionAge: Duration.seconds(10),
+  });
+  new HeadlessGrpcService(chart, 'bad', { backend: app, ...props });
 };
 const withClient = (props: Partial<GreeterClientProps>) => () => {
   const { chart, gateway } = fixture();
@@ -710,43 +721,19 @@ badCases.push(
   ],
   [
     'headless name',
-    () => {
-      const chart = Testing.chart();
-      const app = new GreeterApp(chart, 'greeter', {
-        namespace: existingNamespace('testing'),
-        image,
-        maxConnectionAge: Duration.seconds(30),
-      });
-      new HeadlessGrpcService(chart, 'bad', { backend: app, name: 'greeter.headless' });
-    },
+    withHeadless({ name: 'greeter.headless' }),
     `HeadlessGrpcService 'test/bad': name must be a DNS-1123 label`,
     'greeter.headless',
   ],
   [
     'headless resolving less often than the connections age',
-    () => {
-      const chart = Testing.chart();
-      const app = new GreeterApp(chart, 'greeter', {
-        namespace: existingNamespace('testing'),
-        image,
-        maxConnectionAge: Duration.seconds(10),
-      });
-      new HeadlessGrpcService(chart, 'bad', { backend: app, minTimeBetweenResolutions: Duration.seconds(30) });
-    },
+    withHeadless({ minTimeBetweenResolutions: Duration.seconds(30) }),
     `HeadlessGrpcService 'test/bad': minTimeBetweenResolutions must be at most the backend's max connection age (10000 ms), so that each age makes clients resolve again`,
     '30000 ms',
   ],
   [
     'headless maxAttempts 0',
-    () => {
-      const chart = Testing.chart();
-      const app = new GreeterApp(chart, 'greeter', {
-        namespace: existingNamespace('testing'),
-        image,
-        maxConnectionAge: Duration.seconds(10),
-      });
-      new HeadlessGrpcService(chart, 'bad', { backend: app, maxAttempts: 0 });
-    },
+    withHeadless({ maxAttempts: 0 }),
     `HeadlessGrpcService 'test/bad': maxAttempts must be an integer from 1 to 5`,
     0,
   ],
