@@ -1,6 +1,6 @@
 /**
- * Synthesizes dist/: every environment's strategies into dist/<env>/<strategy>/ and its Argo CD Applications and root
- * into dist/argocd/<env>/, each directory with a `Kustomization` file listing its files. Or only the targets named:
+ * Synthesizes dist/: every environment's strategies into dist/<env>/<strategy>/ and, for each of its clusters, Argo CD
+ * Applications and root into dist/argocd/<cluster>/, each directory with a `Kustomization` file listing its files. Or only the targets named:
  * `npm run synth -- docker-desktop` (all its strategies), `npm run synth -- gke/linkerd` (one), `npm run synth -- argocd`.
  * Thin on purpose: the constructs in lib/ hold the logic. `npm run synth` and `npx cdk8s synth` both run this file.
  */
@@ -15,6 +15,7 @@ import {
   argoCdDirs,
   argoCdRootApplication,
   environment,
+  environmentClusters,
   environmentStrategies,
 } from './deploy';
 
@@ -24,12 +25,21 @@ const ARGO_CD_TARGET = 'argocd';
 function appsFor(outdir: string, target: string): App[] {
   const newApp = (dir: string) => new App({ outdir: path.join(outdir, dir) });
   if (target === ARGO_CD_TARGET) {
-    return Object.values(ENVIRONMENTS).flatMap((env) => {
-      const dirs = argoCdDirs(env);
+    const clusters = Object.values(ENVIRONMENTS).flatMap((env) =>
+      environmentClusters(env).map((cluster) => ({ env, cluster })),
+    );
+    const names = clusters.map(({ cluster }) => cluster.name);
+    const repeated = names.find((name, index) => names.indexOf(name) !== index);
+    if (repeated !== undefined)
+      throw new Error(
+        `Argo CD cluster ${JSON.stringify(repeated)} is named twice: dist/argocd/${repeated}/ would hold both`,
+      );
+    return clusters.flatMap(({ env, cluster }) => {
+      const dirs = argoCdDirs(cluster);
       const applications = newApp(dirs.applications);
-      argoCdApplications(applications, env);
+      argoCdApplications(applications, env, cluster);
       const root = newApp(dirs.root);
-      argoCdRootApplication(root, env);
+      argoCdRootApplication(root, cluster);
       return [applications, root];
     });
   }

@@ -57,6 +57,12 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parser<numb
 }
 
 export const port = integer(0, 65535);
+
+/** Optional port: empty means "not set". */
+export const optionalPort: Parser<number | undefined> = {
+  expected: 'a port number (0 picks a free one), or empty for none',
+  parse: (raw) => (raw === '' ? undefined : port.parse(raw)),
+};
 export const milliseconds = integer(0);
 
 /** Optional duration: empty means "not set"; otherwise a positive number of milliseconds. */

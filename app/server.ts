@@ -15,6 +15,7 @@ import {
   milliseconds,
   optionalFile,
   optionalMilliseconds,
+  optionalPort,
   parseSettings,
   port,
   setting,
@@ -22,7 +23,7 @@ import {
   usage,
   type Settings,
 } from './config';
-import { ConnectionGuard } from './connection-guard';
+import { ConnectionGuard, openFileBudget } from './connection-guard';
 import { GreeterHealth } from './health';
 import { jsonLogger, type Logger } from './log';
 import { greeterService, type HelloReply, type HelloRequest } from './proto';
@@ -50,17 +51,26 @@ export const serverSettings = {
   }),
   tlsCertFile: setting({
     flag: 'tls-cert-file',
-    env: 'TLS_CERT_FILE',
+    env: SERVER_ENV.tlsCertFile,
     parser: optionalFile,
     default: undefined,
     help: 'PEM certificate chain; with --tls-key-file serves TLS',
   }),
   tlsKeyFile: setting({
     flag: 'tls-key-file',
-    env: 'TLS_KEY_FILE',
+    env: SERVER_ENV.tlsKeyFile,
     parser: optionalFile,
     default: undefined,
     help: 'PEM private key for --tls-cert-file',
+  }),
+  // Kubelet gRPC probes speak no TLS (kubernetes/enhancements keps/sig-node/4939-tls-in-grpc-probe), nor do the gRPC
+  // health checks of Google Cloud's load balancers, which GKE's Gateway uses with a HealthCheckPolicy of type GRPC.
+  plaintextPort: setting({
+    flag: 'plaintext-port',
+    env: SERVER_ENV.plaintextPort,
+    parser: optionalPort,
+    default: undefined,
+    help: 'with TLS, also serve without TLS on this port, for health checks and probes that speak no TLS; empty: none',
   }),
   maxConnectionAgeMs: setting({
     flag: 'max-connection-age-ms',
@@ -135,7 +145,16 @@ export const serverSettings = {
     env: 'MAX_CONNECTIONS',
     parser: integer(1),
     default: 128,
-    help: 'connections at once; at the cap the longest-idle connection is closed to admit a new one, and a new one is refused if every connection has a call in flight',
+    help: "connections at once; at the cap one is closed to admit a new one (one HTTP/2 has ended, else one whose calls' requests are all stalled, else the longest idle, else one whose requests are all still arriving), and a new one is refused if every connection has a call being served; the process's open-file limit must hold it, or the server does not start",
+  }),
+  // nginx's client_body_timeout (60 s) bounds the time between two reads; this bounds the whole request, which a
+  // gRPC client sends at once. Below SHUTDOWN_GRACE_MS, so that a stalled request does not force a drain.
+  requestReadTimeoutMs: setting({
+    flag: 'request-read-timeout-ms',
+    env: 'REQUEST_READ_TIMEOUT_MS',
+    parser: optionalMilliseconds,
+    default: 10_000 as number | undefined,
+    help: 'time the request of a call whose request is one message (unary and server streaming: SayHello, health Check and Watch; not the reflection stream) may take to arrive, headers to end of stream; then the call is cancelled. Not arrived after 1 s, it is stalled; empty: no limit',
   }),
   maxCallsInFlight: setting({
     flag: 'max-calls-in-flight',
@@ -174,13 +193,24 @@ export class GreeterServer {
     private readonly logger: Logger,
     /** The port actually bound (differs from config.port when that is 0). */
     readonly port: number,
+    /** The plaintext port bound beside the TLS one, if any. */
+    readonly plaintextPort: number | undefined,
   ) {}
 
   static async start(config: ServerConfig, logger: Logger = jsonLogger('greeter-server')): Promise<GreeterServer> {
     if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
       const [missing, given] =
-        config.tlsCertFile === undefined ? ['TLS_CERT_FILE', config.tlsKeyFile] : ['TLS_KEY_FILE', config.tlsCertFile];
+        config.tlsCertFile === undefined
+          ? [SERVER_ENV.tlsCertFile, config.tlsKeyFile]
+          : [SERVER_ENV.tlsKeyFile, config.tlsCertFile];
       throw new ConfigError(missing, '', `a file to pair with ${given}`);
+    }
+    if (config.plaintextPort !== undefined && config.tlsCertFile === undefined) {
+      throw new ConfigError(
+        SERVER_ENV.plaintextPort,
+        String(config.plaintextPort),
+        `empty without ${SERVER_ENV.tlsCertFile}: ${SERVER_ENV.port} already serves without TLS`,
+      );
     }
     const credentials =
       config.tlsCertFile && config.tlsKeyFile
@@ -197,22 +227,45 @@ export class GreeterServer {
     health.addToServer(server);
     if (config.reflection) addBoundedReflection(server);
 
-    const address = config.host.includes(':') ? `[${config.host}]:${config.port}` : `${config.host}:${config.port}`;
-    const boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
-    );
+    const bind = (port: number, portCredentials: grpc.ServerCredentials) =>
+      new Promise<number>((resolve, reject) =>
+        server.bindAsync(
+          config.host.includes(':') ? `[${config.host}]:${port}` : `${config.host}:${port}`,
+          portCredentials,
+          (error, bound) => (error ? reject(error) : resolve(bound)),
+        ),
+      );
+    const boundPort = await bind(config.port, credentials);
+    // The same server on both ports: the guard below covers the connections of each.
+    const plaintextPort =
+      config.plaintextPort === undefined
+        ? undefined
+        : await bind(config.plaintextPort, grpc.ServerCredentials.createInsecure());
+    // Every connection is a descriptor: a cap the open-file limit cannot hold fails as accept() does, not as the
+    // guard's eviction, so a connection flood would lock clients out (docs/hardening.md).
+    const files = openFileBudget();
+    if (files !== undefined && config.maxConnections > files.maxConnections) {
+      server.forceShutdown();
+      throw new ConfigError(
+        serverSettings.maxConnections.env!,
+        String(config.maxConnections),
+        `at most ${files.maxConnections} under this process's open-file limit (RLIMIT_NOFILE soft limit ${files.limit}: ${files.inUse} descriptors in use, ${files.beyondCap} kept beyond the cap); raise the limit (ulimit -n) or lower the cap`,
+      );
+    }
     const guard = ConnectionGuard.attach(
       server,
       {
         maxConnections: config.maxConnections,
         maxStreams: config.maxCallsInFlight,
         maxMessageBytes: config.maxReceiveMessageBytes,
+        requestReadTimeoutMs: config.requestReadTimeoutMs,
       },
       logger,
     );
     logger.log('info', 'listening', {
       address: config.host,
       port: boundPort,
+      plaintextPort,
       pod: config.podName,
       tls: config.tlsCertFile !== undefined,
       maxConnectionAgeMs: config.maxConnectionAgeMs,
@@ -220,10 +273,12 @@ export class GreeterServer {
       maxConcurrentStreams: config.maxConcurrentStreams,
       maxConnections: config.maxConnections,
       maxCallsInFlight: config.maxCallsInFlight,
+      requestReadTimeoutMs: config.requestReadTimeoutMs,
+      openFileLimit: files?.limit === Infinity ? 'unlimited' : files?.limit,
       reflection: config.reflection,
       shutdownGraceMs: config.shutdownGraceMs,
     });
-    return new GreeterServer(server, health, guard, config, logger, boundPort);
+    return new GreeterServer(server, health, guard, config, logger, boundPort, plaintextPort);
   }
 
   /**

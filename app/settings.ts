@@ -13,6 +13,9 @@ export const GREETER_DEFAULT_PORT = 50051;
 /** Environment variables of the server (app/server.ts) that the constructs set. */
 export const SERVER_ENV = {
   port: 'PORT',
+  plaintextPort: 'PLAINTEXT_PORT',
+  tlsCertFile: 'TLS_CERT_FILE',
+  tlsKeyFile: 'TLS_KEY_FILE',
   podName: 'POD_NAME',
   shutdownGraceMs: 'SHUTDOWN_GRACE_MS',
   maxConnectionAgeMs: 'MAX_CONNECTION_AGE_MS',

@@ -10,7 +10,10 @@
  * under way. Per attack: the server's RSS before and at its peak (sampled every 100 ms) against the pod's memory
  * limit, the real calls' count, failures and p50/p99 while it ran (and for 2 s before it, alone), how the server
  * answered the attacker, and whether it lived (still running, a call answered after, and its SIGTERM drain clean).
- * Then two drains: SIGTERM with only idle connections, and with a health Watch open.
+ * The attacks on the connection cap also count what clients that connect meanwhile get: one call on each of 50 new
+ * channels, and 100 calls on a channel connected before the attack, paced over its first seconds. Then the drains:
+ * SIGTERM with only idle connections, with a health Watch open, with a connection HTTP/2 has ended, and with 130
+ * requests that never arrive.
  *
  * Exit codes: 0 done (figures written), 1 a check failed, 2 a bad argument or h2load missing.
  */
@@ -20,12 +23,28 @@ import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { text, integer, setting, type Settings } from '../app/config';
-import { idleConnections } from '../harness/abuse';
+import {
+  callsOnChannel,
+  callsOnNewChannels,
+  existingChannel,
+  heldStreams,
+  idleConnections,
+  SERVED_DURING_ATTACK,
+  type CallTally,
+} from '../harness/abuse';
 import { healthClient } from '../harness/greeter';
 import { rssMiB, sampleRss, startLoad, type LoadResult } from '../harness/load';
 import { containerEnv, readManifestDir } from '../harness/manifests';
 import { ROOT, listeningPort, startProcess, startTs, stopProcess, type RunningProcess } from '../harness/processes';
 import { sayHelloFrame } from '../harness/raw-grpc';
+import {
+  SAY_HELLO_HEADERS,
+  connectRawH2,
+  dataFrame,
+  headersFrame,
+  isGoaway,
+  malformedPriorityFrame,
+} from '../harness/raw-h2';
 import { runScript } from '../harness/script';
 import { READY, type AttackName } from './attacker';
 import { haveCommand, table } from './h2load';
@@ -35,6 +54,11 @@ const MANIFESTS = path.join(ROOT, 'dist', 'gke', 'istio-ilb');
 const POD = 'abuse-pod';
 const REAL_CALLS_IN_FLIGHT = 4;
 const RSS_SAMPLE_MS = 100;
+/** How often a client that connects during an attack on the connection cap calls (SERVED_DURING_ATTACK). */
+const PROBE_EVERY_MS = 100;
+const { newChannels, existingChannel: onExisting } = SERVED_DURING_ATTACK;
+/** Issue 26's slow requests: more connections than the cap, each with one call whose request never arrives. */
+const SLOW_REQUESTS = { connections: 130, streamsPerConnection: 1 } as const;
 
 const benchSettings = {
   seconds: setting({
@@ -70,6 +94,8 @@ interface Scenario {
   /** Server settings on top of the rendered ones. */
   env?: Record<string, string>;
   attack: { name: AttackName; options: object } | { h2load: string[] };
+  /** Count what clients that connect meanwhile get (SERVED_DURING_ATTACK). */
+  probe?: true;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -105,6 +131,18 @@ const SCENARIOS: Scenario[] = [
     attack: { name: 'held-streams', options: { connections: 10, streamsPerConnection: 100 } },
   },
   {
+    name: 'slow-requests-130',
+    what: '130 connections (beyond the cap), each with one SayHello whose request never arrives (HEADERS only), answering PINGs',
+    attack: { name: 'held-streams', options: SLOW_REQUESTS },
+    probe: true,
+  },
+  {
+    name: 'failed-connections-140',
+    what: '140 connections, each a complete SayHello then a 3-byte PRIORITY frame (GOAWAY FRAME_SIZE_ERROR) then closing; again as soon as the server has closed them all',
+    attack: { name: 'failed-connections', options: { connections: 140, rounds: 1_000_000 } },
+    probe: true,
+  },
+  {
     name: 'idle-tcp-2000',
     what: '2,000 TCP connections that never send a byte',
     attack: { name: 'idle', options: { count: 2000, kind: 'tcp' } },
@@ -136,6 +174,8 @@ interface Figures {
   realCalls: ReturnType<typeof summary>;
   /** What the attacker saw: the server's GOAWAYs and resets (or h2load's counts). */
   answered: unknown;
+  /** What clients that connected meanwhile got. */
+  probe?: { newChannels: CallTally; existingChannel: CallTally };
   lived: boolean;
   drain: { exitCode: number | string; forced?: boolean };
 }
@@ -255,13 +295,24 @@ async function measure(
     await sleep(2000);
     const before = await alone.stop();
     const beforeMiB = rssMiB(pid);
+    const target = `127.0.0.1:${port}`;
+    const existing = scenario.probe ? await existingChannel(target) : undefined;
     const rss = sampleRss(pid, RSS_SAMPLE_MS);
     const attack = await startAttack(scenario, port, config.seconds, bodyFile);
-    const load = startLoad({ target: `127.0.0.1:${port}`, concurrency: REAL_CALLS_IN_FLIGHT, deadlineMs: 5000 });
+    const load = startLoad({ target, concurrency: REAL_CALLS_IN_FLIGHT, deadlineMs: 5000 });
     const started = performance.now();
+    // Paced over the attack's first seconds, as clients arrive.
+    const probing =
+      existing &&
+      Promise.all([
+        callsOnNewChannels(target, { channels: newChannels.of, parallel: 1, pauseMs: PROBE_EVERY_MS }),
+        callsOnChannel(existing, { calls: onExisting.of, pauseMs: PROBE_EVERY_MS / 2 }),
+      ]);
     const answered = await attack.report;
     const seconds = (performance.now() - started) / 1000;
     const realCalls = await load.stop();
+    const probes = probing && (await probing);
+    existing?.close();
     const memory = rss.stop();
     const running = proc.child.exitCode === null && proc.child.signalCode === null;
     const lived = running && (await answers(port));
@@ -280,6 +331,7 @@ async function measure(
       realCallsAlone: summary(before),
       realCalls: summary(realCalls),
       answered,
+      ...(probes && { probe: { newChannels: probes[0], existingChannel: probes[1] } }),
       lived,
       drain: { exitCode, forced: stopped?.forced },
     };
@@ -350,6 +402,46 @@ async function drainWatch(entry: string, env: Record<string, string>): Promise<D
   }
 }
 
+/** SIGTERM and how the drain went: how long to exit, the exit code, and the `stopped` line's `forced`. */
+async function sigterm(proc: RunningProcess): Promise<Pick<DrainFigures, 'ms' | 'exitCode' | 'forced'>> {
+  const signalled = performance.now();
+  proc.child.kill('SIGTERM');
+  const exitCode = await proc.exited;
+  const ms = performance.now() - signalled;
+  return { ms, exitCode, forced: JSON.parse(proc.stdout.at(-1) ?? '{}').forced };
+}
+
+async function drainFailed(entry: string, env: Record<string, string>): Promise<DrainFigures> {
+  const { proc, port } = await startServer(entry, env);
+  const failed = await connectRawH2(port, { answerPings: true, ignoreClose: true });
+  try {
+    failed.send(headersFrame(1, SAY_HELLO_HEADERS), dataFrame(1, sayHelloFrame('x'), true), malformedPriorityFrame(1));
+    await failed.waitFor(isGoaway);
+    return {
+      what: 'SIGTERM with one connection HTTP/2 has ended (a call, then GOAWAY FRAME_SIZE_ERROR), its peer still there',
+      ...(await sigterm(proc)),
+    };
+  } finally {
+    failed.destroy();
+    await stopProcess(proc);
+  }
+}
+
+async function drainSlowRequests(entry: string, env: Record<string, string>): Promise<DrainFigures> {
+  const { proc, port } = await startServer(entry, env);
+  const slow = await heldStreams(port, SLOW_REQUESTS);
+  try {
+    await slow.ready;
+    return {
+      what: `SIGTERM with ${SLOW_REQUESTS.connections} connections each holding a call whose request never arrives`,
+      ...(await sigterm(proc)),
+    };
+  } finally {
+    await slow.stop();
+    await stopProcess(proc);
+  }
+}
+
 function report(figures: Figures[], drains: DrainFigures[]): void {
   const rows = [
     [
@@ -363,6 +455,8 @@ function report(figures: Figures[], drains: DrainFigures[]): void {
       'p99 ms',
       'p99 alone',
       'lived',
+      'new channels',
+      'existing channel',
       'server answered',
     ],
   ];
@@ -378,6 +472,8 @@ function report(figures: Figures[], drains: DrainFigures[]): void {
       f.realCalls.p99Ms.toFixed(1),
       f.realCallsAlone.p99Ms.toFixed(1),
       f.lived && f.drain.exitCode === 0 && f.drain.forced === false ? 'yes' : `NO (${JSON.stringify(f.drain)})`,
+      f.probe ? `${f.probe.newChannels.ok}/${f.probe.newChannels.of}` : '',
+      f.probe ? `${f.probe.existingChannel.ok}/${f.probe.existingChannel.of}` : '',
       JSON.stringify(f.answered).slice(0, 110),
     ]);
   }
@@ -403,7 +499,14 @@ async function bench(config: BenchConfig): Promise<number> {
     const figures: Figures[] = [];
     for (const scenario of scenarios) figures.push(await measure(scenario, entry, rendered, config, bodyFile));
     const drains =
-      only === undefined ? [await drainIdle(entry, rendered.env), await drainWatch(entry, rendered.env)] : [];
+      only === undefined
+        ? [
+            await drainIdle(entry, rendered.env),
+            await drainWatch(entry, rendered.env),
+            await drainFailed(entry, rendered.env),
+            await drainSlowRequests(entry, rendered.env),
+          ]
+        : [];
     report(figures, drains);
     const json = {
       time: new Date().toISOString(),
@@ -423,6 +526,13 @@ async function bench(config: BenchConfig): Promise<number> {
       ...figures
         .filter((f) => !f.lived || f.drain.exitCode !== 0 || f.drain.forced !== false)
         .map((f) => `${f.name}: the server did not live through it and drain cleanly`),
+      ...figures
+        .filter(
+          (f) =>
+            f.probe &&
+            (f.probe.newChannels.ok < newChannels.atLeast || f.probe.existingChannel.ok < onExisting.atLeast),
+        )
+        .map((f) => `${f.name}: clients that connected meanwhile were not served (${JSON.stringify(f.probe)})`),
       ...figures
         .filter((f) => !f.rss.underLimit)
         .map((f) => `${f.name}: RSS peaked at ${f.rss.peakMiB.toFixed(0)} MiB, over the pod's ${f.rss.limitMiB} MiB`),

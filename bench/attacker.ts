@@ -7,6 +7,7 @@
  */
 import {
   dripAttack,
+  failedConnections,
   heldStreams,
   idleConnections,
   reflectionZeroWindow,
@@ -23,10 +24,12 @@ export const ATTACKS = {
   'window-update-flood': windowUpdateFlood,
   'reflection-zero-window': reflectionZeroWindow,
   'held-streams': heldStreams,
+  'failed-connections': failedConnections,
   idle: async (port: number, options: Parameters<typeof idleConnections>[1]): Promise<Attack> => {
     const idle = idleConnections(port, options);
     await idle.opened;
     return {
+      ready: Promise.resolve(),
       done: new Promise(() => undefined), // idle until stopped
       async stop() {
         const report = {
@@ -34,6 +37,7 @@ export const ATTACKS = {
           bytesSent: 0,
           endedByServer: { closed: (options?.count ?? 0) - idle.open() },
           streamsReset: {},
+          open: idle.open(),
         };
         idle.close();
         return report;
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
   const [port, name, options] = process.argv.slice(2);
   if (!(name in ATTACKS)) throw new Error(`unknown attack ${name}; one of ${Object.keys(ATTACKS).join(', ')}`);
   const attack = await ATTACKS[name as AttackName](Number(port), JSON.parse(options ?? '{}'));
+  await attack.ready;
   // Connected and sending: the bench measures from here.
   process.stdout.write(`${READY}\n`);
   await Promise.race([attack.done, new Promise((resolve) => process.once('SIGTERM', resolve))]);

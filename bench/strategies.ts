@@ -16,8 +16,8 @@
  * - today's, one path at a time: steady (calls/s, p50 and p99, how evenly three pods answered), a fourth pod (seconds
  *   until it answers ≥ 20% of the calls in a 1 s window), then every pod replaced at once, each taken out of the
  *   data plane before its SIGTERM, and how many calls failed meanwhile.
- * It stops by itself within 5 minutes (90 s with --quick, which leaves DNS+age out unless --paths names it and runs
- * the race at a fifth of cluster time) and writes bench/results/strategies.json.
+ * It stops by itself within 5 minutes (90 s with --quick, which leaves DNS+age and ambient out unless --paths names
+ * them and runs the race at a fifth of cluster time) and writes bench/results/strategies.json.
  *
  * Exit codes: 0 done, 1 a path failed or the time ran out, 2 a tool is missing or a bad argument.
  */
@@ -55,6 +55,7 @@ import {
 } from '../harness/strategy-run';
 import {
   DATA_PLANES,
+  ambientPath,
   dnsPath,
   renderedServer,
   strategyPaths,
@@ -166,10 +167,11 @@ const TODAY_SPARES = 1 + (POD_COUNT + 1);
 
 /**
  * What a quick run leaves out unless --paths names it: DNS+age, whose fourth pod waits a max connection age (10 s)
- * that quick phases do not reach, so the time goes to the paths that differ.
+ * that quick phases do not reach, and ambient, whose figures are L7's behind one more hop, so the time goes to the
+ * paths that differ.
  */
 function quickLeavesOut(): string[] {
-  return [dnsPath({ aged: true }).name];
+  return [dnsPath({ aged: true }).name, ambientPath().name];
 }
 
 /**

@@ -7,7 +7,7 @@
 
 /** A proxy that decides, per Service port, how the traffic to it is carried. */
 export type DataPlane =
-  /** An Istio sidecar in the calling pod (also an ambient waypoint: same protocol selection). */
+  /** An Istio sidecar in the calling pod. */
   | 'istio-sidecar'
   /** An Istio gateway (Istio `Gateway` + `VirtualService`, or Gateway API with the `istio` class) forwarding to the Service. */
   | 'istio-gateway'
@@ -26,7 +26,10 @@ export type DataPlane =
   /** F5's NGINX Ingress Controller (`nginx.org/…` annotations) forwarding an Ingress to the Service. */
   | 'nginx-ingress-controller'
   /** Any other Gateway API implementation forwarding a route to the Service (only the core of GEP-1911). */
-  | 'gateway-api';
+  | 'gateway-api'
+  // Ambient waypoints: the row in the block at the end of DATA_PLANES.
+  /** An Istio ambient waypoint (a Gateway of class `istio-waypoint` that the Service is bound to). */
+  | 'istio-waypoint';
 
 /**
  * How a data plane carries the traffic to one Service port:
@@ -153,6 +156,12 @@ function nginxHandling(context: PortHandlingContext): PortHandling {
   return backend === 'GRPC' || backend === 'GRPCS' ? 'http2' : 'http1';
 }
 
+/**
+ * The controller name Envoy Gateway manages GatewayClasses for unless configured otherwise (envoyproxy/gateway v1.9.0
+ * api/v1alpha1/envoygateway_types.go GatewayControllerName).
+ */
+export const ENVOY_GATEWAY_CONTROLLER = 'gateway.envoyproxy.io/gatewayclass-controller';
+
 // Envoy Gateway v1.9.0 internal/gatewayapi/route.go: inspectAppProtocolByRouteKind makes every GRPCRoute backend
 // gRPC (HTTP/2) whatever the Service says; for an HTTPRoute, resolveBackendProtocol makes `kubernetes.io/h2c` and
 // `gateway.envoyproxy.io/h2c` HTTP/2 and `grpc` gRPC, and any other value keeps HTTP/1.1.
@@ -198,6 +207,46 @@ function gkeIngressHandling(port: ServicePortProtocol, context: PortHandlingCont
   }
   return 'http1';
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ambient waypoints, and what else the constructs need of GKE's gateway classes.
+
+/**
+ * The appProtocol GKE's gateway classes read as HTTP/2 over TLS to the pods, the one Google's documentation names
+ * (https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway#load-balancer-tls; the backend service
+ * protocol `HTTP2`, "HTTP/2 with SSL", of the Compute Engine API). The load balancer does not verify the pods'
+ * certificate.
+ */
+export const GKE_HTTP2_OVER_TLS = 'HTTP2';
+/** The appProtocols GKE's load balancer speaks TLS to the pods with. */
+const GKE_GATEWAY_TLS_APP_PROTOCOLS = new Set([GKE_HTTP2_OVER_TLS, 'HTTPS']);
+
+/** True when `plane` speaks TLS to the pods behind `port`, so they must serve it there. */
+export function tlsToPods(plane: DataPlane, port: Pick<ServicePortProtocol, 'appProtocol'>): boolean {
+  return (
+    plane === 'gke-gateway' && port.appProtocol !== undefined && GKE_GATEWAY_TLS_APP_PROTOCOLS.has(port.appProtocol)
+  );
+}
+
+/** The GatewayClasses of GKE's Gateway controller, all named so (https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities). */
+const GKE_GATEWAY_CLASS_PREFIX = 'gke-l7-';
+
+/** True when `className` is one of GKE's GatewayClasses. */
+export function isGkeGatewayClass(className: string): boolean {
+  return className.startsWith(GKE_GATEWAY_CLASS_PREFIX);
+}
+
+/** The row of the ambient waypoint. */
+const AMBIENT_DATA_PLANES = {
+  'istio-waypoint': {
+    // A waypoint is Envoy with the sidecar's protocol selection: it sniffs an undeclared port
+    // (pilot/pkg/networking/core/listener_waypoint.go, the protocol detector for IsUnsupported ports) and forwards
+    // with the client's protocol (cluster_builder.go setUpstreamProtocol: use_downstream_protocol for waypoints).
+    handling: (port: ServicePortProtocol) => istioHandling(port, false),
+    source:
+      'istio/istio 1.30.3 pkg/config/kube/conversion.go ConvertProtocol, pilot/pkg/networking/core/listener_waypoint.go and cluster_builder.go setUpstreamProtocol',
+  },
+} as const;
 
 /** One row per data plane: how it reads a port, and where that was read. */
 const DATA_PLANES: Record<
@@ -262,6 +311,7 @@ const DATA_PLANES: Record<
     handling: (port) => (port.appProtocol === GATEWAY_API_H2C ? 'http2' : 'http1'),
     source: 'kubernetes-sigs/gateway-api v1.6.1 geps/gep-1911/index.md (Backend Protocol Selection)',
   },
+  ...AMBIENT_DATA_PLANES,
 };
 
 /** True when a data plane handling a port so balances each gRPC call on its own. */
@@ -308,10 +358,22 @@ export function declaresGrpc(port: Pick<ServicePortProtocol, 'name' | 'appProtoc
   });
 }
 
-/** The data planes a sidecar mesh puts in front of a namespace's Services (its sidecars, and its gateways for Istio). */
-export function meshDataPlanes(mesh: 'istio' | 'linkerd' | 'none' | undefined): DataPlane[] {
+/**
+ * The mesh of a namespace: Istio with sidecars, Istio ambient (ztunnel on every node, waypoints for L7), Linkerd, or
+ * none.
+ */
+export type Mesh = 'istio' | 'istio-ambient' | 'linkerd' | 'none';
+
+/**
+ * The data planes a mesh puts in front of a namespace's Services: its sidecars or, in ambient, the waypoint the
+ * Service is bound to (ztunnel alone is L4), and Istio's gateways, which reach ambient pods too. For Linkerd, the
+ * versions this project renders for: 2.18 and later (2.16 and 2.17 crash beside Gateway API v1.6.1, see
+ * docs/control-planes.md; `linkerdDataPlane` still reads their manifests).
+ */
+export function meshDataPlanes(mesh: Mesh | undefined): DataPlane[] {
   if (mesh === 'istio') return ['istio-sidecar', 'istio-gateway'];
-  if (mesh === 'linkerd') return ['linkerd-2.16', 'linkerd-2.18'];
+  if (mesh === 'istio-ambient') return ['istio-waypoint', 'istio-gateway'];
+  if (mesh === 'linkerd') return ['linkerd-2.18'];
   return [];
 }
 
@@ -332,14 +394,14 @@ export function grpcAppProtocol(planes: readonly DataPlane[]): string {
 }
 
 /**
- * The front doors that may forward calls to a Service besides its mesh's own data planes. An Istio namespace is
- * fronted by Istio's gateways, Envoy Gateway or ingress-nginx, which all read Istio's `grpc` as HTTP/2 (or read no
- * appProtocol); another GEP-1911-only gateway there is outside the mesh (plaintext only in PERMISSIVE mode), and its
+ * The front doors that may forward calls to a Service besides its mesh's own data planes. An Istio namespace (sidecar
+ * or ambient) is fronted by Istio's gateways, Envoy Gateway or ingress-nginx, which all read Istio's `grpc` as HTTP/2
+ * (or read no appProtocol); another GEP-1911-only gateway there is outside the mesh (plaintext only in PERMISSIVE mode), and its
  * users set `kubernetes.io/h2c` themselves (`GrpcAppProps.appProtocol`), which Istio reads as HTTP2 too.
  */
-function frontDoors(mesh: 'istio' | 'linkerd' | 'none' | undefined): DataPlane[] {
+function frontDoors(mesh: Mesh | undefined): DataPlane[] {
   const gateways: DataPlane[] = ['istio-gateway', 'envoy-gateway', 'ingress-nginx'];
-  return mesh === 'istio' ? gateways : [...gateways, 'gateway-api'];
+  return mesh === 'istio' || mesh === 'istio-ambient' ? gateways : [...gateways, 'gateway-api'];
 }
 
 /**
@@ -349,6 +411,6 @@ function frontDoors(mesh: 'istio' | 'linkerd' | 'none' | undefined): DataPlane[]
  * BuildDefaultHTTPInboundRoute), `kubernetes.io/h2c` elsewhere (Linkerd ≥ 2.18 and GEP-1911). ESPv2 reads none: its
  * `--backend=grpc://` scheme decides (GoogleCloudPlatform/esp-v2 v2.55.7 src/go/util/url_util.go ParseBackendProtocol).
  */
-export function serviceGrpcAppProtocol(mesh: 'istio' | 'linkerd' | 'none' | undefined): string {
+export function serviceGrpcAppProtocol(mesh: Mesh | undefined): string {
   return grpcAppProtocol([...meshDataPlanes(mesh), ...frontDoors(mesh)]);
 }

@@ -24,6 +24,26 @@ export type TlsSource =
 
 const TLS_SOURCES: readonly TlsSource[] = ['kubectl-secret', 'cert-manager'];
 
+/** Who creates the GatewayClass of Envoy Gateway's Gateways: this repository's dist/, or the platform. */
+export type EnvoyGatewayClassSource = 'rendered' | 'platform';
+const ENVOY_GATEWAY_CLASS_SOURCES: readonly EnvoyGatewayClassSource[] = ['rendered', 'platform'];
+
+/**
+ * A cluster that runs one strategy of an environment, with its own Argo CD: its root and Applications go to
+ * `dist/argocd/<name>/`.
+ */
+export interface ArgoCdCluster {
+  /** Directory under `dist/argocd/` and suffix of its Application's name, unique across environments. */
+  readonly name: string;
+  /** One of the environment's `strategies`. */
+  readonly strategy: StrategyName;
+  /**
+   * The cluster, by API server URL as its Argo CD knows it: `https://kubernetes.default.svc` when Argo CD runs in
+   * that cluster (one Argo CD per cluster).
+   */
+  readonly destinationServer: string;
+}
+
 export interface EnvironmentConfig {
   /** Directory under `dist/`, and what `npm run synth -- <name>` and `npm run certs -- <name>` take. */
   readonly name: string;
@@ -52,6 +72,12 @@ export interface EnvironmentConfig {
    * @default - none: the environment cannot render the `endpoints` strategy
    */
   readonly endpoints?: { readonly serviceName: string };
+  /**
+   * Where the `envoy-gateway` strategy's GatewayClass `eg` comes from: `rendered` with the Namespace, or the
+   * `platform`'s own (a cluster that runs Envoy Gateway for several teams), which the strategy leaves alone.
+   * @default 'rendered'
+   */
+  readonly envoyGatewayClass?: EnvoyGatewayClassSource;
   /** What Argo CD deploys for this environment (dist/argocd/<name>/: its Applications and the root that deploys them). */
   readonly argoCd: {
     /** One of `strategies`: a cluster runs one strategy at a time. */
@@ -61,6 +87,12 @@ export interface EnvironmentConfig {
      * `https://kubernetes.default.svc` when Argo CD runs in that cluster (one Argo CD per cluster).
      */
     readonly destinationServer: string;
+    /**
+     * More clusters of the environment, each running another of its strategies (Istio in ambient mode, say, is a
+     * cluster-wide install), each with its own root.
+     * @default - none
+     */
+    readonly moreClusters?: readonly ArgoCdCluster[];
   };
 }
 
@@ -89,6 +121,8 @@ export const ENVIRONMENTS = {
       'k8s-resolver',
       'envoy-gateway',
       'istio-proxyless',
+      'istio-ambient',
+      'gke-gateway',
     ],
     // Images are tagged with the version of the app package they are built from.
     images: { registry: 'gcr.io/my-project', tag: version, pullPolicy: 'IfNotPresent' },
@@ -96,14 +130,21 @@ export const ENVIRONMENTS = {
     gatewayLoadBalancer: 'gke-internal',
     // The same placeholder project as the registry: set yours.
     endpoints: { serviceName: 'greeter.endpoints.my-project.cloud.goog' },
-    // Argo CD running in the GKE cluster itself.
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
+    // Argo CD running in the GKE cluster itself; an ambient Istio cluster and a cluster with GKE's Gateway alone.
+    argoCd: {
+      strategy: 'istio-ilb',
+      destinationServer: 'https://kubernetes.default.svc',
+      moreClusters: [
+        { name: 'gke-ambient', strategy: 'istio-ambient', destinationServer: 'https://kubernetes.default.svc' },
+        { name: 'gke-gateway', strategy: 'gke-gateway', destinationServer: 'https://kubernetes.default.svc' },
+      ],
+    },
   },
   /** Docker Desktop: locally built images that are never pulled, and a LoadBalancer published on localhost:443. */
   'docker-desktop': {
     ...WALKTHROUGH,
     name: 'docker-desktop',
-    // Cloud Endpoints needs Google Cloud's Service Management and Service Control.
+    // Cloud Endpoints needs Google Cloud's Service Management and Service Control; GKE's Gateway, GKE.
     strategies: [
       'istio-ilb',
       'nginx-ingress',
@@ -113,12 +154,23 @@ export const ENVIRONMENTS = {
       'k8s-resolver',
       'envoy-gateway',
       'istio-proxyless',
+      'istio-ambient',
     ],
     images: { registry: '', tag: version, pullPolicy: 'Never' },
     replicas: { greeter: 3, gateway: 1 },
     gatewayLoadBalancer: 'default',
-    // Argo CD running in the Docker Desktop cluster itself.
-    argoCd: { strategy: 'istio-ilb', destinationServer: 'https://kubernetes.default.svc' },
+    // Argo CD running in the Docker Desktop cluster itself (with Istio installed in ambient mode for the second root).
+    argoCd: {
+      strategy: 'istio-ilb',
+      destinationServer: 'https://kubernetes.default.svc',
+      moreClusters: [
+        {
+          name: 'docker-desktop-ambient',
+          strategy: 'istio-ambient',
+          destinationServer: 'https://kubernetes.default.svc',
+        },
+      ],
+    },
   },
 } as const satisfies Record<string, EnvironmentConfig>;
 
@@ -179,6 +231,18 @@ export function validateEnvironment(env: EnvironmentConfig): EnvironmentConfig {
   check.dnsSubdomain('tls.secretName', env.tls?.secretName);
   check.oneOf('tls.source', env.tls?.source, TLS_SOURCES);
   if (env.endpoints !== undefined) check.hostName('endpoints.serviceName', env.endpoints.serviceName);
+  if (env.envoyGatewayClass !== undefined)
+    check.oneOf('envoyGatewayClass', env.envoyGatewayClass, ENVOY_GATEWAY_CLASS_SOURCES);
   apiServerUrl(check, 'argoCd.destinationServer', env.argoCd?.destinationServer);
+  (env.argoCd?.moreClusters ?? []).forEach((cluster, index) => {
+    check.dnsLabel(`argoCd.moreClusters[${index}].name`, cluster?.name);
+    apiServerUrl(check, `argoCd.moreClusters[${index}].destinationServer`, cluster.destinationServer);
+  });
   return env;
+}
+
+/** Every cluster of an environment: its own (named like it), then `argoCd.moreClusters`. */
+export function argoCdClusters(env: EnvironmentConfig): ArgoCdCluster[] {
+  const { strategy, destinationServer, moreClusters = [] } = env.argoCd;
+  return [{ name: env.name, strategy, destinationServer }, ...moreClusters];
 }

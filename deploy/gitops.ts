@@ -4,7 +4,7 @@
  */
 import { Chart, type App } from 'cdk8s';
 import { ArgoCdApplication, type ArgoCdSyncPolicy } from './argo-cd-application';
-import type { EnvironmentConfig } from './environments';
+import { argoCdClusters, type ArgoCdCluster, type EnvironmentConfig } from './environments';
 import { environmentStrategies } from './strategies';
 import { existingNamespace } from '../lib';
 
@@ -34,37 +34,38 @@ export const GITOPS: GitOpsConfig = {
 };
 
 /**
- * Where one environment's Argo CD manifests go under dist/: its Applications, and the root (app of apps) that
- * deploys them. One root per environment, because one Argo CD runs in each cluster: a root that deployed every
- * environment's Applications would put the other clusters' objects into this one.
+ * Where one cluster's Argo CD manifests go under dist/: its Applications, and the root (app of apps) that deploys
+ * them. One root per cluster, because one Argo CD runs in each cluster: a root that deployed every cluster's
+ * Applications would put the other clusters' objects into this one. An environment's own cluster is named like it.
  */
-export function argoCdDirs(env: Pick<EnvironmentConfig, 'name'>): {
+export function argoCdDirs(cluster: Pick<ArgoCdCluster, 'name'>): {
   readonly applications: string;
   readonly root: string;
 } {
-  return { applications: `argocd/${env.name}/applications`, root: `argocd/${env.name}/root` };
+  return { applications: `argocd/${cluster.name}/applications`, root: `argocd/${cluster.name}/root` };
 }
 
-/** The strategy an environment's Application deploys (checked: one the environment renders). */
-function deployedStrategy(env: EnvironmentConfig): string {
+/** The clusters of an environment (checked: each deploys a strategy the environment renders). */
+export function environmentClusters(env: EnvironmentConfig): ArgoCdCluster[] {
   environmentStrategies(env);
-  return env.argoCd.strategy;
+  return argoCdClusters(env);
 }
 
-/** The environment's Applications: one, deploying `dist/<env>/<argoCd.strategy>` to the environment's cluster. */
+/** A cluster's Applications: one, deploying `dist/<env>/<cluster.strategy>` to the cluster. */
 export function argoCdApplications(
   app: App,
   env: EnvironmentConfig,
+  cluster: ArgoCdCluster = environmentClusters(env)[0],
   gitops: GitOpsConfig = GITOPS,
 ): ArgoCdApplication[] {
   const chart = new Chart(app, 'applications');
   return [
     new ArgoCdApplication(chart, 'application', {
-      name: `greeter-${env.name}`,
+      name: `greeter-${cluster.name}`,
       repoURL: gitops.repoURL,
       targetRevision: gitops.targetRevision,
-      path: `${gitops.distPath}/${env.name}/${deployedStrategy(env)}`,
-      destinationServer: env.argoCd.destinationServer,
+      path: `${gitops.distPath}/${env.name}/${cluster.strategy}`,
+      destinationServer: cluster.destinationServer,
       destinationNamespace: env.namespaces.app,
       argoCdNamespace: existingNamespace(gitops.argoCdNamespace),
       project: gitops.project,
@@ -74,12 +75,12 @@ export function argoCdApplications(
 }
 
 /**
- * The environment's app of apps: one Application, applied by hand once to the Argo CD of the environment's cluster,
- * that deploys the environment's Applications (`dist/argocd/<env>/applications`) and nothing else.
+ * A cluster's app of apps: one Application, applied by hand once to the cluster's Argo CD, that deploys the cluster's
+ * Applications (`dist/argocd/<cluster>/applications`) and nothing else.
  */
 export function argoCdRootApplication(
   app: App,
-  env: EnvironmentConfig,
+  cluster: Pick<ArgoCdCluster, 'name'>,
   gitops: GitOpsConfig = GITOPS,
 ): ArgoCdApplication {
   const chart = new Chart(app, 'root');
@@ -87,7 +88,7 @@ export function argoCdRootApplication(
     name: ROOT_APPLICATION_NAME,
     repoURL: gitops.repoURL,
     targetRevision: gitops.targetRevision,
-    path: `${gitops.distPath}/${argoCdDirs(env).applications}`,
+    path: `${gitops.distPath}/${argoCdDirs(cluster).applications}`,
     destinationNamespace: gitops.argoCdNamespace,
     argoCdNamespace: existingNamespace(gitops.argoCdNamespace),
     project: gitops.project,

@@ -70,7 +70,34 @@ export interface GreeterAppProps {
    * @default false
    */
   readonly reflection?: boolean;
+  /**
+   * The Service port's appProtocol (see `GrpcAppProps.appProtocol`).
+   * @default - from the namespace's mesh
+   */
+  readonly appProtocol?: string;
+  /**
+   * Serve TLS on the gRPC port with the certificate and key of a `kubernetes.io/tls` Secret (the server's
+   * `TLS_CERT_FILE` and `TLS_KEY_FILE`), for a load balancer that speaks HTTP/2 to the pods only over TLS (GKE's
+   * Gateway, appProtocol `HTTP2`); and without TLS on `plaintextPort`, where the kubelet's gRPC probes and the load
+   * balancer's gRPC health check call, since neither speaks TLS.
+   * @default - no TLS
+   */
+  readonly tls?: {
+    /** The Secret, in the greeter's namespace. */
+    readonly secretName: string;
+    /**
+     * The port served without TLS (the server's `PLAINTEXT_PORT`).
+     * @default - the gRPC port + 1
+     */
+    readonly plaintextPort?: number;
+  };
 }
+
+/** Where the greeter's pods mount the TLS Secret of `GreeterAppProps.tls`, and the volume's name. */
+const TLS_DIRECTORY = '/etc/greeter-tls';
+const TLS_VOLUME = 'tls';
+/** The container port of `GreeterAppProps.tls.plaintextPort`. */
+const PLAINTEXT_PORT_NAME = 'grpc-plaintext';
 
 /**
  * Node's V8 heap for a container memory limit: half of it, so that V8 collects garbage long before the limit (it
@@ -88,6 +115,9 @@ function heapMiBFor(memoryLimit: string): number {
  * from the environment (port, pod name for its replies, drain time, max connection age).
  */
 export class GreeterApp extends GrpcApp {
+  /** The port the pods serve without TLS beside the TLS one, with `tls`. */
+  readonly plaintextPort?: number;
+
   constructor(scope: Construct, id: string, props: GreeterAppProps) {
     const port = props.port ?? GREETER_DEFAULT_PORT;
     const shutdownGrace = props.shutdownGrace ?? Duration.seconds(20);
@@ -103,6 +133,15 @@ export class GreeterApp extends GrpcApp {
       props.maxConnectionAge === undefined
         ? undefined
         : check.milliseconds('maxConnectionAge', props.maxConnectionAge, 1000);
+    const tls =
+      props.tls === undefined
+        ? undefined
+        : {
+            secretName: check.dnsSubdomain('tls.secretName', props.tls.secretName),
+            plaintextPort: check.integer('tls.plaintextPort', props.tls.plaintextPort ?? port + 1, 1, 65535),
+          };
+    if (tls !== undefined && tls.plaintextPort === port)
+      throw check.error('tls.plaintextPort', tls.plaintextPort, `a port other than the gRPC port ${port}`);
     super(scope, id, {
       namespace: props.namespace,
       name: props.name ?? 'greeter',
@@ -117,6 +156,15 @@ export class GreeterApp extends GrpcApp {
       drainTime: shutdownGrace,
       drainDelay: props.drainDelay,
       terminationMargin: props.terminationMargin ?? Duration.seconds(10),
+      appProtocol: props.appProtocol,
+      healthPort: tls?.plaintextPort,
+      ...(tls === undefined
+        ? {}
+        : {
+            ports: [{ name: PLAINTEXT_PORT_NAME, port: tls.plaintextPort }],
+            volumes: [{ name: TLS_VOLUME, secret: { secretName: tls.secretName } }],
+            volumeMounts: [{ name: TLS_VOLUME, mountPath: TLS_DIRECTORY, readOnly: true }],
+          }),
       env: [
         { name: SERVER_ENV.port, value: String(port) },
         { name: SERVER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -126,7 +174,15 @@ export class GreeterApp extends GrpcApp {
           : [{ name: SERVER_ENV.maxConnectionAgeMs, value: String(maxConnectionAgeMs) }]),
         { name: SERVER_ENV.reflection, value: String(props.reflection ?? false) },
         { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapMiBFor(memoryLimit)}` },
+        ...(tls === undefined
+          ? []
+          : [
+              { name: SERVER_ENV.tlsCertFile, value: `${TLS_DIRECTORY}/tls.crt` },
+              { name: SERVER_ENV.tlsKeyFile, value: `${TLS_DIRECTORY}/tls.key` },
+              { name: SERVER_ENV.plaintextPort, value: String(tls.plaintextPort) },
+            ]),
       ],
     });
+    this.plaintextPort = tls?.plaintextPort;
   }
 }

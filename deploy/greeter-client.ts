@@ -11,7 +11,22 @@ import {
   type ContainerResources,
   type IGrpcEndpoint,
   type INamespace,
+  type MeshIdentity,
 } from '../lib';
+
+/** The ServiceAccount Kubernetes creates in every namespace, which pods that name none run as. */
+const DEFAULT_SERVICE_ACCOUNT = 'default';
+
+/**
+ * The mesh identity of the client of `endpoint` (its namespace's `default` ServiceAccount unless the endpoint names
+ * one), for policies that admit it before it is rendered.
+ */
+export function greeterClientIdentity(endpoint: IGrpcEndpoint): MeshIdentity {
+  return {
+    namespace: endpoint.clientNamespace,
+    serviceAccountName: endpoint.clientServiceAccountName ?? DEFAULT_SERVICE_ACCOUNT,
+  };
+}
 
 export interface GreeterClientProps {
   /**

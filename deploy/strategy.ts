@@ -13,7 +13,7 @@ import {
   type GrpcGatewayProps,
   type IGrpcEndpoint,
 } from '../lib';
-import { GreeterApp } from './greeter-app';
+import { GreeterApp, type GreeterAppProps } from './greeter-app';
 import { GreeterClient } from './greeter-client';
 import { environmentImage, type EnvironmentConfig, type GatewayLoadBalancer } from './environments';
 
@@ -28,6 +28,8 @@ export const STRATEGY_NAMES = [
   'k8s-resolver',
   'envoy-gateway',
   'istio-proxyless',
+  'istio-ambient',
+  'gke-gateway',
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
@@ -89,10 +91,7 @@ export function greeterCharts(
   env: EnvironmentConfig,
   options: {
     readonly mesh: AppNamespace['mesh'];
-    readonly maxConnectionAge?: Duration;
-    readonly drainDelay?: Duration;
-    readonly istioProxyless?: boolean;
-  },
+  } & Pick<GreeterAppProps, 'maxConnectionAge' | 'drainDelay' | 'istioProxyless' | 'appProtocol' | 'tls'>,
 ): GreeterCharts {
   const namespaceChart = new Chart(app, 'namespace');
   const namespace = new AppNamespace(namespaceChart, 'testing', { name: env.namespaces.app, mesh: options.mesh });
@@ -104,6 +103,8 @@ export function greeterCharts(
     maxConnectionAge: options.maxConnectionAge,
     drainDelay: options.drainDelay,
     istioProxyless: options.istioProxyless,
+    appProtocol: options.appProtocol,
+    tls: options.tls,
   });
   greeterChart.addDependency(namespaceChart);
   return { namespaceChart, namespace, greeterChart, greeter };

@@ -12,6 +12,7 @@ export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'l
 export const FRAME = {
   DATA: 0,
   HEADERS: 1,
+  PRIORITY: 2,
   RST_STREAM: 3,
   SETTINGS: 4,
   PING: 6,
@@ -113,6 +114,14 @@ export function pingFrame(data: Buffer = Buffer.alloc(8)): Buffer {
   return frame(FRAME.PING, 0, 0, data);
 }
 
+/**
+ * A PRIORITY frame with 3 bytes of payload instead of 5: a connection error, FRAME_SIZE_ERROR (RFC 9113 §6.3), that
+ * nghttp2 answers with GOAWAY and then ends the session.
+ */
+export function malformedPriorityFrame(streamId = 1): Buffer {
+  return frame(FRAME.PRIORITY, 0, streamId, Buffer.alloc(3));
+}
+
 export function windowUpdateFrame(streamId: number, increment: number): Buffer {
   const payload = Buffer.alloc(4);
   payload.writeUInt32BE(increment & 0x7fffffff);
@@ -180,8 +189,18 @@ export interface RawH2Connection {
    * (65,535, or its SETTINGS_INITIAL_WINDOW_SIZE for a stream) plus its WINDOW_UPDATEs, minus the DATA sent.
    */
   sendWindow(streamId?: number): number;
-  /** The first frame (already received or still to come) that matches, or a rejection after timeoutMs. */
+  /**
+   * The first frame (already received or still to come) that matches, or a rejection once the socket has closed
+   * without one, or after timeoutMs.
+   */
   waitFor(match: (received: H2Frame) => boolean, timeoutMs?: number): Promise<H2Frame>;
+  /**
+   * Sends a PING and resolves on its ACK: the server has then read and handled everything sent before it (it
+   * answers frames in order), or rejects after timeoutMs.
+   */
+  roundTrip(timeoutMs?: number): Promise<void>;
+  /** Resolves when the server has ended its side (its FIN), or the socket has closed. */
+  ended: Promise<void>;
   /** Resolves when the socket has closed, from either side. */
   closed: Promise<void>;
   isClosed(): boolean;
@@ -204,6 +223,8 @@ export interface RawH2Options {
 }
 
 const KEPT_FRAMES_WHEN_NOT_KEEPING = 1000;
+/** Distinct payloads for roundTrip's PINGs, across connections. */
+let roundTrips = 0;
 
 export function connectRawH2(
   port: number,
@@ -219,7 +240,12 @@ export function connectRawH2(
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: ignoreClose });
     const frames: H2Frame[] = [];
-    const waiters = new Set<{ match: (received: H2Frame) => boolean; resolve: (received: H2Frame) => void }>();
+    const waiters = new Set<{
+      match: (received: H2Frame) => boolean;
+      resolve: (received: H2Frame) => void;
+      reject: (why: string) => void;
+    }>();
+    const receivedSoFar = () => frames.map((f) => `${f.type}/${f.flags}@${f.streamId}`).join(' ');
     let pending = Buffer.alloc(0);
     let isClosed = false;
     let initialStreamWindow = DEFAULT_WINDOW;
@@ -227,7 +253,15 @@ export function connectRawH2(
     const windowChanges = new Map<number, number>();
     const changeWindow = (streamId: number, by: number) =>
       windowChanges.set(streamId, (windowChanges.get(streamId) ?? 0) + by);
-    const closed = new Promise<void>((done) => socket.once('close', () => ((isClosed = true), done())));
+    const closed = new Promise<void>((done) =>
+      socket.once('close', () => {
+        isClosed = true;
+        for (const waiter of waiters) waiter.reject('the socket closed');
+        waiters.clear();
+        done();
+      }),
+    );
+    const ended = new Promise<void>((done) => socket.once('end', done).once('close', done));
     socket.on('error', () => undefined); // a reset shows as `closed`
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
@@ -259,9 +293,10 @@ export function connectRawH2(
     });
     socket.once('connect', () => {
       if (preface) socket.write(Buffer.concat([CLIENT_PREFACE, settingsFrame(settings)]));
-      resolve({
+      const connection: RawH2Connection = {
         socket,
         frames,
+        ended,
         closed,
         isClosed: () => isClosed,
         send: (...chunks) => {
@@ -290,20 +325,34 @@ export function connectRawH2(
           const seen = frames.find(match);
           if (seen) return Promise.resolve(seen);
           return new Promise((resolveFrame, rejectFrame) => {
+            const waiter = {
+              match,
+              resolve: (frame: H2Frame) => (clearTimeout(timer), resolveFrame(frame)),
+              reject: (why: string) => {
+                clearTimeout(timer);
+                rejectFrame(new Error(`no matching frame: ${why}; received ${receivedSoFar()}`));
+              },
+            };
             const timer = setTimeout(() => {
               waiters.delete(waiter);
-              rejectFrame(
-                new Error(
-                  `no matching frame within ${timeoutMs} ms; received ${frames.map((f) => `${f.type}/${f.flags}@${f.streamId}`).join(' ')}`,
-                ),
-              );
+              waiter.reject(`none within ${timeoutMs} ms`);
             }, timeoutMs);
-            const waiter = { match, resolve: (received: H2Frame) => (clearTimeout(timer), resolveFrame(received)) };
-            waiters.add(waiter);
+            if (isClosed) waiter.reject('the socket closed');
+            else waiters.add(waiter);
           });
         },
+        async roundTrip(timeoutMs) {
+          const payload = Buffer.alloc(8);
+          payload.writeUInt32BE(++roundTrips);
+          connection.send(pingFrame(payload));
+          await connection.waitFor(
+            (f) => f.type === FRAME.PING && (f.flags & ACK) !== 0 && f.payload.equals(payload),
+            timeoutMs,
+          );
+        },
         destroy: () => socket.destroy(),
-      });
+      };
+      resolve(connection);
     });
     socket.once('error', reject);
   });

@@ -251,6 +251,50 @@ export function l7Path(): StrategyPath {
   return nginxPath('L7', 'nginx-ingress strategy (grpc_pass)', 'grpc', 'nginx-ingress', 'ingress-nginx', {});
 }
 
+/**
+ * The istio-ambient strategy's data path, stood in for: the client dials the Service as the strategy's client does
+ * (`pick_first`, one connection); an L4 relay stands for the ztunnel that captures it (nginx `stream`, to one
+ * address: ztunnel sends the connection of a Service bound to a waypoint to that waypoint), and an L7 proxy for the
+ * waypoint, which balances each call over the pods (nginx `grpc_pass`; Istio's waypoint is Envoy). Not stood in
+ * for: HBONE (HTTP CONNECT over mTLS, port 15008) between ztunnel, waypoint and the destination's ztunnel, whose
+ * encryption and extra hop cost CPU and latency here too.
+ */
+export function ambientPath(): StrategyPath {
+  return {
+    name: 'ambient',
+    stands: 'istio-ambient strategy (ztunnel: nginx stream; waypoint: nginx grpc_pass; no HBONE)',
+    strategy: 'istio-ambient',
+    // The waypoint gets the Service's endpoints from istiod, as a sidecar does.
+    dataPlane: 'istiod',
+    podEnv: () => ({}),
+    missing: () => nginxMissing() && `${nginxMissing()}; install it with: ${NGINX_INSTALL_HINT}`,
+    async start(pods) {
+      const rotation = new Rotation(pods);
+      const backends = () => rotation.current.map(({ host, port }) => ({ host, port }));
+      const waypoint = await startNginx({ waypoint: { kind: 'grpc', backends: backends() } });
+      const ztunnel = await startNginx({ ztunnel: { kind: 'tcp', backends: [waypoint.ports.waypoint] } }).catch(
+        async (error: unknown) => {
+          await waypoint.stop();
+          throw error;
+        },
+      );
+      // istiod pushes the Service's endpoints to the waypoint; ztunnel's own target (the waypoint) does not change.
+      const follow = async () => waypoint.reconfigure({ waypoint: backends() });
+      return {
+        target: `127.0.0.1:${ztunnel.ports.ztunnel}`,
+        lb: renderedClient('istio-ambient').lb,
+        via: `nginx stream on 127.0.0.1:${ztunnel.ports.ztunnel}, then nginx grpc_pass on 127.0.0.1:${waypoint.ports.waypoint}`,
+        added: async (pod) => (rotation.add(pod), follow()),
+        removing: async (pod) => (rotation.remove(pod), follow()),
+        stop: async () => {
+          await ztunnel.stop();
+          await waypoint.stop();
+        },
+      };
+    },
+  };
+}
+
 /** Throws unless the grpc-js of this process honours the DNS server in a target (harness/dns-authority.ts). */
 function assertDnsAuthorityHonoured(): void {
   // A deep import: grpc-js exports no flag for it, and the package has no `exports` map that would forbid it.
@@ -449,6 +493,7 @@ export function strategyPaths({ maxConnectionAgeMs }: { maxConnectionAgeMs: numb
     l4Path(),
     l4Path({ maxConnectionAgeMs }),
     l7Path(),
+    ambientPath(),
     dnsPath(),
     dnsPath({ aged: true }),
     kubernetesPath(),

@@ -98,6 +98,13 @@ export interface GrpcAppProps {
    */
   readonly grpcHealthProbes?: boolean;
   /**
+   * The port the gRPC health probes call, where the server serves `grpc.health.v1` without TLS: the kubelet's gRPC
+   * probe speaks no TLS (kubernetes/enhancements keps/sig-node/4939-tls-in-grpc-probe), so a server that serves TLS
+   * on `port` needs a plaintext port for them.
+   * @default - `port`
+   */
+  readonly healthPort?: number;
+  /**
    * The readiness probe, in place of the gRPC health one.
    * @default - gRPC health Check every 5 s, one failure marks the pod unready (or none without `grpcHealthProbes`)
    */
@@ -334,8 +341,9 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
     });
 
     const healthProbes = props.grpcHealthProbes ?? true;
+    const healthPort = props.healthPort === undefined ? this.port : validPort(subject, 'healthPort', props.healthPort);
     const grpcProbe = (periodSeconds: number, failureThreshold: number): k8s.Probe | undefined =>
-      healthProbes ? { grpc: { port: this.port }, periodSeconds, failureThreshold, timeoutSeconds: 1 } : undefined;
+      healthProbes ? { grpc: { port: healthPort }, periodSeconds, failureThreshold, timeoutSeconds: 1 } : undefined;
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata,

@@ -1,10 +1,11 @@
-import { ApiObject, Yaml } from 'cdk8s';
-import * as k8s from './imports/k8s';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as eg from './imports/gateway.envoyproxy.io';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { MeshIdentity } from './grpc-backend';
 import type { IGrpcEndpoint } from './grpc-endpoint';
+import { GATEWAY_API_GROUP, httpsListener } from './internal/gateway-api';
+import { istioGatewayOptions, istioGatewayOptionsRef } from './internal/istio-gateway-options';
 import { serviceDnsName } from './internal/names';
 import {
   dnsLabel,
@@ -20,8 +21,7 @@ import {
 } from './internal/validate';
 import { existingNamespace, type INamespace } from './namespace';
 
-/** The API group of the Gateway API's kinds, as references to them name it: `gateway.networking.k8s.io`. */
-export const GATEWAY_API_GROUP = gw.Gateway.GVK.apiVersion.split('/')[0];
+export { GATEWAY_API_GROUP };
 
 /** The GatewayClass of Istio's Gateway API controller, which deploys an Envoy Deployment and Service per Gateway. */
 export const ISTIO_GATEWAY_CLASS = 'istio';
@@ -259,21 +259,13 @@ export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoin
         : metadataMap(subject, 'loadBalancerAnnotations', props.loadBalancerAnnotations, 'annotations');
     let parametersRef: gw.GatewaySpecInfrastructureParametersRef | undefined;
     if (istio && replicas !== undefined) {
-      // Istio strategic-merges these into the ServiceAccount and Deployment it generates for this Gateway, and creates
-      // a PodDisruptionBudget only when configured (1.30.3 pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go
-      // applyOverlay): one pod down at a time, as minAvailable (the form Istio's documentation shows). No API token:
-      // pilot-agent uses the projected istio-token its template mounts (istio-discovery/files/kube-gateway.yaml).
-      this.options = new k8s.KubeConfigMap(this, 'Options', {
-        metadata: { name: `${this.name}-options`, namespace: this.namespace.name },
-        data: {
-          serviceAccount: Yaml.stringify({ automountServiceAccountToken: false }),
-          deployment: Yaml.stringify({
-            spec: { replicas, template: { spec: { automountServiceAccountToken: false } } },
-          }),
-          ...(replicas > 1 ? { podDisruptionBudget: Yaml.stringify({ spec: { minAvailable: replicas - 1 } }) } : {}),
-        },
+      const options = istioGatewayOptions(this, 'Options', {
+        name: `${this.name}-options`,
+        namespace: this.namespace.name,
+        replicas,
       });
-      parametersRef = { group: '', kind: 'ConfigMap', name: this.options.name };
+      this.options = options;
+      parametersRef = istioGatewayOptionsRef(options);
     }
     if (envoyGateway && replicas !== undefined) {
       // A Gateway's own EnvoyProxy, in its namespace (v1.9.0 internal/gatewayapi/contexts.go attachEnvoyProxy). Envoy
@@ -306,7 +298,6 @@ export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoin
       };
     }
 
-    const sameNamespace = this.routeNamespace.name === this.namespace.name;
     // Envoy Gateway copies spec.infrastructure.annotations onto every object it deploys: the Service's go in its EnvoyProxy.
     const annotations = envoyGateway ? undefined : loadBalancerAnnotations;
     this.gateway = new gw.Gateway(this, 'Resource', {
@@ -316,26 +307,15 @@ export class GrpcGateway extends Construct implements IGrpcGateway, IGrpcEndpoin
         infrastructure:
           annotations === undefined && parametersRef === undefined ? undefined : { annotations, parametersRef },
         listeners: [
-          {
+          httpsListener({
             name: this.listenerName,
-            hostname: this.host,
+            host: this.host,
             port: this.port,
-            protocol: 'HTTPS',
-            tls: {
-              mode: gw.GatewaySpecListenersTlsMode.TERMINATE,
-              certificateRefs: [{ group: '', kind: 'Secret', name: this.tlsSecretName }],
-            },
-            allowedRoutes: {
-              namespaces: sameNamespace
-                ? { from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME }
-                : {
-                    from: gw.GatewaySpecListenersAllowedRoutesNamespacesFrom.SELECTOR,
-                    // Every namespace carries its own name as this label (Kubernetes >= 1.22).
-                    selector: { matchLabels: { 'kubernetes.io/metadata.name': this.routeNamespace.name } },
-                  },
-              kinds: [{ group: GATEWAY_API_GROUP, kind: 'GRPCRoute' }],
-            },
-          },
+            tlsSecretName: this.tlsSecretName,
+            gatewayNamespace: this.namespace,
+            routeNamespace: this.routeNamespace,
+            routeKind: 'GRPCRoute',
+          }),
         ],
       },
     });

@@ -2,17 +2,9 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
-import { GATEWAY_API_GROUP, type GrpcGatewayListener, type IGrpcGateway } from './grpc-gateway';
-import {
-  dnsSubdomain,
-  gatewayHostname,
-  hostnamesIntersect,
-  invalidProp,
-  listOf,
-  protoServiceNames,
-  subjectOf,
-  type ValidationSubject,
-} from './internal/validate';
+import { GATEWAY_API_GROUP, type IGrpcGateway } from './grpc-gateway';
+import { attachedListener, routeHostnames, serviceReference } from './internal/gateway-api';
+import { dnsSubdomain, invalidProp, protoServiceNames, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** A GRPCRoute that policies attach to, by name and namespace. */
@@ -109,59 +101,10 @@ export class GrpcRoute extends Construct implements IGrpcRoute {
                 : this.grpcServices.map((service) => ({
                     method: { type: gw.GrpcRouteSpecRulesMatchesMethodType.EXACT, service },
                   })),
-            backendRefs: [{ group: '', kind: 'Service', name: backend.serviceName, port: backend.port }],
+            backendRefs: [serviceReference(backend)],
           },
         ],
       },
     });
   }
-}
-
-/** The listener a route attaches to: the named one, or the gateway's only one; undefined where it names none. */
-function attachedListener(
-  subject: ValidationSubject,
-  name: string | undefined,
-  gateway: IGrpcGateway,
-): GrpcGatewayListener | undefined {
-  const names = gateway.listeners.map((listener) => listener.name);
-  if (name === undefined) {
-    if (gateway.listeners.length > 1) {
-      throw invalidProp(subject, 'listener', name, `one of the gateway's listeners (${names.join(', ')})`);
-    }
-    return gateway.listeners[0];
-  }
-  const listener = gateway.listeners.find((candidate) => candidate.name === name);
-  if (listener === undefined) {
-    if (gateway.listeners.length === 0) return { name: dnsSubdomain(subject, 'listener', name) };
-    throw invalidProp(subject, 'listener', name, `one of the gateway's listeners (${names.join(', ')})`);
-  }
-  return listener;
-}
-
-/** The route's hostnames: given ones, each matching the listener's host, or the listener's own single host. */
-function routeHostnames(
-  subject: ValidationSubject,
-  hostnames: readonly string[] | undefined,
-  listener: GrpcGatewayListener | undefined,
-): string[] {
-  const listenerHost = listener?.hostname;
-  if (hostnames === undefined) {
-    if (listenerHost === undefined || listenerHost.startsWith('*.')) {
-      throw invalidProp(
-        subject,
-        'hostnames',
-        hostnames,
-        `the hosts this route serves: the listener serves ${listenerHost ?? 'any host'}, which other routes share`,
-      );
-    }
-    return [listenerHost];
-  }
-  if (!Array.isArray(hostnames) || hostnames.length === 0 || hostnames.length > 16)
-    throw invalidProp(subject, 'hostnames', hostnames, 'a list of 1 to 16 hostnames');
-  return listOf(subject, 'hostnames', hostnames, (hostname, prop) => {
-    gatewayHostname(subject, prop, hostname);
-    if (listenerHost !== undefined && !hostnamesIntersect(listenerHost, hostname))
-      throw invalidProp(subject, prop, hostname, `a hostname that matches the listener's (${listenerHost})`);
-    return hostname;
-  });
 }

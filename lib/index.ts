@@ -2,6 +2,7 @@
  * The public API of the construct library: what other repositories import. Hand-written on purpose: helpers stay
  * internal, and every name here is documented in API.md.
  */
+export { AmbientAccessPolicy, type AmbientAccessPolicyProps } from './ambient-access-policy';
 export { AppNamespace, type AppNamespaceProps } from './app-namespace';
 export { CloudEndpointsProxy, type CloudEndpointsProxyProps } from './cloud-endpoints-proxy';
 export type {
@@ -13,7 +14,10 @@ export type {
   WorkloadAutoscaling,
 } from './container';
 export { EndpointSliceReader, type EndpointSliceReaderProps } from './endpoint-slice-reader';
+export { EnvoyGatewayClass, type EnvoyGatewayClassProps } from './envoy-gateway-class';
 export { EnvoyGatewayGrpcPolicy, type EnvoyGatewayGrpcPolicyProps } from './envoy-gateway-grpc-policy';
+export { GkeGateway, type GkeGatewayProps } from './gke-gateway';
+export { GkeGrpcBackendPolicy, type GkeGrpcBackendPolicyProps } from './gke-grpc-backend-policy';
 export { GrpcApp, type GrpcAppProps } from './grpc-app';
 export { GrpcBackend, type GrpcServiceReference, type IGrpcBackend, type MeshIdentity } from './grpc-backend';
 export { DEFAULT_GRPC_CLIENT_POLICY, type GrpcClientPolicy } from './grpc-client-policy';
@@ -36,6 +40,7 @@ export type {
   LinkerdRetryCondition,
   LinkerdRetryPolicy,
 } from './grpc-retry-policy';
+export { GrpcHttpRoute } from './grpc-http-route';
 export { GrpcRoute, type GrpcRouteProps, type IGrpcRoute } from './grpc-route';
 export { GrpcVirtualService, type GrpcVirtualServiceProps } from './grpc-virtual-service';
 export { HeadlessGrpcService, type HeadlessGrpcServiceProps } from './headless-grpc-service';
@@ -45,11 +50,14 @@ export {
   type IstioGatewayAttributes,
   type IstioIlbGatewayProps,
 } from './istio-ilb-gateway';
+export { IstioWaypoint, type IIstioWaypoint, type IstioWaypointProps } from './istio-waypoint';
 export { IstioProxylessGrpcPolicy, type IstioProxylessGrpcPolicyProps } from './istio-proxyless-grpc-policy';
 export { LinkerdGrpcPolicy, type LinkerdGrpcPolicyProps } from './linkerd-grpc-policy';
 export { GKE_INTERNAL_LOAD_BALANCER } from './load-balancer';
 export { MeshAccessPolicy, type MeshAccessPolicyProps } from './mesh-access-policy';
+export { MeshGrpcRoute, type MeshGrpcRouteProps } from './mesh-grpc-route';
 export { existingNamespace, type INamespace } from './namespace';
+export type { Mesh } from 'grpc-k8s-lb-common';
 export { NginxGrpcIngress, type NginxGrpcIngressProps } from './nginx-grpc-ingress';
 export { PropValidator } from './prop-validator';
 export { SelfSignedCertificate, type SelfSignedCertificateProps } from './self-signed-certificate';

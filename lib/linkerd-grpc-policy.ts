@@ -2,19 +2,17 @@ import { ApiObject, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
-import { GATEWAY_API_GROUP } from './grpc-gateway';
+import { serviceReference } from './internal/gateway-api';
 import { LINKERD_RETRY_CONDITIONS, type LinkerdRetryPolicy } from './grpc-retry-policy';
 import { portHandling } from 'grpc-k8s-lb-common';
 import { callTimeout, grpcRetries } from './internal/call-policy';
-import { dnsSubdomain, invalidProp, oneOf, subjectOf } from './internal/validate';
+import { dnsSubdomain, invalidProp, subjectOf } from './internal/validate';
 
 /**
  * Linkerd's retry limit when a route's annotations set retries without one (linkerd2 version-2.20
  * policy-controller/k8s/index/src/outbound/index/grpc.rs parse_grpc_retry: `limit.unwrap_or(1)`).
  */
 const LINKERD_DEFAULT_RETRY_LIMIT = 1;
-
-const GRPC_ROUTE_VERSIONS = ['v1', 'v1alpha2'] as const;
 
 export interface LinkerdGrpcPolicyProps {
   /** The backend whose calls the policy governs; meshed clients' proxies apply it to every call to its Service. */
@@ -37,30 +35,25 @@ export interface LinkerdGrpcPolicyProps {
    * @default - none, as Linkerd's own default: the call's own gRPC deadline bounds it
    */
   readonly timeout?: Duration;
-  /**
-   * The GRPCRoute version Linkerd's policy controller watches: `v1` from Linkerd 2.18 (the `gateway-api` crate,
-   * whose GRPCRoute is v1), `v1alpha2` in 2.16 and 2.17 (the `k8s-gateway-api` 0.16 crate), whose bundled Gateway API
-   * CRDs (v0.7.1) serve only v1alpha2. The API server hands a route to watchers of any version its CRD serves.
-   * @default 'v1'
-   */
-  readonly gatewayApiVersion?: 'v1' | 'v1alpha2';
 }
 
 /**
  * Linkerd's per-call policy for a gRPC backend: a Gateway API `GRPCRoute` whose parent is the backend's Service (an
  * outbound route, which meshed clients' proxies apply to every call to that Service), carrying Linkerd's retry and
  * timeout annotations (`retry.linkerd.io/grpc`, `retry.linkerd.io/limit`, `retry.linkerd.io/timeout`,
- * `timeout.linkerd.io/request`), which Linkerd 2.16 to 2.20 read on the route itself and which override the
+ * `timeout.linkerd.io/request`), which Linkerd 2.18 to 2.20 read on the route itself and which override the
  * Service's (https://linkerd.io/2/reference/retries, https://linkerd.io/2/reference/timeouts). A Service's own
  * `retry.linkerd.io/grpc` applies only when such a route is attached. The balancing itself needs no resource: a
  * meshed client's proxy resolves the ClusterIP Service to its endpoints and balances each HTTP/2 request over them
  * (EWMA), provided the Service port's appProtocol is `kubernetes.io/h2c` or unset (Linkerd >= 2.18 carries any other
- * value, `grpc` included, as opaque TCP and ignores the route).
+ * value, `grpc` included, as opaque TCP and ignores the route). For Linkerd 2.18 and later: 2.16 and 2.17 watch only
+ * `v1alpha2` routes, and their policy controller exits where the Gateway API CRDs serve no `v1alpha2`, as v1.6.1's
+ * standard channel does (linkerd2 version-2.17 policy-controller/src/main.rs; see docs/control-planes.md).
  */
 export class LinkerdGrpcPolicy extends Construct {
   /** Linkerd's annotations on the route. */
   readonly annotations: Readonly<Record<string, string>>;
-  /** The GRPCRoute, of `gatewayApiVersion`. */
+  /** The GRPCRoute (`gateway.networking.k8s.io/v1`). */
   readonly route: ApiObject;
 
   constructor(scope: Construct, id: string, props: LinkerdGrpcPolicyProps) {
@@ -68,7 +61,6 @@ export class LinkerdGrpcPolicy extends Construct {
     const subject = subjectOf(this);
     const { backend } = props;
     const name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
-    const version = oneOf(subject, 'gatewayApiVersion', props.gatewayApiVersion ?? 'v1', GRPC_ROUTE_VERSIONS);
     const retries =
       props.retries === undefined
         ? undefined
@@ -82,10 +74,9 @@ export class LinkerdGrpcPolicy extends Construct {
     if (retries?.attempts === 0)
       throw invalidProp(subject, 'retries.attempts', 0, 'from 1 to 10, or `retries` unset for no retries');
     const timeoutMs = callTimeout(subject, 'timeout', props.timeout, retries?.perTryTimeoutMs, 'retries.perTryTimeout');
-    // Linkerd >= 2.18 (the one that watches v1 routes) applies GRPCRoutes only to ports it reads as HTTP/2
-    // (policy-controller/grpc/src/outbound.rs: the AppProtocol::Http2 branch, or detection when unset); anything else
-    // makes the port opaque or HTTP/1. 2.16 and 2.17 read no appProtocol.
-    if (version === 'v1' && backend.appProtocol !== undefined) {
+    // Linkerd >= 2.18 applies GRPCRoutes only to ports it reads as HTTP/2 (policy-controller/grpc/src/outbound.rs: the
+    // AppProtocol::Http2 branch, or detection when unset); anything else makes the port opaque or HTTP/1.
+    if (backend.appProtocol !== undefined) {
       const handling = portHandling('linkerd-2.18', { appProtocol: backend.appProtocol, port: backend.port });
       if (handling !== 'http2') {
         throw invalidProp(
@@ -111,19 +102,16 @@ export class LinkerdGrpcPolicy extends Construct {
       ...(timeoutMs === undefined ? {} : { 'timeout.linkerd.io/request': `${timeoutMs}ms` }),
     };
     // Linkerd reads a parent or backend group of "" or "core" alike as the core group, and needs the kind
-    // (policy-controller/k8s/api/src/policy.rs targets_kind, version-2.16 to version-2.20).
-    const service = { group: '', kind: 'Service', name: backend.serviceName, port: backend.port };
+    // (policy-controller/k8s/api/src/policy.rs targets_kind, version-2.18 to version-2.20).
+    const service = serviceReference(backend);
     // A Service parent makes this an outbound (GAMMA) route: it applies to calls to the Service, from any client.
-    const spec: gw.GrpcRouteSpec = { parentRefs: [service], rules: [{ backendRefs: [service] }] };
-    this.route = new ApiObject(this, 'Resource', {
-      apiVersion: `${GATEWAY_API_GROUP}/${version}`,
-      kind: gw.GrpcRoute.GVK.kind,
+    this.route = new gw.GrpcRoute(this, 'Resource', {
       metadata: {
         name,
         namespace: backend.namespace.name,
         annotations: Object.keys(this.annotations).length === 0 ? undefined : { ...this.annotations },
       },
-      spec: gw.toJson_GrpcRouteSpec(spec),
+      spec: { parentRefs: [service], rules: [{ backendRefs: [service] }] },
     });
   }
 }

@@ -1,3 +1,4 @@
+import type { Mesh } from 'grpc-k8s-lb-common';
 import { dnsLabel } from './internal/validate';
 
 /** A Namespace that constructs place objects in: an `AppNamespace`, or one that exists already (see `existingNamespace`). */
@@ -5,10 +6,11 @@ export interface INamespace {
   /** Name of the Namespace. */
   readonly name: string;
   /**
-   * The mesh that injects a sidecar into pods of the Namespace, so workloads can set its proxy's options.
+   * The mesh of the Namespace's pods (a sidecar injected into each, or Istio ambient), so workloads can set its
+   * proxy's options and Services declare the appProtocol it reads.
    * @default - none (an existing namespace such as `istio-system`, where this project does not inject)
    */
-  readonly mesh?: 'istio' | 'linkerd' | 'none';
+  readonly mesh?: Mesh;
 }
 
 /** A Namespace created by someone else, such as `istio-system`, which the Istio install owns. */

@@ -2,8 +2,9 @@
 # Regenerates the generated code offline, from the files vendored in upstream/ (the versions cdk8s.yaml and
 # upstream/sources.json name):
 #   lib/imports/  the construct library's own L1 classes: Kubernetes 1.32 (only the kinds the library renders, so the
-#                 package needs no cdk8s-plus), Istio 1.30.3, and the Gateway API v1.6.1 and Envoy Gateway v1.9.0 kinds
-#                 its constructs use (only the API groups lib/ uses are kept: the rest would only slow type-checking);
+#                 package needs no cdk8s-plus), Istio 1.30.3, and the Gateway API v1.6.1, Envoy Gateway v1.9.0 and
+#                 GKE Gateway policy (gke-gateway-api v1.4.0) kinds its constructs use (only the API groups lib/ uses
+#                 are kept: the rest would only slow type-checking);
 #   imports/      this repository's deployment's own: Argo CD v3.5.1's Application (deploy/argo-cd-application.ts).
 # --no-save: cdk8s import would otherwise rewrite cdk8s.yaml's imports with these paths.
 # Usage: npm run import [-- <output dir>]   (default: the repository; a test writes to a temp dir and compares:
@@ -17,10 +18,11 @@ done
 crds=upstream/crds
 k8s_definitions=upstream/schemas/k8s-v1.32.0-definitions.json
 istio=$crds/istio-1.30.3-crds.yaml
-gateway_api=("$crds"/gateway-api-v1.6.1-{gateways,grpcroutes,referencegrants}.yaml)
+gateway_api=("$crds"/gateway-api-v1.6.1-{gatewayclasses,gateways,grpcroutes,httproutes,referencegrants}.yaml)
 envoy_gateway=("$crds"/envoy-gateway-v1.9.0-{backendtrafficpolicies,envoyproxies}.yaml)
+gke_gateway=("$crds"/gke-gateway-api-v1.4.0-{healthcheckpolicies,gcpbackendpolicies}.yaml)
 argo_cd=$crds/argo-cd-v3.5.1-applications.yaml
-for file in "$k8s_definitions" "$istio" "${gateway_api[@]}" "${envoy_gateway[@]}" "$argo_cd"; do
+for file in "$k8s_definitions" "$istio" "${gateway_api[@]}" "${envoy_gateway[@]}" "${gke_gateway[@]}" "$argo_cd"; do
   [ -f "$file" ] || { echo "import: $file not found (see upstream/sources.json)" >&2; exit 2; }
 done
 work=$(mktemp -d)
@@ -41,12 +43,13 @@ import_all() {
 }
 import_all gateway-api-v1.6.1 "${gateway_api[@]}"
 import_all envoy-gateway-v1.9.0 "${envoy_gateway[@]}"
+import_all gke-gateway-api-v1.4.0 "${gke_gateway[@]}"
 cdk8s_import "$argo_cd"
 
-groups=(networking.istio.io security.istio.io gateway.networking.k8s.io gateway.envoyproxy.io)
+groups=(networking.istio.io security.istio.io gateway.networking.k8s.io gateway.envoyproxy.io networking.gke.io)
 for group in "${groups[@]}"; do
   cp "$work/$group.ts" "$out/lib/imports/$group.ts"
 done
 cp "$work/argoproj.io.ts" "$out/imports/argoproj.io.ts"
-echo "$out/lib/imports/: k8s.ts (${k8s_kinds[*]}) from $k8s_definitions; ${groups[*]/%/.ts} from $istio, ${gateway_api[*]} and ${envoy_gateway[*]}"
+echo "$out/lib/imports/: k8s.ts (${k8s_kinds[*]}) from $k8s_definitions; ${groups[*]/%/.ts} from $istio, ${gateway_api[*]}, ${envoy_gateway[*]} and ${gke_gateway[*]}"
 echo "$out/imports/: argoproj.io.ts from $argo_cd"

@@ -164,6 +164,17 @@ const ROWS: Row[] = [
   // nginx.ingress.kubernetes.io/backend-protocol decides (docs/user-guide/nginx-configuration/annotations.md).
   ['nginx-ingress', 'Ingress backend-protocol', ingressBackendProtocol, () => 'GRPC'],
 
+  // Envoy Gateway v1.9.0 api/v1alpha1/envoygateway_types.go GatewayControllerName: the controller accepts the classes
+  // that name it; its Helm chart creates none (charts/gateway-helm/templates), so dist/ renders the Gateway's.
+  [
+    'envoy-gateway',
+    'GatewayClass controllerName',
+    (o) => {
+      const gatewayClass = findObject(o, 'GatewayClass');
+      return { name: gatewayClass.metadata.name, controllerName: gatewayClass.spec.controllerName };
+    },
+    () => ({ name: 'eg', controllerName: 'gateway.envoyproxy.io/gatewayclass-controller' }),
+  ],
   // Envoy Gateway v1.9.0: internal/gatewayapi/contexts.go attachEnvoyProxy reads the Gateway's
   // infrastructure.parametersRef to an EnvoyProxy in its namespace.
   [
@@ -293,6 +304,111 @@ const ROWS: Row[] = [
     () => ({ loadBalancer: { simple: 'ROUND_ROBIN' } }),
   ],
   ['istio-proxyless', 'greeter Service appProtocol', greeterAppProtocol, () => 'grpc'],
+
+  // Istio 1.30 ambient. istio/api 1.30.3 label/labels.yaml: istio.io/dataplane-mode=ambient enrols the namespace's
+  // pods; istio.io/use-waypoint on a Service binds it to the waypoint of that name in its namespace, and
+  // istio.io/ingress-use-waypoint sends Istio gateways' traffic for it through that waypoint too.
+  [
+    'istio-ambient',
+    'Namespace dataplane mode',
+    (o) => findObject(o, 'Namespace').metadata.labels?.['istio.io/dataplane-mode'],
+    () => 'ambient',
+  ],
+  [
+    'istio-ambient',
+    'greeter Service waypoint labels',
+    (o) => {
+      const labels = greeterService(o).metadata.labels ?? {};
+      return [labels['istio.io/use-waypoint'], labels['istio.io/ingress-use-waypoint']];
+    },
+    () => ['greeter-waypoint', 'true'],
+  ],
+  // istioctl/pkg/waypoint/waypoint.go (1.30.3): the waypoint istioctl generates, class istio-waypoint
+  // (pkg/config/constants WaypointGatewayClassName), one listener `mesh` on 15008, protocol HBONE.
+  [
+    'istio-ambient',
+    'waypoint Gateway',
+    (o) => {
+      const { gatewayClassName, listeners } = findObject(o, 'Gateway', 'greeter-waypoint').spec;
+      return { gatewayClassName, listeners };
+    },
+    () => ({ gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] }),
+  ],
+  // The waypoint is Envoy with Istio's protocol selection (conversion.go ConvertProtocol): `grpc` is GRPC.
+  ['istio-ambient', 'greeter Service appProtocol', greeterAppProtocol, () => 'grpc'],
+  // pilot/pkg/config/kube/gateway/route_collections.go GRPCRouteCollection: a Service parent is a mesh route, for the
+  // Service's host and (augmentPortMatch) port.
+  [
+    'istio-ambient',
+    'mesh GRPCRoute parentRefs',
+    (o) => findObject(o, 'GRPCRoute', 'greeter').spec.parentRefs,
+    () => [{ group: '', kind: 'Service', name: 'greeter', port: 50051 }],
+  ],
+  // istio/api security/v1beta1/authorization_policy.proto targetRefs: `kind: Service` is for waypoints, which apply
+  // only targetRefs policies; a `selector` policy is enforced by ztunnel, with L4 attributes only
+  // (https://istio.io/latest/docs/ambient/usage/l4-policy/).
+  [
+    'istio-ambient',
+    'L7 AuthorizationPolicy targetRefs',
+    (o) => findObject(o, 'AuthorizationPolicy', 'greeter').spec.targetRefs,
+    () => [{ group: '', kind: 'Service', name: 'greeter' }],
+  ],
+  [
+    'istio-ambient',
+    'L4 AuthorizationPolicy source',
+    (o) => findObject(o, 'AuthorizationPolicy', 'greeter-pods').spec.rules[0].from,
+    () => [{ source: { principals: ['cluster.local/ns/testing/sa/greeter-waypoint'] } }],
+  ],
+  // Waypoint overlays as for the `istio` class (deploymentcontroller.go render, for every class), plus the seccomp
+  // profile that the waypoint.yaml template sets only with values.gateways.seccompProfile.
+  [
+    'istio-ambient',
+    'waypoint options: Deployment overlay',
+    (o) => parse(findObject(o, 'ConfigMap', 'greeter-waypoint-options').data.deployment).spec.template.spec,
+    () => ({ automountServiceAccountToken: false, securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }),
+  ],
+
+  // GKE's Gateway controller: the class of a regional internal Application Load Balancer
+  // (https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities), an HTTPRoute (GKE's
+  // conformance reports in kubernetes-sigs/gateway-api v1.6.1 run the HTTP profile only: no GRPCRoute), appProtocol
+  // HTTP2 for HTTP/2 over TLS to the pods (https://cloud.google.com/kubernetes-engine/docs/how-to/secure-gateway).
+  ['gke-gateway', 'Gateway class', (o) => findObject(o, 'Gateway').spec.gatewayClassName, () => 'gke-l7-rilb'],
+  [
+    'gke-gateway',
+    'route kinds',
+    (o) => o.filter((x) => x.kind.endsWith('Route')).map((x) => x.kind),
+    () => ['HTTPRoute'],
+  ],
+  ['gke-gateway', 'greeter Service appProtocol', greeterAppProtocol, () => 'HTTP2'],
+  // GoogleCloudPlatform/gke-gateway-api v1.4.0 healthcheck_types.go: type GRPC, USE_FIXED_PORT; the port is the one the
+  // greeter serves without TLS (Google Cloud's gRPC health check speaks none), where the kubelet probes too.
+  [
+    'gke-gateway',
+    'HealthCheckPolicy gRPC check and the greeter plaintext port',
+    (o) => {
+      const container = findObject(o, 'Deployment', 'greeter').spec.template.spec.containers[0];
+      const env = Object.fromEntries(container.env.map((e: KubeObject) => [e.name, e.value]));
+      return {
+        check: findObject(o, 'HealthCheckPolicy').spec.default.config,
+        plaintextPort: Number(env.PLAINTEXT_PORT),
+        probe: container.readinessProbe.grpc.port,
+        tls: [env.TLS_CERT_FILE, env.TLS_KEY_FILE].every(Boolean),
+      };
+    },
+    () => ({
+      check: { type: 'GRPC', grpcHealthCheck: { portSpecification: 'USE_FIXED_PORT', port: 50052 } },
+      plaintextPort: 50052,
+      probe: 50052,
+      tls: true,
+    }),
+  ],
+  // gcpbackendpolicy_types.go ConnectionDraining.drainingTimeoutSec: the greeter's own drain (SHUTDOWN_GRACE_MS).
+  [
+    'gke-gateway',
+    'GCPBackendPolicy connection draining',
+    (o) => findObject(o, 'GCPBackendPolicy').spec.default.connectionDraining,
+    () => ({ drainingTimeoutSec: 20 }),
+  ],
 ];
 
 const cases = ROWS.flatMap(([strategy, field, read, expected]) =>
@@ -317,8 +433,8 @@ const DATA_PLANES: Record<
 > = {
   'istio-ilb': { planes: ['istio-gateway', 'istio-sidecar'] },
   'gateway-api': { planes: ['istio-gateway', 'istio-sidecar'] },
-  // Both generations of Linkerd proxy: 2.16/2.17 detect, 2.18+ read appProtocol.
-  linkerd: { planes: ['linkerd-2.16', 'linkerd-2.18'] },
+  // Linkerd 2.18 and later (2.16 and 2.17 crash beside the Gateway API v1.6.1 CRDs: docs/control-planes.md).
+  linkerd: { planes: ['linkerd-2.18'] },
   'nginx-ingress': { planes: ['ingress-nginx'], context: (o) => ({ nginxBackendProtocol: ingressBackendProtocol(o) }) },
   endpoints: { planes: ['istio-gateway'] },
   // Checked with HTTPRoute semantics too, the stricter reading: the Service would serve one as well.
@@ -328,6 +444,10 @@ const DATA_PLANES: Record<
   'k8s-resolver': { planes: [] },
   // grpc-js balances over the endpoints istiod sends it over xDS; no proxy reads the Service port.
   'istio-proxyless': { planes: [] },
+  // The in-cluster client's calls go through the waypoint; outside callers' through the `istio` gateway, then the
+  // waypoint (istio.io/ingress-use-waypoint).
+  'istio-ambient': { planes: ['istio-waypoint', 'istio-gateway'] },
+  'gke-gateway': { planes: ['gke-gateway'] },
 };
 
 const serviceCases = Object.values(ENVIRONMENTS).flatMap((env) =>

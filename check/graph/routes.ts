@@ -3,10 +3,15 @@
  * DestinationRules, Gateway API HTTPRoutes and GRPCRoutes, Ingresses of every served and removed version), the data
  * plane each one puts in front of the Service, and the parent Gateways routes attach to.
  */
-import type { DataPlane, PortHandlingContext } from 'grpc-k8s-lb-common';
+import {
+  ENVOY_GATEWAY_CONTROLLER,
+  isGkeGatewayClass,
+  type DataPlane,
+  type PortHandlingContext,
+} from 'grpc-k8s-lb-common';
 import type { SourceLocation } from '../input';
 import { integer, list, record, strings, text, type Json } from './json';
-import type { Found, ObjectRef } from './objects';
+import { nearest, type Found, type ObjectRef } from './objects';
 import type { ServiceNode } from './services';
 
 export interface RouteTarget {
@@ -118,17 +123,15 @@ export function destinationRuleRoutes(rules: readonly Found[], findService: Find
 
 /** GatewayClass `spec.controllerName` of the implementations the protocol table knows. */
 const ISTIO_GATEWAY_CONTROLLER = 'istio.io/gateway-controller';
-const ENVOY_GATEWAY_CONTROLLER = 'gateway.envoyproxy.io/gatewayclass-controller';
 const GKE_GATEWAY_CONTROLLER = 'networking.gke.io/gateway';
-/** GKE installs its GatewayClasses itself (gke-l7-global-external-managed, gke-l7-rilb, …), so they are seldom in the input. */
-const GKE_GATEWAY_CLASS = /^gke-l7-/;
 const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 function gatewayPlane(className: string, controller: string | undefined): DataPlane {
   if (controller === ISTIO_GATEWAY_CONTROLLER || (controller === undefined && className === 'istio'))
     return 'istio-gateway';
   if (controller === ENVOY_GATEWAY_CONTROLLER) return 'envoy-gateway';
-  if (controller === GKE_GATEWAY_CONTROLLER || (controller === undefined && GKE_GATEWAY_CLASS.test(className)))
+  // GKE installs its GatewayClasses itself, so they are seldom in the input.
+  if (controller === GKE_GATEWAY_CONTROLLER || (controller === undefined && isGkeGatewayClass(className)))
     return 'gke-gateway';
   return 'gateway-api';
 }
@@ -153,7 +156,11 @@ export function gatewayApiRoutes(
         return [];
       const name = text(p.name) ?? '';
       const namespace = text(p.namespace) ?? (ref.namespace as string);
-      const gateway = gateways.find((g) => g.ref.name === name && g.ref.namespace === namespace);
+      // The copy nearest the route, when the input holds several (a directory per environment and strategy).
+      const gateway = nearest(
+        gateways.filter((g) => g.ref.name === name && g.ref.namespace === namespace),
+        ref.location,
+      );
       parents.push({ route: ref, path: `spec.parentRefs[${i}]`, name, namespace, gateway: gateway?.ref });
       const className = text(record(gateway?.object.spec).gatewayClassName);
       return className === undefined ? [] : [gatewayPlane(className, controllerOf(className))];

@@ -1,7 +1,8 @@
 /** How a client's calls reach a Service: through DNS or a resolver, and through which proxy, if any. */
 import type { DataPlane } from 'grpc-k8s-lb-common';
-import { ISTIO_USE_WAYPOINT, PER_CALL_POLICIES, type ClientCall, type Graph, type ServiceNode } from '../graph';
+import { PER_CALL_POLICIES, type ClientCall } from '../graph';
 import type { CheckContext } from '../findings';
+import { ambientCallerPlane, ambientNoWaypointReason } from './ambient-waypoint';
 
 /** Targets a client resolves through DNS: a Service's ClusterIP, or every pod of a headless Service. */
 export function resolvesByDns(call: ClientCall): boolean {
@@ -18,14 +19,6 @@ export function policyOf(call: ClientCall): string {
   return call.lbPolicy ?? "pick_first (gRPC's default: the client names no policy)";
 }
 
-/** The waypoint label on the Service or its namespace (Istio ambient), if any. */
-export function waypointOf(service: ServiceNode, graph: Graph): string | undefined {
-  const label =
-    service.labels[ISTIO_USE_WAYPOINT] ??
-    graph.findNamespace(service.namespace, service.ref.location)?.labels[ISTIO_USE_WAYPOINT];
-  return label === undefined ? undefined : `${ISTIO_USE_WAYPOINT}=${label}`;
-}
-
 /**
  * The proxy that carries a client's calls to a Service and can balance each of them: its Istio sidecar, its
  * Linkerd proxy, or (Istio ambient) the Service's waypoint. Undefined when nothing but kube-proxy is in the way.
@@ -37,21 +30,19 @@ export function callerPlane(call: ClientCall, context: CheckContext): DataPlane 
     case 'linkerd':
       return context.linkerd;
     case 'istio-ambient':
-      // ztunnel is L4 only; a waypoint is an Envoy with the sidecar's protocol selection (cluster_builder.go).
-      return waypointOf(call.service, context.graph) === undefined ? undefined : 'istio-sidecar';
+      // ztunnel is L4 only: the Service's waypoint balances each call, if it is there.
+      return ambientCallerPlane(call, context);
     default:
       return undefined;
   }
 }
 
 /** Why a caller has no proxy balancing its calls, for messages. */
-export function noProxyReason(call: ClientCall): string {
+export function noProxyReason(call: ClientCall, context: CheckContext): string {
   if (call.workload.mesh.kind === 'istio-proxyless') {
     return `${call.workload.mesh.because}: proxyless gRPC balances only what it resolves through xds:///, and this target goes through DNS`;
   }
-  if (call.workload.mesh.kind === 'istio-ambient') {
-    return `${call.workload.mesh.because}, and ztunnel balances connections, not calls; neither the Service nor its namespace has a waypoint (${ISTIO_USE_WAYPOINT})`;
-  }
+  if (call.workload.mesh.kind === 'istio-ambient') return ambientNoWaypointReason(call, context.graph);
   return call.workload.mesh.known
     ? `no mesh proxy (${call.workload.mesh.because})`
     : `no mesh proxy as far as the input shows (its namespace ${call.workload.namespace} is not in the input)`;

@@ -48,7 +48,7 @@ function balancedPathTo(service: ServiceNode, context: CheckContext): string | u
 }
 
 function unbalancedCallers(service: ServiceNode, calls: readonly ClientCall[], context: CheckContext): Finding {
-  const lines = calls.map((call) => `${describeCall(call)} with ${policyOf(call)} and ${noProxyReason(call)}`);
+  const lines = calls.map((call) => `${describeCall(call)} with ${policyOf(call)} and ${noProxyReason(call, context)}`);
   const allUnknown = calls.every((call) => !call.workload.mesh.known);
   const scale = combinedScale(service.workloads);
   const severity = allUnknown && absentSeverity(context) === 'warning' ? 'warning' : scaleSeverity(scale);

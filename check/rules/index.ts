@@ -3,6 +3,7 @@ import type { Rule } from '../findings';
 import { pickFirstRule, maxConnectionAgeRule } from './client-side';
 import { rule as clusterIpRule } from './clusterip-balancing';
 import { rule as duplicateRule } from './duplicates';
+import { rule as gkeHealthCheckRule } from './gke-health-check';
 import { rule as gkeInternalLbRule } from './gke-internal-lb';
 import { rule as ignoreRule } from './ignore';
 import { rule as ingressNginxRule } from './ingress-nginx';
@@ -39,6 +40,7 @@ export const RULES: readonly Rule[] = [
   readinessRule,
   ingressNginxRule,
   gkeInternalLbRule,
+  gkeHealthCheckRule,
   removedApiRule,
   schemaRule,
   celRule,

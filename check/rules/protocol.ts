@@ -51,6 +51,7 @@ const PLANE_NAMES: Record<DataPlane, string> = {
   'gke-ingress': 'GKE Ingress',
   'nginx-ingress-controller': 'NGINX Ingress Controller',
   'gateway-api': 'a Gateway API implementation',
+  'istio-waypoint': 'an Istio ambient waypoint',
 };
 
 /** For the data planes an Ingress annotation decides: the annotation that makes them carry the port as HTTP/2. */

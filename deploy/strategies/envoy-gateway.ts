@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import {
   ENVOY_GATEWAY_CLASS,
+  EnvoyGatewayClass,
   EnvoyGatewayGrpcPolicy,
   GrpcRoute,
   type AppNamespace,
@@ -24,6 +25,8 @@ import {
 export interface EnvoyGatewayOutput extends StrategyOutput {
   readonly namespace: AppNamespace;
   readonly greeter: GreeterApp;
+  /** Absent when the platform runs the GatewayClass (`envoyGatewayClass: 'platform'`). */
+  readonly gatewayClass?: EnvoyGatewayClass;
   readonly gateway: GrpcGateway;
   readonly route: GrpcRoute;
   readonly policy: EnvoyGatewayGrpcPolicy;
@@ -32,8 +35,9 @@ export interface EnvoyGatewayOutput extends StrategyOutput {
 }
 
 /**
- * A maintained L7 edge without a mesh, the successor to `nginx-ingress`: a Gateway API `Gateway` of class `eg`
- * (Envoy Gateway deploys its Envoy and the LoadBalancer Service, named by the Gateway's EnvoyProxy, in its own
+ * A maintained L7 edge without a mesh, the successor to `nginx-ingress`: the GatewayClass `eg` for Envoy Gateway
+ * (in the first sync wave, with the Namespace; left out where the platform runs it), a Gateway API `Gateway`
+ * of that class (Envoy Gateway deploys its Envoy and the LoadBalancer Service, named by the Gateway's EnvoyProxy, in its own
  * namespace), a `GRPCRoute` exposing only the public gRPC services, and a `BackendTrafficPolicy` on the route that
  * balances each call round-robin over the greeter's pods and retries what a pod going away answers. The Gateway, its
  * TLS Secret and the route live in the app's namespace, so no ReferenceGrant is needed.
@@ -44,10 +48,14 @@ export const envoyGateway: Strategy<EnvoyGatewayOutput> = {
     "Kubernetes Gateway API Gateway (class eg) and GRPCRoute; Envoy Gateway's Envoy balances each call, per a BackendTrafficPolicy",
   render(app, env) {
     const { namespaceChart, namespace, greeterChart, greeter } = greeterCharts(app, env, { mesh: 'none' });
+    const gatewayClass =
+      (env.envoyGatewayClass ?? 'rendered') === 'rendered'
+        ? new EnvoyGatewayClass(namespaceChart, 'gateway-class')
+        : undefined;
     const { gatewayChart, gateway, certificate, tlsSecret } = gatewayApiGateway(
       app,
       env,
-      { namespace, gatewayClassName: ENVOY_GATEWAY_CLASS },
+      { namespace, gatewayClassName: gatewayClass?.name ?? ENVOY_GATEWAY_CLASS },
       namespaceChart,
     );
 
@@ -65,6 +73,6 @@ export const envoyGateway: Strategy<EnvoyGatewayOutput> = {
     routingChart.addDependency(greeterChart, gatewayChart);
 
     const client = clientChart(app, env, gateway, [gatewayChart]);
-    return { namespace, greeter, gateway, route, policy, certificate, client, tlsSecret };
+    return { namespace, greeter, gatewayClass, gateway, route, policy, certificate, client, tlsSecret };
   },
 };

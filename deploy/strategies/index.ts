@@ -1,13 +1,15 @@
 /** Every load-balancing strategy by name: what an environment's `strategies` picks from. */
 import { App } from 'cdk8s';
 import { PropValidator } from '../../lib';
-import { validateEnvironment, type EnvironmentConfig } from '../environments';
+import { argoCdClusters, validateEnvironment, type EnvironmentConfig } from '../environments';
 import type { RequiredTlsSecret, Strategy, StrategyName } from '../strategy';
 import { STRATEGY_NAMES } from '../strategy';
 import { endpoints } from './endpoints';
 import { envoyGateway } from './envoy-gateway';
 import { gatewayApi } from './gateway-api';
+import { gkeGateway } from './gke-gateway';
 import { headless } from './headless';
+import { istioAmbient } from './istio-ambient';
 import { istioIlb } from './istio-ilb';
 import { istioProxyless } from './istio-proxyless';
 import { k8sResolver } from './k8s-resolver';
@@ -24,6 +26,8 @@ export const STRATEGIES: Record<StrategyName, Strategy> = {
   'k8s-resolver': k8sResolver,
   'envoy-gateway': envoyGateway,
   'istio-proxyless': istioProxyless,
+  'istio-ambient': istioAmbient,
+  'gke-gateway': gkeGateway,
 };
 
 /** The strategies an environment picks, or an error naming the environment, the entry and the value. */
@@ -48,13 +52,15 @@ export function environmentStrategies(env: EnvironmentConfig): Strategy[] {
     if (env.strategies.indexOf(name) !== index) throw check.error(`strategies[${index}]`, name, 'listed once');
     return STRATEGIES[name];
   });
-  if (!env.strategies.includes(env.argoCd.strategy)) {
-    throw check.error(
-      'argoCd.strategy',
-      env.argoCd.strategy,
-      `one of the environment's strategies (${env.strategies.join(', ')})`,
-    );
-  }
+  argoCdClusters(env).forEach((cluster, index) => {
+    if (!env.strategies.includes(cluster.strategy)) {
+      throw check.error(
+        index === 0 ? 'argoCd.strategy' : `argoCd.moreClusters[${index - 1}].strategy`,
+        cluster.strategy,
+        `one of the environment's strategies (${env.strategies.join(', ')})`,
+      );
+    }
+  });
   return strategies;
 }
 

@@ -138,6 +138,42 @@ describe('greeter server over loopback', () => {
     }
   });
 
+  test('TLS with PLAINTEXT_PORT: calls over TLS on the port, health checks without TLS on the plaintext port, which speaks no TLS', async () => {
+    const pki = makeCertificates('grpc.example.com');
+    try {
+      const { server } = await serve('greeter-both', {
+        tlsCertFile: pki.certFile,
+        tlsKeyFile: pki.keyFile,
+        plaintextPort: 0,
+      });
+      expect(server.plaintextPort).toEqual(expect.any(Number));
+      expect(server.plaintextPort).not.toBe(server.port);
+      const tls = await runClient(
+        {
+          ...clientDefaults,
+          target: `127.0.0.1:${server.port}`,
+          caFile: pki.caFile,
+          serverName: 'grpc.example.com',
+          count: 1,
+          intervalMs: 0,
+        },
+        quietOutput,
+      );
+      expect(tls.failures).toBe(0);
+      // What a kubelet gRPC probe or a Google Cloud gRPC health check does: grpc.health.v1 Check without TLS.
+      await expect(checkHealth(`127.0.0.1:${server.plaintextPort}`, '')).resolves.toBe('SERVING');
+      await expect(checkHealth(`127.0.0.1:${server.port}`, '')).rejects.toMatchObject({
+        code: grpc.status.UNAVAILABLE,
+      });
+    } finally {
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('PLAINTEXT_PORT without TLS is refused, naming the setting', async () => {
+    await expect(startTestServer('greeter-plain', { plaintextPort: 0 })).rejects.toThrow(/PLAINTEXT_PORT/);
+  });
+
   test('max connection age: behind an L4 balancer a single channel reconnects and reaches every backend, no call fails', async () => {
     const age = { maxConnectionAgeMs: 300, maxConnectionAgeGraceMs: 2000 };
     const backends = [await serve('greeter-0', age), await serve('greeter-1', age)];

@@ -31,6 +31,7 @@ import {
 } from '../../harness/strategy-run';
 import {
   DATA_PLANES,
+  ambientPath,
   dnsPath,
   kubernetesPath,
   l4Path,
@@ -156,13 +157,27 @@ test("the paths dial with the settings the strategies render, and take their pod
     maxConnectionAgeMs: 10_000,
   });
   expect(renderedServer('nginx-ingress')).toEqual({ drainDelayMs: 5000, readinessPeriodMs: 5000 });
-  for (const strategy of ['headless', 'nginx-ingress', 'k8s-resolver', 'istio-proxyless', 'linkerd'] as const) {
-    const lags = [dnsPath(), l7Path(), kubernetesPath(), xdsPath(), l4Path()]
+  for (const strategy of [
+    'headless',
+    'nginx-ingress',
+    'k8s-resolver',
+    'istio-proxyless',
+    'linkerd',
+    'istio-ambient',
+  ] as const) {
+    const lags = [dnsPath(), l7Path(), kubernetesPath(), xdsPath(), l4Path(), ambientPath()]
       .filter((path) => path.strategy === strategy)
       .map((path) => DATA_PLANES[path.dataPlane].lagMs);
     // The preStop sleep outlasts the lag of the data plane in front of the pods.
     for (const lag of lags) expect(renderedServer(strategy).drainDelayMs).toBeGreaterThan(lag);
   }
+  // The ambient client dials the ClusterIP Service: its one connection is what ztunnel carries to the waypoint.
+  expect(renderedClient('istio-ambient')).toMatchObject({
+    target: 'greeter.testing.svc.cluster.local:50051',
+    lb: 'pick_first',
+    maxAttempts: 3,
+    waitForReady: true,
+  });
 });
 
 test('a lagged data plane acts on the changes in the order it heard of them, one after the other', async () => {
@@ -350,6 +365,21 @@ describeWhenInstalled(
   test('the race on L7: no call fails while ingress-nginx still routes to pods that left the endpoints', async () => {
     await expectRaceWithoutFailures(l7Path());
   }, 120_000);
+});
+
+describeWhenInstalled(
+  'nginx',
+  nginxMissing(),
+  NGINX_INSTALL_HINT,
+)('the ambient path: an L4 relay for ztunnel, then an L7 proxy for the waypoint', () => {
+  test('one pick_first connection through the L4 relay still reaches every pod', async () => {
+    const figures = await runStrategyPath(ambientPath(), TINY, silent);
+    expect(figures).toMatchObject({ client: { lb: 'pick_first' }, fourthPod: { pod: 'greeter-3' } });
+    // Behind the relay, the waypoint stand-in balances each call: every pod answered, unlike the L4 path.
+    expect(Object.values(figures.steady.byPod).every((count) => count > 0)).toBe(true);
+    expect(figures.steady.maxMinRatio).not.toBeNull();
+    expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
+  }, 90_000);
 });
 
 describe('the xDS path through the harness control plane', () => {

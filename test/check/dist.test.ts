@@ -4,9 +4,12 @@
  * prints) through standard input.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { stringify } from 'yaml';
 import { describeWhenInstalled } from '../../harness/system-packages';
-import { manifestDirs } from '../../harness/manifests';
+import { manifestDirs, readManifestDir, type KubeObject } from '../../harness/manifests';
 import { ROOT } from '../../harness/processes';
 import { runJson } from './run';
 
@@ -40,6 +43,61 @@ test('`npm run check -- dist` exits 0, and SARIF names the files as given', () =
   expect(uris).toEqual(
     expect.arrayContaining([expect.stringMatching(/^dist\/[a-z-]+\/nginx-ingress\/0002-ingress\.k8s\.yaml$/)]),
   );
+});
+
+/** A copy of a dist/ directory without the objects `drop` selects, file by file. */
+function copyWithout(dir: string, drop: (object: KubeObject) => boolean): { copy: string; dropped: number } {
+  const copy = mkdtempSync(path.join(tmpdir(), 'dist-copy-'));
+  let dropped = 0;
+  for (const { file, objects } of readManifestDir(path.join(ROOT, dir))) {
+    const kept = objects.filter((object) => !drop(object));
+    dropped += objects.length - kept.length;
+    writeFileSync(path.join(copy, file), kept.map((object) => stringify(object)).join('---\n'));
+  }
+  return { copy, dropped };
+}
+
+const FAULTS: Array<readonly [dir: string, what: string, drop: (o: KubeObject) => boolean, rule: string]> = [
+  // ztunnel is L4 only: with the waypoint gone, nothing balances the client's calls (the Service still names it).
+  ...['gke', 'docker-desktop'].map(
+    (env) =>
+      [
+        `dist/${env}/istio-ambient`,
+        'the waypoint',
+        (o: KubeObject) => o.kind === 'Gateway' && o.spec.gatewayClassName === 'istio-waypoint',
+        'grpc-clusterip-single-pod',
+      ] as const,
+  ),
+  // GKE's default HTTP health check fails on a gRPC server: no endpoint is healthy.
+  [
+    'dist/gke/gke-gateway',
+    'the HealthCheckPolicy',
+    (o) => o.kind === 'HealthCheckPolicy',
+    'gke-gateway-grpc-health-check',
+  ],
+];
+
+describe.each(FAULTS)('%s without %s', (dir, _what, drop, rule) => {
+  let copy: string;
+  beforeAll(() => {
+    const result = copyWithout(dir, drop);
+    copy = result.copy;
+    expect(result.dropped).toBe(1);
+  });
+  afterAll(() => rmSync(copy, { recursive: true, force: true }));
+
+  test(`grpc-lb-check reports ${rule} on the greeter Service as an error (exit 1)`, async () => {
+    const { findings, status } = await runJson([copy]);
+    const errors = findings.filter((f) => f.severity === 'error');
+    expect(errors.map((f) => `${f.rule} on ${f.object.kind} ${f.object.name}`)).toEqual([`${rule} on Service greeter`]);
+    expect(status).toBe(1);
+  });
+
+  test('with --partial (the input is not the whole cluster) it is no error', async () => {
+    const { findings, status } = await runJson(['--partial', copy]);
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(status).toBe(0);
+  });
 });
 
 const kubectlMissing =

@@ -8,7 +8,10 @@ import {
   balancesEachCall,
   dataPlaneSource,
   declaresGrpc,
+  GKE_HTTP2_OVER_TLS,
   grpcAppProtocol,
+  isGkeGatewayClass,
+  tlsToPods,
   linkerdDataPlane,
   meshDataPlanes,
   portHandling,
@@ -59,6 +62,11 @@ const CASES: Array<[DataPlane, ServicePortProtocol, PortHandlingContext, PortHan
   ['envoy-gateway', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http2'],
   ['envoy-gateway', { name: 'grpc', appProtocol: 'gateway.envoyproxy.io/h2c', port: 50051 }, {}, 'http2'],
   ['envoy-gateway', { name: 'grpc', port: 50051 }, {}, 'http1'],
+  // An ambient waypoint: Istio's protocol selection; it sniffs an undeclared port, as sidecars do.
+  ['istio-waypoint', { name: 'grpc', appProtocol: 'grpc', port: 50051 }, {}, 'http2'],
+  ['istio-waypoint', { name: 'api', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http2'],
+  ['istio-waypoint', { name: 'api', port: 8080 }, {}, 'detected'],
+  ['istio-waypoint', { name: 'tcp-api', port: 8080 }, {}, 'opaque'],
   // GKE gateway classes: HTTP2 is HTTP/2 over TLS, kubernetes.io/h2c cleartext; grpc or nothing, HTTP/1.1.
   ['gke-gateway', { name: 'grpc', appProtocol: 'HTTP2', port: 443 }, {}, 'http2'],
   ['gke-gateway', { name: 'grpc', appProtocol: 'kubernetes.io/h2c', port: 50051 }, {}, 'http2'],
@@ -103,12 +111,23 @@ test('the appProtocol to suggest ignores data planes an annotation decides', () 
   expect(grpcAppProtocol(['gke-gateway'])).toBe('kubernetes.io/h2c');
 });
 
+test("GKE's gateway classes: which appProtocols mean TLS to the pods, and which class names are GKE's", () => {
+  expect(portHandling('gke-gateway', { appProtocol: GKE_HTTP2_OVER_TLS, port: 443 })).toBe('http2');
+  expect(tlsToPods('gke-gateway', { appProtocol: 'HTTP2' })).toBe(true);
+  expect(tlsToPods('gke-gateway', { appProtocol: 'HTTPS' })).toBe(true);
+  expect(tlsToPods('gke-gateway', { appProtocol: 'kubernetes.io/h2c' })).toBe(false);
+  expect(tlsToPods('istio-gateway', { appProtocol: 'HTTP2' })).toBe(false);
+  expect(['gke-l7-rilb', 'gke-l7-global-external-managed'].every(isGkeGatewayClass)).toBe(true);
+  expect(['istio', 'eg', 'gke'].some(isGkeGatewayClass)).toBe(false);
+});
+
 test('the appProtocol a construct writes is one every data plane of its mesh balances per call', () => {
   expect(grpcAppProtocol(meshDataPlanes('istio'))).toBe('grpc');
+  expect(grpcAppProtocol(meshDataPlanes('istio-ambient'))).toBe('grpc');
   expect(grpcAppProtocol(meshDataPlanes('linkerd'))).toBe('kubernetes.io/h2c');
   expect(grpcAppProtocol(meshDataPlanes('none'))).toBe('grpc');
   expect(grpcAppProtocol(['istio-sidecar', 'gateway-api'])).toBe('kubernetes.io/h2c');
-  for (const mesh of ['istio', 'linkerd', 'none'] as const) {
+  for (const mesh of ['istio', 'istio-ambient', 'linkerd', 'none'] as const) {
     const appProtocol = grpcAppProtocol(meshDataPlanes(mesh));
     for (const plane of meshDataPlanes(mesh))
       expect(balancesEachCall(portHandling(plane, { appProtocol, port: 50051 }))).toBe(true);

@@ -9,7 +9,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { KUSTOMIZATION_FILE, manifestFiles } from '../../deploy/kustomization';
-import { ENVIRONMENTS, GITOPS, ROOT_APPLICATION_NAME, SYNC_WAVE_ANNOTATION, argoCdDirs } from '../../deploy';
+import {
+  ENVIRONMENTS,
+  GITOPS,
+  ROOT_APPLICATION_NAME,
+  SYNC_WAVE_ANNOTATION,
+  argoCdClusters,
+  argoCdDirs,
+} from '../../deploy';
 import { apiResource } from '../../harness/kube-discovery';
 import { KUBECTL, KUBECTL_INSTALL_HINT, kubectlMissing } from '../../harness/kubectl';
 import { ROOT } from '../../harness/processes';
@@ -27,10 +34,10 @@ const dirs = manifestDirs(DIST).map((dir) => path.relative(DIST, dir));
 const objectsIn = (dir: string) => readManifestDir(path.join(DIST, dir)).flatMap((file) => file.objects);
 const identity = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
-test('dist/ has a directory per environment × strategy and two per environment for Argo CD, each with a Kustomization file listing its files in apply order', () => {
+test('dist/ has a directory per environment × strategy and two per cluster for Argo CD, each with a Kustomization file listing its files in apply order', () => {
   const expected = Object.values(ENVIRONMENTS).flatMap((env) => [
     ...env.strategies.map((strategy) => `${env.name}/${strategy}`),
-    ...Object.values(argoCdDirs(env)),
+    ...argoCdClusters(env).flatMap((cluster) => Object.values(argoCdDirs(cluster))),
   ]);
   expect(dirs.sort()).toEqual(expected.sort());
   for (const dir of dirs) {
@@ -98,9 +105,19 @@ test('the shared-object check finds what one root over every environment would d
   );
 });
 
-describe.each(Object.values(ENVIRONMENTS))('Argo CD root of $name', (env) => {
-  const applications = objectsIn(argoCdDirs(env).applications);
-  const roots = objectsIn(argoCdDirs(env).root);
+const clusters = Object.values(ENVIRONMENTS).flatMap((env) =>
+  argoCdClusters(env).map((cluster) => ({ ...cluster, env })),
+);
+
+test('every cluster has its own root directory: no two share a name', () => {
+  const names = clusters.map((cluster) => cluster.name);
+  expect(new Set(names).size).toBe(names.length);
+});
+
+describe.each(clusters)('Argo CD root of cluster $name', (cluster) => {
+  const { env } = cluster;
+  const applications = objectsIn(argoCdDirs(cluster).applications);
+  const roots = objectsIn(argoCdDirs(cluster).root);
 
   test('every Application is valid against the Argo CD schema', () => {
     const all = [...applications, ...roots];
@@ -108,32 +125,32 @@ describe.each(Object.values(ENVIRONMENTS))('Argo CD root of $name', (env) => {
     expect(all.map((o) => o.kind)).toEqual(all.map(() => 'Application'));
   });
 
-  test('the root is one Application that deploys this environment’s Applications directory into Argo CD’s namespace', () => {
+  test('the root is one Application that deploys this cluster’s Applications directory into Argo CD’s namespace', () => {
     expect(roots.map((root) => root.metadata.name)).toEqual([ROOT_APPLICATION_NAME]);
     expect(roots[0].spec.source).toEqual({
       repoURL: GITOPS.repoURL,
       targetRevision: GITOPS.targetRevision,
-      path: `${GITOPS.distPath}/${argoCdDirs(env).applications}`,
+      path: `${GITOPS.distPath}/${argoCdDirs(cluster).applications}`,
     });
     expect(roots[0].spec.destination).toEqual({
       server: 'https://kubernetes.default.svc',
       namespace: GITOPS.argoCdNamespace,
     });
-    expect(applications.map((a) => a.metadata.name)).toEqual([`greeter-${env.name}`]);
+    expect(applications.map((a) => a.metadata.name)).toEqual([`greeter-${cluster.name}`]);
   });
 
-  test('its Application deploys the chosen strategy directory of this environment into its namespace, synced automatically', () => {
-    const application = findObject(applications, 'Application', `greeter-${env.name}`);
+  test('its Application deploys the cluster’s strategy directory of its environment into its namespace, synced automatically', () => {
+    const application = findObject(applications, 'Application', `greeter-${cluster.name}`);
     const { source, destination, syncPolicy } = application.spec;
     expect(source).toEqual({
       repoURL: GITOPS.repoURL,
       targetRevision: GITOPS.targetRevision,
-      path: `${GITOPS.distPath}/${env.name}/${env.argoCd.strategy}`,
+      path: `${GITOPS.distPath}/${env.name}/${cluster.strategy}`,
     });
     expect(existsSync(path.join(ROOT, source.path, KUSTOMIZATION_FILE))).toBe(true);
     expect(destination).toEqual({
-      server: env.argoCd.destinationServer,
-      namespace: findObject(objectsIn(`${env.name}/${env.argoCd.strategy}`), 'Namespace').metadata.name,
+      server: cluster.destinationServer,
+      namespace: findObject(objectsIn(`${env.name}/${cluster.strategy}`), 'Namespace').metadata.name,
     });
     expect(syncPolicy).toEqual({
       automated: { prune: true, selfHeal: true },
@@ -155,10 +172,14 @@ describe.each(dirs.filter((dir) => !dir.startsWith('argocd/')))('sync waves of d
   const files = readManifestDir(path.join(DIST, dir));
   const wave = (o: KubeObject) => Number(o.metadata.annotations?.[SYNC_WAVE_ANNOTATION]);
 
-  test('every object has one wave per file, and the Namespace is alone in wave 0, before every other file', () => {
+  test('every object has one wave per file, and the Namespace leads wave 0, before every other file', () => {
     const waves = files.map((file) => file.objects.map(wave));
     for (const fileWaves of waves) expect(new Set(fileWaves).size).toBe(1);
-    expect(files[0].objects.map((o) => [o.kind, wave(o)])).toEqual([['Namespace', 0]]);
+    // Beside the Namespace, wave 0 holds only what no namespace holds and everything after needs: a GatewayClass.
+    const [namespace, ...clusterScoped] = files[0].objects;
+    expect([namespace.kind, wave(namespace)]).toEqual(['Namespace', 0]);
+    for (const o of clusterScoped)
+      expect({ kind: o.kind, namespace: o.metadata.namespace }).toEqual({ kind: 'GatewayClass', namespace: undefined });
     for (const o of files.slice(1).flatMap((file) => file.objects))
       expect({ object: identity(o), wave: wave(o) }).toEqual({ object: identity(o), wave: expect.any(Number) });
     expect(files.slice(1).every((file) => wave(file.objects[0]) > 0)).toBe(true);
@@ -176,12 +197,13 @@ describe.each(dirs.filter((dir) => !dir.startsWith('argocd/')))('sync waves of d
     const referredTo = objects.filter(
       (o) => o.kind === 'Gateway' || (o.kind === 'Deployment' && o.metadata.name === 'greeter'),
     );
-    // Linkerd's outbound GRPCRoute has Services for parents, no Gateway: it carries the retry and timeout settings of
-    // calls to the Service beside it, in the Service's wave. Within a wave Argo CD applies built-in kinds before custom
-    // resources (https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/), and the file lists it after them.
+    // An outbound (mesh) GRPCRoute has Services for parents, no Gateway: it carries the policy of calls to the Service.
+    // Linkerd's syncs in its Service's wave, in its file after it (within a wave Argo CD applies built-in kinds before
+    // custom resources: https://argo-cd.readthedocs.io/en/stable/user-guide/sync-waves/); Istio ambient's after its
+    // waypoint, which applies it, so in a later wave.
     const outbound = (o: KubeObject) =>
       o.kind === 'GRPCRoute' && o.spec.parentRefs.every((parent: KubeObject) => parent.kind === 'Service');
-    expect(objects.filter(outbound)).toHaveLength(dir.endsWith('/linkerd') ? 1 : 0);
+    expect(objects.filter(outbound)).toHaveLength(/\/(linkerd|istio-ambient)$/.test(dir) ? 1 : 0);
     for (const route of objects.filter((o) => refersToOthers.has(o.kind) && !outbound(o))) {
       for (const target of referredTo)
         expect({ route: identity(route), after: identity(target), later: wave(route) > wave(target) }).toEqual({
@@ -194,14 +216,16 @@ describe.each(dirs.filter((dir) => !dir.startsWith('argocd/')))('sync waves of d
       const file = files.find((f) => f.objects.includes(route))!;
       for (const parent of route.spec.parentRefs) {
         const service = findObject(
-          file.objects.filter((o) => o.metadata.namespace === (parent.namespace ?? route.metadata.namespace)),
+          objects.filter((o) => o.metadata.namespace === (parent.namespace ?? route.metadata.namespace)),
           'Service',
           parent.name,
         );
+        const sameFileAfter =
+          file.objects.includes(service) && file.objects.indexOf(route) > file.objects.indexOf(service);
         expect({
           route: identity(route),
           with: identity(service),
-          appliedAfter: file.objects.indexOf(route) > file.objects.indexOf(service),
+          appliedAfter: sameFileAfter || wave(route) > wave(service),
         }).toEqual({ route: identity(route), with: identity(service), appliedAfter: true });
       }
     }

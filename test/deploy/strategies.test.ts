@@ -19,7 +19,10 @@ import {
   type EnvironmentConfig,
 } from '../../deploy';
 import { ENDPOINT_SLICE_READER_RULES } from '../../lib/endpoint-slice-reader';
-import { declaresGrpc } from 'grpc-k8s-lb-common';
+import { ENVOY_GATEWAY_CONTROLLER, declaresGrpc } from 'grpc-k8s-lb-common';
+import { App, ApiObject } from 'cdk8s';
+import { ENVOY_GATEWAY_CLASS } from '../../lib/grpc-gateway';
+import { envoyGateway } from '../../deploy/strategies/envoy-gateway';
 import { synthesize } from '../../main';
 import { KUSTOMIZATION_FILE } from '../../deploy/kustomization';
 import {
@@ -84,7 +87,10 @@ test('dist/ holds one directory per environment and strategy, each applying on i
         expect.stringMatching(new RegExp(`^${String(index).padStart(4, '0')}-[a-z-]+\\.k8s\\.yaml$`)),
       ),
     );
-    expect(files[0].objects.map((o) => o.kind)).toEqual(['Namespace']);
+    // The first file holds the Namespace and, where a strategy renders one, the cluster-scoped GatewayClass.
+    expect(files[0].objects.map((o) => o.kind)).toEqual(
+      strategy === 'envoy-gateway' ? ['Namespace', 'GatewayClass'] : ['Namespace'],
+    );
     expect(files.at(-1)!.file).toMatch(/-client\.k8s\.yaml$/);
   }
 });
@@ -301,12 +307,107 @@ describe.each(each('k8s-resolver'))('k8s-resolver in %s', (env) => {
   });
 });
 
+describe.each(each('istio-ambient'))('istio-ambient in %s', (env) => {
+  const objects = objectsOf(env, 'istio-ambient');
+  const greeter = greeterOf(objects);
+  const { deployment, settings } = clientOf(objects);
+
+  test("the client calls the ClusterIP Service from the ambient namespace, and the waypoint's L7 policy admits it by identity", () => {
+    expect(deployment.metadata.namespace).toBe(greeter.service.metadata.namespace);
+    expect(settings).toEqual(
+      expect.objectContaining({
+        TARGET: `${serviceHost(greeter.service)}:${greeter.grpcPort.port}`,
+        LB_POLICY: 'pick_first',
+      }),
+    );
+    expect(podLabels(deployment)).not.toHaveProperty('sidecar.istio.io/inject');
+    const serviceAccount = deployment.spec.template.spec.serviceAccountName ?? 'default';
+    const l7 = findObject(objects, 'AuthorizationPolicy', greeter.service.metadata.name);
+    expect(l7.spec.rules[0].from[0].source.principals).toContain(
+      `cluster.local/ns/${deployment.metadata.namespace}/sa/${serviceAccount}`,
+    );
+  });
+
+  test("outside callers: the istio gateway admits the greeter's route from the app namespace, and its identity is allowed too", () => {
+    const gateway = findObject(objects, 'Gateway', 'greeter-gateway');
+    const route = findObject(objects, 'GRPCRoute', 'greeter-edge');
+    expect(route.spec.parentRefs[0]).toMatchObject({ name: 'greeter-gateway', namespace: gateway.metadata.namespace });
+    expect(gateway.spec.listeners[0].allowedRoutes.namespaces.selector.matchLabels).toEqual({
+      'kubernetes.io/metadata.name': route.metadata.namespace,
+    });
+    const l7 = findObject(objects, 'AuthorizationPolicy', greeter.service.metadata.name);
+    expect(l7.spec.rules[0].from[0].source.principals).toContain(
+      `cluster.local/ns/${gateway.metadata.namespace}/sa/greeter-gateway-istio`,
+    );
+  });
+});
+
+describe.each(each('gke-gateway'))('gke-gateway in %s', (env) => {
+  const objects = objectsOf(env, 'gke-gateway');
+  // The server's settings name files that exist only in the pod: read its environment as written.
+  const greeterPod = findObject(objects, 'Deployment', 'greeter').spec.template.spec;
+  const greeterEnv = containerEnv(greeterPod.containers[0]);
+  const { deployment, settings } = clientOf(objects);
+  const gateway = findObject(objects, 'Gateway');
+
+  test("the client dials the gateway's host over TLS and trusts the certificate of its listener's Secret", () => {
+    const host = gateway.spec.listeners[0].hostname;
+    expect(settings).toMatchObject({ TARGET: `${host}:443`, SERVER_NAME: host, LB_POLICY: 'pick_first' });
+    expect(deployment.spec.template.spec.volumes[0].secret.secretName).toBe(
+      gateway.spec.listeners[0].tls.certificateRefs[0].name,
+    );
+  });
+
+  test('the greeter serves TLS with a certificate from the same Secret, mounted read-only where its settings point', () => {
+    expect(greeterPod.volumes).toContainEqual({
+      name: 'tls',
+      secret: { secretName: gateway.spec.listeners[0].tls.certificateRefs[0].name },
+    });
+    const mount = greeterPod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'tls');
+    expect(mount).toMatchObject({ name: 'tls', readOnly: true });
+    expect(greeterEnv.TLS_CERT_FILE).toBe(`${mount.mountPath}/tls.crt`);
+    expect(greeterEnv.TLS_KEY_FILE).toBe(`${mount.mountPath}/tls.key`);
+  });
+
+  test('the port without TLS, where the health checks call, is a named container port', () => {
+    expect(greeterPod.containers[0].ports).toContainEqual({
+      name: 'grpc-plaintext',
+      containerPort: Number(greeterEnv.PLAINTEXT_PORT),
+      protocol: 'TCP',
+    });
+    expect(greeterPod.containers[0].readinessProbe.grpc.port).toBe(Number(greeterEnv.PLAINTEXT_PORT));
+  });
+});
+
+describe.each(each('envoy-gateway'))('envoy-gateway in %s', (env) => {
+  const objects = objectsOf(env, 'envoy-gateway');
+
+  test("the Gateway's class is rendered with the Namespace, for Envoy Gateway's controller, whose chart creates none", () => {
+    const [namespaceFile] = rendered(env, 'envoy-gateway');
+    const gatewayClass = findObject(namespaceFile.objects, 'GatewayClass');
+    expect(gatewayClass.spec.controllerName).toBe(ENVOY_GATEWAY_CONTROLLER);
+    expect(findObject(objects, 'Gateway').spec.gatewayClassName).toBe(gatewayClass.metadata.name);
+  });
+
+  test("where the platform runs the GatewayClass, none is rendered and the Gateway names the platform's", () => {
+    const config: EnvironmentConfig = {
+      ...ENVIRONMENTS[env as keyof typeof ENVIRONMENTS],
+      envoyGatewayClass: 'platform',
+    };
+    const output = envoyGateway.render(new App(), config);
+    expect(output.gatewayClass).toBeUndefined();
+    const chartObjects = output.gateway.node.scope!.node.findAll().filter((c) => c instanceof ApiObject);
+    expect(chartObjects.map((o) => (o as ApiObject).kind)).not.toContain('GatewayClass');
+    expect(output.gateway.gatewayClassName).toBe(ENVOY_GATEWAY_CLASS);
+  });
+});
+
 describe('the strategy switch', () => {
   const only = (strategies: readonly string[]): EnvironmentConfig =>
     ({
       ...ENVIRONMENTS['docker-desktop'],
       strategies,
-      argoCd: { ...ENVIRONMENTS['docker-desktop'].argoCd, strategy: strategies[0] },
+      argoCd: { destinationServer: ENVIRONMENTS['docker-desktop'].argoCd.destinationServer, strategy: strategies[0] },
     }) as EnvironmentConfig;
 
   test('every strategy the project names is rendered by some environment', () => {

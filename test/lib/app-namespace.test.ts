@@ -43,6 +43,21 @@ describe('AppNamespace', () => {
     });
   });
 
+  test("mesh: 'istio-ambient' enrols the Namespace in ambient and, with nothing injected into pods, enforces restricted", () => {
+    const chart = Testing.chart();
+    new AppNamespace(chart, 'ns', { name: 'ambient', mesh: 'istio-ambient' });
+    expect(Testing.synth(chart)[0].metadata).toEqual({
+      name: 'ambient',
+      labels: {
+        // istio/api 1.30.3 label/labels.yaml istio.io/dataplane-mode: `ambient`.
+        'istio.io/dataplane-mode': 'ambient',
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+      },
+    });
+  });
+
   test('enforces baseline and warns and audits restricted by default; each mode can be set', () => {
     const chart = Testing.chart();
     new AppNamespace(chart, 'default', { name: 'default-levels' });

@@ -40,10 +40,11 @@ describe('the data-plane table, where this branch reads further than appProtocol
   // ingress-nginx with backend-protocol GRPC, and, outside Istio, any GEP-1911 gateway) balances the value per call.
   test.each([
     ['istio', 'grpc', ['istio-sidecar', 'istio-gateway', 'envoy-gateway', 'ingress-nginx']],
+    ['istio-ambient', 'grpc', ['istio-waypoint', 'istio-gateway', 'envoy-gateway', 'ingress-nginx']],
     [
       'linkerd',
       'kubernetes.io/h2c',
-      ['linkerd-2.16', 'linkerd-2.18', 'istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx'],
+      ['linkerd-2.18', 'istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx'],
     ],
     ['none', 'kubernetes.io/h2c', ['istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx']],
     [undefined, 'kubernetes.io/h2c', ['istio-gateway', 'envoy-gateway', 'gateway-api', 'ingress-nginx']],
@@ -75,6 +76,7 @@ describe('constructs write the appProtocol of their namespace’s mesh', () => {
 
   test.each([
     ['istio', 'grpc'],
+    ['istio-ambient', 'grpc'],
     ['linkerd', 'kubernetes.io/h2c'],
     ['none', 'kubernetes.io/h2c'],
   ] as const)('GrpcApp, HeadlessGrpcService and CloudEndpointsProxy in a %s namespace: %s', (mesh, appProtocol) => {
@@ -157,38 +159,20 @@ describe('LinkerdGrpcPolicy', () => {
     expect(withAppProtocol('http')).toThrow('Linkerd >= 2.18 reads it as http1');
     expect(withAppProtocol('kubernetes.io/h2c')).not.toThrow();
     expect(withAppProtocol(undefined)).not.toThrow();
-    // linkerd2 version-2.16/2.17: no AppProtocol in the policy controller, so any value is detected as HTTP/2.
-    expect(
-      () =>
-        new LinkerdGrpcPolicy(Testing.chart(), 'policy', {
-          backend: GrpcBackend.fromService({
-            name: 'orders',
-            namespace: linkerdNamespace,
-            port: 50052,
-            appProtocol: 'grpc',
-          }),
-          gatewayApiVersion: 'v1alpha2',
-        }),
-    ).not.toThrow();
   });
 
-  test('gatewayApiVersion v1alpha2 for Linkerd 2.16 and 2.17, whose policy controller watches only that version', () => {
-    // linkerd2 version-2.16/2.17 policy-controller/src/main.rs watches k8s_gateway_api::GrpcRoute (k8s-gateway-api
-    // 0.16: gateway.networking.k8s.io/v1alpha2), and their bundled CRD (charts/linkerd-crds, Gateway API v0.7.1) serves
-    // only v1alpha2.
+  test('the route is a v1 GRPCRoute, the version Linkerd 2.18 and later watch; there is no v1alpha2 for 2.16 and 2.17', () => {
+    // linkerd2 version-2.18 policy-controller/k8s/api/src/lib.rs: the gateway-api 0.15 crate's GRPCRoute (v1). 2.16 and
+    // 2.17 watch only v1alpha2 and exit where no CRD serves it (docs/control-planes.md), so none is rendered for them.
     const chart = Testing.chart();
     const backend = GrpcBackend.fromService({ name: 'orders', namespace: linkerdNamespace, port: 50052 });
-    new LinkerdGrpcPolicy(chart, 'policy', { backend, gatewayApiVersion: 'v1alpha2' });
+    new LinkerdGrpcPolicy(chart, 'policy', { backend });
     const [route] = synth(chart);
-    expect(route.apiVersion).toBe('gateway.networking.k8s.io/v1alpha2');
-    expect(route.kind).toBe('GRPCRoute');
+    expect([route.apiVersion, route.kind]).toEqual(['gateway.networking.k8s.io/v1', 'GRPCRoute']);
     expect(route.spec).toEqual({
       parentRefs: [{ group: '', kind: 'Service', name: 'orders', port: 50052 }],
       rules: [{ backendRefs: [{ group: '', kind: 'Service', name: 'orders', port: 50052 }] }],
     });
-    expect(
-      () => new LinkerdGrpcPolicy(Testing.chart(), 'bad', { backend, gatewayApiVersion: 'v1beta1' as 'v1' }),
-    ).toThrow(`LinkerdGrpcPolicy 'test/bad': gatewayApiVersion must be one of "v1", "v1alpha2", got "v1beta1"`);
   });
 });
 

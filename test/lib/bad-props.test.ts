@@ -8,20 +8,27 @@ import { Construct } from 'constructs';
 import * as lib from '../../lib';
 import * as k8s from '../../lib/imports/k8s';
 import {
+  AmbientAccessPolicy,
   AppNamespace,
   CloudEndpointsProxy,
   EndpointSliceReader,
+  EnvoyGatewayClass,
   EnvoyGatewayGrpcPolicy,
+  GkeGateway,
+  GkeGrpcBackendPolicy,
   GrpcApp,
   GrpcBackend,
   GrpcGateway,
+  GrpcHttpRoute,
   GrpcRoute,
   GrpcVirtualService,
   HeadlessGrpcService,
   type HeadlessGrpcServiceProps,
   IstioIlbGateway,
+  IstioWaypoint,
   LinkerdGrpcPolicy,
   MeshAccessPolicy,
+  MeshGrpcRoute,
   NginxGrpcIngress,
   PropValidator,
   SelfSignedCertificate,
@@ -441,7 +448,7 @@ const badCases: BadCase[] = [
   [
     'namespace mesh',
     () => new AppNamespace(Testing.chart(), 'bad', { name: 'testing', mesh: 'consul' as 'none' }),
-    `AppNamespace 'test/bad': mesh must be one of "istio", "linkerd", "none"`,
+    `AppNamespace 'test/bad': mesh must be one of "istio", "istio-ambient", "linkerd", "none"`,
     'consul',
   ],
   [
@@ -844,6 +851,156 @@ badCases.push(
     `CloudEndpointsProxy 'test/bad': endpointsServiceName must be a fully qualified lower-case host name`,
     'greeter',
   ],
+);
+
+// Istio ambient and GKE's Gateway.
+const ambient = () => {
+  const chart = Testing.chart();
+  const namespace = new AppNamespace(chart, 'ns', { name: 'testing', mesh: 'istio-ambient' });
+  const app = new GreeterApp(chart, 'greeter', { namespace, image });
+  return { chart, namespace, app };
+};
+const gke = (appProtocol = 'HTTP2') => {
+  const chart = Testing.chart();
+  const namespace = new AppNamespace(chart, 'ns', { name: 'testing', mesh: 'none' });
+  const app = new GreeterApp(chart, 'greeter', { namespace, image, appProtocol, tls: { secretName: 'grpc-tls' } });
+  const gateway = new GkeGateway(chart, 'gateway', { namespace, host: 'grpc.example.com', tlsSecretName: 'grpc-tls' });
+  return { chart, namespace, app, gateway };
+};
+badCases.push(
+  [
+    'waypoint outside ambient',
+    () => {
+      const { chart, app } = fixture();
+      new IstioWaypoint(chart, 'bad', { backend: app });
+    },
+    `IstioWaypoint 'test/bad': backend.namespace.mesh must be "istio-ambient"`,
+    'istio',
+  ],
+  [
+    'waypoint for a Service rendered elsewhere',
+    () => {
+      const chart = Testing.chart();
+      const backend = GrpcBackend.fromService({
+        name: 'orders',
+        namespace: existingNamespace('shop', 'istio-ambient'),
+        port: 9090,
+      });
+      new IstioWaypoint(chart, 'bad', { backend });
+    },
+    `IstioWaypoint 'test/bad': backend must be a construct that renders its Service`,
+    'orders',
+  ],
+  [
+    'waypoint replicas',
+    () => {
+      const { chart, app } = ambient();
+      new IstioWaypoint(chart, 'bad', { backend: app, replicas: 0 });
+    },
+    `IstioWaypoint 'test/bad': replicas must be an integer >= 1`,
+    0,
+  ],
+  [
+    'ambient policy without callers',
+    () => {
+      const { chart, app } = ambient();
+      const waypoint = new IstioWaypoint(chart, 'waypoint', { backend: app });
+      new AmbientAccessPolicy(chart, 'bad', { backend: app, waypoint, allowedCallers: [] });
+    },
+    `AmbientAccessPolicy 'test/bad': allowedCallers must be at least one mesh identity`,
+    [],
+  ],
+  [
+    'ambient policy outside ambient',
+    () => {
+      const { chart, app } = fixture();
+      const waypoint = { name: 'w', namespace: app.namespace, identity: app.identity };
+      new AmbientAccessPolicy(chart, 'bad', { backend: app, waypoint, allowedCallers: [app.identity] });
+    },
+    `AmbientAccessPolicy 'test/bad': backend.namespace.mesh must be "istio-ambient"`,
+    'istio',
+  ],
+  [
+    'mesh route service',
+    () => {
+      const { chart, app } = ambient();
+      new MeshGrpcRoute(chart, 'bad', { backend: app, grpcServices: ['Greeter'] });
+    },
+    `MeshGrpcRoute 'test/bad': grpcServices[0] must be a fully qualified gRPC service name`,
+    'Greeter',
+  ],
+  [
+    'GKE gateway class',
+    () => {
+      const { chart, namespace } = fixture();
+      new GkeGateway(chart, 'bad', {
+        namespace,
+        host: 'grpc.example.com',
+        tlsSecretName: 'grpc-tls',
+        gatewayClassName: 'istio',
+      });
+    },
+    `GkeGateway 'test/bad': gatewayClassName must be one of GKE's GatewayClasses`,
+    'istio',
+  ],
+  [
+    'HTTPRoute to a port GKE carries as HTTP/1.1',
+    () => {
+      const { chart, app, gateway } = gke('grpc');
+      new GrpcHttpRoute(chart, 'bad', { gateway, backend: app });
+    },
+    `GrpcHttpRoute 'test/bad': backend.appProtocol must be a value gke-gateway reads as HTTP/2`,
+    'grpc',
+  ],
+  [
+    'HTTPRoute on a Gateway of another controller',
+    () => {
+      const { chart, app } = gke();
+      const gateway = GrpcGateway.fromGatewayAttributes(chart, 'istio', {
+        name: 'edge',
+        namespace: app.namespace,
+        gatewayClassName: 'istio',
+      });
+      new GrpcHttpRoute(chart, 'bad', { gateway, backend: app, hostnames: ['grpc.example.com'] });
+    },
+    `GrpcHttpRoute 'test/bad': gateway.gatewayClassName must be one of GKE's GatewayClasses`,
+    'istio',
+  ],
+  [
+    'GKE gRPC health check on the TLS port',
+    () => {
+      const { chart, app } = gke();
+      new GkeGrpcBackendPolicy(chart, 'bad', { backend: app });
+    },
+    `GkeGrpcBackendPolicy 'test/bad': healthCheckPort must be a port the pods serve without TLS`,
+    undefined,
+  ],
+  [
+    'GKE drain in fractions of a second',
+    () => {
+      const { chart, app } = gke();
+      new GkeGrpcBackendPolicy(chart, 'bad', {
+        backend: app,
+        healthCheckPort: 50052,
+        drainTimeout: Duration.millis(1500),
+      });
+    },
+    `GkeGrpcBackendPolicy 'test/bad': drainTimeout must be whole seconds from 0 to 3600`,
+    '1500 ms',
+  ],
+  [
+    'Envoy Gateway class name',
+    () => new EnvoyGatewayClass(Testing.chart(), 'bad', { name: 'EG' }),
+    `EnvoyGatewayClass 'test/bad': name must be a DNS-1123 subdomain`,
+    'EG',
+  ],
+  [
+    'greeter plaintext port',
+    withApp({ tls: { secretName: 'grpc-tls', plaintextPort: 50051 } }),
+    `GreeterApp 'test/bad': tls.plaintextPort must be a port other than the gRPC port 50051`,
+    50051,
+  ],
+  ['GrpcApp health port', withGrpcApp({ healthPort: 70000 }), `GrpcApp 'test/bad': healthPort must be`, 70000],
 );
 
 // What platform teams pass: gateways they run, the workload options of GrpcApp, the library's public helpers.
@@ -1353,10 +1510,36 @@ const envCases: Array<[field: string, config: EnvironmentConfig, expected: strin
     'istio-ilb',
   ],
   [
+    'argoCd.moreClusters[].strategy',
+    { ...base, strategies: ['istio-ilb'] },
+    "argoCd.moreClusters[0].strategy must be one of the environment's strategies (istio-ilb)",
+    'istio-ambient',
+  ],
+  [
+    'argoCd.moreClusters[].name',
+    {
+      ...base,
+      argoCd: {
+        ...base.argoCd,
+        moreClusters: [
+          { name: 'GKE-ambient', strategy: 'istio-ambient', destinationServer: 'https://kubernetes.default.svc' },
+        ],
+      },
+    },
+    'argoCd.moreClusters[0].name must be a DNS-1123 label',
+    'GKE-ambient',
+  ],
+  [
     'endpoints.serviceName',
     { ...base, endpoints: { serviceName: 'greeter' } },
     'endpoints.serviceName must be a fully qualified lower-case host name',
     'greeter',
+  ],
+  [
+    'envoyGatewayClass',
+    { ...base, envoyGatewayClass: 'eg' as 'platform' },
+    'envoyGatewayClass must be one of "rendered", "platform"',
+    'eg',
   ],
   [
     'argoCd.destinationServer',

@@ -9,19 +9,26 @@ import { App, Chart, Duration, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as lib from '../../lib';
 import {
+  AmbientAccessPolicy,
   AppNamespace,
   CloudEndpointsProxy,
   EndpointSliceReader,
+  EnvoyGatewayClass,
   EnvoyGatewayGrpcPolicy,
+  GkeGateway,
+  GkeGrpcBackendPolicy,
   GrpcApp,
   GrpcBackend,
   GrpcGateway,
+  GrpcHttpRoute,
   GrpcRoute,
   GrpcVirtualService,
   HeadlessGrpcService,
   IstioIlbGateway,
+  IstioWaypoint,
   LinkerdGrpcPolicy,
   MeshAccessPolicy,
+  MeshGrpcRoute,
   NginxGrpcIngress,
   SelfSignedCertificate,
   existingNamespace,
@@ -48,6 +55,15 @@ const plaintextEndpoint: IGrpcEndpoint = {
   clientNamespace: namespace,
 };
 const tlsEndpoint: IGrpcEndpoint = { ...plaintextEndpoint, tls: { serverName: host, secretName: tlsSecretName } };
+/** The same Service in an Istio ambient namespace. */
+const ambientService = GrpcBackend.fromService({
+  name: 'payments',
+  namespace: existingNamespace('payments', 'istio-ambient'),
+  port: 9090,
+  selectorLabels: { app: 'payments' },
+});
+/** The same Service as GKE's Gateway reads it: HTTP/2 over TLS to the pods. */
+const gkeService = GrpcBackend.fromService({ name: 'payments', namespace, port: 9090, appProtocol: 'HTTP2' });
 
 /** The chart under test and, beside it in the same App, a chart for what it is wired to. */
 function charts() {
@@ -156,6 +172,60 @@ const renderers: Record<string, () => unknown> = {
   NginxGrpcIngress: () => {
     const { chart } = charts();
     new NginxGrpcIngress(chart, 'ingress', { backend: service, host, tlsSecretName });
+    return Testing.synth(chart);
+  },
+  // The waypoint labels the app's Service (in the other chart): the label is part of what it renders.
+  IstioWaypoint: () => {
+    const { chart, other } = charts();
+    const app = new GrpcApp(other, 'app', {
+      namespace: existingNamespace('payments', 'istio-ambient'),
+      name: 'payments',
+      image,
+      port: 9090,
+    });
+    new IstioWaypoint(chart, 'waypoint', { backend: app });
+    return {
+      objects: Testing.synth(chart),
+      serviceLabels: findObject(Testing.synth(other) as KubeObject[], 'Service').metadata.labels,
+    };
+  },
+  AmbientAccessPolicy: () => {
+    const { chart } = charts();
+    new AmbientAccessPolicy(chart, 'access', {
+      backend: ambientService,
+      waypoint: {
+        name: 'payments-waypoint',
+        namespace: ambientService.namespace,
+        identity: { namespace: ambientService.namespace, serviceAccountName: 'payments-waypoint' },
+      },
+      allowedCallers: [{ namespace: existingNamespace('orders'), serviceAccountName: 'orders' }],
+    });
+    return Testing.synth(chart);
+  },
+  MeshGrpcRoute: () => {
+    const { chart } = charts();
+    new MeshGrpcRoute(chart, 'route', { backend: ambientService });
+    return Testing.synth(chart);
+  },
+  GkeGateway: () => {
+    const { chart } = charts();
+    new GkeGateway(chart, 'gateway', { namespace, host, tlsSecretName });
+    return Testing.synth(chart);
+  },
+  GrpcHttpRoute: () => {
+    const { chart, other } = charts();
+    const gateway = new GkeGateway(other, 'gateway', { namespace, host, tlsSecretName });
+    new GrpcHttpRoute(chart, 'route', { gateway, backend: gkeService });
+    return Testing.synth(chart);
+  },
+  GkeGrpcBackendPolicy: () => {
+    const { chart } = charts();
+    new GkeGrpcBackendPolicy(chart, 'policy', { backend: gkeService, healthCheckPort: 9091 });
+    return Testing.synth(chart);
+  },
+  EnvoyGatewayClass: () => {
+    const { chart } = charts();
+    new EnvoyGatewayClass(chart, 'class');
     return Testing.synth(chart);
   },
   SelfSignedCertificate: () => {

@@ -322,7 +322,9 @@ describe('the packed library', () => {
         .map((name) => name.replace(/^\s*type\s+/, '').trim())
         .filter(Boolean),
     );
-    expect(names.length).toBeLessThanOrEqual(80);
+    // About eight names per data plane (constructs and their props): Istio sidecar and ambient, Envoy Gateway, GKE,
+    // Linkerd, proxyless, headless, ingress-nginx, Cloud Endpoints, plus the shared backend, gateway and namespace.
+    expect(names.length).toBeLessThanOrEqual(90);
     // The internal helpers stay internal: PropValidator is their one public face.
     expect(
       names.filter((name) =>

@@ -32,7 +32,7 @@ test('makes a self-signed certificate for the host, a private key only its owner
     expect.objectContaining({
       namespace: env.namespaces.gateway,
       secretName: env.tls.secretName,
-      strategies: ['istio-ilb'],
+      strategies: expect.arrayContaining(['istio-ilb', 'istio-ambient']),
     }),
   );
   expect(secrets).toContainEqual(

@@ -10,7 +10,8 @@ import { DEFAULT_KUBERNETES_VERSIONS, formatIssue, validateObjects } from '../..
 
 const DIST = path.join(ROOT, 'dist');
 const objects = manifestDirs(DIST).flatMap((dir) => readManifestDir(dir).flatMap((file) => file.objects));
-const CUSTOM_GROUPS = /\.istio\.io\/|^gateway\.networking\.k8s\.io\/|^gateway\.envoyproxy\.io\/|^argoproj\.io\//;
+const CUSTOM_GROUPS =
+  /\.istio\.io\/|^gateway\.networking\.k8s\.io\/|^gateway\.envoyproxy\.io\/|^networking\.gke\.io\/|^argoproj\.io\//;
 
 test(`every object in dist/ is valid on Kubernetes ${DEFAULT_KUBERNETES_VERSIONS.join(' and ')}, CEL rules included`, () => {
   const report = validateObjects(objects);
