@@ -40,9 +40,15 @@ export interface Nginx<K extends string> {
   /**
    * Renders the configuration again with other backends on the same ports and reloads it (SIGHUP), as a proxy
    * follows endpoint changes: new connections and calls use the new backends, and the old worker keeps the
-   * connections it holds until they close. Resolves once a worker with the new configuration runs.
+   * connections it holds until they close. Resolves once a worker with the new configuration runs; with
+   * `untilOldWorkersExit`, once the old workers have exited too, so that no call goes by the old backends any more
+   * (an old worker ends its HTTP/2 client connections with GOAWAY at once; one holding an L4 connection lasts as long
+   * as that connection).
    */
-  reconfigure(backends: Partial<Record<K, readonly Backend[]>>): Promise<void>;
+  reconfigure(
+    backends: Partial<Record<K, readonly Backend[]>>,
+    options?: { untilOldWorkersExit?: boolean },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,17 +71,28 @@ function workerPids(masterPid: number): string[] {
   return readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
 }
 
-/** SIGHUP to the master, then waits for a worker it did not have before: nginx starts one only for a configuration it accepted. */
-async function reload(proc: RunningProcess, describe: () => string): Promise<void> {
+/**
+ * SIGHUP to the master, then waits for a worker it did not have before: nginx starts one only for a configuration it
+ * accepted; with `untilOldWorkersExit`, also until none of the workers it had is left.
+ */
+async function reload(
+  proc: RunningProcess,
+  describe: () => string,
+  { untilOldWorkersExit = false } = {},
+): Promise<void> {
   const masterPid = proc.child.pid!;
   const before = new Set(workerPids(masterPid));
   proc.child.kill('SIGHUP');
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!workerPids(masterPid).some((pid) => !before.has(pid))) {
+  const waiting = () => {
+    const now = workerPids(masterPid);
+    return !now.some((pid) => !before.has(pid)) || (untilOldWorkersExit && now.some((pid) => before.has(pid)));
+  };
+  while (waiting()) {
     if (/\[emerg\]/.test(describe())) throw new Error(`nginx rejected the new configuration\n${describe()}`);
     if (Date.now() > deadline)
       throw new Error(
-        `nginx started no worker with the new configuration within ${START_TIMEOUT_MS} ms\n${describe()}`,
+        `nginx did not run the new configuration alone (new worker started, old ones exited${untilOldWorkersExit ? '' : ': not awaited'}) within ${START_TIMEOUT_MS} ms\n${describe()}`,
       );
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -184,14 +201,14 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
         },
         process: proc,
         errorLog,
-        reconfigure: async (backends) => {
+        reconfigure: async (backends, options) => {
           const listeners = current.listeners.map((listener, i) => ({
             ...listener,
             backends: backends[entries[i][0]] ?? listener.backends,
           }));
           const next = renderNginxConfig(dir, listeners, certificates);
           writeFileSync(configFile, next);
-          await reload(proc, describe);
+          await reload(proc, describe, options);
           current = { listeners, config: next };
         },
         stop: async () => {

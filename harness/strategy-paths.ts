@@ -214,14 +214,17 @@ function nginxPath(
       const nginx = await startNginx({ proxy: { kind, backends: backends() } });
       // An endpoint change reloads nginx: new connections and calls use the new pods, open connections stay on the old
       // worker until they close. (ingress-nginx instead hands endpoint changes to its Lua balancer without a reload:
-      // its docs/how-it-works.md, "Avoiding reloads on Endpoints changes".)
-      const follow = async () => nginx.reconfigure({ proxy: backends() });
+      // its docs/how-it-works.md, "Avoiding reloads on Endpoints changes".) So a removed pod has left L7 only once the
+      // old workers have moved the client's connection (GOAWAY) and exited; the L4 worker keeps the client's
+      // connection to its pod, as kube-proxy's conntrack entry does, until the pod closes it.
+      const follow = async (untilOldWorkersExit: boolean) =>
+        nginx.reconfigure({ proxy: backends() }, { untilOldWorkersExit });
       return {
         target: `127.0.0.1:${nginx.ports.proxy}`,
         lb: renderedClient(strategy).lb,
         via: `nginx ${kind === 'tcp' ? 'stream' : 'grpc_pass'} on 127.0.0.1:${nginx.ports.proxy}`,
-        added: async (pod) => (rotation.add(pod), follow()),
-        removing: async (pod) => (rotation.remove(pod), follow()),
+        added: async (pod) => (rotation.add(pod), follow(false)),
+        removing: async (pod) => (rotation.remove(pod), follow(kind === 'grpc')),
         stop: () => nginx.stop(),
       };
     },
@@ -279,13 +282,15 @@ export function ambientPath(): StrategyPath {
         },
       );
       // istiod pushes the Service's endpoints to the waypoint; ztunnel's own target (the waypoint) does not change.
-      const follow = async () => waypoint.reconfigure({ waypoint: backends() });
+      // As on L7, a removed pod has left the waypoint once its old workers have exited.
+      const follow = async (untilOldWorkersExit: boolean) =>
+        waypoint.reconfigure({ waypoint: backends() }, { untilOldWorkersExit });
       return {
         target: `127.0.0.1:${ztunnel.ports.ztunnel}`,
         lb: renderedClient('istio-ambient').lb,
         via: `nginx stream on 127.0.0.1:${ztunnel.ports.ztunnel}, then nginx grpc_pass on 127.0.0.1:${waypoint.ports.waypoint}`,
-        added: async (pod) => (rotation.add(pod), follow()),
-        removing: async (pod) => (rotation.remove(pod), follow()),
+        added: async (pod) => (rotation.add(pod), follow(false)),
+        removing: async (pod) => (rotation.remove(pod), follow(true)),
         stop: async () => {
           await ztunnel.stop();
           await waypoint.stop();
