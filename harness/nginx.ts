@@ -41,9 +41,10 @@ export interface Nginx<K extends string> {
    * Renders the configuration again with other backends on the same ports and reloads it (SIGHUP), as a proxy
    * follows endpoint changes: new connections and calls use the new backends, and the old worker keeps the
    * connections it holds until they close. Resolves once a worker with the new configuration runs; with
-   * `untilOldWorkersExit`, once the old workers have exited too, so that no call goes by the old backends any more
-   * (an old worker ends its HTTP/2 client connections with GOAWAY at once; one holding an L4 connection lasts as long
-   * as that connection).
+   * `untilOldWorkersExit`, once the old workers have exited too (an old worker usually ends its HTTP/2 client
+   * connections with GOAWAY within a fraction of a second; one holding an L4 connection lasts as long as that
+   * connection), but no later than OLD_WORKERS_WAIT_MS after the new worker runs: one that a busy connection keeps
+   * may outlast it.
    */
   reconfigure(
     backends: Partial<Record<K, readonly Backend[]>>,
@@ -53,6 +54,8 @@ export interface Nginx<K extends string> {
 }
 
 const START_TIMEOUT_MS = 10_000;
+/** How long a reload with `untilOldWorkersExit` waits for the old workers after the new one runs. */
+const OLD_WORKERS_WAIT_MS = 2000;
 const START_ATTEMPTS = 3;
 
 function canConnect(port: number): Promise<boolean> {
@@ -84,18 +87,17 @@ async function reload(
   const before = new Set(workerPids(masterPid));
   proc.child.kill('SIGHUP');
   const deadline = Date.now() + START_TIMEOUT_MS;
-  const waiting = () => {
-    const now = workerPids(masterPid);
-    return !now.some((pid) => !before.has(pid)) || (untilOldWorkersExit && now.some((pid) => before.has(pid)));
-  };
-  while (waiting()) {
+  while (!workerPids(masterPid).some((pid) => !before.has(pid))) {
     if (/\[emerg\]/.test(describe())) throw new Error(`nginx rejected the new configuration\n${describe()}`);
     if (Date.now() > deadline)
       throw new Error(
-        `nginx did not run the new configuration alone (new worker started, old ones exited${untilOldWorkersExit ? '' : ': not awaited'}) within ${START_TIMEOUT_MS} ms\n${describe()}`,
+        `nginx started no worker with the new configuration within ${START_TIMEOUT_MS} ms\n${describe()}`,
       );
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  const oldWorkersDeadline = Date.now() + OLD_WORKERS_WAIT_MS;
+  while (untilOldWorkersExit && workerPids(masterPid).some((pid) => before.has(pid)) && Date.now() < oldWorkersDeadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** Resolves once every port accepts connections; rejects when nginx exits first or the time is up. */
