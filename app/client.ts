@@ -13,6 +13,7 @@ import {
   milliseconds,
   oneOf,
   optionalFile,
+  optionalMilliseconds,
   parseSettings,
   setting,
   text,
@@ -69,10 +70,24 @@ export const clientSettings = {
   }),
   maxAttempts: setting({
     flag: 'max-attempts',
-    env: 'MAX_ATTEMPTS',
+    env: CLIENT_ENV.maxAttempts,
     parser: integer(1, 5),
     default: 1,
-    help: 'attempts per call: above 1, a call that fails UNAVAILABLE is retried (safe: SayHello has no side effects)',
+    help: 'attempts per call: above 1, a call that fails UNAVAILABLE before the server answered is retried (safe: SayHello has no side effects)',
+  }),
+  waitForReady: setting({
+    flag: 'wait-for-ready',
+    env: CLIENT_ENV.waitForReady,
+    parser: boolean,
+    default: false,
+    help: 'while no server is reachable, a call waits for one (within its deadline) instead of failing UNAVAILABLE at once',
+  }),
+  dnsMinTimeBetweenResolutionsMs: setting({
+    flag: 'dns-min-time-between-resolutions-ms',
+    env: CLIENT_ENV.dnsMinTimeBetweenResolutionsMs,
+    parser: optionalMilliseconds,
+    default: undefined,
+    help: "for dns: targets, the shortest time between two resolutions of the name (grpc-js grpc.dns_min_time_between_resolutions_ms); unset: grpc-js's 30 s",
   }),
   count: setting({
     flag: 'count',
@@ -193,24 +208,58 @@ export function formatSummary(result: RunResult): string {
 }
 
 /**
- * gRPC's retry policy for SayHello, as an Istio VirtualService's `retries` would give: a call refused while a pod
- * drains (a proxy's 502, a GOAWAY) comes back UNAVAILABLE and is sent again, to the next pod behind a balancer.
+ * The client's gRPC service config (https://github.com/grpc/grpc/blob/master/doc/service_config.md): its LB policy,
+ * and for SayHello whether calls wait for a connection and, above one attempt, the retry policy of gRFC A6: a call
+ * that fails UNAVAILABLE before any response header came back (a connection refused, a draining pod's GOAWAY, a
+ * proxy that found no pod) is sent again, to the next pod behind a balancer, after a random backoff (gRPC's retry
+ * guide's values, https://grpc.io/docs/guides/retry/). docs/strategies.md has the same for other languages.
  */
-function retryPolicy(maxAttempts: number) {
+export function greeterServiceConfig(config: Pick<ClientConfig, 'lb' | 'maxAttempts' | 'waitForReady'>) {
   return {
-    name: [{ service: GREETER_SERVICE }],
-    retryPolicy: {
-      maxAttempts,
-      initialBackoff: '0.01s',
-      maxBackoff: '0.1s',
-      backoffMultiplier: 2,
-      retryableStatusCodes: ['UNAVAILABLE'],
-    },
+    loadBalancingConfig: [{ [config.lb]: {} }],
+    methodConfig: [
+      {
+        name: [{ service: GREETER_SERVICE }],
+        waitForReady: config.waitForReady,
+        ...(config.maxAttempts > 1 && {
+          retryPolicy: {
+            maxAttempts: config.maxAttempts,
+            initialBackoff: '0.1s',
+            maxBackoff: '1s',
+            backoffMultiplier: 2,
+            retryableStatusCodes: ['UNAVAILABLE'],
+          },
+        }),
+      },
+    ],
   };
 }
 
+/**
+ * grpc-js parses a service config's `waitForReady` but applies only the one in a call's metadata options (@grpc/grpc-js
+ * 1.14.7 src/service-config.ts validates it; src/resolving-call.ts and src/load-balancing-call.ts read
+ * `metadata.getOptions().waitForReady`): this sets it on every call of the channel.
+ */
+const waitForReady: grpc.Interceptor = (options, nextCall) =>
+  new grpc.InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
+      next(metadata, listener);
+    },
+  });
+
 export function createGreeterClient(
-  config: Pick<ClientConfig, 'target' | 'tls' | 'caFile' | 'serverName' | 'lb' | 'maxAttempts'>,
+  config: Pick<
+    ClientConfig,
+    | 'target'
+    | 'tls'
+    | 'caFile'
+    | 'serverName'
+    | 'lb'
+    | 'maxAttempts'
+    | 'waitForReady'
+    | 'dnsMinTimeBetweenResolutionsMs'
+  >,
 ): GreeterClient {
   const useTls = config.tls || config.caFile !== undefined;
   if (config.serverName !== undefined && !useTls) {
@@ -223,15 +272,16 @@ export function createGreeterClient(
   const credentials = useTls
     ? grpc.credentials.createSsl(config.caFile === undefined ? null : readFileSync(config.caFile))
     : grpc.credentials.createInsecure();
-  const options: grpc.ChannelOptions = {
-    'grpc.service_config': JSON.stringify({
-      loadBalancingConfig: [{ [config.lb]: {} }],
-      ...(config.maxAttempts > 1 && { methodConfig: [retryPolicy(config.maxAttempts)] }),
-    }),
+  const options: grpc.ClientOptions = {
+    'grpc.service_config': JSON.stringify(greeterServiceConfig(config)),
     ...(config.serverName !== undefined && {
       'grpc.ssl_target_name_override': config.serverName,
       'grpc.default_authority': config.serverName,
     }),
+    ...(config.dnsMinTimeBetweenResolutionsMs !== undefined && {
+      'grpc.dns_min_time_between_resolutions_ms': config.dnsMinTimeBetweenResolutionsMs,
+    }),
+    ...(config.waitForReady && { interceptors: [waitForReady] }),
   };
   registerKubernetesResolver();
   const channelCredentials = isXdsTarget(config.target) ? enableXds(config, credentials) : credentials;

@@ -30,4 +30,7 @@ export const CLIENT_ENV = {
   caFile: 'CA_FILE',
   intervalMs: 'INTERVAL_MS',
   summaryEvery: 'SUMMARY_EVERY',
+  maxAttempts: 'MAX_ATTEMPTS',
+  waitForReady: 'WAIT_FOR_READY',
+  dnsMinTimeBetweenResolutionsMs: 'DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS',
 } as const;

@@ -48,6 +48,11 @@ export interface GreeterAppProps {
    */
   readonly terminationMargin?: Duration;
   /**
+   * How long a terminating pod keeps serving before the server gets SIGTERM (see `GrpcAppProps.drainDelay`).
+   * @default - GrpcApp's
+   */
+  readonly drainDelay?: Duration;
+  /**
    * The server's `MAX_CONNECTION_AGE_MS`: clients that reach the pods through an L4 path (a plain ClusterIP
    * Service without a mesh) reconnect and spread over new pods. Behind Istio the sidecar balances each call,
    * so it is off by default.
@@ -149,6 +154,7 @@ export class GreeterApp extends GrpcApp {
       maxConnectionAge: props.maxConnectionAge,
       resources,
       drainTime: shutdownGrace,
+      drainDelay: props.drainDelay,
       terminationMargin: props.terminationMargin ?? Duration.seconds(10),
       appProtocol: props.appProtocol,
       healthPort: tls?.plaintextPort,

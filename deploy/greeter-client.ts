@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CLIENT_ENV } from '../app/settings';
 import {
+  DEFAULT_GRPC_CLIENT_POLICY,
   PropValidator,
   restrictedSecurityContext,
   workloadLabels,
@@ -60,6 +61,21 @@ export interface GreeterClientProps {
    * @default requests 20m CPU and 64Mi memory, limits 200m CPU and 128Mi memory
    */
   readonly resources?: ContainerResources;
+  /**
+   * Attempts per call (the client's `MAX_ATTEMPTS`; see `GrpcClientPolicy.maxAttempts`), from 1 to 5.
+   * @default - the endpoint's `clientPolicy`, else DEFAULT_GRPC_CLIENT_POLICY's
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Whether calls wait for a connection while no pod is reachable (the client's `WAIT_FOR_READY`).
+   * @default - the endpoint's `clientPolicy`, else DEFAULT_GRPC_CLIENT_POLICY's
+   */
+  readonly waitForReady?: boolean;
+  /**
+   * For a `dns:` target, the shortest time between two resolutions (the client's `DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS`).
+   * @default - the endpoint's `clientPolicy` (HeadlessGrpcService: 2 s), else grpc-js's own (30 s)
+   */
+  readonly minTimeBetweenResolutions?: Duration;
 }
 
 /**
@@ -93,6 +109,13 @@ export class GreeterClient extends Construct {
         limits: { cpu: '200m', memory: '128Mi' },
       },
     );
+    const policy = endpoint.clientPolicy ?? DEFAULT_GRPC_CLIENT_POLICY;
+    const maxAttempts = check.integer('maxAttempts', props.maxAttempts ?? policy.maxAttempts, 1, 5);
+    const waitForReady = props.waitForReady ?? policy.waitForReady;
+    const minTimeBetweenResolutionsMs =
+      props.minTimeBetweenResolutions === undefined
+        ? policy.minTimeBetweenResolutionsMs
+        : check.milliseconds('minTimeBetweenResolutions', props.minTimeBetweenResolutions, 0);
     const labels = workloadLabels(this.name);
     const caDirectory = '/etc/greeter-ca';
     const caFile = 'ca.crt';
@@ -109,6 +132,11 @@ export class GreeterClient extends Construct {
           ]),
       { name: CLIENT_ENV.intervalMs, value: String(intervalMs) },
       { name: CLIENT_ENV.summaryEvery, value: String(summaryEvery) },
+      { name: CLIENT_ENV.maxAttempts, value: String(maxAttempts) },
+      { name: CLIENT_ENV.waitForReady, value: String(waitForReady) },
+      ...(minTimeBetweenResolutionsMs === undefined
+        ? []
+        : [{ name: CLIENT_ENV.dnsMinTimeBetweenResolutionsMs, value: String(minTimeBetweenResolutionsMs) }]),
     ];
     const apiAccess = endpoint.clientServiceAccountName !== undefined;
 

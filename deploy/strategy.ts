@@ -78,7 +78,7 @@ export function greeterCharts(
   env: EnvironmentConfig,
   options: {
     readonly mesh: AppNamespace['mesh'];
-  } & Pick<GreeterAppProps, 'maxConnectionAge' | 'istioProxyless' | 'appProtocol' | 'tls'>,
+  } & Pick<GreeterAppProps, 'maxConnectionAge' | 'drainDelay' | 'istioProxyless' | 'appProtocol' | 'tls'>,
 ): GreeterCharts {
   const namespaceChart = new Chart(app, 'namespace');
   const namespace = new AppNamespace(namespaceChart, 'testing', { name: env.namespaces.app, mesh: options.mesh });
@@ -88,6 +88,7 @@ export function greeterCharts(
     image: environmentImage(env, 'server'),
     replicas: env.replicas.greeter,
     maxConnectionAge: options.maxConnectionAge,
+    drainDelay: options.drainDelay,
     istioProxyless: options.istioProxyless,
     appProtocol: options.appProtocol,
     tls: options.tls,

@@ -26,6 +26,8 @@ export interface LoadOptions {
   createClient?: (target: string) => GreeterClient;
   /** Told of every call as it ends, for figures over time. */
   onCall?: (call: CallRecord) => void;
+  /** Each worker's pause after each call: a paced load instead of back-to-back calls (default 0). */
+  pauseMs?: number;
 }
 
 export interface CallRecord {
@@ -162,7 +164,10 @@ export function startLoad(options: LoadOptions): Load {
   const workers = Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
       const client = clients[i % channelCount];
-      while (!stopped) await callOnce(client);
+      while (!stopped) {
+        await callOnce(client);
+        if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+      }
     }),
   );
 

@@ -44,7 +44,7 @@ export function manifestDirs(root: string): string[] {
 }
 
 /**
- * Each object's validation errors (null when valid): check/validation (Kubernetes 1.27 and 1.32 definitions, the CRDs'
+ * Each object's validation errors (null when valid): check/validation (its default Kubernetes definitions, the CRDs'
  * schemas and CEL rules, Argo CD's Application among them) for every kind it has a schema for,
  * `validate-manifests.mjs` (@kubernetes-models/cert-manager) for the rest.
  */

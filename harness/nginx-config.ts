@@ -124,6 +124,9 @@ ${upstreamServers(listener)}
     listen 127.0.0.1:${listener.port};
     proxy_pass ${listener.name};
     proxy_connect_timeout 2s;
+    # As kube-proxy: a connection goes to the one pod its DNAT rule picked, and fails if that pod refuses it
+    # (nginx would try the next server by default).
+    proxy_next_upstream off;
   }`;
 }
 

@@ -41,14 +41,23 @@ export interface Nginx<K extends string> {
   /**
    * Renders the configuration again with other backends on the same ports and reloads it (SIGHUP), as a proxy
    * follows endpoint changes: new connections and calls use the new backends, and the old worker keeps the
-   * connections it holds until they close. Resolves once a worker with the new configuration runs.
+   * connections it holds until they close. Resolves once a worker with the new configuration runs; with
+   * `untilOldWorkersExit`, once the old workers have exited too (an old worker usually ends its HTTP/2 client
+   * connections with GOAWAY within a fraction of a second; one holding an L4 connection lasts as long as that
+   * connection), but no later than OLD_WORKERS_WAIT_MS after the new worker runs: one that a busy connection keeps
+   * may outlast it.
    */
-  reconfigure(backends: Partial<Record<K, readonly Backend[]>>): Promise<void>;
+  reconfigure(
+    backends: Partial<Record<K, readonly Backend[]>>,
+    options?: { untilOldWorkersExit?: boolean },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** nginx tells of neither: how long to wait for its ports to listen, or for a reload's new worker. */
 const START_TIMEOUT_MS = HANG_MS;
+/** How long a reload with `untilOldWorkersExit` waits for the old workers after the new one runs. */
+const OLD_WORKERS_WAIT_MS = 2000;
 const START_ATTEMPTS = 3;
 
 function canConnect(port: number): Promise<boolean> {
@@ -67,8 +76,15 @@ function workerPids(masterPid: number): string[] {
   return readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
 }
 
-/** SIGHUP to the master, then waits for a worker it did not have before: nginx starts one only for a configuration it accepted. */
-async function reload(proc: RunningProcess, describe: () => string): Promise<void> {
+/**
+ * SIGHUP to the master, then waits for a worker it did not have before: nginx starts one only for a configuration it
+ * accepted; with `untilOldWorkersExit`, also until none of the workers it had is left.
+ */
+async function reload(
+  proc: RunningProcess,
+  describe: () => string,
+  { untilOldWorkersExit = false } = {},
+): Promise<void> {
   const masterPid = proc.child.pid!;
   const before = new Set(workerPids(masterPid));
   proc.child.kill('SIGHUP');
@@ -81,6 +97,9 @@ async function reload(proc: RunningProcess, describe: () => string): Promise<voi
       );
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  const oldWorkersDeadline = Date.now() + OLD_WORKERS_WAIT_MS;
+  while (untilOldWorkersExit && workerPids(masterPid).some((pid) => before.has(pid)) && Date.now() < oldWorkersDeadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** Resolves once every port accepts connections; rejects when nginx exits first or the time is up. */
@@ -186,14 +205,14 @@ export async function startNginx<K extends string>(listeners: Record<K, Listener
         },
         process: proc,
         errorLog,
-        reconfigure: async (backends) => {
+        reconfigure: async (backends, options) => {
           const listeners = current.listeners.map((listener, i) => ({
             ...listener,
             backends: backends[entries[i][0]] ?? listener.backends,
           }));
           const next = renderNginxConfig(dir, listeners, certificates);
           writeFileSync(configFile, next);
-          await reload(proc, describe);
+          await reload(proc, describe, options);
           current = { listeners, config: next };
         },
         stop: async () => {

@@ -5,21 +5,23 @@
  * addresses (harness/pods.ts LoopbackPods), gives the target the client dials, and follows the pods as the
  * strategy's control plane does in a cluster when one is added or removed.
  *
- * Where a strategy renders a client (`npm run synth`, dist/docker-desktop/<strategy>/), its target and LB policy
- * are read from there, so each path dials what that strategy's client dials.
+ * Each path runs a strategy's rendered greeter and client (`npm run synth`, dist/docker-desktop/<strategy>/): the
+ * client's settings (LB policy, retries, waitForReady, how often it resolves DNS) and the greeter's drain delay
+ * (its preStop sleep) and readiness probe period are read from there, so each path does what that strategy renders.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { clientSettings, type ClientConfig } from '../app/client';
-import { INVALID, defaultSettings } from '../app/config';
+import { parseSettings } from '../app/config';
 import { parseKubernetesTarget } from 'grpc-js-kubernetes-resolver';
 import { serverSettings } from '../app/server';
-import { XDS_BOOTSTRAP_CONFIG_ENV, XDS_SCHEME } from '../app/xds';
+import { SERVER_ENV } from '../app/settings';
+import { XDS_SCHEME } from '../app/xds';
 import { ENVIRONMENTS, type StrategyName } from '../deploy';
 import { DNSMASQ_INSTALL_HINT, dnsmasqMissing, startDnsmasq } from './dnsmasq';
 import { FakeKubeApi, writeKubeconfig, type EndpointSlice } from './fake-kube-api';
-import { readManifestDir } from './manifests';
+import { readManifestDir, type KubeObject } from './manifests';
 import { NGINX_INSTALL_HINT, nginxMissing, startNginx } from './nginx';
 import type { ProxyKind } from './nginx-config';
 import type { PodAddress, RolloutHooks } from './pods';
@@ -38,6 +40,39 @@ export interface RunningPath extends RolloutHooks {
 }
 
 /**
+ * What follows the pods between the EndpointSlice and the client's calls, and how long after an EndpointSlice
+ * change it routes by it in a cluster with its default settings: the lag the race scenario gives each path.
+ */
+export const DATA_PLANES = {
+  'kube-proxy': {
+    lagMs: 1000,
+    source:
+      "kube-proxy's minSyncPeriod, default 1 s: it applies endpoint changes at most once a second (iptables and nftables modes; https://kubernetes.io/docs/reference/networking/virtual-ips/)",
+  },
+  'ingress-nginx': {
+    lagMs: 4333,
+    source:
+      'ingress-nginx controller-v1.15.1 syncs at most 0.3 times a second (--sync-rate-limit, pkg/flags/flags.go), and each nginx worker reads the new endpoints within 1 s (BACKENDS_SYNC_INTERVAL, rootfs/etc/nginx/lua/balancer.lua): 1/0.3 s + 1 s',
+  },
+  'cluster-dns': {
+    lagMs: 30_000,
+    source:
+      'the Corefile Kubernetes installs CoreDNS with gives answers a 30 s TTL and caches them for as long (`ttl 30`, `cache 30`; https://kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers/): a headless name can answer with pods of 30 s ago',
+  },
+  'endpointslice-watch': {
+    lagMs: 0,
+    source:
+      "kube-controller-manager's --endpointslice-updates-batch-period is 0 unless set: each pod change updates the slice at once (https://kubernetes.io/docs/reference/command-line-tools-reference/kube-controller-manager/); the watch that carries it to the client is real here",
+  },
+  istiod: {
+    lagMs: 100,
+    source:
+      'istiod pushes a change once no other came for 100 ms (PILOT_DEBOUNCE_AFTER; at most PILOT_DEBOUNCE_MAX 10 s while changes keep coming): istio 1.30.3 pilot/pkg/features/tuning.go',
+  },
+} as const satisfies Record<string, { lagMs: number; source: string }>;
+export type DataPlaneName = keyof typeof DATA_PLANES;
+
+/**
  * One way from the client to the pods. To add one: implement `start` (bring up its control or data plane for
  * these pods, return the target and the hooks) and add it to `strategyPaths`.
  */
@@ -46,8 +81,15 @@ export interface StrategyPath {
   readonly name: string;
   /** What it stands for in a cluster. */
   readonly stands: string;
-  /** Environment of every pod on this path, on top of the server's defaults (e.g. MAX_CONNECTION_AGE_MS). */
-  readonly podEnv: Record<string, string>;
+  /** The strategy whose rendered greeter and client it runs. */
+  readonly strategy: StrategyName;
+  /** What learns of pod changes, and late, in a cluster. */
+  readonly dataPlane: DataPlaneName;
+  /**
+   * Environment of every pod on this path, on top of the server's defaults (e.g. MAX_CONNECTION_AGE_MS); a setting
+   * that stands for cluster time is multiplied by `timeScale`.
+   */
+  podEnv(timeScale: number): Record<string, string>;
   /** Why it cannot run on this machine, with how to install what is missing; undefined when it can. */
   missing(): string | undefined;
   start(pods: readonly PodAddress[]): Promise<RunningPath>;
@@ -56,36 +98,73 @@ export interface StrategyPath {
 /** The environment whose rendered clients the paths dial like: the one that runs on a laptop. */
 const RENDERED_ENVIRONMENT = ENVIRONMENTS['docker-desktop'].name;
 
-/** What `strategy`'s client dials and with which LB policy, from its Deployment in dist/docker-desktop/<strategy>/. */
-export function renderedClient(strategy: StrategyName): { target: string; lb: ClientConfig['lb'] } {
+/** The objects of `strategy`'s directory in dist/docker-desktop/. */
+function renderedObjects(strategy: StrategyName): { dir: string; objects: KubeObject[] } {
   const dir = path.join(ROOT, 'dist', RENDERED_ENVIRONMENT, strategy);
-  const env = readManifestDir(dir)
-    .flatMap((file) => file.objects)
+  return { dir, objects: readManifestDir(dir).flatMap((file) => file.objects) };
+}
+
+type EnvVar = { name: string; value?: string };
+
+/** The first container, of the Deployments in `objects`, whose environment sets `name`, with that environment. */
+function containerSetting(objects: readonly KubeObject[], name: string) {
+  return objects
     .filter((object) => object.kind === 'Deployment')
-    .flatMap((deployment) =>
-      (deployment.spec.template.spec.containers as Array<{ env?: Array<{ name: string; value?: string }> }>).map(
-        (container) => container.env ?? [],
-      ),
-    )
-    .find((vars) => vars.some((v) => v.name === clientSettings.target.env));
-  const value = (name: string | undefined) => env?.find((v) => v.name === name)?.value;
-  const target = value(clientSettings.target.env);
-  if (target === undefined)
+    .flatMap((deployment) => deployment.spec.template.spec.containers as Array<KubeObject & { env?: EnvVar[] }>)
+    .find((container) => (container.env ?? []).some((variable) => variable.name === name));
+}
+
+/** The client settings this harness takes from a rendered client: all but TLS, which the paths here do not use. */
+export type RenderedClient = Pick<
+  ClientConfig,
+  'target' | 'lb' | 'maxAttempts' | 'waitForReady' | 'dnsMinTimeBetweenResolutionsMs'
+>;
+
+/** What `strategy`'s client dials and with which settings, from its Deployment in dist/docker-desktop/<strategy>/. */
+export function renderedClient(strategy: StrategyName): RenderedClient {
+  const { dir, objects } = renderedObjects(strategy);
+  const container = containerSetting(objects, clientSettings.target.env!);
+  if (!container)
     throw new Error(`no client Deployment with ${clientSettings.target.env} in ${dir}: run npm run synth`);
-  const lbValue = value(clientSettings.lb.env);
-  const lb = lbValue === undefined ? defaultSettings(clientSettings).lb : clientSettings.lb.parser.parse(lbValue);
-  if (lb === INVALID)
-    throw new Error(
-      `${dir}: the client's ${clientSettings.lb.env} is ${JSON.stringify(lbValue)}, expected ${clientSettings.lb.parser.expected}`,
-    );
-  return { target, lb };
+  const env = Object.fromEntries((container.env as EnvVar[]).map((v) => [v.name, v.value]));
+  // CA_FILE names a file in the client's pod.
+  const parsed = parseSettings(clientSettings, [], { ...env, [clientSettings.caFile.env!]: undefined });
+  if (parsed.help) throw new Error(`${dir}: the client's settings ask for help`);
+  const { target, lb, maxAttempts, waitForReady, dnsMinTimeBetweenResolutionsMs } = parsed.settings;
+  return { target, lb, maxAttempts, waitForReady, dnsMinTimeBetweenResolutionsMs };
+}
+
+/** What a path takes from `strategy`'s rendered greeter pods. */
+export interface RenderedServer {
+  /** How long a terminating pod serves before SIGTERM: its preStop sleep (0 without one). */
+  drainDelayMs: number;
+  /** How often its readiness probe runs: how long a new pod waits before it joins the endpoints. */
+  readinessPeriodMs: number;
+  /** Its MAX_CONNECTION_AGE_MS, if set. */
+  maxConnectionAgeMs?: number;
+}
+
+/** `strategy`'s greeter container as rendered in dist/docker-desktop/<strategy>/. */
+export function renderedServer(strategy: StrategyName): RenderedServer {
+  const { dir, objects } = renderedObjects(strategy);
+  const container = containerSetting(objects, SERVER_ENV.shutdownGraceMs);
+  if (!container)
+    throw new Error(`no greeter Deployment with ${SERVER_ENV.shutdownGraceMs} in ${dir}: run npm run synth`);
+  const age = (container.env as EnvVar[]).find((v) => v.name === SERVER_ENV.maxConnectionAgeMs)?.value;
+  const periodSeconds = container.readinessProbe?.periodSeconds;
+  if (typeof periodSeconds !== 'number') throw new Error(`${dir}: the greeter container has no readiness probe period`);
+  return {
+    drainDelayMs: (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000,
+    readinessPeriodMs: periodSeconds * 1000,
+    ...(age !== undefined && { maxConnectionAgeMs: Number(age) }),
+  };
 }
 
 const ageEnvName = () => serverSettings.maxConnectionAgeMs.env!;
 
 /** The server's max connection age as a pod's environment, or none. */
 function ageEnv(maxConnectionAgeMs: number | undefined): Record<string, string> {
-  return maxConnectionAgeMs === undefined ? {} : { [ageEnvName()]: String(maxConnectionAgeMs) };
+  return maxConnectionAgeMs === undefined ? {} : { [ageEnvName()]: String(Math.round(maxConnectionAgeMs)) };
 }
 
 /** Pods in rotation, in the order they joined, as a control plane keeps them; add and remove return the new list. */
@@ -118,13 +197,16 @@ function nginxPath(
   name: string,
   stands: string,
   kind: Extract<ProxyKind, 'grpc' | 'tcp'>,
-  lb: () => ClientConfig['lb'],
+  strategy: StrategyName,
+  dataPlane: DataPlaneName,
   podEnv: Record<string, string>,
 ): StrategyPath {
   return {
     name,
     stands,
-    podEnv,
+    strategy,
+    dataPlane,
+    podEnv: () => podEnv,
     missing: () => nginxMissing() && `${nginxMissing()}; install it with: ${NGINX_INSTALL_HINT}`,
     async start(pods) {
       const rotation = new Rotation(pods);
@@ -132,21 +214,27 @@ function nginxPath(
       const nginx = await startNginx({ proxy: { kind, backends: backends() } });
       // An endpoint change reloads nginx: new connections and calls use the new pods, open connections stay on the old
       // worker until they close. (ingress-nginx instead hands endpoint changes to its Lua balancer without a reload:
-      // its docs/how-it-works.md, "Avoiding reloads on Endpoints changes".)
-      const follow = async () => nginx.reconfigure({ proxy: backends() });
+      // its docs/how-it-works.md, "Avoiding reloads on Endpoints changes".) So a removed pod has left L7 only once the
+      // old workers have moved the client's connection (GOAWAY) and exited; the L4 worker keeps the client's
+      // connection to its pod, as kube-proxy's conntrack entry does, until the pod closes it.
+      const follow = async (untilOldWorkersExit: boolean) =>
+        nginx.reconfigure({ proxy: backends() }, { untilOldWorkersExit });
       return {
         target: `127.0.0.1:${nginx.ports.proxy}`,
-        lb: lb(),
+        lb: renderedClient(strategy).lb,
         via: `nginx ${kind === 'tcp' ? 'stream' : 'grpc_pass'} on 127.0.0.1:${nginx.ports.proxy}`,
-        added: async (pod) => (rotation.add(pod), follow()),
-        removing: async (pod) => (rotation.remove(pod), follow()),
+        added: async (pod) => (rotation.add(pod), follow(false)),
+        removing: async (pod) => (rotation.remove(pod), follow(kind === 'grpc')),
         stop: () => nginx.stop(),
       };
     },
   };
 }
 
-/** A Service's ClusterIP: kube-proxy sends each new connection to one pod, and the client keeps ONE connection. */
+/**
+ * A Service's ClusterIP: kube-proxy sends each new connection to one pod, and the client keeps ONE connection. The
+ * greeter and client are the linkerd strategy's, which dial the ClusterIP Service: without Linkerd's proxy, this path.
+ */
 export function l4Path(options: { maxConnectionAgeMs?: number } = {}): StrategyPath {
   const aged = options.maxConnectionAgeMs !== undefined;
   return nginxPath(
@@ -155,14 +243,15 @@ export function l4Path(options: { maxConnectionAgeMs?: number } = {}): StrategyP
       ? `ClusterIP Service, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}`
       : 'ClusterIP Service (kube-proxy)',
     'tcp',
-    () => defaultSettings(clientSettings).lb,
+    'linkerd',
+    'kube-proxy',
     ageEnv(options.maxConnectionAgeMs),
   );
 }
 
 /** ingress-nginx: nginx's grpc_pass balances each call over the pods' endpoints. */
 export function l7Path(): StrategyPath {
-  return nginxPath('L7', 'nginx-ingress strategy (grpc_pass)', 'grpc', () => renderedClient('nginx-ingress').lb, {});
+  return nginxPath('L7', 'nginx-ingress strategy (grpc_pass)', 'grpc', 'nginx-ingress', 'ingress-nginx', {});
 }
 
 /**
@@ -177,7 +266,10 @@ export function ambientPath(): StrategyPath {
   return {
     name: 'ambient',
     stands: 'istio-ambient strategy (ztunnel: nginx stream; waypoint: nginx grpc_pass; no HBONE)',
-    podEnv: {},
+    strategy: 'istio-ambient',
+    // The waypoint gets the Service's endpoints from istiod, as a sidecar does.
+    dataPlane: 'istiod',
+    podEnv: () => ({}),
     missing: () => nginxMissing() && `${nginxMissing()}; install it with: ${NGINX_INSTALL_HINT}`,
     async start(pods) {
       const rotation = new Rotation(pods);
@@ -190,13 +282,15 @@ export function ambientPath(): StrategyPath {
         },
       );
       // istiod pushes the Service's endpoints to the waypoint; ztunnel's own target (the waypoint) does not change.
-      const follow = async () => waypoint.reconfigure({ waypoint: backends() });
+      // As on L7, a removed pod has left the waypoint once its old workers have exited.
+      const follow = async (untilOldWorkersExit: boolean) =>
+        waypoint.reconfigure({ waypoint: backends() }, { untilOldWorkersExit });
       return {
         target: `127.0.0.1:${ztunnel.ports.ztunnel}`,
         lb: renderedClient('istio-ambient').lb,
         via: `nginx stream on 127.0.0.1:${ztunnel.ports.ztunnel}, then nginx grpc_pass on 127.0.0.1:${waypoint.ports.waypoint}`,
-        added: async (pod) => (rotation.add(pod), follow()),
-        removing: async (pod) => (rotation.remove(pod), follow()),
+        added: async (pod) => (rotation.add(pod), follow(false)),
+        removing: async (pod) => (rotation.remove(pod), follow(true)),
         stop: async () => {
           await ztunnel.stop();
           await waypoint.stop();
@@ -221,18 +315,21 @@ function assertDnsAuthorityHonoured(): void {
  * The headless strategy: the client's round_robin over the A records of a headless Service, from a real DNS server
  * (dnsmasq) that answers with the ready pods, as cluster DNS does. The client dials the strategy's own name with
  * the DNS server as the target's authority (`dns://127.0.0.1:<port>/greeter-headless.testing.svc.cluster.local:<port>`),
- * so grpc-js re-resolves exactly as in a cluster: when a connection drops, at most once per 30 s
- * (`grpc.dns_min_time_between_resolutions_ms`, @grpc/grpc-js@1.14.3 src/resolver-dns.ts lines 48 and 386-410),
- * never on a timer. New pods starve until then: grpc/grpc-node#1663, #2455.
+ * so grpc-js re-resolves exactly as in a cluster: when a connection drops, at most every
+ * `grpc.dns_min_time_between_resolutions_ms` (the rendered client's DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS; grpc-js's
+ * own default is 30 s: @grpc/grpc-js@1.14.3 src/resolver-dns.ts lines 48 and 386-410), never on a timer. Without a
+ * max connection age, new pods starve until a connection drops: grpc/grpc-node#1663, #2455. With `aged`, the pods
+ * age connections out as the headless strategy renders it.
  */
-export function dnsPath(options: { maxConnectionAgeMs?: number } = {}): StrategyPath {
-  const aged = options.maxConnectionAgeMs !== undefined;
+export function dnsPath(options: { aged?: boolean } = {}): StrategyPath {
+  const aged = options.aged ?? false;
+  const age = () => renderedServer('headless').maxConnectionAgeMs;
   return {
     name: aged ? 'DNS+age' : 'DNS',
-    stands: aged
-      ? `headless strategy, pods with ${ageEnvName()}=${options.maxConnectionAgeMs}`
-      : 'headless Service, no max connection age',
-    podEnv: ageEnv(options.maxConnectionAgeMs),
+    stands: aged ? 'headless strategy (pods age connections out)' : 'headless Service, no max connection age',
+    strategy: 'headless',
+    dataPlane: 'cluster-dns',
+    podEnv: (timeScale) => (aged ? ageEnv(age()! * timeScale) : {}),
     missing: () => dnsmasqMissing() && `${dnsmasqMissing()}; install it with: ${DNSMASQ_INSTALL_HINT}`,
     async start(pods) {
       assertDnsAuthorityHonoured();
@@ -264,7 +361,9 @@ export function kubernetesPath(): StrategyPath {
   return {
     name: 'kubernetes',
     stands: 'k8s-resolver strategy (EndpointSlice watch)',
-    podEnv: {},
+    strategy: 'k8s-resolver',
+    dataPlane: 'endpointslice-watch',
+    podEnv: () => ({}),
     missing: () => undefined,
     async start(pods) {
       const client = renderedClient('k8s-resolver');
@@ -314,29 +413,49 @@ export function kubernetesPath(): StrategyPath {
   };
 }
 
-/** The control plane this process's grpc-js-xds was pointed at, once an xDS path has started here. */
-let xdsBootstrapGiven: string | undefined;
+/**
+ * The retry policy istiod puts on the route of a Service no VirtualService configures, proxyless clients included
+ * (istio 1.30.3 pilot/pkg/networking/core/route/route.go BuildDefaultHTTPOutboundRoute, with the mesh's default
+ * policy from route/retry/retry.go; grpcgen/rds.go builds proxyless routes with the sidecars' code). gRPC applies the
+ * retry_on entries that name gRPC statuses, here unavailable and cancelled (gRFC A44; @grpc/grpc-js-xds 1.14.1
+ * src/resolver-xds.ts).
+ */
+const ISTIO_DEFAULT_RETRY_POLICY = {
+  numRetries: 2,
+  retryOn: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+};
+
+/**
+ * The control plane of this process's xDS paths. grpc-js-xds reads its bootstrap once per process and keeps it
+ * (@grpc/grpc-js-xds 1.14.1 src/xds-bootstrap.ts loadBootstrapInfo), so the first xDS path to start here starts it
+ * and points this process at it, and it serves every later one; one at a time, as they serve the same listener.
+ */
+let xds: { plane: XdsControlPlane; inUse: boolean } | undefined;
+
+/** Stops this process's xDS control plane, once no xDS path runs: a later one could not point grpc-js-xds elsewhere. */
+export async function stopXdsControlPlane(): Promise<void> {
+  if (xds?.inUse) throw new Error('an xDS path still runs on the control plane');
+  await xds?.plane.stop();
+}
 
 /**
  * The istio-proxyless strategy: the client dials the rendered `xds:///<host>:<port>` target and takes the Listener,
- * route, Cluster (ROUND_ROBIN, as the strategy's DestinationRule says) and endpoints from the harness's ADS server
- * (harness/xds-control-plane.ts), as from istiod through the grpc-agent; each pod change is one EDS push. The cluster
- * is named as istiod names a Service's port, `outbound|<port>||<host>` (istio 1.30.3 pilot/pkg/model/service.go
- * BuildSubsetKey). The client runs in this process, whose grpc-js-xds reads its bootstrap once and keeps it
- * (@grpc/grpc-js-xds 1.14.1 src/xds-bootstrap.ts loadBootstrapInfo), so the path starts once per process.
+ * route (with the retry policy istiod gives it), Cluster (ROUND_ROBIN, as the strategy's DestinationRule says) and
+ * endpoints from the harness's ADS server (harness/xds-control-plane.ts), as from istiod through the grpc-agent; each
+ * pod change is one EDS push. The cluster is named as istiod names a Service's port, `outbound|<port>||<host>`
+ * (istio 1.30.3 pilot/pkg/model/service.go BuildSubsetKey).
  */
 export function xdsPath(): StrategyPath {
   return {
     name: 'xDS',
     stands: 'istio-proxyless (EDS)',
-    podEnv: {},
+    strategy: 'istio-proxyless',
+    dataPlane: 'istiod',
+    podEnv: () => ({}),
     missing: () => undefined,
     async start(pods) {
-      if (xdsBootstrapGiven !== undefined) {
-        throw new Error(
-          `the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap (control plane ${xdsBootstrapGiven}), now stopped`,
-        );
-      }
+      if (xds?.inUse)
+        throw new Error(`an xDS path already runs on this process's control plane (${xds.plane.address})`);
       const client = renderedClient('istio-proxyless');
       const [, listener, serviceHost, servicePort] =
         new RegExp(`^${XDS_SCHEME}:///((.+):(\\d+))$`).exec(client.target) ?? [];
@@ -345,22 +464,20 @@ export function xdsPath(): StrategyPath {
       const cluster = `outbound|${servicePort}||${serviceHost}`;
       const rotation = new Rotation(pods);
       const endpoints = () => rotation.current.map(({ host, port }) => ({ host, port }));
-      const plane = await XdsControlPlane.start();
-      const previousBootstrap = process.env[XDS_BOOTSTRAP_CONFIG_ENV];
-      const stop = async () => {
-        if (previousBootstrap === undefined) delete process.env[XDS_BOOTSTRAP_CONFIG_ENV];
-        else process.env[XDS_BOOTSTRAP_CONFIG_ENV] = previousBootstrap;
-        await plane.stop();
-      };
-      try {
-        // Before the load's first channel: grpc-js-xds reads the bootstrap as it makes its first xDS client.
-        plane.useInThisProcess();
-        xdsBootstrapGiven = plane.address;
-        plane.setService({ listener, clusters: { [cluster]: endpoints() } });
-      } catch (error) {
-        await stop();
-        throw error;
+      if (!xds) {
+        const plane = await XdsControlPlane.start();
+        try {
+          // Before the load's first channel: grpc-js-xds reads the bootstrap as it makes its first xDS client.
+          plane.useInThisProcess();
+        } catch (error) {
+          await plane.stop();
+          throw error;
+        }
+        xds = { plane, inUse: false };
       }
+      const { plane } = xds;
+      plane.setService({ listener, clusters: { [cluster]: endpoints() }, retryPolicy: ISTIO_DEFAULT_RETRY_POLICY });
+      xds.inUse = true;
       // The push is on the ADS stream when setEndpoints returns; the client applies it and ACKs after that.
       const push = () => void plane.setEndpoints(cluster, endpoints());
       return {
@@ -369,13 +486,13 @@ export function xdsPath(): StrategyPath {
         via: `the harness xDS control plane (ADS) on ${plane.address}`,
         added: async (pod) => (rotation.add(pod), push()),
         removing: async (pod) => (rotation.remove(pod), push()),
-        stop,
+        stop: async () => void (xds!.inUse = false),
       };
     },
   };
 }
 
-/** Every path, in table order; `maxConnectionAgeMs` is the age of the paths that age connections out. */
+/** Every path, in table order; `maxConnectionAgeMs` is the age of the pods on the L4+age path. */
 export function strategyPaths({ maxConnectionAgeMs }: { maxConnectionAgeMs: number }): StrategyPath[] {
   return [
     l4Path(),
@@ -383,7 +500,7 @@ export function strategyPaths({ maxConnectionAgeMs }: { maxConnectionAgeMs: numb
     l7Path(),
     ambientPath(),
     dnsPath(),
-    dnsPath({ maxConnectionAgeMs }),
+    dnsPath({ aged: true }),
     kubernetesPath(),
     xdsPath(),
   ];

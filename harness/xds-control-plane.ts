@@ -114,6 +114,14 @@ export interface XdsServiceConfig {
   readonly weights?: Readonly<Record<string, number>>;
   /** @default plaintext, or whatever the client's own credentials are */
   readonly tls?: XdsUpstreamTls;
+  /** The route's retry policy (Envoy's RouteAction.retry_policy, which gRPC reads per gRFC A44). @default none */
+  readonly retryPolicy?: XdsRetryPolicy;
+}
+
+/** Retries of a route: how many after the first attempt, and on what (Envoy's comma-separated `retry_on`). */
+export interface XdsRetryPolicy {
+  readonly numRetries: number;
+  readonly retryOn: string;
 }
 
 /** What a client said about a response, or what this server did, with when (epoch ms, sub-ms precision). */
@@ -172,7 +180,11 @@ function listenerResource(listener: string): Listener {
   return { name: listener, api_listener: { api_listener: httpConnectionManager } };
 }
 
-function routeResource(listener: string, weights: Readonly<Record<string, number>>): RouteConfiguration {
+function routeResource(
+  listener: string,
+  weights: Readonly<Record<string, number>>,
+  retryPolicy: XdsRetryPolicy | undefined,
+): RouteConfiguration {
   const clusters = Object.entries(weights);
   return {
     name: routeConfigName(listener),
@@ -184,14 +196,18 @@ function routeResource(listener: string, weights: Readonly<Record<string, number
         routes: [
           {
             match: { prefix: '' },
-            route:
-              clusters.length === 1
+            route: {
+              ...(clusters.length === 1
                 ? { cluster: clusters[0][0] }
                 : {
                     weighted_clusters: {
                       clusters: clusters.map(([name, weight]) => ({ name, weight: { value: weight } })),
                     },
-                  },
+                  }),
+              ...(retryPolicy && {
+                retry_policy: { retry_on: retryPolicy.retryOn, num_retries: { value: retryPolicy.numRetries } },
+              }),
+            },
           },
         ],
       },
@@ -469,7 +485,7 @@ export class XdsControlPlane {
         { kind: 'endpoints', resource: endpointsResource(cluster, endpoints) },
       ]),
       { kind: 'listener', resource: listenerResource(config.listener) },
-      { kind: 'route', resource: routeResource(config.listener, weights) },
+      { kind: 'route', resource: routeResource(config.listener, weights, config.retryPolicy) },
     ]);
   }
 
@@ -488,7 +504,7 @@ export class XdsControlPlane {
     if (!service) throw new Error(`xds: no listener ${JSON.stringify(listener)}; setService makes listeners`);
     const checked = routeWeights({ ...service, weights });
     this.services.set(listener, { ...service, weights: checked });
-    return this.publish([{ kind: 'route', resource: routeResource(listener, checked) }]);
+    return this.publish([{ kind: 'route', resource: routeResource(listener, checked, service.retryPolicy) }]);
   }
 
   /**

@@ -72,9 +72,9 @@ export interface CloudEndpointsProxyProps {
    */
   readonly resources?: ContainerResources;
   /**
-   * How long ESPv2 keeps proxying after the pod is told to stop, so the calls the server is still draining finish
-   * (Envoy would exit on SIGTERM at once): a preStop sleep.
-   * @default - the app's drain time
+   * How long ESPv2 keeps proxying after the pod is told to stop, so that it serves through the app's drain delay
+   * and the calls the server is still draining finish (Envoy would exit on SIGTERM at once): a preStop sleep.
+   * @default - the app's drain delay plus its drain time
    */
   readonly drainTime?: Duration;
 }
@@ -166,7 +166,9 @@ export class CloudEndpointsProxy extends Construct implements IGrpcBackend, IGrp
       throw invalidProp(subject, 'app', app.name, 'an app without an ESPv2 sidecar: one proxy per pod');
     }
     const drainMs =
-      props.drainTime === undefined ? app.drainTimeMs : milliseconds(subject, 'drainTime', props.drainTime, 0);
+      props.drainTime === undefined
+        ? app.drainDelayMs + app.drainTimeMs
+        : milliseconds(subject, 'drainTime', props.drainTime, 0);
     const drainSeconds = Math.ceil(drainMs / 1000);
     if (pod.terminationGracePeriodSeconds !== undefined && drainSeconds >= pod.terminationGracePeriodSeconds) {
       throw invalidProp(

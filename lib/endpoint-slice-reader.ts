@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { IGrpcBackend } from './grpc-backend';
+import { endpointClientPolicy, type GrpcClientPolicy } from './grpc-client-policy';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { dnsSubdomain, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
@@ -23,6 +24,12 @@ export interface EndpointSliceReaderProps {
    * @default `${backend.serviceName}-endpoint-reader`
    */
   readonly name?: string;
+  /**
+   * Attempts per call a client should make (see `GrpcClientPolicy.maxAttempts`), from 1 to 5 (gRFC A6 caps it at 5):
+   * a call that a pod's GOAWAY refuses while the watch has not yet taken the pod out is sent to another.
+   * @default DEFAULT_GRPC_CLIENT_POLICY.maxAttempts
+   */
+  readonly maxAttempts?: number;
 }
 
 /**
@@ -36,6 +43,8 @@ export class EndpointSliceReader extends Construct implements IGrpcEndpoint {
   readonly clientNamespace: INamespace;
   /** The client balances over the pool itself. */
   readonly loadBalancingPolicy = 'round_robin';
+  /** Retries and waitForReady; no DNS is involved (a `kubernetes:` target is resolved by watching the API). */
+  readonly clientPolicy: GrpcClientPolicy;
   readonly serviceAccount: ApiObject;
   readonly role: ApiObject;
   private readonly backend: IGrpcBackend;
@@ -47,6 +56,7 @@ export class EndpointSliceReader extends Construct implements IGrpcEndpoint {
     this.backend = backend;
     this.name = dnsSubdomain(subject, 'name', props.name ?? `${backend.serviceName}-endpoint-reader`);
     this.clientNamespace = backend.namespace;
+    this.clientPolicy = endpointClientPolicy(subject, props.maxAttempts);
     const metadata = { name: this.name, namespace: backend.namespace.name };
     this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata });
     this.role = new k8s.KubeRole(this, 'Role', {

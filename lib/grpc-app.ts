@@ -3,6 +3,7 @@ import * as k8s from './imports/k8s';
 import { Construct } from 'constructs';
 import type { ContainerImage, ContainerPort, ContainerResources, WorkloadAutoscaling } from './container';
 import type { IGrpcBackend, MeshIdentity } from './grpc-backend';
+import { DEFAULT_GRPC_CLIENT_POLICY, type GrpcClientPolicy } from './grpc-client-policy';
 import type { IGrpcEndpoint } from './grpc-endpoint';
 import { serviceGrpcAppProtocol } from 'grpc-k8s-lb-common';
 import { serviceDnsName } from './internal/names';
@@ -36,10 +37,13 @@ import {
   containerImage,
   containerResources,
   DISTROLESS_NONROOT_UID,
+  drainDelayHook,
+  drainDelayMs,
   oneAtATimeDisruptionBudget,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   spreadOverNodes,
+  terminationGraceSeconds,
   workloadLabels,
   zeroDowntimeRollout,
 } from './internal/workload';
@@ -111,8 +115,8 @@ export interface GrpcAppProps {
    */
   readonly livenessProbe?: k8s.Probe;
   /**
-   * How long the server drains calls in flight after SIGTERM. A mesh's sidecar (Istio, Linkerd) is kept up that
-   * long, and the pod's termination grace period covers it plus `terminationMargin`.
+   * How long the server drains calls in flight after SIGTERM. A mesh's sidecar (Istio, Linkerd) is kept up through
+   * `drainDelay` and this, and the pod's termination grace period covers both plus `terminationMargin`.
    * @default Duration.seconds(0): the server stops at once
    */
   readonly drainTime?: Duration;
@@ -121,6 +125,17 @@ export interface GrpcAppProps {
    * @default Duration.seconds(30) (the Kubernetes default grace period, with no drain)
    */
   readonly terminationMargin?: Duration;
+  /**
+   * How long a terminating pod keeps serving before its server gets SIGTERM and drains (whole seconds): a native
+   * preStop `sleep`, so it works for any image, distroless included. Kubernetes removes the pod from the Service's
+   * endpoints and signals it at the same moment, and the data planes in front learn of the removal later (kube-proxy
+   * within its 1 s minSyncPeriod, ingress-nginx within ~4.3 s, istiod after its 100 ms push debounce; cluster DNS
+   * answers a headless name from its cache for up to 30 s, so pods behind a headless Service need more:
+   * docs/strategies.md); meanwhile they still send calls and connections here. Needs Kubernetes >= 1.30 (the sleep
+   * action on by default). The termination grace period and a mesh sidecar's drain cover it too. Zero renders no hook.
+   * @default Duration.seconds(5)
+   */
+  readonly drainDelay?: Duration;
   /**
    * The `version` label of the pods (a label value), which Istio reports in its telemetry and DestinationRule subsets
    * select on.
@@ -241,6 +256,8 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
   readonly identity: MeshIdentity;
   /** How long the server drains after SIGTERM, in milliseconds. */
   readonly drainTimeMs: number;
+  /** How long a terminating pod keeps serving before SIGTERM (its preStop sleep), in milliseconds. */
+  readonly drainDelayMs: number;
   readonly maxConnectionAgeMs?: number;
   readonly deployment: ApiObject;
   readonly service: ApiObject;
@@ -288,6 +305,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
       props.terminationMargin ?? Duration.seconds(30),
       1000,
     );
+    this.drainDelayMs = drainDelayMs(subject, 'drainDelay', props.drainDelay ?? Duration.seconds(5));
     this.istioProxyless = props.istioProxyless ?? false;
     this.sidecar = (this.namespace.mesh === 'istio' || this.namespace.mesh === 'linkerd') && !this.istioProxyless;
     if (this.istioProxyless && this.namespace.mesh !== 'istio') {
@@ -339,14 +357,18 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
             annotations: podAnnotations(
               subject,
               options.podAnnotations,
-              meshAnnotations(this.namespace.mesh, this.drainTimeMs, this.istioProxyless),
+              meshAnnotations(this.namespace.mesh, this.drainDelayMs + this.drainTimeMs, this.istioProxyless),
             ),
           },
           spec: {
             serviceAccountName: this.serviceAccount.name,
             automountServiceAccountToken: false,
             securityContext: restrictedPodSecurityContext(uid),
-            terminationGracePeriodSeconds: Math.ceil((this.drainTimeMs + terminationMarginMs) / 1000),
+            terminationGracePeriodSeconds: terminationGraceSeconds(
+              this.drainDelayMs,
+              this.drainTimeMs,
+              terminationMarginMs,
+            ),
             topologySpreadConstraints: spreadOverNodes(this.selectorLabels),
             imagePullSecrets: options.imagePullSecrets,
             nodeSelector: options.nodeSelector,
@@ -368,6 +390,7 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
                 livenessProbe: probe(subject, 'livenessProbe', props.livenessProbe, 'liveness') ?? grpcProbe(10, 3),
                 startupProbe: options.startupProbe,
                 volumeMounts: options.volumeMounts,
+                lifecycle: drainDelayHook(this.drainDelayMs / 1000),
               },
             ],
           },
@@ -417,6 +440,16 @@ export class GrpcApp extends Construct implements IGrpcBackend, IGrpcEndpoint {
   /** One address behind the virtual IP, nothing for the client to balance; with xDS, each call over the endpoints. */
   get loadBalancingPolicy(): 'pick_first' | 'round_robin' {
     return this.istioProxyless ? 'round_robin' : 'pick_first';
+  }
+
+  /**
+   * With Istio proxyless, the client's retries are the route's that istiod sends (by default 2 retries of
+   * `connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes`, of which gRPC applies the status
+   * codes: istio 1.30.3 pilot/pkg/networking/core/route/route.go BuildDefaultHTTPOutboundRoute, route/retry/retry.go;
+   * gRFC A44), which replace the client's own service config: one attempt of its own.
+   */
+  get clientPolicy(): GrpcClientPolicy | undefined {
+    return this.istioProxyless ? { ...DEFAULT_GRPC_CLIENT_POLICY, maxAttempts: 1 } : undefined;
   }
 
   /** A proxyless client needs Istio's grpc-agent too, for its xDS bootstrap. */
@@ -478,21 +511,21 @@ function podAnnotations(
 
 /**
  * The annotations a mesh reads on the pods. A sidecar that is not a native sidecar (Kubernetes < 1.29) gets SIGTERM
- * with the server and would stop proxying before the server has drained (Istio after its default 5 s): keep it up as
- * long as the server may drain.
+ * when the pod starts terminating, while the server still sleeps in its preStop hook, and would stop proxying before
+ * the server has drained (Istio after its default 5 s): keep it up through the delay and the drain.
  */
 function meshAnnotations(
   mesh: INamespace['mesh'],
-  drainTimeMs: number,
+  keepUpMs: number,
   istioProxyless: boolean,
 ): Record<string, string> | undefined {
-  if (istioProxyless) return proxylessAnnotations(drainTimeMs);
-  if (drainTimeMs === 0) return undefined;
+  if (istioProxyless) return proxylessAnnotations(keepUpMs);
+  if (keepUpMs === 0) return undefined;
   switch (mesh) {
     case 'istio':
-      return { [ISTIO_PROXY_CONFIG]: JSON.stringify({ terminationDrainDuration: istioDuration(drainTimeMs) }) };
+      return { [ISTIO_PROXY_CONFIG]: JSON.stringify({ terminationDrainDuration: istioDuration(keepUpMs) }) };
     case 'linkerd':
-      return { 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds': String(Math.ceil(drainTimeMs / 1000)) };
+      return { 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds': String(Math.ceil(keepUpMs / 1000)) };
     default:
       return undefined;
   }
@@ -505,10 +538,10 @@ const ISTIO_PROXY_CONFIG = 'proxy.istio.io/config';
  * Envoy, an agent that sets `GRPC_XDS_BOOTSTRAP` in the app's containers; with `holdApplicationUntilProxyStarts` its
  * postStart hook (`pilot-agent wait`) holds the app until the bootstrap and the xDS proxy are ready.
  */
-function proxylessAnnotations(drainTimeMs = 0): Record<string, string> {
+function proxylessAnnotations(keepUpMs = 0): Record<string, string> {
   const proxyConfig =
-    drainTimeMs === 0
+    keepUpMs === 0
       ? { holdApplicationUntilProxyStarts: true }
-      : { holdApplicationUntilProxyStarts: true, terminationDrainDuration: istioDuration(drainTimeMs) };
+      : { holdApplicationUntilProxyStarts: true, terminationDrainDuration: istioDuration(keepUpMs) };
   return { 'inject.istio.io/templates': 'grpc-agent', [ISTIO_PROXY_CONFIG]: JSON.stringify(proxyConfig) };
 }

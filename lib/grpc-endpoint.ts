@@ -1,3 +1,4 @@
+import type { GrpcClientPolicy } from './grpc-client-policy';
 import type { INamespace } from './namespace';
 
 /**
@@ -32,4 +33,10 @@ export interface IGrpcEndpoint {
    * @default - none
    */
   readonly clientPodAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * What a client of the endpoint should set so that its calls outlive pods coming and going: retries, waitForReady
+   * and, for a `dns:` target, how often it may resolve the name again.
+   * @default - DEFAULT_GRPC_CLIENT_POLICY
+   */
+  readonly clientPolicy?: GrpcClientPolicy;
 }

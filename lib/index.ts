@@ -20,6 +20,7 @@ export { GkeGateway, type GkeGatewayProps } from './gke-gateway';
 export { GkeGrpcBackendPolicy, type GkeGrpcBackendPolicyProps } from './gke-grpc-backend-policy';
 export { GrpcApp, type GrpcAppProps } from './grpc-app';
 export { GrpcBackend, type GrpcServiceReference, type IGrpcBackend, type MeshIdentity } from './grpc-backend';
+export { DEFAULT_GRPC_CLIENT_POLICY, type GrpcClientPolicy } from './grpc-client-policy';
 export type { IGrpcEndpoint } from './grpc-endpoint';
 export {
   ENVOY_GATEWAY_CLASS,

@@ -270,9 +270,10 @@ const ROWS: Row[] = [
     (o) => findObject(o, 'Deployment', 'greeter').spec.template.metadata.annotations,
     () => ({
       'inject.istio.io/templates': 'grpc-agent',
+      // The agent stays up through the server's preStop sleep (5 s) and its drain (20 s).
       'proxy.istio.io/config': JSON.stringify({
         holdApplicationUntilProxyStarts: true,
-        terminationDrainDuration: '20s',
+        terminationDrainDuration: '25s',
       }),
     }),
   ],

@@ -2,6 +2,7 @@
  * What every workload construct shares: references to namespaces and images, resource sizes, and the
  * Pod Security Standards "restricted" security contexts, so each construct states only what is its own.
  */
+import type { Duration } from 'cdk8s';
 import * as k8s from '../imports/k8s';
 import type { Construct } from 'constructs';
 import type { ContainerImage, ContainerResources } from '../container';
@@ -10,6 +11,7 @@ import {
   integerIn,
   invalidProp,
   labelValue,
+  milliseconds,
   oneOf,
   quantityAtMost,
   quantityValue,
@@ -177,4 +179,32 @@ export function restrictedSecurityContext(uid: number = DISTROLESS_NONROOT_UID):
 } {
   integerIn({ construct: 'restrictedSecurityContext', id: String(uid) }, 'uid', uid, 1);
   return { pod: restrictedPodSecurityContext(uid), container: restrictedContainerSecurityContext(uid) };
+}
+
+// Termination: the pod keeps serving while the data planes in front of it learn it is gone, then drains.
+
+/** A drain delay, checked: whole seconds (a `sleep` action counts seconds), zero or more. */
+export function drainDelayMs(subject: ValidationSubject, prop: string, delay: Duration): number {
+  const ms = milliseconds(subject, prop, delay, 0);
+  if (ms % 1000 !== 0) throw invalidProp(subject, prop, `${ms} ms`, 'whole seconds (a preStop sleep counts seconds)');
+  return ms;
+}
+
+/**
+ * The preStop hook that holds SIGTERM back for `delaySeconds`: the native `sleep` action, which needs no shell or
+ * `sleep` binary in the image (distroless included) and is on by default from Kubernetes 1.30 (PodLifecycleSleepAction
+ * beta; alpha 1.29, GA 1.34: KEP-3960, https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/).
+ * None for zero: a zero sleep needs PodLifecycleSleepActionAllowZero (KEP-4818, on by default only from 1.33).
+ */
+export function drainDelayHook(delaySeconds: number): k8s.Lifecycle | undefined {
+  return delaySeconds === 0 ? undefined : { preStop: { sleep: { seconds: delaySeconds } } };
+}
+
+/**
+ * The pod's terminationGracePeriodSeconds: the kubelet counts the preStop hook within the grace period and kills
+ * whatever still runs when it ends (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination),
+ * so it covers the delay, the server's drain and the margin for the process and its sidecar to exit.
+ */
+export function terminationGraceSeconds(delayMs: number, drainMs: number, marginMs: number): number {
+  return Math.ceil((delayMs + drainMs + marginMs) / 1000);
 }

@@ -1,6 +1,8 @@
 /** The client as users run it (`npm run client -- …`) and its pure helpers. */
 import { rmSync } from 'node:fs';
+import { once } from 'node:events';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import {
   MAX_DETAILS_CHARS,
@@ -222,6 +224,49 @@ describe('client retry policy', () => {
       expect(attempts).toBe(6);
       expect(await runClient({ ...config, count: 1, maxAttempts: 1 }, silent)).toMatchObject({ calls: 1, failures: 1 });
     } finally {
+      server.forceShutdown();
+    }
+  });
+});
+
+describe('client waitForReady', () => {
+  test('with --wait-for-ready a call made while no server answers waits and is served once one does; without, it fails UNAVAILABLE', async () => {
+    // Something that takes connections and drops them, as a pod that is not up yet: the channel cannot connect.
+    const refusing = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const port = (refusing.address() as net.AddressInfo).port;
+    const silent = { info: () => undefined, error: () => undefined };
+    const config = {
+      ...defaultSettings(clientSettings),
+      target: `127.0.0.1:${port}`,
+      intervalMs: 0,
+      quiet: true,
+      count: 1,
+      // A bound that only catches a hang: the call must be served, not outlive it.
+      deadlineMs: 30_000,
+    };
+    const server = new grpc.Server();
+    server.addService(greeterService, {
+      SayHello: (_call: unknown, callback: grpc.sendUnaryData<{ message: string }>) =>
+        callback(null, { message: 'Hello' }),
+    });
+    try {
+      expect(await runClient({ ...config, waitForReady: false }, silent)).toMatchObject({
+        calls: 1,
+        failures: 1,
+        byStatus: new Map([['UNAVAILABLE', 1]]),
+      });
+      const waiting = runClient({ ...config, waitForReady: true }, silent);
+      await once(refusing, 'connection');
+      await new Promise((resolve) => refusing.close(resolve));
+      await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      );
+      expect(await waiting).toMatchObject({ calls: 1, failures: 0 });
+    } finally {
+      refusing.close();
       server.forceShutdown();
     }
   });

@@ -1,8 +1,12 @@
 /**
  * The strategies benchmark's machinery (harness/strategy-run.ts, harness/strategy-paths.ts): its figures on known
- * counts and a synthetic series, the DNS path resolving through a real dnsmasq to the pods' own addresses, and the
- * whole scenario on the DNS, L4 and xDS paths with tiny phases. What a path does is asserted where it follows from how it
- * balances (one pinned connection never reaches a new pod; per-call balancing does); never a timing.
+ * counts and a synthetic series; what the paths take from dist/; the DNS path resolving through a real dnsmasq to
+ * the pods' own addresses; today's scenario on the DNS, L4 and xDS paths; and the rollout race on the DNS, kubernetes
+ * and L7 paths, as clusters roll pods: 0 failed calls. Every phase here lasts a number of calls and every wait is for
+ * an event (a call, a reply, a process exit), bounded only to catch a hang; the race's cluster durations (readiness
+ * period, data plane lags, preStop sleeps) are what it simulates, at a fifth of cluster time. What a path does is
+ * asserted where it follows from how it balances (one pinned connection never reaches a new pod; per-call balancing
+ * does); never a timing.
  *
  * Needs Debian's dnsmasq-base and nginx (+ libnginx-mod-stream). Without them those suites are skipped with one
  * line saying so, except under CI=true, where the missing package fails the run.
@@ -14,17 +18,35 @@ import { clientSettings, createGreeterClient } from '../../app/client';
 import { defaultSettings } from '../../app/config';
 import { DNSMASQ_INSTALL_HINT, dnsmasqMissing, startDnsmasq } from '../../harness/dnsmasq';
 import { NGINX_INSTALL_HINT, nginxMissing } from '../../harness/nginx';
-import { LoopbackPods, podHost } from '../../harness/pods';
+import { LoopbackPods, podHost, type PodAddress } from '../../harness/pods';
 import {
   CallTimeline,
   FAIR_SHARE,
   evenness,
   fairShareAfter,
+  lagged,
+  runRace,
   runStrategyPath,
   type Scenario,
 } from '../../harness/strategy-run';
-import { ambientPath, dnsPath, l4Path, renderedClient, xdsPath, type StrategyPath } from '../../harness/strategy-paths';
+import {
+  DATA_PLANES,
+  ambientPath,
+  dnsPath,
+  kubernetesPath,
+  l4Path,
+  l7Path,
+  renderedClient,
+  renderedServer,
+  stopXdsControlPlane,
+  xdsPath,
+  type StrategyPath,
+} from '../../harness/strategy-paths';
+import { startTs } from '../../harness/processes';
+import { RACE_OF_THE_TEST } from '../../harness/race-run';
 import { describeWhenInstalled } from '../../harness/system-packages';
+
+afterAll(() => stopXdsControlPlane());
 
 describe('evenness over the pods', () => {
   test('equal counts: max/min 1, coefficient of variation 0', () => {
@@ -106,34 +128,108 @@ describe('fair share of a new pod', () => {
   });
 });
 
-test('the DNS, kubernetes and xDS paths dial what the headless, k8s-resolver and istio-proxyless strategies render', () => {
+test("the paths dial with the settings the strategies render, and take their pods' drain delay and readiness period from dist/", () => {
   expect(renderedClient('headless')).toEqual({
     target: 'dns:///greeter-headless.testing.svc.cluster.local:50051',
     lb: 'round_robin',
+    maxAttempts: 3,
+    waitForReady: true,
+    dnsMinTimeBetweenResolutionsMs: 2000,
   });
-  expect(renderedClient('k8s-resolver')).toEqual({ target: 'kubernetes:///greeter.testing:grpc', lb: 'round_robin' });
-  expect(renderedClient('istio-proxyless')).toEqual({
+  expect(renderedClient('k8s-resolver')).toEqual({
+    target: 'kubernetes:///greeter.testing:grpc',
+    lb: 'round_robin',
+    maxAttempts: 3,
+    waitForReady: true,
+    dnsMinTimeBetweenResolutionsMs: undefined,
+  });
+  // Retries of an xds: target are the control plane's route's (app/xds.ts).
+  expect(renderedClient('istio-proxyless')).toMatchObject({
     target: 'xds:///greeter.testing.svc.cluster.local:50051',
     lb: 'round_robin',
+    maxAttempts: 1,
   });
-  expect(renderedClient('nginx-ingress').lb).toBe('pick_first');
+  expect(renderedClient('nginx-ingress')).toMatchObject({ lb: 'pick_first', maxAttempts: 3, waitForReady: true });
+  // Behind a headless Service the pods outlast the cluster DNS cache; elsewhere GrpcApp's default.
+  expect(renderedServer('headless')).toEqual({
+    drainDelayMs: 31_000,
+    readinessPeriodMs: 5000,
+    maxConnectionAgeMs: 10_000,
+  });
+  expect(renderedServer('nginx-ingress')).toEqual({ drainDelayMs: 5000, readinessPeriodMs: 5000 });
+  for (const strategy of [
+    'headless',
+    'nginx-ingress',
+    'k8s-resolver',
+    'istio-proxyless',
+    'linkerd',
+    'istio-ambient',
+  ] as const) {
+    const lags = [dnsPath(), l7Path(), kubernetesPath(), xdsPath(), l4Path(), ambientPath()]
+      .filter((path) => path.strategy === strategy)
+      .map((path) => DATA_PLANES[path.dataPlane].lagMs);
+    // The preStop sleep outlasts the lag of the data plane in front of the pods.
+    for (const lag of lags) expect(renderedServer(strategy).drainDelayMs).toBeGreaterThan(lag);
+  }
   // The ambient client dials the ClusterIP Service: its one connection is what ztunnel carries to the waypoint.
-  expect(renderedClient('istio-ambient')).toEqual({
+  expect(renderedClient('istio-ambient')).toMatchObject({
     target: 'greeter.testing.svc.cluster.local:50051',
     lb: 'pick_first',
+    maxAttempts: 3,
+    waitForReady: true,
   });
 });
 
-/** Tiny phases: the figures' shape and what follows from each path's balancing, not their size. */
+test('a lagged data plane acts on the changes in the order it heard of them, one after the other', async () => {
+  const applied: string[] = [];
+  let releaseFirst!: () => void;
+  const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+  const pod = (name: string): PodAddress => ({ name, host: '127.0.0.1', port: 1 });
+  const plane = lagged(
+    {
+      added: async (p) => {
+        if (p.name === 'a') await firstHeld;
+        applied.push(`+${p.name}`);
+      },
+      removing: async (p) => void applied.push(`-${p.name}`),
+    },
+    0,
+  );
+  const changes = [plane.added(pod('a')), plane.removing(pod('b')), plane.added(pod('c'))];
+  const second = changes[1].then(() => [...applied]);
+  releaseFirst();
+  await Promise.all(changes);
+  // The removal waited for the addition it was told of after.
+  expect(await second).toEqual(['+a', '-b']);
+  expect(applied).toEqual(['+a', '-b', '+c']);
+});
+
+/** Phases of a number of calls: the figures' shape and what follows from each path's balancing, not their size. */
 const TINY: Scenario = {
   concurrency: 4,
-  warmupMs: 300,
-  steadyMs: 1000,
-  fairShareWaitMs: 2500,
-  settleMs: 300,
-  recoveryWaitMs: 1000,
+  warmup: { calls: 50 },
+  steady: { calls: 300 },
+  fourthPod: { calls: 300 },
+  settle: { calls: 100 },
 };
+
+/** The race at a fifth of cluster time; the count goes on for 100 calls after the last old pod has ended. */
+const RACE = RACE_OF_THE_TEST;
+const RACE_TIME_SCALE = 0.2;
 const silent = () => undefined;
+
+/** The race on one path: every call answered, every old pod drained and ended with 0. */
+async function expectRaceWithoutFailures(
+  path: StrategyPath,
+  figuresOf = () => runRace(path, RACE, silent, RACE_TIME_SCALE),
+) {
+  const figures = await figuresOf();
+  expect({ failures: figures.failures, byStatus: figures.byStatus }).toEqual({ failures: 0, byStatus: {} });
+  expect(figures.calls).toBeGreaterThan(0);
+  expect(figures.steps.map((step) => step.exitCode)).toEqual([0, 0, 0]);
+  expect(figures.dataPlane.name).toBe(path.dataPlane);
+  return figures;
+}
 
 describeWhenInstalled(
   'dnsmasq',
@@ -201,12 +297,12 @@ describeWhenInstalled(
     }
   }, 60_000);
 
-  test('the whole scenario on the DNS path: figures add up', async () => {
+  test("today's scenario on the DNS path: figures add up, and without a dropped connection the fourth pod gets no call", async () => {
     const figures = await runStrategyPath(dnsPath(), TINY, silent);
     expect(figures).toMatchObject({
-      path: 'DNS',
-      lb: 'round_robin',
-      fourthPod: { pod: 'greeter-3' },
+      client: { lb: 'round_robin', maxAttempts: 3, waitForReady: true, dnsMinTimeBetweenResolutionsMs: 2000 },
+      steady: { calls: 300 },
+      fourthPod: { pod: 'greeter-3', fairShareAfterSeconds: null, share: 0 },
       rollout: { pods: 4 },
     });
     expect(Object.keys(figures.steady.byPod)).toEqual(['greeter-0', 'greeter-1', 'greeter-2']);
@@ -215,27 +311,43 @@ describeWhenInstalled(
     );
     // round_robin over the three A records: every pod answered.
     expect(figures.steady.maxMinRatio).not.toBeNull();
-    // No connection drops while it waits, so grpc-js does not resolve again: the fourth pod gets no call.
-    expect(figures.fourthPod.fairShareAfterSeconds).toBeNull();
-    expect(figures.fourthPod.lastSecondShare).toBe(0);
     expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
     expect(figures.rollout.failures).toBe(Object.values(figures.rollout.byStatus).reduce((a, b) => a + b, 0));
-  }, 90_000);
+  }, 120_000);
+
+  test('the race on the DNS path: no call fails while the cluster DNS cache still answers old pods', async () => {
+    const figures = await expectRaceWithoutFailures(dnsPath());
+    // The rendered preStop sleep, and a lag that answers removed pods all along.
+    expect(figures.drainDelayMs).toBe(Math.round(renderedServer('headless').drainDelayMs * RACE_TIME_SCALE));
+    expect(figures.dataPlane.lagMs).toBe(Math.round(DATA_PLANES['cluster-dns'].lagMs * RACE_TIME_SCALE));
+  }, 120_000);
+});
+
+describe('the kubernetes path through the fake API server', () => {
+  test('the race: no call fails while the EndpointSlice watch carries each change', async () => {
+    const path = kubernetesPath();
+    // A process of its own: jest's module loader cannot load @kubernetes/client-node (ESM-only), Node 20 can.
+    await expectRaceWithoutFailures(path, async () => {
+      const run = startTs('harness/race-run.ts', [path.name, String(RACE_TIME_SCALE)], {}, 'swc');
+      const code = await run.exited;
+      if (code !== 0) throw new Error(`race-run exited with ${code}: ${run.stderr.join('\n')}`);
+      return JSON.parse(run.stdout[run.stdout.length - 1]) as Awaited<ReturnType<typeof runRace>>;
+    });
+  }, 120_000);
 });
 
 describeWhenInstalled(
   'nginx',
   nginxMissing(),
   NGINX_INSTALL_HINT,
-)('the scenario behind nginx', () => {
-  test('L4: one connection stays on one pod, so evenness is infinite and the fourth pod never gets a call', async () => {
+)('the paths behind nginx', () => {
+  test("today's scenario on L4: one connection stays on one pod, so evenness is infinite and the fourth pod never gets a call", async () => {
     const progress: string[] = [];
     const figures = await runStrategyPath(l4Path(), TINY, (line) => progress.push(line));
     expect(figures).toMatchObject({
-      path: 'L4',
-      lb: 'pick_first',
+      client: { lb: 'pick_first' },
       steady: { maxMinRatio: null },
-      fourthPod: { fairShareAfterSeconds: null, lastSecondShare: 0 },
+      fourthPod: { fairShareAfterSeconds: null, share: 0 },
     });
     expect(Object.values(figures.steady.byPod).filter((count) => count > 0)).toHaveLength(1);
     expect(figures.steady.coefficientOfVariation).toBeCloseTo(Math.SQRT2, 10);
@@ -244,11 +356,15 @@ describeWhenInstalled(
       expect.stringMatching(
         /^\[L4\] 3 pods on 127\.0\.0\.11, 127\.0\.0\.12, 127\.0\.0\.13 port \d+ via nginx stream on 127\.0\.0\.1$/,
       ),
-      '[L4] steady 1.0 s',
+      expect.stringMatching(/^\[L4\] steady [\d.]+ s, 300 calls$/),
       '[L4] greeter-3 added at 127.0.0.14',
-      expect.stringMatching(/^\[L4\] rollout of 4 pods in [\d.]+ s$/),
+      '[L4] rollout of 4 pods at once',
     ]);
-  }, 90_000);
+  }, 120_000);
+
+  test('the race on L7: no call fails while ingress-nginx still routes to pods that left the endpoints', async () => {
+    await expectRaceWithoutFailures(l7Path());
+  }, 120_000);
 });
 
 describeWhenInstalled(
@@ -258,7 +374,7 @@ describeWhenInstalled(
 )('the ambient path: an L4 relay for ztunnel, then an L7 proxy for the waypoint', () => {
   test('one pick_first connection through the L4 relay still reaches every pod', async () => {
     const figures = await runStrategyPath(ambientPath(), TINY, silent);
-    expect(figures).toMatchObject({ path: 'ambient', lb: 'pick_first', fourthPod: { pod: 'greeter-3' } });
+    expect(figures).toMatchObject({ client: { lb: 'pick_first' }, fourthPod: { pod: 'greeter-3' } });
     // Behind the relay, the waypoint stand-in balances each call: every pod answered, unlike the L4 path.
     expect(Object.values(figures.steady.byPod).every((count) => count > 0)).toBe(true);
     expect(figures.steady.maxMinRatio).not.toBeNull();
@@ -267,7 +383,7 @@ describeWhenInstalled(
 });
 
 describe('the xDS path through the harness control plane', () => {
-  test("the whole scenario, the client's own LB policy set to pick_first: the control plane's ROUND_ROBIN balances anyway", async () => {
+  test("today's scenario, the client's own LB policy set to pick_first: the control plane's ROUND_ROBIN balances anyway", async () => {
     const path = xdsPath();
     // For an xds: target the app's grpc.service_config is only grpc-js's default, used when the resolver gives no
     // service config; the xDS resolver gives its own (xds_cluster_manager over the route's clusters) with every
@@ -279,9 +395,7 @@ describe('the xDS path through the harness control plane', () => {
     };
     const figures = await runStrategyPath(pickFirst, TINY, silent);
     expect(figures).toMatchObject({
-      path: 'xDS',
-      lb: 'pick_first',
-      target: renderedClient('istio-proxyless').target,
+      client: { lb: 'pick_first', target: renderedClient('istio-proxyless').target },
       fourthPod: { pod: 'greeter-3' },
       rollout: { pods: 4 },
     });
@@ -292,12 +406,15 @@ describe('the xDS path through the harness control plane', () => {
     // Round robin over the three endpoints of the first EDS push: every pod answered.
     expect(figures.steady.maxMinRatio).not.toBeNull();
     // The EDS push with the fourth pod reaches the client on its open ADS stream: the pod gets calls.
-    expect(figures.fourthPod.lastSecondShare).toBeGreaterThan(0);
+    expect(figures.fourthPod.share).toBeGreaterThan(0);
     expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
     expect(figures.rollout.failures).toBe(Object.values(figures.rollout.byStatus).reduce((a, b) => a + b, 0));
-    // grpc-js-xds kept the first bootstrap, so a second start here is refused by name.
-    await expect(xdsPath().start([])).rejects.toThrow(
-      /^the xDS path starts once per process: grpc-js-xds here keeps its first bootstrap \(control plane 127\.0\.0\.1:\d+\), now stopped$/,
-    );
-  }, 90_000);
+    // The control plane serves one path at a time.
+    const running = await path.start([]);
+    try {
+      await expect(path.start([])).rejects.toThrow(/^an xDS path already runs on this process's control plane/);
+    } finally {
+      await running.stop();
+    }
+  }, 120_000);
 });

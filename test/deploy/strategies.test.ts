@@ -110,6 +110,24 @@ describe.each(cases)('dist/%s/%s', (env, strategy) => {
     expect(parsed.help).toBe(false);
     expect(['pick_first', 'round_robin']).toContain(settings.LB_POLICY);
   });
+
+  test('the greeter serves through a native preStop sleep before it drains, within its grace period; the client retries UNAVAILABLE and waits for ready', () => {
+    // The greeter's Deployment by the setting only its server reads (some strategies' greeters read files of the pod).
+    const [greeter] = deployments(objects).filter(
+      (d) => containerEnv(d.spec.template.spec.containers[0]).SHUTDOWN_GRACE_MS !== undefined,
+    );
+    const pod = greeter.spec.template.spec;
+    const delaySeconds = pod.containers[0].lifecycle.preStop.sleep.seconds;
+    // At least the slowest data plane's lag in front of any of them (ingress-nginx: 1/0.3 s + 1 s; docs/strategies.md).
+    expect(delaySeconds).toBeGreaterThanOrEqual(5);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+      delaySeconds * 1000 + Number(containerEnv(pod.containers[0]).SHUTDOWN_GRACE_MS),
+    );
+    const { settings } = clientOf(objects);
+    expect(settings.WAIT_FOR_READY).toBe('true');
+    // An xds: target takes its retries from the control plane's route (app/xds.ts refuses more attempts).
+    expect(settings.MAX_ATTEMPTS).toBe(strategy === 'istio-proxyless' ? '1' : '3');
+  });
 });
 
 const each = (strategy: string) =>
@@ -246,6 +264,15 @@ describe.each(each('headless'))('headless in %s', (env) => {
       }),
     );
     expect(greeter.settings.maxConnectionAgeMs).toBeGreaterThan(0);
+  });
+
+  test('the client resolves again at most every 2 s, so that each max connection age and each drain can make it; pods outlast the DNS TTL', () => {
+    expect(Number(settings.DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS)).toBe(2000);
+    expect(Number(settings.DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS)).toBeLessThanOrEqual(
+      greeter.settings.maxConnectionAgeMs!,
+    );
+    // Kubernetes' CoreDNS Corefile answers with a 30 s TTL and caches 30 s: the pod serves longer than an answer lives.
+    expect(greeter.deployment.spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds).toBeGreaterThan(30);
   });
 });
 

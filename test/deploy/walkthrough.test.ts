@@ -185,9 +185,12 @@ describe.each(environments)('dist/%s', (env) => {
     const parsed = parseSettings(serverSettings, [], server);
     expect(parsed.help === false && parsed.settings.port).toBe(destination.port.number);
     const grace = parsed.help === false ? parsed.settings.shutdownGraceMs : NaN;
-    expect(greeter.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(grace);
+    // The pod serves through its preStop sleep, then drains: the grace period and the sidecar cover both.
+    const delay = greeter.spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds * 1000;
+    expect(delay).toBeGreaterThan(0);
+    expect(greeter.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(delay + grace);
     expect(JSON.parse(greeter.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({
-      terminationDrainDuration: `${grace / 1000}s`,
+      terminationDrainDuration: `${(delay + grace) / 1000}s`,
     });
 
     const clientEnv = containerEnv(client[0].spec.template.spec.containers[0]);

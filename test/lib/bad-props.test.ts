@@ -23,6 +23,7 @@ import {
   GrpcRoute,
   GrpcVirtualService,
   HeadlessGrpcService,
+  type HeadlessGrpcServiceProps,
   IstioIlbGateway,
   IstioWaypoint,
   LinkerdGrpcPolicy,
@@ -80,6 +81,16 @@ const withGateway = (props: Partial<IstioIlbGatewayProps>) => () => {
 const withRoutes = (props: Partial<GrpcVirtualServiceProps>) => () => {
   const { chart, app, gateway } = fixture();
   new GrpcVirtualService(chart, 'bad', { backend: app, gateway, ...props });
+};
+/** A HeadlessGrpcService named `bad` with these props, in front of a greeter whose connections age out after 10 s. */
+const withHeadless = (props: Omit<HeadlessGrpcServiceProps, 'backend'>) => () => {
+  const chart = Testing.chart();
+  const app = new GreeterApp(chart, 'greeter', {
+    namespace: existingNamespace('testing'),
+    image,
+    maxConnectionAge: Duration.seconds(10),
+  });
+  new HeadlessGrpcService(chart, 'bad', { backend: app, ...props });
 };
 const withClient = (props: Partial<GreeterClientProps>) => () => {
   const { chart, gateway } = fixture();
@@ -208,6 +219,18 @@ const badCases: BadCase[] = [
     'GrpcApp drainTime not a Duration',
     withGrpcApp({ drainTime: notADuration }),
     `GrpcApp 'test/bad': drainTime must be a Duration of at least 0 ms`,
+    5000,
+  ],
+  [
+    'GrpcApp drainDelay not whole seconds',
+    withGrpcApp({ drainDelay: Duration.millis(1500) }),
+    `GrpcApp 'test/bad': drainDelay must be whole seconds (a preStop sleep counts seconds)`,
+    '1500 ms',
+  ],
+  [
+    'GrpcApp drainDelay not a Duration',
+    withGrpcApp({ drainDelay: notADuration }),
+    `GrpcApp 'test/bad': drainDelay must be a Duration of at least 0 ms`,
     5000,
   ],
   [
@@ -466,6 +489,18 @@ const badCases: BadCase[] = [
     5000,
   ],
   [
+    'client maxAttempts 6 (gRFC A6 caps it at 5)',
+    withClient({ maxAttempts: 6 }),
+    `GreeterClient 'test/bad': maxAttempts must be an integer from 1 to 5`,
+    6,
+  ],
+  [
+    'client minTimeBetweenResolutions',
+    withClient({ minTimeBetweenResolutions: notADuration }),
+    `GreeterClient 'test/bad': minTimeBetweenResolutions must be a Duration of at least 0 ms`,
+    5000,
+  ],
+  [
     'client resources',
     withClient({ resources: { requests: { cpu: '20m', memory: '64MB' }, limits: { cpu: '200m', memory: '128Mi' } } }),
     `GreeterClient 'test/bad': resources.requests.memory must be a Kubernetes quantity`,
@@ -693,17 +728,30 @@ badCases.push(
   ],
   [
     'headless name',
-    () => {
-      const chart = Testing.chart();
-      const app = new GreeterApp(chart, 'greeter', {
-        namespace: existingNamespace('testing'),
-        image,
-        maxConnectionAge: Duration.seconds(30),
-      });
-      new HeadlessGrpcService(chart, 'bad', { backend: app, name: 'greeter.headless' });
-    },
+    withHeadless({ name: 'greeter.headless' }),
     `HeadlessGrpcService 'test/bad': name must be a DNS-1123 label`,
     'greeter.headless',
+  ],
+  [
+    'headless resolving less often than the connections age',
+    withHeadless({ minTimeBetweenResolutions: Duration.seconds(30) }),
+    `HeadlessGrpcService 'test/bad': minTimeBetweenResolutions must be at most the backend's max connection age (10000 ms), so that each age makes clients resolve again`,
+    '30000 ms',
+  ],
+  [
+    'headless maxAttempts 0',
+    withHeadless({ maxAttempts: 0 }),
+    `HeadlessGrpcService 'test/bad': maxAttempts must be an integer from 1 to 5`,
+    0,
+  ],
+  [
+    'endpoint reader maxAttempts 6',
+    () => {
+      const { chart, app } = fixture();
+      new EndpointSliceReader(chart, 'bad', { backend: app, maxAttempts: 6 });
+    },
+    `EndpointSliceReader 'test/bad': maxAttempts must be an integer from 1 to 5`,
+    6,
   ],
   [
     'endpoint reader name',

@@ -155,10 +155,11 @@ describe.each(environments)('endpoints for $name', (env) => {
     ]);
   });
 
-  test('ESPv2 keeps proxying while the server drains, within the grace period', () => {
+  test("ESPv2 keeps proxying through the server's drain delay and drain, within the grace period", () => {
+    const delaySeconds = server.lifecycle.preStop.sleep.seconds;
     const drainSeconds = Number(containerEnv(server).SHUTDOWN_GRACE_MS) / 1000;
-    expect(esp.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', String(drainSeconds)] } } });
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds);
+    expect(esp.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', String(delaySeconds + drainSeconds)] } } });
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(delaySeconds + drainSeconds);
   });
 });
 
@@ -223,12 +224,12 @@ describe('CloudEndpointsProxy options', () => {
     expect(validateAgainstSchemas(objects).filter((r) => r.error !== null)).toEqual([]);
   });
 
-  test("by default the sidecar drains for the server's shutdown grace", () => {
+  test("by default the sidecar proxies through the server's drain delay (5 s) and shutdown grace (5 s)", () => {
     const { chart, app } = fixture();
     new CloudEndpointsProxy(chart, 'esp', { app, endpointsServiceName, apis });
     const esp = findObject(Testing.synth(chart) as KubeObject[], 'Deployment', 'hello').spec.template.spec
       .containers[1];
-    expect(esp.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
+    expect(esp.lifecycle.preStop.exec.command).toEqual(['sleep', '10']);
   });
 });
 
@@ -274,8 +275,8 @@ const badCases: BadCase[] = [
   ],
   [
     'drainTime past the grace period',
-    { drainTime: Duration.seconds(15) },
-    `CloudEndpointsProxy 'test/bad': drainTime must be shorter than the pod's terminationGracePeriodSeconds (15 s), got "15000 ms"`,
+    { drainTime: Duration.seconds(20) },
+    `CloudEndpointsProxy 'test/bad': drainTime must be shorter than the pod's terminationGracePeriodSeconds (20 s), got "20000 ms"`,
   ],
 ];
 

@@ -48,7 +48,7 @@ describe('GreeterApp', () => {
     expect(findObject(objects, 'Gateway').metadata.namespace).toBe('apps');
   });
 
-  test('maxConnectionAge and shutdownGrace reach the server, and the grace period covers the drain', () => {
+  test('maxConnectionAge and shutdownGrace reach the server, and the grace period covers the drain delay and the drain', () => {
     const { chart, namespace } = fixture();
     new GreeterApp(chart, 'aged', {
       namespace,
@@ -59,10 +59,12 @@ describe('GreeterApp', () => {
     });
     const deployment = findObject(synthOf(chart), 'Deployment', 'aged');
     expect(envOf(deployment)).toMatchObject({ MAX_CONNECTION_AGE_MS: '300000', SHUTDOWN_GRACE_MS: '45000' });
-    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(55);
-    // The sidecar keeps proxying for as long as the server drains.
+    // The native preStop sleep (5 s by default), the drain, the margin (10 s).
+    expect(deployment.spec.template.spec.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(60);
+    // The sidecar keeps proxying while the server waits and drains.
     expect(JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config'])).toEqual({
-      terminationDrainDuration: '45s',
+      terminationDrainDuration: '50s',
     });
   });
 

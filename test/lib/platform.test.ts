@@ -300,7 +300,12 @@ describe("GrpcApp's workload options", () => {
 
   test('the pod: pull secrets, annotations and labels, scheduling, volumes with a writable /tmp', () => {
     expect(pod.spec.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
-    expect(pod.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464' });
+    // The user's annotations, and Istio's sidecar kept up through the pod's drain delay (5 s by default).
+    expect(pod.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9464',
+      'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: '5s' }),
+    });
     expect(pod.metadata.labels).toEqual({
       team: 'payments',
       app: 'payments',

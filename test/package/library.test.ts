@@ -440,7 +440,12 @@ describe.each(PLUS_MAJORS)('a platform cluster built in a %s project, compiled a
     expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
     expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/etc/payments', '/tmp']);
     expect(pod.spec.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
-    expect(pod.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true' });
+    // The team's annotation, and Istio's sidecar kept up through the pod's preStop sleep (GrpcApp's 5 s drain delay).
+    expect(pod.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'proxy.istio.io/config': JSON.stringify({ terminationDrainDuration: '5s' }),
+    });
+    expect(container.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
     expect(pod.spec.nodeSelector).toEqual({ 'cloud.google.com/gke-nodepool': 'grpc' });
     expect(pod.spec.tolerations).toHaveLength(1);
     expect(pod.spec.affinity.podAntiAffinity).toBeDefined();

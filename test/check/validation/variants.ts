@@ -10,6 +10,11 @@ import { parseManifests } from '../../../check';
 
 type Manifest = { apiVersion: string; kind: string; spec?: object };
 
+/** Every Kubernetes version whose definitions upstream/schemas holds (`k8s-v<version>-definitions.json`), oldest first. */
+export const HELD_KUBERNETES_VERSIONS: readonly string[] = readdirSync(path.join(ROOT, 'upstream', 'schemas'))
+  .flatMap((file) => /^k8s-v(\d+\.\d+\.\d+)-definitions\.json$/.exec(file)?.[1] ?? [])
+  .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+
 /** dist/ and test/check/corpus, every object. */
 export function manifestCorpus(): Manifest[] {
   const dist = manifestDirs(path.join(ROOT, 'dist')).flatMap((dir) =>

@@ -5,25 +5,23 @@
  * not depend on the version (a custom object's defaulting, schema and CEL rules) once for all of them: this keeps
  * that honest on dist/, the checker's corpus and their broken variants.
  */
-import { DEFAULT_KUBERNETES_VERSIONS, validateObjects, type ValidationIssue } from '../../../check/validation';
-import { manifestCorpus, variantsOf } from './variants';
+import { validateObjects, type ValidationIssue } from '../../../check/validation';
+import { HELD_KUBERNETES_VERSIONS as VERSIONS, manifestCorpus, variantsOf } from './variants';
 
 const key = (issue: ValidationIssue) =>
   JSON.stringify([issue.objectIndex, issue.kind, issue.path, issue.message, issue.rule]);
 
 describe.each(Object.entries(variantsOf(manifestCorpus())))('dist/ and the corpus %s', (_, objects) => {
-  const together = validateObjects(objects);
-  const alone = DEFAULT_KUBERNETES_VERSIONS.map((version) =>
-    validateObjects(objects, { kubernetesVersions: [version] }),
-  );
+  const together = validateObjects(objects, { kubernetesVersions: VERSIONS });
+  const alone = VERSIONS.map((version) => validateObjects(objects, { kubernetesVersions: [version] }));
   const foundAlone = alone.map((report) => new Set(report.issues.map(key)));
 
-  test(`the issues on ${DEFAULT_KUBERNETES_VERSIONS.join(' and ')} together are those on each alone`, () => {
+  test(`the issues on ${VERSIONS.join(' and ')} together are those on each alone`, () => {
     for (const issue of together.issues) {
-      const foundBy = DEFAULT_KUBERNETES_VERSIONS.filter((_version, v) => foundAlone[v].has(key(issue)));
+      const foundBy = VERSIONS.filter((_version, v) => foundAlone[v].has(key(issue)));
       expect({ issue, foundBy }).toEqual({
         issue,
-        foundBy: issue.kubernetesVersion === undefined ? DEFAULT_KUBERNETES_VERSIONS : [issue.kubernetesVersion],
+        foundBy: issue.kubernetesVersion === undefined ? VERSIONS : [issue.kubernetesVersion],
       });
     }
     const foundTogether = new Set(together.issues.map(key));
