@@ -67,4 +67,4 @@ test('`npm run import` (scripts/import.sh) generates exactly the committed impor
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-}, 180_000);
+});

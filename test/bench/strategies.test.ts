@@ -45,6 +45,7 @@ import {
 import { startTs } from '../../harness/processes';
 import { RACE_OF_THE_TEST } from '../../harness/race-run';
 import { describeWhenInstalled } from '../../harness/system-packages';
+import { HANG_MS } from '../../harness/wait';
 
 afterAll(() => stopXdsControlPlane());
 
@@ -274,7 +275,7 @@ describeWhenInstalled(
               const call = client.SayHello(
                 { name: 'dns' },
                 new grpc.Metadata(),
-                { deadline: Date.now() + 5000 },
+                { deadline: Date.now() + HANG_MS },
                 (error) => (error ? reject(error) : resolve(`${pod} ${call.getPeer()}`)),
               );
               call.on('metadata', (metadata: grpc.Metadata) => (pod = String(metadata.get('hostname')[0])));
@@ -295,7 +296,7 @@ describeWhenInstalled(
     } finally {
       await pods.stop();
     }
-  }, 60_000);
+  });
 
   test("today's scenario on the DNS path: figures add up, and without a dropped connection the fourth pod gets no call", async () => {
     const figures = await runStrategyPath(dnsPath(), TINY, silent);
@@ -313,14 +314,14 @@ describeWhenInstalled(
     expect(figures.steady.maxMinRatio).not.toBeNull();
     expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
     expect(figures.rollout.failures).toBe(Object.values(figures.rollout.byStatus).reduce((a, b) => a + b, 0));
-  }, 120_000);
+  });
 
   test('the race on the DNS path: no call fails while the cluster DNS cache still answers old pods', async () => {
     const figures = await expectRaceWithoutFailures(dnsPath());
     // The rendered preStop sleep, and a lag that answers removed pods all along.
     expect(figures.drainDelayMs).toBe(Math.round(renderedServer('headless').drainDelayMs * RACE_TIME_SCALE));
     expect(figures.dataPlane.lagMs).toBe(Math.round(DATA_PLANES['cluster-dns'].lagMs * RACE_TIME_SCALE));
-  }, 120_000);
+  });
 });
 
 describe('the kubernetes path through the fake API server', () => {
@@ -333,7 +334,7 @@ describe('the kubernetes path through the fake API server', () => {
       if (code !== 0) throw new Error(`race-run exited with ${code}: ${run.stderr.join('\n')}`);
       return JSON.parse(run.stdout[run.stdout.length - 1]) as Awaited<ReturnType<typeof runRace>>;
     });
-  }, 120_000);
+  });
 });
 
 describeWhenInstalled(
@@ -360,11 +361,11 @@ describeWhenInstalled(
       '[L4] greeter-3 added at 127.0.0.14',
       '[L4] rollout of 4 pods at once',
     ]);
-  }, 120_000);
+  });
 
   test('the race on L7: no call fails while ingress-nginx still routes to pods that left the endpoints', async () => {
     await expectRaceWithoutFailures(l7Path());
-  }, 120_000);
+  });
 });
 
 describeWhenInstalled(
@@ -379,7 +380,7 @@ describeWhenInstalled(
     expect(Object.values(figures.steady.byPod).every((count) => count > 0)).toBe(true);
     expect(figures.steady.maxMinRatio).not.toBeNull();
     expect(figures.rollout.steps.map((step) => step.exitCode)).toEqual([0, 0, 0, 0]);
-  }, 90_000);
+  });
 });
 
 describe('the xDS path through the harness control plane', () => {
@@ -416,5 +417,5 @@ describe('the xDS path through the harness control plane', () => {
     } finally {
       await running.stop();
     }
-  }, 120_000);
+  });
 });

@@ -163,7 +163,7 @@ describe('the packed grpc-lb-check', () => {
     expect(report.summary.objects).toBeGreaterThan(10);
     // The VirtualService, Gateway and DestinationRule went through their CRDs' rules: the shipped data was found.
     expect(report.validation.celRulesEvaluated).toBeGreaterThan(0);
-  }, 60_000);
+  });
 
   test('a planted unbalanced client: exit 1 with grpc-clusterip-single-pod on the Service, from a file and from standard input', async () => {
     writeFileSync(path.join(consumerDir, 'unbalanced.yaml'), UNBALANCED);
@@ -184,14 +184,14 @@ describe('the packed grpc-lb-check', () => {
     const text = await grpcLbCheck(['-'], UNBALANCED);
     expect(text.status).toBe(1);
     expect(text.stdout).toMatch(/grpc-clusterip-single-pod/);
-  }, 60_000);
+  });
 
   test('bad input: exit 2 with the reason and no stack trace', async () => {
     const result = await grpcLbCheck(['-'], 'kind: [unclosed');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^grpc-lb-check: <stdin>:1: not YAML or JSON/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-  }, 60_000);
+  });
 
   test('reports exactly what the checker run from source against upstream/ reports', async () => {
     writeFileSync(path.join(consumerDir, 'unbalanced.yaml'), UNBALANCED);
@@ -201,5 +201,5 @@ describe('the packed grpc-lb-check', () => {
       const [fromPackage, fromSource] = await Promise.all([grpcLbCheck(args), checkWithSources(args)]);
       expect(fromPackage).toEqual(fromSource);
     }
-  }, 120_000);
+  });
 });

@@ -48,7 +48,7 @@ function sayHello() {
     let pod;
     const call = client.makeUnaryRequest(
       '/helloworld.Greeter/SayHello', (message) => message, (bytes) => bytes, request,
-      new grpc.Metadata(), { deadline: Date.now() + 10000 },
+      new grpc.Metadata(), { deadline: Date.now() + 120000 },
       (error) => (error ? reject(error) : resolve(pod)),
     );
     call.on('metadata', (metadata) => (pod = String(metadata.get('hostname')[0])));
@@ -146,7 +146,7 @@ describe('the packed resolver', () => {
       types: ['node'],
     });
     await run(process.execPath, [TSC, '-p', '.'], consumerDir);
-  }, 120_000);
+  });
 });
 
 describe('a plain JavaScript client of the installed package', () => {
@@ -167,7 +167,7 @@ describe('a plain JavaScript client of the installed package', () => {
       })),
       ports: [{ name: 'grpc', port: pods.port, protocol: 'TCP' }],
     });
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await api?.close();

@@ -26,6 +26,7 @@ import {
   type RecordedRequest,
 } from '../../harness/fake-kube-api';
 import { startTestServer } from '../../harness/greeter';
+import { HANG_MS } from '../../harness/wait';
 import { freePort, startTs, stopProcess, type RunningProcess } from '../../harness/processes';
 
 const TARGET = 'kubernetes:///greeter.testing:grpc';
@@ -164,7 +165,7 @@ describe('ready addresses', () => {
  * Polls until check() returns a value other than undefined/false; rejects after timeoutMs with what it waited for. The
  * bound only catches a hang: a wait may span the resolver's backoff (up to 30 s between retries).
  */
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = HANG_MS): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
@@ -392,7 +393,7 @@ describe('resolving through the Kubernetes API', () => {
       await api.close();
       await Promise.all(servers.map(({ server }) => server.shutdown('test done')));
     }
-  }, 120_000);
+  });
 
   test('API errors: before a first list, calls fail UNAVAILABLE with what failed (down, 403, no ready endpoint); after it, an API server that goes away leaves the pool as it was, and its return is followed; close() leaves nothing running', async () => {
     const [a, b] = await Promise.all(['greeter-a', 'greeter-b'].map((pod) => startTestServer(pod)));
@@ -456,7 +457,7 @@ describe('resolving through the Kubernetes API', () => {
       const second = await FakeKubeApi.start({ port: apiPort });
       apis.push(second);
       second.apply(slice('greeter-b', [{ pod: 'greeter-b' }], { grpc: b.server.port }));
-      await until('greeter-b to answer', () => replies(client, whileDown).includes('greeter-b'), 60_000);
+      await until('greeter-b to answer', () => replies(client, whileDown).includes('greeter-b'));
       await gone(client, 'greeter-a');
       await until('the watch to be open again', () => second.openWatches === 1);
       expect(calls(client, whileDown).filter((call) => !call.ok)).toEqual([]);
@@ -476,5 +477,5 @@ describe('resolving through the Kubernetes API', () => {
       for (const api of apis) await api.close();
       await Promise.all([a, b].map(({ server }) => server.shutdown('test done')));
     }
-  }, 120_000);
+  });
 });
