@@ -3,10 +3,7 @@
  * writes it, the wiring between Gateway, GRPCRoute, greeter Service,
  * mesh policy and client test checked from the YAML, the constructs' options, and bad props.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { App, Testing } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
 import { gatewayApi } from '../../deploy/strategies/gateway-api';
 import {
@@ -18,31 +15,10 @@ import {
   type GrpcRouteProps,
 } from '../../lib';
 import { GreeterApp } from '../../deploy/greeter-app';
-import {
-  containerEnv,
-  findObject,
-  readManifestDir,
-  validateAgainstSchemas,
-  type KubeObject,
-} from '../../harness/manifests';
+import { image, renderedStrategy } from '../../harness/fixtures';
+import { containerEnv, findObject, selects, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
-const outdir = mkdtempSync(path.join(tmpdir(), 'gateway-api-'));
-afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-
-const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
-  Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
-
-const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) =>
-  env.strategies.includes('gateway-api'),
-);
-const rendered = Object.fromEntries(
-  environments.map((env) => {
-    const app = new App({ outdir: path.join(outdir, env.name) });
-    const output = gatewayApi.render(app, env);
-    app.synth();
-    return [env.name, { output, files: readManifestDir(app.outdir) }];
-  }),
-);
+const { environments, rendered } = renderedStrategy(gatewayApi);
 
 test('renders for both environments', () => {
   expect(environments.map((env) => env.name).sort()).toEqual(['docker-desktop', 'gke']);
@@ -185,7 +161,6 @@ test("with tls.source 'cert-manager' a Certificate writes the listener's Secret 
   expect(certificateJson.spec).toMatchObject({ secretName: gateway.tlsSecretName, dnsNames: [gateway.host] });
 });
 
-const image = { repository: 'greeter-server', tag: '1.0.0' };
 function fixture() {
   const chart = Testing.chart();
   const namespace = new AppNamespace(chart, 'ns', { name: 'apps' });
