@@ -10,7 +10,13 @@ import { endpoints } from '../../deploy/strategies/endpoints';
 import { AppNamespace, CloudEndpointsProxy, type CloudEndpointsProxyProps } from '../../lib';
 import { GreeterApp } from '../../deploy/greeter-app';
 import { image, renderedStrategy } from '../../harness/fixtures';
-import { containerEnv, findObject, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import {
+  containerEnv,
+  findObject,
+  gatewayParentRef,
+  validateAgainstSchemas,
+  type KubeObject,
+} from '../../harness/manifests';
 
 const { environments, rendered } = renderedStrategy(endpoints);
 
@@ -87,15 +93,7 @@ describe.each(environments)('endpoints for $name', (env) => {
       from: 'Selector',
       selector: { matchLabels: { 'kubernetes.io/metadata.name': route.metadata.namespace } },
     });
-    expect(route.spec.parentRefs).toEqual([
-      {
-        group: 'gateway.networking.k8s.io',
-        kind: 'Gateway',
-        name: gateway.metadata.name,
-        namespace: gateway.metadata.namespace,
-        sectionName: listener.name,
-      },
-    ]);
+    expect(route.spec.parentRefs).toEqual([gatewayParentRef(gateway.metadata, listener.name)]);
     expect(route.spec.hostnames).toEqual([env.host]);
     expect(listener.hostname).toBe(env.host);
     expect(listener.tls.certificateRefs).toEqual([{ group: '', kind: 'Secret', name: env.tls.secretName }]);

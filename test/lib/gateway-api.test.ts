@@ -16,7 +16,14 @@ import {
 } from '../../lib';
 import { GreeterApp } from '../../deploy/greeter-app';
 import { image, renderedStrategy } from '../../harness/fixtures';
-import { containerEnv, findObject, selects, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import {
+  containerEnv,
+  findObject,
+  gatewayParentRef,
+  selects,
+  validateAgainstSchemas,
+  type KubeObject,
+} from '../../harness/manifests';
 
 const { environments, rendered } = renderedStrategy(gatewayApi);
 
@@ -45,15 +52,7 @@ describe.each(environments)('gateway-api for $name', (env) => {
   });
 
   test("the route attaches to the Gateway's HTTPS listener, for the same host, and the listener admits it", () => {
-    expect(route.spec.parentRefs).toEqual([
-      {
-        group: 'gateway.networking.k8s.io',
-        kind: 'Gateway',
-        name: gateway.metadata.name,
-        namespace: gateway.metadata.namespace,
-        sectionName: listener.name,
-      },
-    ]);
+    expect(route.spec.parentRefs).toEqual([gatewayParentRef(gateway.metadata, listener.name)]);
     expect(route.spec.hostnames).toEqual([listener.hostname]);
     expect(listener.hostname).toBe(env.host);
     expect(listener).toMatchObject({ protocol: 'HTTPS', port: 443 });

@@ -19,7 +19,7 @@ import {
   type GrpcServiceReference,
   type GrpcVirtualServiceProps,
 } from '../../lib';
-import { findObject, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import { findObject, gatewayParentRef, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const image = { repository: 'registry.example.com/shop/payments', tag: '1.4.2' };
 const objectsOf = (app: App) => app.charts.flatMap((chart) => Testing.synth(chart) as KubeObject[]);
@@ -83,15 +83,7 @@ describe('two teams routing through the gateways the platform runs', () => {
     expect(routes.map((o) => [o.metadata.namespace, o.spec.parentRefs, o.spec.hostnames])).toEqual(
       ['payments', 'orders'].map((team) => [
         team,
-        [
-          {
-            group: 'gateway.networking.k8s.io',
-            kind: 'Gateway',
-            name: 'shared',
-            namespace: 'gateways',
-            sectionName: 'https',
-          },
-        ],
+        [gatewayParentRef({ name: 'shared', namespace: 'gateways' }, 'https')],
         [`${team}.api.example.com`],
       ]),
     );
