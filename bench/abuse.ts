@@ -47,7 +47,7 @@ import {
 } from '../harness/raw-h2';
 import { runScript } from '../harness/script';
 import { READY, type AttackName } from './attacker';
-import { haveCommand, table } from './h2load';
+import { haveCommand, sayHelloH2loadArgs, table } from './h2load';
 
 /** The manifests whose greeter Deployment gives the server its environment and the pod its memory limit. */
 const MANIFESTS = path.join(ROOT, 'dist', 'gke', 'istio-ilb');
@@ -236,20 +236,7 @@ async function startAttack(
 ): Promise<{ report: Promise<unknown> }> {
   const attacker =
     'h2load' in scenario.attack
-      ? startProcess('h2load', [
-          ...scenario.attack.h2load,
-          '-t',
-          '1',
-          '-D',
-          String(seconds),
-          '-d',
-          bodyFile,
-          '-H',
-          'content-type: application/grpc',
-          '-H',
-          'te: trailers',
-          `http://127.0.0.1:${port}/helloworld.Greeter/SayHello`,
-        ])
+      ? startProcess('h2load', sayHelloH2loadArgs(port, bodyFile, [...scenario.attack.h2load, '-D', String(seconds)]))
       : startTs('bench/attacker.ts', [String(port), scenario.attack.name, JSON.stringify(scenario.attack.options)]);
   if (!('h2load' in scenario.attack)) await attacker.waitForLine(new RegExp(`^${READY}$`), 60_000);
   // h2load stops itself after -D seconds and then prints its summary; give it time for that.

@@ -8,7 +8,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import * as path from 'node:path';
 import { quantile } from '../harness/load';
-import { openSayHello, parseSayHelloReply, SAY_HELLO_PATH, type RawCallResult } from '../harness/raw-grpc';
+import {
+  GRPC_REQUEST_HEADERS,
+  openSayHello,
+  parseSayHelloReply,
+  SAY_HELLO_PATH,
+  type RawCallResult,
+} from '../harness/raw-grpc';
 
 const H2LOAD_TIMEOUT_MS = 180_000;
 
@@ -135,6 +141,15 @@ function percentilesFromLog(file: string): { p50Ms: number; p99Ms: number; non20
   return { p50Ms: at(0.5), p99Ms: at(0.99), non200, rows: durations.length };
 }
 
+/**
+ * h2load's arguments for SayHello calls to 127.0.0.1:`port`: one thread, each request the body in `bodyFile` with a
+ * gRPC client's headers, then `options` (how many calls, how long, how many connections and streams), then the URL.
+ */
+export function sayHelloH2loadArgs(port: number, bodyFile: string, options: readonly string[]): string[] {
+  const headers = (['content-type', 'te'] as const).flatMap((name) => ['-H', `${name}: ${GRPC_REQUEST_HEADERS[name]}`]);
+  return ['-t', '1', '-d', bodyFile, ...headers, ...options, `http://127.0.0.1:${port}${SAY_HELLO_PATH}`];
+}
+
 function runH2load(args: string[], label: string): Promise<H2loadRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -211,24 +226,11 @@ export async function measureShape(
   { shape, clients, streams }: Shape,
   options: MeasureOptions,
 ): Promise<ShapeResult> {
-  const url = `http://127.0.0.1:${port}${SAY_HELLO_PATH}`;
-  const shapeArgs = [
-    '-c',
-    String(clients),
-    '-m',
-    String(streams),
-    '-t',
-    '1',
-    '-d',
-    bodyFile,
-    '-H',
-    'content-type: application/grpc',
-    '-H',
-    'te: trailers',
-  ];
+  const shapeArgs = (calls: string[]) =>
+    sayHelloH2loadArgs(port, bodyFile, ['-c', String(clients), '-m', String(streams), ...calls]);
   const title = `${label} ${shape}`;
   process.stderr.write(`${title}: warm-up (${options.warmupRequests} calls)… `);
-  const warm = await runH2load([...shapeArgs, '-n', String(options.warmupRequests), url], `${title} warm-up`);
+  const warm = await runH2load(shapeArgs(['-n', String(options.warmupRequests)]), `${title} warm-up`);
   // Size the measured run from the warm-up rate so it lasts about `seconds`.
   const requests = Math.max(
     20_000,
@@ -238,7 +240,7 @@ export async function measureShape(
   const runs: Omit<ShapeResult, 'runs'>[] = [];
   for (let i = 0; i < options.runs; i++) {
     const logFile = path.join(workDir, `h2load-${label.replace(/\W+/g, '_')}-${clients}x${streams}.log`);
-    const run = await runH2load([...shapeArgs, '-n', String(requests), '--log-file', logFile, url], title);
+    const run = await runH2load(shapeArgs(['-n', String(requests), '--log-file', logFile]), title);
     const log = percentilesFromLog(logFile);
     rmSync(logFile, { force: true });
     if (log.non200 > 0) fail(`${title}: ${log.non200} responses in the h2load log were not HTTP 200`);

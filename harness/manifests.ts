@@ -84,6 +84,27 @@ export function findObject(objects: readonly KubeObject[], kind: string, name?: 
   return matches[0];
 }
 
+/** Whether a label selector selects an object with these labels (an empty selector selects nothing here). */
+export function selects(selector: Record<string, string>, labels: Record<string, string> = {}): boolean {
+  return Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+/** The DNS name a Service answers to in the cluster. */
+export function serviceHost(service: KubeObject): string {
+  return `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
+}
+
+/** A route's parentRef to a Gateway (by its name and namespace), at one of its listeners, as the Gateway API reads it. */
+export function gatewayParentRef(gateway: { name: string; namespace?: string }, sectionName: string) {
+  return {
+    group: 'gateway.networking.k8s.io',
+    kind: 'Gateway',
+    name: gateway.name,
+    namespace: gateway.namespace,
+    sectionName,
+  };
+}
+
 /** A container's literal environment (`value`, not `valueFrom`), as the process in it will see it. */
 export function containerEnv(container: KubeObject): Record<string, string> {
   const literal = (container.env ?? []).filter((e: { value?: string }) => e.value !== undefined) as Array<{

@@ -2,10 +2,9 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { isGkeGatewayClass, portHandling, type DataPlane } from 'grpc-k8s-lb-common';
 import * as gw from './imports/gateway.networking.k8s.io';
-import { GATEWAY_API_GROUP } from './grpc-gateway';
 import type { GrpcRouteProps } from './grpc-route';
-import { attachedListener, routeHostnames, serviceReference } from './internal/gateway-api';
-import { dnsSubdomain, invalidProp, protoServiceNames, subjectOf } from './internal/validate';
+import { gatewayParentRef, gatewayRoute, serviceReference } from './internal/gateway-api';
+import { invalidProp, subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /**
@@ -28,22 +27,12 @@ export class GrpcHttpRoute extends Construct {
     super(scope, id);
     const subject = subjectOf(this);
     const { gateway, backend } = props;
-    this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
-    this.namespace = backend.namespace;
     if (!isGkeGatewayClass(gateway.gatewayClassName)) {
       throw invalidProp(
         subject,
         'gateway.gatewayClassName',
         gateway.gatewayClassName,
         "one of GKE's GatewayClasses (gke-l7-…): other controllers take a GRPCRoute (GrpcRoute)",
-      );
-    }
-    if (!gateway.admitsRoutesFrom(this.namespace)) {
-      throw invalidProp(
-        subject,
-        'backend.namespace',
-        this.namespace.name,
-        `a namespace whose routes Gateway ${gateway.namespace.name}/${gateway.name} admits`,
       );
     }
     const plane: DataPlane = 'gke-gateway';
@@ -56,22 +45,16 @@ export class GrpcHttpRoute extends Construct {
         `a value ${plane} reads as HTTP/2 (such as "HTTP2", HTTP/2 over TLS to the pods): it would carry the calls as ${handling}`,
       );
     }
-    const listener = attachedListener(subject, props.listener, gateway);
-    this.hostnames = routeHostnames(subject, props.hostnames, listener);
-    this.grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
+    const route = gatewayRoute(subject, props);
+    this.name = route.name;
+    this.namespace = route.namespace;
+    this.hostnames = route.hostnames;
+    this.grpcServices = route.grpcServices;
 
     this.route = new gw.HttpRoute(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
-        parentRefs: [
-          {
-            group: GATEWAY_API_GROUP,
-            kind: 'Gateway',
-            name: gateway.name,
-            namespace: gateway.namespace.name,
-            sectionName: listener?.name,
-          },
-        ],
+        parentRefs: [gatewayParentRef(gateway, route.listener)],
         hostnames: [...this.hostnames],
         rules: [
           {

@@ -2,9 +2,9 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
-import { GATEWAY_API_GROUP, type IGrpcGateway } from './grpc-gateway';
-import { attachedListener, routeHostnames, serviceReference } from './internal/gateway-api';
-import { dnsSubdomain, invalidProp, protoServiceNames, subjectOf } from './internal/validate';
+import type { IGrpcGateway } from './grpc-gateway';
+import { gatewayParentRef, gatewayRoute, grpcServiceMatches, serviceReference } from './internal/gateway-api';
+import { subjectOf } from './internal/validate';
 import type { INamespace } from './namespace';
 
 /** A GRPCRoute that policies attach to, by name and namespace. */
@@ -64,46 +64,18 @@ export class GrpcRoute extends Construct implements IGrpcRoute {
 
   constructor(scope: Construct, id: string, props: GrpcRouteProps) {
     super(scope, id);
-    const subject = subjectOf(this);
-    const { gateway, backend } = props;
-    this.name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
-    this.namespace = backend.namespace;
-    if (!gateway.admitsRoutesFrom(this.namespace)) {
-      throw invalidProp(
-        subject,
-        'backend.namespace',
-        this.namespace.name,
-        `a namespace whose routes Gateway ${gateway.namespace.name}/${gateway.name} admits`,
-      );
-    }
-    const listener = attachedListener(subject, props.listener, gateway);
-    this.hostnames = routeHostnames(subject, props.hostnames, listener);
-    this.grpcServices = protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0);
+    const route = gatewayRoute(subjectOf(this), props);
+    this.name = route.name;
+    this.namespace = route.namespace;
+    this.hostnames = route.hostnames;
+    this.grpcServices = route.grpcServices;
 
     this.route = new gw.GrpcRoute(this, 'Resource', {
       metadata: { name: this.name, namespace: this.namespace.name },
       spec: {
-        parentRefs: [
-          {
-            group: GATEWAY_API_GROUP,
-            kind: 'Gateway',
-            name: gateway.name,
-            namespace: gateway.namespace.name,
-            sectionName: listener?.name,
-          },
-        ],
+        parentRefs: [gatewayParentRef(props.gateway, route.listener)],
         hostnames: [...this.hostnames],
-        rules: [
-          {
-            matches:
-              this.grpcServices.length === 0
-                ? undefined
-                : this.grpcServices.map((service) => ({
-                    method: { type: gw.GrpcRouteSpecRulesMatchesMethodType.EXACT, service },
-                  })),
-            backendRefs: [serviceReference(backend)],
-          },
-        ],
+        rules: [{ matches: grpcServiceMatches(this.grpcServices), backendRefs: [serviceReference(props.backend)] }],
       },
     });
   }

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as gw from './imports/gateway.networking.k8s.io';
 import type { IGrpcBackend } from './grpc-backend';
-import { serviceReference } from './internal/gateway-api';
+import { grpcServiceMatches, serviceReference } from './internal/gateway-api';
 import { dnsSubdomain, protoServiceNames, subjectOf } from './internal/validate';
 
 export interface MeshGrpcRouteProps {
@@ -46,12 +46,7 @@ export class MeshGrpcRoute extends Construct {
         parentRefs: [service],
         rules: [
           {
-            matches:
-              this.grpcServices.length === 0
-                ? undefined
-                : this.grpcServices.map((grpcService) => ({
-                    method: { type: gw.GrpcRouteSpecRulesMatchesMethodType.EXACT, service: grpcService },
-                  })),
+            matches: grpcServiceMatches(this.grpcServices),
             backendRefs: [service],
           },
         ],

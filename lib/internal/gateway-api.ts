@@ -8,6 +8,7 @@ import {
   hostnamesIntersect,
   invalidProp,
   listOf,
+  protoServiceNames,
   type ValidationSubject,
 } from './validate';
 
@@ -22,8 +23,72 @@ export function serviceReference(backend: IGrpcBackend): { group: ''; kind: 'Ser
   return { group: '', kind: 'Service', name: backend.serviceName, port: backend.port };
 }
 
+/** What a route through a gateway to a backend is, from a `GrpcRoute`'s props, checked. */
+export interface GatewayRoute {
+  readonly name: string;
+  /** The backend's: a route sends calls to Services of its own namespace. */
+  readonly namespace: INamespace;
+  readonly listener: GrpcGatewayListener | undefined;
+  readonly hostnames: readonly string[];
+  readonly grpcServices: readonly string[];
+}
+
+/** What `gatewayRoute` reads of a `GrpcRouteProps` (stated here: grpc-route.ts imports this module, not the reverse). */
+interface RouteProps {
+  readonly gateway: IGrpcGateway;
+  readonly backend: IGrpcBackend;
+  readonly name?: string;
+  readonly listener?: string;
+  readonly hostnames?: readonly string[];
+  readonly grpcServices?: readonly string[];
+}
+
+/**
+ * A route's name, namespace, listener, hostnames and services from a `GrpcRoute`'s props; the gateway must admit
+ * routes from the backend's namespace.
+ */
+export function gatewayRoute(subject: ValidationSubject, props: RouteProps): GatewayRoute {
+  const { gateway, backend } = props;
+  const name = dnsSubdomain(subject, 'name', props.name ?? backend.serviceName);
+  const namespace = backend.namespace;
+  if (!gateway.admitsRoutesFrom(namespace)) {
+    throw invalidProp(
+      subject,
+      'backend.namespace',
+      namespace.name,
+      `a namespace whose routes Gateway ${gateway.namespace.name}/${gateway.name} admits`,
+    );
+  }
+  const listener = attachedListener(subject, props.listener, gateway);
+  return {
+    name,
+    namespace,
+    listener,
+    hostnames: routeHostnames(subject, props.hostnames, listener),
+    grpcServices: protoServiceNames(subject, 'grpcServices', props.grpcServices ?? [], 0),
+  };
+}
+
+/** A route's parentRef to the gateway, at its listener where it has one. */
+export function gatewayParentRef(gateway: IGrpcGateway, listener: GrpcGatewayListener | undefined) {
+  return {
+    group: GATEWAY_API_GROUP,
+    kind: 'Gateway',
+    name: gateway.name,
+    namespace: gateway.namespace.name,
+    sectionName: listener?.name,
+  } satisfies gw.GrpcRouteSpecParentRefs & gw.HttpRouteSpecParentRefs;
+}
+
+/** A GRPCRoute rule's matches for calls to the listed services; none (every call) for an empty list. */
+export function grpcServiceMatches(grpcServices: readonly string[]): gw.GrpcRouteSpecRulesMatches[] | undefined {
+  return grpcServices.length === 0
+    ? undefined
+    : grpcServices.map((service) => ({ method: { type: gw.GrpcRouteSpecRulesMatchesMethodType.EXACT, service } }));
+}
+
 /** The listener a route attaches to: the named one, or the gateway's only one; undefined where it names none. */
-export function attachedListener(
+function attachedListener(
   subject: ValidationSubject,
   name: string | undefined,
   gateway: IGrpcGateway,
@@ -44,7 +109,7 @@ export function attachedListener(
 }
 
 /** The route's hostnames: given ones, each matching the listener's host, or the listener's own single host. */
-export function routeHostnames(
+function routeHostnames(
   subject: ValidationSubject,
   hostnames: readonly string[] | undefined,
   listener: GrpcGatewayListener | undefined,

@@ -29,6 +29,8 @@ import {
   containerEnv,
   findObject,
   readManifestDir,
+  selects,
+  serviceHost,
   validateAgainstSchemas,
   type KubeObject,
 } from '../../harness/manifests';
@@ -45,12 +47,9 @@ const objectsOf = (env: string, strategy: string) => rendered(env, strategy).fla
 
 const deployments = (objects: readonly KubeObject[]) => objects.filter((o) => o.kind === 'Deployment');
 const podLabels = (deployment: KubeObject): Record<string, string> => deployment.spec.template.metadata.labels;
-const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
-  Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
 /** An object's annotations less Argo CD's sync wave, which every object carries (gitops.test.ts checks it). */
 const withoutSyncWave = (annotations: Record<string, string> = {}) =>
   Object.fromEntries(Object.entries(annotations).filter(([key]) => key !== SYNC_WAVE_ANNOTATION));
-const serviceHost = (service: KubeObject) => `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
 
 /** The client test: the one Deployment whose container gets a TARGET. */
 function clientOf(objects: readonly KubeObject[]) {

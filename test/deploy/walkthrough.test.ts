@@ -11,7 +11,14 @@ import { serverSettings } from '../../app/server';
 import { CLIENT_ENV, SERVER_ENV } from '../../app/settings';
 import { ENVIRONMENTS, IMAGE_NAMES, SYNC_WAVE_ANNOTATION } from '../../deploy';
 import { synthesize } from '../../main';
-import { containerEnv, findObject, readManifestDir, type KubeObject } from '../../harness/manifests';
+import {
+  containerEnv,
+  findObject,
+  readManifestDir,
+  selects,
+  serviceHost,
+  type KubeObject,
+} from '../../harness/manifests';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'walkthrough-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -26,9 +33,6 @@ const rendered = Object.fromEntries(
 const objectsOf = (env: string): KubeObject[] => rendered[env].flatMap((file) => file.objects);
 const environments = Object.keys(ENVIRONMENTS);
 
-const serviceHost = (service: KubeObject) => `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
-const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
-  Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
 const workloads = (objects: readonly KubeObject[]) => objects.filter((o) => o.kind === 'Deployment');
 const podLabels = (deployment: KubeObject): Record<string, string> => deployment.spec.template.metadata.labels;
 const containers = (objects: readonly KubeObject[]) =>

@@ -3,37 +3,22 @@
  * writes it: the wiring between the ESPv2 sidecar, its Service, the
  * route, the gateway and the client test checked from the YAML, the construct's options, and bad props.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { App, Duration, Testing } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
 import { GREETER_SERVICE } from '../../app/settings';
-import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
+import { ENVIRONMENTS } from '../../deploy';
 import { endpoints } from '../../deploy/strategies/endpoints';
 import { AppNamespace, CloudEndpointsProxy, type CloudEndpointsProxyProps } from '../../lib';
 import { GreeterApp } from '../../deploy/greeter-app';
+import { image, renderedStrategy } from '../../harness/fixtures';
 import {
   containerEnv,
   findObject,
-  readManifestDir,
+  gatewayParentRef,
   validateAgainstSchemas,
   type KubeObject,
 } from '../../harness/manifests';
 
-const outdir = mkdtempSync(path.join(tmpdir(), 'cloud-endpoints-'));
-afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-
-const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) =>
-  env.strategies.includes('endpoints'),
-);
-const rendered = Object.fromEntries(
-  environments.map((env) => {
-    const app = new App({ outdir: path.join(outdir, env.name) });
-    const output = endpoints.render(app, env);
-    app.synth();
-    return [env.name, { output, files: readManifestDir(app.outdir) }];
-  }),
-);
+const { environments, rendered } = renderedStrategy(endpoints);
 
 /** `--name=value` flags as a map. */
 const flags = (args: readonly string[]) =>
@@ -108,15 +93,7 @@ describe.each(environments)('endpoints for $name', (env) => {
       from: 'Selector',
       selector: { matchLabels: { 'kubernetes.io/metadata.name': route.metadata.namespace } },
     });
-    expect(route.spec.parentRefs).toEqual([
-      {
-        group: 'gateway.networking.k8s.io',
-        kind: 'Gateway',
-        name: gateway.metadata.name,
-        namespace: gateway.metadata.namespace,
-        sectionName: listener.name,
-      },
-    ]);
+    expect(route.spec.parentRefs).toEqual([gatewayParentRef(gateway.metadata, listener.name)]);
     expect(route.spec.hostnames).toEqual([env.host]);
     expect(listener.hostname).toBe(env.host);
     expect(listener.tls.certificateRefs).toEqual([{ group: '', kind: 'Secret', name: env.tls.secretName }]);
@@ -176,7 +153,6 @@ test("api_config names what the sidecar's --service names, and the services the 
   expect(route.grpcServices).toEqual(proxy.apiConfig.apis.map((api) => api.name));
 });
 
-const image = { repository: 'greeter-server', tag: '1.0.0' };
 function fixture() {
   const chart = Testing.chart();
   const namespace = new AppNamespace(chart, 'ns', { name: 'apps', mesh: 'none' });

@@ -3,10 +3,7 @@
  * writes it, the wiring between Gateway, GRPCRoute, greeter Service,
  * mesh policy and client test checked from the YAML, the constructs' options, and bad props.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { App, Testing } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import { ENVIRONMENTS, type EnvironmentConfig } from '../../deploy';
 import { gatewayApi } from '../../deploy/strategies/gateway-api';
 import {
@@ -18,31 +15,17 @@ import {
   type GrpcRouteProps,
 } from '../../lib';
 import { GreeterApp } from '../../deploy/greeter-app';
+import { image, renderedStrategy } from '../../harness/fixtures';
 import {
   containerEnv,
   findObject,
-  readManifestDir,
+  gatewayParentRef,
+  selects,
   validateAgainstSchemas,
   type KubeObject,
 } from '../../harness/manifests';
 
-const outdir = mkdtempSync(path.join(tmpdir(), 'gateway-api-'));
-afterAll(() => rmSync(outdir, { recursive: true, force: true }));
-
-const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
-  Object.keys(selector).length > 0 && Object.entries(selector).every(([key, value]) => labels[key] === value);
-
-const environments = (Object.values(ENVIRONMENTS) as EnvironmentConfig[]).filter((env) =>
-  env.strategies.includes('gateway-api'),
-);
-const rendered = Object.fromEntries(
-  environments.map((env) => {
-    const app = new App({ outdir: path.join(outdir, env.name) });
-    const output = gatewayApi.render(app, env);
-    app.synth();
-    return [env.name, { output, files: readManifestDir(app.outdir) }];
-  }),
-);
+const { environments, rendered } = renderedStrategy(gatewayApi);
 
 test('renders for both environments', () => {
   expect(environments.map((env) => env.name).sort()).toEqual(['docker-desktop', 'gke']);
@@ -69,15 +52,7 @@ describe.each(environments)('gateway-api for $name', (env) => {
   });
 
   test("the route attaches to the Gateway's HTTPS listener, for the same host, and the listener admits it", () => {
-    expect(route.spec.parentRefs).toEqual([
-      {
-        group: 'gateway.networking.k8s.io',
-        kind: 'Gateway',
-        name: gateway.metadata.name,
-        namespace: gateway.metadata.namespace,
-        sectionName: listener.name,
-      },
-    ]);
+    expect(route.spec.parentRefs).toEqual([gatewayParentRef(gateway.metadata, listener.name)]);
     expect(route.spec.hostnames).toEqual([listener.hostname]);
     expect(listener.hostname).toBe(env.host);
     expect(listener).toMatchObject({ protocol: 'HTTPS', port: 443 });
@@ -185,7 +160,6 @@ test("with tls.source 'cert-manager' a Certificate writes the listener's Secret 
   expect(certificateJson.spec).toMatchObject({ secretName: gateway.tlsSecretName, dnsNames: [gateway.host] });
 });
 
-const image = { repository: 'greeter-server', tag: '1.0.0' };
 function fixture() {
   const chart = Testing.chart();
   const namespace = new AppNamespace(chart, 'ns', { name: 'apps' });

@@ -16,8 +16,10 @@ import {
   MeshAccessPolicy,
   existingNamespace,
   type GrpcAppProps,
+  type GrpcServiceReference,
+  type GrpcVirtualServiceProps,
 } from '../../lib';
-import { findObject, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import { findObject, gatewayParentRef, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
 
 const image = { repository: 'registry.example.com/shop/payments', tag: '1.4.2' };
 const objectsOf = (app: App) => app.charts.flatMap((chart) => Testing.synth(chart) as KubeObject[]);
@@ -81,15 +83,7 @@ describe('two teams routing through the gateways the platform runs', () => {
     expect(routes.map((o) => [o.metadata.namespace, o.spec.parentRefs, o.spec.hostnames])).toEqual(
       ['payments', 'orders'].map((team) => [
         team,
-        [
-          {
-            group: 'gateway.networking.k8s.io',
-            kind: 'Gateway',
-            name: 'shared',
-            namespace: 'gateways',
-            sectionName: 'https',
-          },
-        ],
+        [gatewayParentRef({ name: 'shared', namespace: 'gateways' }, 'https')],
         [`${team}.api.example.com`],
       ]),
     );
@@ -167,6 +161,17 @@ describe("defaults no broader than the data plane's own", () => {
     return Testing.synth(chart) as KubeObject[];
   }
 
+  /** A VirtualService through the ingress gateway to a Service rendered elsewhere, in an Istio namespace. */
+  function routedService(
+    service: Pick<GrpcServiceReference, 'name' | 'sidecar'>,
+    route: Omit<GrpcVirtualServiceProps, 'backend' | 'gateway'> = {},
+  ) {
+    const chart = Testing.chart();
+    const backend = GrpcBackend.fromService({ namespace: existingNamespace('shop', 'istio'), port: 9090, ...service });
+    new GrpcVirtualService(chart, 'routes', { backend, gateway: ingressGateway(chart), ...route });
+    return Testing.synth(chart) as KubeObject[];
+  }
+
   // Istio 1.30.3 pilot/pkg/networking/core/route/retry/retry.go: defaultNumRetries 2, defaultRetryOn, no perTryTimeout.
   test("Istio: 2 retries on Istio's own conditions, no per-try timeout, no route timeout", () => {
     const [route] = findObject(routed('istio'), 'VirtualService').spec.http;
@@ -178,24 +183,18 @@ describe("defaults no broader than the data plane's own", () => {
   });
 
   test('a route timeout and a per-try timeout only when asked', () => {
-    const chart = Testing.chart();
-    const gateway = ingressGateway(chart);
-    const backend = GrpcBackend.fromService({
-      name: 'orders',
-      namespace: existingNamespace('shop', 'istio'),
-      port: 9090,
-    });
-    new GrpcVirtualService(chart, 'routes', {
-      backend,
-      gateway,
-      timeout: Duration.seconds(30),
-      retries: {
-        attempts: 1,
-        perTryTimeout: Duration.seconds(10),
-        retryOn: ['connect-failure', 'reset-before-request'],
+    const objects = routedService(
+      { name: 'orders' },
+      {
+        timeout: Duration.seconds(30),
+        retries: {
+          attempts: 1,
+          perTryTimeout: Duration.seconds(10),
+          retryOn: ['connect-failure', 'reset-before-request'],
+        },
       },
-    });
-    const [route] = findObject(Testing.synth(chart) as KubeObject[], 'VirtualService').spec.http;
+    );
+    const [route] = findObject(objects, 'VirtualService').spec.http;
     expect(route.timeout).toBe('30s');
     expect(route.retries).toEqual({
       attempts: 1,
@@ -219,16 +218,9 @@ describe("defaults no broader than the data plane's own", () => {
   });
 
   test('no ISTIO_MUTUAL to a Service rendered elsewhere whose pods opt out of the sidecar', () => {
-    const chart = Testing.chart();
-    const gateway = ingressGateway(chart);
-    const backend = GrpcBackend.fromService({
-      name: 'legacy',
-      namespace: existingNamespace('shop', 'istio'),
-      port: 9090,
-      sidecar: false,
-    });
-    new GrpcVirtualService(chart, 'routes', { backend, gateway });
-    expect(findObject(Testing.synth(chart) as KubeObject[], 'DestinationRule').spec.trafficPolicy.tls).toEqual({
+    expect(
+      findObject(routedService({ name: 'legacy', sidecar: false }), 'DestinationRule').spec.trafficPolicy.tls,
+    ).toEqual({
       mode: 'DISABLE',
     });
   });

@@ -11,7 +11,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { findObject, readManifestDir, validateAgainstSchemas, type KubeObject } from '../../harness/manifests';
+import {
+  findObject,
+  gatewayParentRef,
+  readManifestDir,
+  validateAgainstSchemas,
+  type KubeObject,
+} from '../../harness/manifests';
 import {
   installConsumer,
   packWorkspace,
@@ -368,15 +374,7 @@ describe.each(PLUS_MAJORS)('a platform cluster built in a %s project, compiled a
     expect(routes.map((o) => [o.metadata.namespace, o.spec.parentRefs, o.spec.hostnames])).toEqual(
       ['orders', 'payments'].map((team) => [
         team,
-        [
-          {
-            group: 'gateway.networking.k8s.io',
-            kind: 'Gateway',
-            name: 'shared',
-            namespace: 'gateways',
-            sectionName: 'https',
-          },
-        ],
+        [gatewayParentRef({ name: 'shared', namespace: 'gateways' }, 'https')],
         [`${team}.api.example.com`],
       ]),
     );
