@@ -2,7 +2,7 @@
  * The graph `grpc-lb-check`'s rules read, built once from the input by extractors, one per concern (in the style of
  * kube-linter's pkg/extract): objects.ts (references, nearest copies), mesh.ts (namespaces and injection),
  * workloads.ts (pod templates, scale), services.ts (ports, selected pods, gRPC ports), clients.ts (targets in env and
- * args), routes.ts (Istio, Gateway API, Ingress), gateways.ts (Istio gateways, platform gateways, L7 proxies).
+ * args), routes.ts (Istio, Gateway API, Ingress, NGINX VirtualServer), gateways.ts (Istio gateways, platform gateways, L7 proxies).
  */
 import type { ManifestObject, SourceLocation } from '../input';
 import { findClients, type ClientCall } from './clients';
@@ -14,6 +14,8 @@ import {
   destinationRuleRoutes,
   gatewayApiRoutes,
   ingressRoutes,
+  removedHttpRouteRoutes,
+  virtualServerRoutes,
   virtualServiceRoutes,
   type RouteParent,
   type RouteTarget,
@@ -27,7 +29,7 @@ export { parseTarget, PER_CALL_POLICIES, serviceName } from './clients';
 export type { IstioGatewayNode, PlatformGateway } from './gateways';
 export { WELL_KNOWN_GATEWAYS } from './gateways';
 export type { NamespaceNode } from './mesh';
-export { inCallBalancingMesh, ISTIO_USE_WAYPOINT } from './mesh';
+export { inCallBalancingMesh, ISTIO_USE_WAYPOINT, optsOutOfIstioSidecar } from './mesh';
 export type { ObjectRef } from './objects';
 export type { RouteParent, RouteTarget } from './routes';
 export { INGRESS_NGINX_CONTROLLER } from './routes';
@@ -141,7 +143,9 @@ export function buildGraph(input: readonly ManifestObject[], options: GraphOptio
     ...virtualServiceRoutes(index.of('VirtualService', ISTIO_NETWORKING), findService),
     ...destinationRuleRoutes(index.of('DestinationRule', ISTIO_NETWORKING), findService),
     ...gatewayApi.targets,
+    ...removedHttpRouteRoutes(index.of('HTTPRoute', 'networking.x-k8s.io'), findService),
     ...ingressRoutes(index.of('Ingress'), index.of('IngressClass', 'networking.k8s.io'), findService),
+    ...virtualServerRoutes(index.of('VirtualServer', 'k8s.nginx.org'), findService),
   ];
   markCallerGrpcPorts(clients, routes);
   return {

@@ -27,6 +27,11 @@ const PROXYLESS_TEMPLATES = ['grpc-agent', 'grpc-simple'];
 /** gRPC's xDS bootstrap variable (gRFC A27): a container that has it is an xDS client. */
 export const GRPC_XDS_BOOTSTRAP = 'GRPC_XDS_BOOTSTRAP';
 
+/** The pod says `sidecar.istio.io/inject: "false"` (label, or the older annotation). */
+export function optsOutOfIstioSidecar(pod: PodTemplate): boolean {
+  return pod.labels[ISTIO_INJECT] === 'false' || pod.annotations[ISTIO_INJECT] === 'false';
+}
+
 /**
  * Whether Istio injects a sidecar (istio/istio 1.30.3 manifests/charts/istio-control/istio-discovery/templates/
  * mutatingwebhook.yaml): a namespace labelled `istio-injection=enabled`, or `istio.io/rev` without that label,
@@ -34,7 +39,7 @@ export const GRPC_XDS_BOOTSTRAP = 'GRPC_XDS_BOOTSTRAP';
  * `sidecar.istio.io/inject: "true"` or `istio.io/rev`.
  */
 function istioInjection(pod: PodTemplate, namespace: NamespaceNode | undefined): string | undefined {
-  const optOut = pod.labels[ISTIO_INJECT] === 'false' || pod.annotations[ISTIO_INJECT] === 'false';
+  const optOut = optsOutOfIstioSidecar(pod);
   const nsInjection = namespace?.labels[ISTIO_NAMESPACE_INJECTION];
   const nsRevision = namespace?.labels[ISTIO_REV];
   if (nsInjection === 'enabled') return optOut ? undefined : `namespace label ${ISTIO_NAMESPACE_INJECTION}=enabled`;
@@ -85,7 +90,7 @@ export function podMesh(pod: PodTemplate, namespace: NamespaceNode | undefined):
   const mode = pod.labels[ISTIO_DATAPLANE_MODE] ?? namespace?.labels[ISTIO_DATAPLANE_MODE];
   if (mode === 'ambient') return { kind: 'istio-ambient', because: `label ${ISTIO_DATAPLANE_MODE}=ambient`, known };
   // A sidecar opt-out is known whatever the namespace says.
-  const optedOut = pod.labels[ISTIO_INJECT] === 'false' || pod.annotations[ISTIO_INJECT] === 'false';
+  const optedOut = optsOutOfIstioSidecar(pod);
   return {
     kind: 'none',
     because: optedOut

@@ -1,7 +1,8 @@
 /**
  * Routes: what names a Service from a gateway, an ingress or a mesh rule (Istio VirtualServices and
- * DestinationRules, Gateway API HTTPRoutes and GRPCRoutes, Ingresses of every served and removed version), the data
- * plane each one puts in front of the Service, and the parent Gateways routes attach to.
+ * DestinationRules, Gateway API HTTPRoutes and GRPCRoutes and the removed pre-v1 HTTPRoutes, Ingresses of every served
+ * and removed version, NGINX Ingress Controller VirtualServers), the data plane each one puts in front of the Service,
+ * and the parent Gateways routes attach to.
  */
 import {
   ENVOY_GATEWAY_CONTROLLER,
@@ -39,6 +40,8 @@ export interface RouteTarget {
   readonly carriesGrpc: boolean;
   /** The DestinationRule's TLS mode toward the Service (`ISTIO_MUTUAL`, …), when the route is one that sets it. */
   readonly tlsMode?: string;
+  /** True when the route's proxy sends its requests to the ClusterIP rather than to the pods (one pod per connection). */
+  readonly viaClusterIp?: boolean;
 }
 
 /** A Gateway API route's parentRef to a Gateway, and whether the input has that Gateway. */
@@ -191,6 +194,67 @@ export function gatewayApiRoutes(
     );
   });
   return { targets, parents };
+}
+
+/**
+ * HTTPRoutes of the removed pre-v1 group `networking.x-k8s.io` (Gateway API v0.3.0 apis/v1alpha1/httproute_types.go
+ * HTTPRouteForwardTo: `forwardTo[].serviceName`, `port`, `weight`). The API is no longer served (`removed-api` says
+ * so), so no data plane is read from it; the route still shows the L7 path its author meant for the Service.
+ */
+export function removedHttpRouteRoutes(routes: readonly Found[], findService: FindService): RouteTarget[] {
+  return routes.flatMap(({ ref, object }) =>
+    list(record(object.spec).rules).flatMap((rule, i) =>
+      list(record(rule).forwardTo).flatMap((forward, j): RouteTarget[] => {
+        const target = record(forward);
+        const name = text(target.serviceName);
+        if (name === undefined || integer(target.weight) === 0) return [];
+        const wanted = { name, namespace: ref.namespace as string };
+        return [
+          {
+            route: ref,
+            path: `spec.rules[${i}].forwardTo[${j}]`,
+            written: name,
+            wanted,
+            port: integer(target.port),
+            service: findService(name, wanted.namespace, ref.location),
+            carriesGrpc: false,
+          },
+        ];
+      }),
+    ),
+  );
+}
+
+/**
+ * NGINX Ingress Controller VirtualServer upstreams (docs.nginx.com/nginx-ingress-controller, VirtualServer and
+ * VirtualServerRoute resources, Upstream): `service` in the VirtualServer's namespace, `port`, and `type: grpc` for
+ * grpc_pass. NGINX sends each request to a pod address of its choosing, unless `use-cluster-ip: true` sends it to the
+ * ClusterIP, where kube-proxy picks a pod per connection.
+ */
+export function virtualServerRoutes(virtualServers: readonly Found[], findService: FindService): RouteTarget[] {
+  return virtualServers.flatMap(({ ref, object }) =>
+    list(record(object.spec).upstreams).flatMap((upstream, i): RouteTarget[] => {
+      const u = record(upstream);
+      const name = text(u.service);
+      if (name === undefined) return [];
+      const wanted = { name, namespace: ref.namespace as string };
+      const grpc = text(u.type) === 'grpc';
+      return [
+        {
+          route: ref,
+          path: `spec.upstreams[${i}]`,
+          written: name,
+          wanted,
+          port: integer(u.port),
+          service: findService(name, wanted.namespace, ref.location),
+          plane: 'nginx-ingress-controller',
+          planeContext: { nginxGrpcService: grpc },
+          carriesGrpc: grpc,
+          viaClusterIp: u['use-cluster-ip'] === true,
+        },
+      ];
+    }),
+  );
 }
 
 const NGINX_BACKEND_PROTOCOL = 'nginx.ingress.kubernetes.io/backend-protocol';

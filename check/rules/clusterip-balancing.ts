@@ -15,7 +15,7 @@ import {
   type Finding,
   type Rule,
 } from '../findings';
-import { combinedScale, inCallBalancingMesh, type ClientCall, type ServiceNode } from '../graph';
+import { combinedScale, inCallBalancingMesh, optsOutOfIstioSidecar, type ClientCall, type ServiceNode } from '../graph';
 import { callerPlane, describeCall, noProxyReason, policyOf, resolvesByDns } from './callers';
 
 const FIX_CALLERS =
@@ -35,6 +35,7 @@ function balancedPathTo(service: ServiceNode, context: CheckContext): string | u
   const routed = graph.routes.find(
     (r) =>
       r.route.kind !== 'DestinationRule' &&
+      !r.viaClusterIp &&
       r.service !== undefined &&
       (r.service === service || samePods(r.service, service)),
   );
@@ -89,6 +90,11 @@ export const rule: Rule = {
       const grpcPorts = service.ports.filter((p) => p.grpcBecause.length > 0);
       if (service.type !== 'ClusterIP' || grpcPorts.length === 0 || service.workloads.length === 0) continue;
       if (service.workloads.some((w) => inCallBalancingMesh(w.mesh))) continue;
+      // Pods that opt out of the Istio sidecar say Istio injects their namespace (the webhook reads the label only
+      // there: istio/istio 1.30.3 manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml), so
+      // the callers beside them have sidecars, and a sidecar balances each call over the Service's endpoints whether
+      // or not the server has one (an extension provider such as ext_authz is called the same way).
+      if (service.workloads.some((w) => optsOutOfIstioSidecar(w.pod))) continue;
       if (balancedPathTo(service, context) !== undefined) continue;
       const scale = combinedScale(service.workloads);
       findings.push({

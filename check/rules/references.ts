@@ -6,7 +6,7 @@
 import { absentSeverity, describe, describeSelector, type Finding, type Rule } from '../findings';
 import { selects, servicePort, WELL_KNOWN_GATEWAYS } from '../graph';
 
-const ROUTE_KINDS = 'VirtualService, DestinationRule, GRPCRoute, HTTPRoute, Ingress';
+const ROUTE_KINDS = 'VirtualService, DestinationRule, GRPCRoute, HTTPRoute, Ingress, VirtualServer';
 
 export const unknownServiceRule: Rule = {
   id: 'route-unknown-service',

@@ -20,7 +20,7 @@ export const selectsNothingRule: Rule = {
         severity: absentSeverity(context),
         object: service.ref,
         path: 'spec.selector',
-        message: `selector ${describeSelector(service.selector)} matches no pod template in namespace ${service.namespace} of the input: the Service has no endpoints`,
+        message: `selector ${describeSelector(service.selector)} matches no pod template in namespace ${service.namespace} of the input: ${context.partial ? 'unless pods made outside the input (by an operator, another release) carry those labels, ' : ''}the Service has no endpoints`,
         fix: 'make the selector the labels of the pod template that serves it (spec.template.metadata.labels), or add that workload; if an operator creates the pods outside this input, check with --partial',
         related: [],
       }));
