@@ -34,7 +34,7 @@ export type { ObjectRef } from './objects';
 export type { RouteParent, RouteTarget } from './routes';
 export { INGRESS_NGINX_CONTROLLER } from './routes';
 export type { Backend, ServiceNode, ServicePortNode } from './services';
-export { backends, namesGrpc, selects, servicePort, targetOf } from './services';
+export { backends, carriedBecause, carriedProtocol, namesGrpc, selects, servicePort, targetOf } from './services';
 export type { ContainerNode, ContainerPort, PodMesh, PodTemplate, Scale, Workload } from './workloads';
 export { combinedScale, containerPortOf } from './workloads';
 

@@ -129,6 +129,21 @@ export function buildServices(found: readonly Found[], workloads: readonly Workl
   });
 }
 
+/**
+ * What a port carries: gRPC, or HTTP/2 when all that says so is an HTTP/2 appProtocol without gRPC in it
+ * (`kubernetes.io/h2c`, `http2`). Either way its clients multiplex their calls on long-lived connections, which is
+ * what the load-balancing rules are about; the word only has to be true.
+ */
+export function carriedProtocol(port: ServicePortNode): 'gRPC' | 'HTTP/2' {
+  const http2Only = port.grpcBecause.length === 1 && port.appProtocol !== undefined && !/grpc/i.test(port.appProtocol);
+  return http2Only ? 'HTTP/2' : 'gRPC';
+}
+
+/** What a port carries, and why: `gRPC (port name "grpc")`. */
+export function carriedBecause(port: ServicePortNode): string {
+  return `${carriedProtocol(port)} (${[...new Set(port.grpcBecause)].join(', ')})`;
+}
+
 /** Records on each Service port what its own declaration and its pods say about gRPC. */
 export function markDeclaredGrpcPorts(services: readonly ServiceNode[]): void {
   for (const service of services) {

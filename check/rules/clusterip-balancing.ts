@@ -15,7 +15,14 @@ import {
   type Finding,
   type Rule,
 } from '../findings';
-import { combinedScale, inCallBalancingMesh, optsOutOfIstioSidecar, type ClientCall, type ServiceNode } from '../graph';
+import {
+  carriedBecause,
+  combinedScale,
+  inCallBalancingMesh,
+  optsOutOfIstioSidecar,
+  type ClientCall,
+  type ServiceNode,
+} from '../graph';
 import { callerPlane, describeCall, noProxyReason, policyOf, resolvesByDns } from './callers';
 
 const FIX_CALLERS =
@@ -102,7 +109,7 @@ export const rule: Rule = {
         severity: 'warning',
         object: service.ref,
         path: grpcPorts[0].path,
-        message: `port ${grpcPorts[0].name ?? grpcPorts[0].port} carries gRPC (${[...new Set(grpcPorts[0].grpcBecause)].join(', ')}) behind a ClusterIP, and no caller, mesh or L7 route in the input balances its calls: every client that dials it will send all its calls to one pod${scale.maxPods > 1 ? ` of the ${scale.maxPods === Infinity ? 'many' : scale.maxPods} that can serve (${scale.because})` : latent(scale)}`,
+        message: `port ${grpcPorts[0].name ?? grpcPorts[0].port} carries ${carriedBecause(grpcPorts[0])} behind a ClusterIP, and no caller, mesh or L7 route in the input balances its calls: every client that dials it will send all its calls to one pod${scale.maxPods > 1 ? ` of the ${scale.maxPods === Infinity ? 'many' : scale.maxPods} that can serve (${scale.because})` : latent(scale)}`,
         fix: FIX_CALLERS,
         related: uniqueRefs(service.workloads.map((w) => w.ref)),
       });

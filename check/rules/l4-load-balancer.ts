@@ -3,7 +3,7 @@
  * pod per connection, and a gRPC client outside the cluster keeps one connection, so all its calls reach one pod.
  */
 import { describe, latent, scaleSeverity, uniqueRefs, type Finding, type Rule } from '../findings';
-import { combinedScale } from '../graph';
+import { carriedBecause, combinedScale } from '../graph';
 
 const L4_TYPES = new Set(['LoadBalancer', 'NodePort']);
 
@@ -28,7 +28,7 @@ export const rule: Rule = {
           severity: scaleSeverity(scale),
           object: service.ref,
           path: port.path,
-          message: `${describe(service.ref)} is type ${service.type}, an L4 load balancer, in front of port ${port.name ?? port.port}, which carries gRPC (${[...new Set(port.grpcBecause)].join(', ')}): each client's connection, and every call on it, goes to one pod${scale.maxPods > 1 ? ` of the ${scale.maxPods === Infinity ? 'many' : scale.maxPods} that can serve (${scale.because})` : latent(scale)}`,
+          message: `${describe(service.ref)} is type ${service.type}, an L4 load balancer, in front of port ${port.name ?? port.port}, which carries ${carriedBecause(port)}: each client's connection, and every call on it, goes to one pod${scale.maxPods > 1 ? ` of the ${scale.maxPods === Infinity ? 'many' : scale.maxPods} that can serve (${scale.because})` : latent(scale)}`,
           fix: 'put an L7 proxy in front of the pods: a Gateway API gateway with a GRPCRoute, an Istio ingress gateway, or an Ingress with HTTP/2 to the backends (ingress-nginx backend-protocol: GRPC, GKE cloud.google.com/app-protocols HTTP2); keep the Service type ClusterIP',
           related: uniqueRefs(service.workloads.map((w) => w.ref)),
         },

@@ -4,7 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { describe, type Finding, type Rule } from '../findings';
-import { backends, namesGrpc, type ContainerNode, type Workload } from '../graph';
+import { backends, carriedProtocol, namesGrpc, type ContainerNode, type Workload } from '../graph';
 
 const ISTIO_PROXY_CONFIG = 'proxy.istio.io/config';
 const LINKERD_WAIT_BEFORE_EXIT = 'config.alpha.linkerd.io/proxy-wait-before-exit-seconds';
@@ -110,21 +110,22 @@ export const gracePeriodRule: Rule = {
 
 /**
  * The port a container serves gRPC on, when anything says it does: a gRPC probe, a port named grpc…, a gRPC Service
- * port that reaches it (declared or not), or its flags and env (`--grpc-port=9090`).
+ * port that reaches it (declared or not), or its flags and env (`--grpc-port=9090`); and what it serves there (HTTP/2
+ * when all that says so is the Service port's HTTP/2 appProtocol).
  */
 function grpcPortOf(
   workload: Workload,
   container: ContainerNode,
-  grpcTargets: ReadonlyMap<string, number>,
-): string | undefined {
+  grpcTargets: ReadonlyMap<string, { port: number | string; protocol: string }>,
+): { port: number | string; protocol: string } | undefined {
   const probe = container.grpcProbePorts[0];
-  if (probe !== undefined) return String(probe);
+  if (probe !== undefined) return { port: probe, protocol: 'gRPC' };
   const named = container.ports.find((p) => namesGrpc(p.name));
-  if (named !== undefined) return String(named.containerPort);
+  if (named !== undefined) return { port: named.containerPort, protocol: 'gRPC' };
   const targeted = grpcTargets.get(`${workload.ref.index}/${container.name}`);
-  if (targeted !== undefined) return String(targeted);
+  if (targeted !== undefined) return targeted;
   const listen = container.grpcListenPorts[0];
-  return listen === undefined ? undefined : String(listen.port);
+  return listen === undefined ? undefined : { port: listen.port, protocol: 'gRPC' };
 }
 
 export const readinessRule: Rule = {
@@ -136,11 +137,14 @@ export const readinessRule: Rule = {
   severity: 'warning',
   check({ graph }) {
     // Containers a gRPC Service port reaches, keyed by object and container, with the port.
-    const grpcTargets = new Map<string, number>();
+    const grpcTargets = new Map<string, { port: number | string; protocol: string }>();
     for (const service of graph.services) {
       for (const port of service.ports.filter((p) => p.grpcBecause.length > 0)) {
         for (const { workload, container, containerPort } of backends(service, port))
-          grpcTargets.set(`${workload.ref.index}/${container.name}`, containerPort);
+          grpcTargets.set(`${workload.ref.index}/${container.name}`, {
+            port: containerPort,
+            protocol: carriedProtocol(port),
+          });
       }
     }
     return graph.workloads.flatMap((workload) =>
@@ -155,15 +159,16 @@ export const readinessRule: Rule = {
             !c.hasReadinessProbe,
         )
         .flatMap((container): Finding[] => {
-          const port = grpcPortOf(workload, container, grpcTargets);
-          if (port === undefined) return [];
+          const served = grpcPortOf(workload, container, grpcTargets);
+          if (served === undefined) return [];
+          const { port, protocol } = served;
           return [
             {
               rule: readinessRule.id,
               severity: readinessRule.severity,
               object: workload.ref,
               path: container.path,
-              message: `container ${container.name} of ${describe(workload.ref)} serves gRPC (port ${port}) and has no readiness probe`,
+              message: `container ${container.name} of ${describe(workload.ref)} serves ${protocol} (port ${port}) and has no readiness probe`,
               fix: `add readinessProbe: { grpc: { port: ${port} } } (the server must implement grpc.health.v1.Health; any gRPC server can register it, e.g. grpc-go health.NewServer, grpc-java HealthStatusManager, grpc-js @grpc/grpc-health-check), or an httpGet or exec probe that reports when it serves`,
               related: [],
             },

@@ -15,7 +15,7 @@ import {
   type PortHandlingContext,
 } from 'grpc-k8s-lb-common';
 import { describe, uniqueRefs, type CheckContext, type Finding, type Rule } from '../findings';
-import { servicePort, type ObjectRef, type ServiceNode, type ServicePortNode } from '../graph';
+import { carriedBecause, servicePort, type ObjectRef, type ServiceNode, type ServicePortNode } from '../graph';
 import { callerPlane, resolvesByDns } from './callers';
 
 const LINKERD_OPAQUE_PORTS = 'config.linkerd.io/opaque-ports';
@@ -132,7 +132,7 @@ export const rule: Rule = {
           // Linkerd before 2.18 detects the protocol by design; only Istio's sniffing is worth a word.
           if (handling === 'http2' || (handling === 'detected' && passage.plane !== 'istio-sidecar')) continue;
           const portName = `port ${port.name ?? port.port} (${port.port}, ${declared(port)})`;
-          const grpc = `it carries gRPC (${[...new Set(port.grpcBecause)].join(', ')})`;
+          const grpc = `it carries ${carriedBecause(port)}`;
           const via = passage.via.map(describe).join(', ');
           const source = dataPlaneSource(passage.plane);
           const annotationFix = ANNOTATION_FIX[passage.plane];

@@ -109,3 +109,32 @@ spec:
     ]);
   });
 });
+
+describe('a port known only by an HTTP/2 appProtocol', () => {
+  const h2c = (appProtocol: string) =>
+    GRPC_BACKEND.replace('%POD_LABELS%', '')
+      .replace('ports: [{ name: grpc, containerPort: 50051 }]', 'ports: [{ name: web, containerPort: 50051 }]')
+      .replace('readinessProbe: { grpc: { port: 50051 } }', 'env: []')
+      .replace(
+        'ports: [{ name: grpc, port: 50051, targetPort: grpc }]',
+        `ports: [{ name: web, port: 50051, appProtocol: ${appProtocol} }]`,
+      );
+
+  test('is said to carry HTTP/2, not gRPC: the clients multiplex all the same', async () => {
+    expect(await check(h2c('kubernetes.io/h2c'))).toEqual([
+      'warning grpc-no-readiness-probe on Deployment greeter: container greeter of Deployment shop/greeter serves HTTP/2 (port 50051) and has no readiness probe',
+      expect.stringMatching(
+        /^warning grpc-clusterip-single-pod on Service greeter: port web carries HTTP\/2 \(appProtocol "kubernetes.io\/h2c"\) behind a ClusterIP/,
+      ),
+    ]);
+  });
+
+  test('is gRPC when the appProtocol says so', async () => {
+    expect(await check(h2c('grpc'))).toEqual([
+      'warning grpc-no-readiness-probe on Deployment greeter: container greeter of Deployment shop/greeter serves gRPC (port 50051) and has no readiness probe',
+      expect.stringMatching(
+        /^warning grpc-clusterip-single-pod on Service greeter: port web carries gRPC \(appProtocol "grpc"\)/,
+      ),
+    ]);
+  });
+});
