@@ -18,7 +18,7 @@ import { greeterService } from '../../app/proto';
 import { makeCertificates } from '../../harness/certs';
 import { startTestServer } from '../../harness/greeter';
 import { startTs } from '../../harness/processes';
-import { settles } from '../../harness/wait';
+import { HANG_MS, settles } from '../../harness/wait';
 
 describe('client helpers', () => {
   test('goLogTime prints the Go log timestamp in local time', () => {
@@ -243,7 +243,7 @@ describe('client waitForReady', () => {
       quiet: true,
       count: 1,
       // A bound that only catches a hang: the call must be served, not outlive it.
-      deadlineMs: 30_000,
+      deadlineMs: HANG_MS,
     };
     const server = new grpc.Server();
     server.addService(greeterService, {

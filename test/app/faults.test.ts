@@ -30,7 +30,7 @@ test(
   async () => {
     const server = await startServerProcess('greeter-soak');
     track(server);
-    const load = startLoad({ target: `127.0.0.1:${server.port}`, concurrency: 64, channels: 2, deadlineMs: 5000 });
+    const load = startLoad({ target: `127.0.0.1:${server.port}`, concurrency: 64, channels: 2, deadlineMs: HANG_MS });
     const warm = await load.until((counts) => counts.calls >= 2000, HANG_MS);
     const rss = sampleRss(server.child.pid!, 250);
     await load.until((counts) => counts.calls >= warm.calls + SOAK_CALLS, 2 * HANG_MS);
@@ -50,7 +50,7 @@ test(
 async function restartUnderLoad(pods: Pods, target: string, options: { lb?: 'round_robin'; maxAttempts?: number }) {
   // grpc-js starts reconnecting at 1 s; 100 ms brings each restarted pod back into round_robin sooner, which
   // shortens the test and changes nothing about whether a call fails.
-  const load = startLoad({ target, concurrency: 16, deadlineMs: 5000, initialReconnectBackoffMs: 100, ...options });
+  const load = startLoad({ target, concurrency: 16, deadlineMs: HANG_MS, initialReconnectBackoffMs: 100, ...options });
   try {
     await load.until((counts) => pods.names.every((pod) => (counts.byPod.get(pod) ?? 0) >= 50), HANG_MS);
     const restarts = await rollingRestart(pods, load, { track });
@@ -110,9 +110,9 @@ describe('rolling restart of 3 servers, one by one, under load', () => {
 test(
   'a server that vanishes (SIGKILL): calls fail UNAVAILABLE, not at their deadline; a server back on the port is used again',
   async () => {
-    const figures = await vanishAndReturn({ deadlineMs: 5000, track });
+    const figures = await vanishAndReturn({ deadlineMs: HANG_MS, track });
     // The kernel resets the connection: the channel reconnects, is refused, and fails calls instead of queueing them
-    // (a call held until its 5 s deadline would fail DEADLINE_EXCEEDED).
+    // (a call held until its deadline would fail DEADLINE_EXCEEDED).
     expect(figures.firstFailure?.code).toBe(grpc.status.UNAVAILABLE);
     expect(figures.whileDown.map(({ code }) => grpc.status[code])).toEqual(
       Array(figures.whileDown.length).fill('UNAVAILABLE'),

@@ -130,7 +130,7 @@ describe('greeter server over loopback', () => {
         expect(line).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d Hello grpc\.example\.com:\d+ from greeter-tls$/);
 
       const mismatched = await runClient(
-        { ...clientDefaults, target: `localhost:${server.port}`, caFile: pki.caFile, count: 1, deadlineMs: 2000 },
+        { ...clientDefaults, target: `localhost:${server.port}`, caFile: pki.caFile, count: 1, deadlineMs: HANG_MS },
         quietOutput,
       );
       expect(mismatched).toMatchObject({ calls: 1, failures: 1, byStatus: new Map([['UNAVAILABLE', 1]]) });

@@ -13,6 +13,7 @@ import { createSecretCommand, makeSelfSignedCertificate } from '../../scripts/ce
 import { startTestServer } from '../../harness/greeter';
 import { containerEnv, manifestDirs, readManifestDir } from '../../harness/manifests';
 import { ROOT, startProcess } from '../../harness/processes';
+import { HANG_MS } from '../../harness/wait';
 
 const env = ENVIRONMENTS['docker-desktop'];
 const dir = mkdtempSync(path.join(tmpdir(), 'certs-'));
@@ -95,7 +96,7 @@ test('the client, set up as dist/ sets up the client test, verifies the greeter 
         serverName: 'other.example.com',
         caFile: files.certFile,
         count: 1,
-        deadlineMs: 2000,
+        deadlineMs: HANG_MS,
       },
       { info: () => undefined, error: () => undefined },
     );
