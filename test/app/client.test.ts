@@ -76,9 +76,20 @@ describe('failed calls as the client prints them', () => {
   });
 });
 
-/** A plain node:http2 server on 127.0.0.1 that handles every stream with `respond`; stopped after each test. */
-const rawServers: http2.Http2Server[] = [];
-afterEach(() => rawServers.splice(0).forEach((server) => server.close()));
+/**
+ * A plain node:http2 server on 127.0.0.1 that handles every stream with `respond`; stopped after each test, its
+ * sessions ended first (a server's close waits for them).
+ */
+const rawServers: Array<{ server: http2.Http2Server; sessions: Set<http2.ServerHttp2Session> }> = [];
+afterEach(() =>
+  Promise.all(
+    rawServers.splice(0).map(({ server, sessions }) => {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const session of sessions) session.destroy();
+      return closed;
+    }),
+  ),
+);
 async function rawGrpcServer(
   respond: (stream: http2.ServerHttp2Stream) => void,
 ): Promise<{ target: string; firstStream: Promise<http2.ServerHttp2Stream> }> {
@@ -88,8 +99,12 @@ async function rawGrpcServer(
     stream.on('error', () => undefined);
     respond(stream);
   });
-  server.on('session', (session) => server.once('close', () => session.destroy()));
-  rawServers.push(server);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  rawServers.push({ server, sessions });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { target: `127.0.0.1:${(server.address() as { port: number }).port}`, firstStream };
 }
