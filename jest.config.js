@@ -21,5 +21,9 @@ module.exports = {
   testTimeout: 300_000,
   // Real servers and proxies on loopback: two workers match the two cores without starving them.
   maxWorkers: 2,
+  // How long a worker may take to exit once told to: at that moment a worker holds only its IPC and stdio pipes
+  // (process.getActiveResourcesInfo()), but on a busy 2-core machine its exit can take longer than jest's 500 ms,
+  // which jest then reports as a leak. A handle left open still keeps it past this bound, and is reported.
+  workerGracefulExitTimeout: 10_000,
   testSequencer: '<rootDir>/scripts/jest-sequencer.js',
 };
