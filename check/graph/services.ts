@@ -129,14 +129,19 @@ export function buildServices(found: readonly Found[], workloads: readonly Workl
   });
 }
 
+/** Whether the port's own appProtocol says HTTP/2 to some data plane (`grpc`, `http2`, `kubernetes.io/h2c`, …). */
+function appProtocolDeclaresHttp2(port: ServicePortNode): boolean {
+  return port.appProtocol !== undefined && declaresGrpc({ appProtocol: port.appProtocol });
+}
+
 /**
  * What a port carries: gRPC, or HTTP/2 when all that says so is an HTTP/2 appProtocol without gRPC in it
  * (`kubernetes.io/h2c`, `http2`). Either way its clients multiplex their calls on long-lived connections, which is
  * what the load-balancing rules are about; the word only has to be true.
  */
 export function carriedProtocol(port: ServicePortNode): 'gRPC' | 'HTTP/2' {
-  const http2Only = port.grpcBecause.length === 1 && port.appProtocol !== undefined && !/grpc/i.test(port.appProtocol);
-  return http2Only ? 'HTTP/2' : 'gRPC';
+  const onlyAppProtocol = port.grpcBecause.length === 1 && appProtocolDeclaresHttp2(port);
+  return onlyAppProtocol && !/grpc/i.test(port.appProtocol!) ? 'HTTP/2' : 'gRPC';
 }
 
 /** What a port carries, and why: `gRPC (port name "grpc")`. */
@@ -148,8 +153,7 @@ export function carriedBecause(port: ServicePortNode): string {
 export function markDeclaredGrpcPorts(services: readonly ServiceNode[]): void {
   for (const service of services) {
     for (const port of service.ports) {
-      if (port.appProtocol !== undefined && declaresGrpc({ appProtocol: port.appProtocol }))
-        port.grpcBecause.push(`appProtocol "${port.appProtocol}"`);
+      if (appProtocolDeclaresHttp2(port)) port.grpcBecause.push(`appProtocol "${port.appProtocol}"`);
       else if (namesGrpc(port.name)) port.grpcBecause.push(`port name "${port.name}"`);
       for (const { workload, container, containerPort } of backends(service, port)) {
         const of = `${workload.ref.kind} ${workload.ref.name}`;

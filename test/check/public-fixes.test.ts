@@ -129,6 +129,13 @@ describe('a port known only by an HTTP/2 appProtocol', () => {
     ]);
   });
 
+  test('is gRPC when its name says so, whatever else the appProtocol says', async () => {
+    const named = h2c('tcp').replace('ports: [{ name: web, port: 50051,', 'ports: [{ name: grpc, port: 50051,');
+    expect((await check(named)).find((f) => f.includes('grpc-clusterip-single-pod'))).toMatch(
+      /port grpc carries gRPC \(port name "grpc"\) behind a ClusterIP/,
+    );
+  });
+
   test('is gRPC when the appProtocol says so', async () => {
     expect(await check(h2c('grpc'))).toEqual([
       'warning grpc-no-readiness-probe on Deployment greeter: container greeter of Deployment shop/greeter serves gRPC (port 50051) and has no readiness probe',
