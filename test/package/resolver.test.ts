@@ -21,6 +21,7 @@ import {
 } from '../../harness/packages';
 import { LoopbackPods } from '../../harness/pods';
 import { ROOT, startProcess, type RunningProcess } from '../../harness/processes';
+import { HANG_MS } from '../../harness/wait';
 
 const GRPC_JS = '@grpc/grpc-js';
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -48,7 +49,7 @@ function sayHello() {
     let pod;
     const call = client.makeUnaryRequest(
       '/helloworld.Greeter/SayHello', (message) => message, (bytes) => bytes, request,
-      new grpc.Metadata(), { deadline: Date.now() + 120000 },
+      new grpc.Metadata(), { deadline: Date.now() + ${HANG_MS} },
       (error) => (error ? reject(error) : resolve(pod)),
     );
     call.on('metadata', (metadata) => (pod = String(metadata.get('hostname')[0])));
